@@ -1,0 +1,79 @@
+/**
+ * Built-in roles. A role is a set of permissions; a binding gives a role to a user or team on a
+ * scope. The sets nest (viewer ⊂ developer ⊂ maintainer ⊂ admin; approver = viewer + approvals)
+ * so that "who may do what" reads from this one table.
+ */
+
+export const PERMISSIONS = [
+  'project.read',
+  'project.create',
+  'project.update',
+  'project.delete',
+  'app.read',
+  'app.create',
+  'app.update',
+  'app.delete',
+  'env.read',
+  'env.create',
+  'env.update',
+  'env.delete',
+  'cluster.read',
+  'cluster.create',
+  'cluster.update',
+  'cluster.delete',
+  'iam.read',
+  'iam.manage',
+  'deployment.create',
+  'build.create',
+  'rollback.create',
+  'approval.decide',
+] as const;
+
+export type Permission = (typeof PERMISSIONS)[number];
+
+export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'admin'] as const;
+export type RoleName = (typeof ROLE_NAMES)[number];
+
+const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read'];
+const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'build.create', 'rollback.create'];
+const maintainer: Permission[] = [
+  ...developer,
+  'project.update',
+  'app.create',
+  'app.delete',
+  'env.create',
+  'env.update',
+  'env.delete',
+  'iam.manage',
+];
+const approver: Permission[] = [...viewer, 'approval.decide'];
+const admin: Permission[] = [...PERMISSIONS];
+
+export interface Role {
+  name: RoleName;
+  description: string;
+  permissions: readonly Permission[];
+}
+
+export const ROLES: Readonly<Record<RoleName, Role>> = {
+  viewer: { name: 'viewer', description: 'Reads everything in its scope.', permissions: viewer },
+  developer: {
+    name: 'developer',
+    description: 'Viewer, plus changes application settings and starts builds, deployments and rollbacks.',
+    permissions: developer,
+  },
+  maintainer: {
+    name: 'maintainer',
+    description: 'Developer, plus manages applications, environments and role bindings in its scope.',
+    permissions: maintainer,
+  },
+  approver: {
+    name: 'approver',
+    description: 'Viewer, plus approves or rejects deployments to protected environments.',
+    permissions: approver,
+  },
+  admin: { name: 'admin', description: 'Every permission in its scope.', permissions: admin },
+};
+
+export const roleAllows = (role: RoleName, permission: Permission): boolean =>
+  ROLES[role].permissions.includes(permission);

@@ -1,0 +1,115 @@
+import type { Caller } from '../auth/caller.ts';
+import { readWithAccess } from '../auth/principal.ts';
+import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
+import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
+import type { AlsoCommit } from '../http/api.ts';
+import { mergePatch, pick } from '../http/merge-patch.ts';
+import type { Page, PageRequest } from '../http/pagination.ts';
+import { badRequest, notFound } from '../http/problem.ts';
+import { validate } from '../http/validation.ts';
+import { newId } from '../store/ids.ts';
+import { byKind, byParent, keys } from '../store/keys.ts';
+import {
+  claimName,
+  countChild,
+  createRecord,
+  deleteRecord,
+  present,
+  releaseName,
+  replaceRecord,
+  stamp,
+} from '../store/records.ts';
+import { commit, type Item, queryPage } from '../store/table.ts';
+
+export type AppView = NewApp & {
+  id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+};
+
+const CHANGEABLE = Object.keys(appChanges.shape);
+const what = 'Application';
+
+/** Apps of one project (`project_id`), or every app for platform-wide readers. */
+export async function listApps(
+  caller: Caller,
+  projectId: string | undefined,
+  page: PageRequest,
+): Promise<Page<AppView>> {
+  const { access } = await readWithAccess(caller);
+  let result: Page<Item>;
+  if (projectId !== undefined) {
+    access.require('app.read', projectScope(projectId), 'app.read', 'Project');
+    result = await queryPage({ index: 'GSI2', partition: byParent.appsOfProject(projectId), page });
+  } else if (access.can('app.read', PLATFORM)) {
+    result = await queryPage({ index: 'GSI1', partition: byKind.app, page });
+  } else {
+    throw badRequest('Give project_id: you can read applications of some projects, not of every project.', [
+      { name: 'project_id', reason: 'required without platform-wide read' },
+    ]);
+  }
+  return { items: result.items.map((i) => present<AppView>(i)), next_cursor: result.next_cursor };
+}
+
+export async function getApp(caller: Caller, id: string): Promise<AppView> {
+  return present((await readApp(caller, id, 'app.read')).app);
+}
+
+export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoCommit<AppView>): Promise<AppView> {
+  const { access, items } = await readWithAccess(caller, [keys.project(input.project_id)]);
+  if (!items[0]) throw notFound('Project');
+  access.require('app.create', projectScope(input.project_id), 'project.read', 'Project');
+  const id = newId('app');
+  const item = {
+    ...keys.app(id),
+    GSI1PK: byKind.app,
+    GSI1SK: `${input.name}#${id}`,
+    GSI2PK: byParent.appsOfProject(input.project_id),
+    GSI2SK: `${input.name}#${id}`,
+    _envs: 0,
+    ...stamp(id, caller, input),
+  };
+  const view = present<AppView>(item);
+  await commit([
+    claimName(keys.appName(input.project_id, input.name), id, `Application name ${input.name} in this project`),
+    createRecord(item, what),
+    countChild(keys.project(input.project_id), '_apps', 1, 'Project'),
+    ...alsoCommit(view),
+  ]);
+  return view;
+}
+
+export async function updateApp(
+  caller: Caller,
+  id: string,
+  body: { replace: AppChanges } | { patch: unknown },
+  expected: number,
+): Promise<AppView> {
+  const { app } = await readApp(caller, id, 'app.update');
+  const next = 'replace' in body ? body.replace : validate(appChanges, mergePatch(pick(app, CHANGEABLE), body.patch));
+  const changes = Object.fromEntries(CHANGEABLE.map((f) => [f, (next as Record<string, unknown>)[f]]));
+  const { item, write } = replaceRecord(app, changes, expected, what);
+  await commit([write]);
+  return present(item);
+}
+
+/** Refused (409) while the app still has environments. */
+export async function deleteApp(caller: Caller, id: string, expected: number): Promise<void> {
+  const { app } = await readApp(caller, id, 'app.delete');
+  const projectId = app.project_id as string;
+  await commit([
+    deleteRecord(keys.app(id), expected, what, { attr: '_envs', children: 'environments' }),
+    releaseName(keys.appName(projectId, app.name as string)),
+    countChild(keys.project(projectId), '_apps', -1, 'Project'),
+  ]);
+}
+
+async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
+  const { access, items } = await readWithAccess(caller, [keys.app(id)]);
+  const app = items[0];
+  if (!app) throw notFound(what);
+  access.require(permission, appScope(app.project_id as string, id), 'app.read', what);
+  return { access, app };
+}

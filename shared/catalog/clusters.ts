@@ -1,0 +1,101 @@
+import type { Caller } from '../auth/caller.ts';
+import { readWithAccess } from '../auth/principal.ts';
+import { PLATFORM } from '../auth/scope.ts';
+import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
+import type { AlsoCommit } from '../http/api.ts';
+import { mergePatch, pick } from '../http/merge-patch.ts';
+import type { Page, PageRequest } from '../http/pagination.ts';
+import { forbidden, notFound } from '../http/problem.ts';
+import { validate } from '../http/validation.ts';
+import { newId } from '../store/ids.ts';
+import { byKind, keys } from '../store/keys.ts';
+import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
+import { commit, type Item, queryPage } from '../store/table.ts';
+
+/** The API's view of a cluster: the token's secret reference is never shown, only that one is set. */
+export type ClusterView = Omit<NewCluster, 'auth'> & {
+  id: string;
+  version: number;
+  auth: { mode: 'eks-iam'; role_arn: string; eks_cluster_name: string } | { mode: 'token'; token_configured: true };
+};
+
+const CHANGEABLE = Object.keys(clusterChanges.shape);
+const what = 'Cluster';
+
+export function clusterView(item: Item): ClusterView {
+  const view = present<ClusterView & { auth: { token_secret_arn?: string } }>(item);
+  if (view.auth.mode === 'token') return { ...view, auth: { mode: 'token', token_configured: true } };
+  return view;
+}
+
+/** Clusters are shared infrastructure: anyone holding cluster.read anywhere may see them. */
+export async function listClusters(caller: Caller, page: PageRequest): Promise<Page<ClusterView>> {
+  const { access } = await readWithAccess(caller);
+  if (!access.canAnywhere('cluster.read')) throw forbidden('You need a role binding to see clusters.');
+  const result = await queryPage({ index: 'GSI1', partition: byKind.cluster, page });
+  return { items: result.items.map(clusterView), next_cursor: result.next_cursor };
+}
+
+export async function getCluster(caller: Caller, id: string): Promise<ClusterView> {
+  const { access, items } = await readWithAccess(caller, [keys.cluster(id)]);
+  if (!items[0] || !access.canAnywhere('cluster.read')) throw notFound(what);
+  return clusterView(items[0]);
+}
+
+export async function createCluster(
+  caller: Caller,
+  input: NewCluster,
+  alsoCommit: AlsoCommit<ClusterView>,
+): Promise<ClusterView> {
+  const { access } = await readWithAccess(caller);
+  access.requireOn('cluster.create', PLATFORM);
+  const id = newId('cls');
+  const item = {
+    ...keys.cluster(id),
+    GSI1PK: byKind.cluster,
+    GSI1SK: `${input.name}#${id}`,
+    _envs: 0,
+    ...stamp(id, caller, input),
+  };
+  const view = clusterView(item);
+  await commit([
+    claimName(keys.clusterName(input.name), id, `Cluster name ${input.name}`),
+    createRecord(item, what),
+    ...alsoCommit(view),
+  ]);
+  return view;
+}
+
+/** A patch replaces `auth` whole: its secret reference cannot be read back to merge with. */
+export async function updateCluster(
+  caller: Caller,
+  id: string,
+  patch: unknown,
+  expected: number,
+): Promise<ClusterView> {
+  const cluster = await readForChange(caller, id, 'cluster.update');
+  const next = validate(clusterChanges, mergePatch(pick(cluster, CHANGEABLE), patch, ['auth']));
+  const { item, write } = replaceRecord(cluster, next, expected, what);
+  await commit([write]);
+  return clusterView(item);
+}
+
+/** Refused (409) while environments are placed on the cluster. */
+export async function deleteCluster(caller: Caller, id: string, expected: number): Promise<void> {
+  const cluster = await readForChange(caller, id, 'cluster.delete');
+  await commit([
+    deleteRecord(keys.cluster(id), expected, what, { attr: '_envs', children: 'environments placed on it' }),
+    releaseName(keys.clusterName(cluster.name as string)),
+  ]);
+}
+
+async function readForChange(
+  caller: Caller,
+  id: string,
+  permission: 'cluster.update' | 'cluster.delete',
+): Promise<Item> {
+  const { access, items } = await readWithAccess(caller, [keys.cluster(id)]);
+  if (!items[0] || !access.canAnywhere('cluster.read')) throw notFound(what);
+  access.requireOn(permission, PLATFORM);
+  return items[0];
+}

@@ -1,0 +1,118 @@
+import type { Caller } from '../auth/caller.ts';
+import { readWithAccess } from '../auth/principal.ts';
+import { appScope, envScope } from '../auth/scope.ts';
+import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
+import type { AlsoCommit } from '../http/api.ts';
+import { mergePatch, pick } from '../http/merge-patch.ts';
+import type { Page, PageRequest } from '../http/pagination.ts';
+import { notFound, unprocessable } from '../http/problem.ts';
+import { validate } from '../http/validation.ts';
+import { keys } from '../store/keys.ts';
+import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
+import { commit, queryPage, type Write } from '../store/table.ts';
+
+export type EnvView = NewEnv & {
+  app_id: string;
+  project_id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+};
+
+const CHANGEABLE = Object.keys(envChanges.shape);
+const what = 'Environment';
+
+/** The promotion path: environments sorted by `order` (dev, staging, prod), one Query per page. */
+export async function listEnvs(caller: Caller, appId: string, page: PageRequest): Promise<Page<EnvView>> {
+  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const app = items[0];
+  if (!app) throw notFound('Application');
+  access.require('env.read', appScope(app.project_id as string, appId), 'app.read', 'Application');
+  const result = await queryPage({ partition: keys.app(appId).PK, prefix: 'ENV#', page });
+  const envs = result.items.map((i) => present<EnvView>(i)).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+  return { items: envs, next_cursor: result.next_cursor };
+}
+
+export async function getEnv(caller: Caller, appId: string, name: string): Promise<EnvView> {
+  return present((await readEnv(caller, appId, name, 'env.read')).env);
+}
+
+/** The cluster must exist: its environment counter is bumped in the same transaction. */
+export async function createEnv(
+  caller: Caller,
+  appId: string,
+  input: NewEnv,
+  alsoCommit: AlsoCommit<EnvView>,
+): Promise<EnvView> {
+  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const app = items[0];
+  if (!app) throw notFound('Application');
+  const projectId = app.project_id as string;
+  access.require('env.create', appScope(projectId, appId), 'app.read', 'Application');
+  const item = {
+    ...keys.env(appId, input.name),
+    ...stamp(input.name, caller, {
+      ...input,
+      app_id: appId,
+      project_id: projectId,
+      protection: input.protection ?? defaultProtection,
+      order: input.order ?? 0,
+    }),
+  };
+  const view = present<EnvView>(item);
+  await commit([
+    createRecord(item, `Environment ${input.name}`),
+    countChild(keys.app(appId), '_envs', 1, 'Application'),
+    useCluster(input.cluster_id, 1),
+    ...alsoCommit(view),
+  ]);
+  return view;
+}
+
+export async function updateEnv(
+  caller: Caller,
+  appId: string,
+  name: string,
+  patch: unknown,
+  expected: number,
+): Promise<EnvView> {
+  const { env } = await readEnv(caller, appId, name, 'env.update');
+  const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
+  const { item, write } = replaceRecord(env, next, expected, what);
+  const moved = next.cluster_id !== env.cluster_id;
+  await commit([write, ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : [])]);
+  return present(item);
+}
+
+export async function deleteEnv(caller: Caller, appId: string, name: string, expected: number): Promise<void> {
+  const { env } = await readEnv(caller, appId, name, 'env.delete');
+  await commit([
+    deleteRecord(keys.env(appId, name), expected, what),
+    countChild(keys.app(appId), '_envs', -1, 'Application'),
+    useCluster(env.cluster_id as string, -1),
+  ]);
+}
+
+/** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
+const useCluster = (clusterId: string, delta: 1 | -1): Write => ({
+  ...countChild(keys.cluster(clusterId), '_envs', delta, 'Cluster'),
+  onFail: () => unprocessable('unknown-cluster', `Cluster ${clusterId} does not exist.`),
+});
+
+async function readEnv(
+  caller: Caller,
+  appId: string,
+  name: string,
+  permission: 'env.read' | 'env.update' | 'env.delete',
+) {
+  const { access, items } = await readWithAccess(caller, [keys.app(appId), keys.env(appId, name)]);
+  const [app, env] = items;
+  if (!app) throw notFound('Application');
+  const scope = envScope(app.project_id as string, appId, name);
+  if (!env) {
+    access.require('env.read', scope, 'env.read', what);
+    throw notFound(what);
+  }
+  access.require(permission, scope, 'env.read', what);
+  return { access, env };
+}

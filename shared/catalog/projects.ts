@@ -1,0 +1,107 @@
+import type { Caller } from '../auth/caller.ts';
+import { readWithAccess } from '../auth/principal.ts';
+import { PLATFORM, projectScope } from '../auth/scope.ts';
+import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
+import type { AlsoCommit } from '../http/api.ts';
+import { mergePatch, pick } from '../http/merge-patch.ts';
+import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
+import { notFound } from '../http/problem.ts';
+import { validate } from '../http/validation.ts';
+import { newId } from '../store/ids.ts';
+import { byKind, keys } from '../store/keys.ts';
+import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
+import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+
+export type ProjectView = NewProject & {
+  id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+};
+
+const CHANGEABLE = Object.keys(projectChanges.shape);
+const what = 'Project';
+
+/** Every project for platform-wide readers; otherwise the projects the caller holds a grant in. */
+export async function listProjects(caller: Caller, page: PageRequest): Promise<Page<ProjectView>> {
+  const { access } = await readWithAccess(caller);
+  if (access.can('project.read', PLATFORM)) {
+    const result = await queryPage({ index: 'GSI1', partition: byKind.project, page });
+    return { items: result.items.map((i) => present<ProjectView>(i)), next_cursor: result.next_cursor };
+  }
+  const after = page.after?.id ?? '';
+  const ids = access.visibleProjects().filter((id) => id > after);
+  const slice = ids.slice(0, page.limit);
+  const items = slice.length > 0 ? await getMany(slice.map(keys.project)) : [];
+  return {
+    items: items.filter((i): i is Item => i !== undefined).map((i) => present<ProjectView>(i)),
+    next_cursor: ids.length > slice.length ? encodeCursor({ id: slice.at(-1) }) : null,
+  };
+}
+
+export async function getProject(caller: Caller, id: string): Promise<ProjectView> {
+  const { project } = await readProject(caller, id, 'project.read');
+  return present(project);
+}
+
+export async function createProject(
+  caller: Caller,
+  input: NewProject,
+  alsoCommit: AlsoCommit<ProjectView>,
+): Promise<ProjectView> {
+  const { access } = await readWithAccess(caller);
+  access.requireOn('project.create', PLATFORM);
+  const id = newId('prj');
+  const item = {
+    ...keys.project(id),
+    GSI1PK: byKind.project,
+    GSI1SK: `${input.name}#${id}`,
+    _apps: 0,
+    ...stamp(id, caller, input),
+  };
+  const view = present<ProjectView>(item);
+  await commit([
+    claimName(keys.projectName(input.name), id, `Project name ${input.name}`),
+    createRecord(item, what),
+    ...alsoCommit(view),
+  ]);
+  return view;
+}
+
+/** PUT replaces every changeable field (absent ones are cleared); PATCH merges (RFC 7396). */
+export async function updateProject(
+  caller: Caller,
+  id: string,
+  body: { replace: ProjectChanges } | { patch: unknown },
+  expected: number,
+): Promise<ProjectView> {
+  const { project } = await readProject(caller, id, 'project.update');
+  const next =
+    'replace' in body ? body.replace : validate(projectChanges, mergePatch(pick(project, CHANGEABLE), body.patch));
+  const changes = Object.fromEntries(CHANGEABLE.map((f) => [f, (next as Record<string, unknown>)[f]]));
+  const { item, write } = replaceRecord(project, changes, expected, what);
+  await commit([write]);
+  return present(item);
+}
+
+/** Refused (409) while the project still has applications: deletes never cascade silently. */
+export async function deleteProject(caller: Caller, id: string, expected: number): Promise<void> {
+  const { project } = await readProject(caller, id, 'project.delete');
+  await commit([
+    deleteRecord(keys.project(id), expected, what, { attr: '_apps', children: 'applications' }),
+    releaseName(keys.projectName(project.name as string)),
+  ]);
+}
+
+async function readProject(
+  caller: Caller,
+  id: string,
+  permission: 'project.read' | 'project.update' | 'project.delete',
+) {
+  const { access, items } = await readWithAccess(caller, [keys.project(id)]);
+  const project = items[0];
+  if (!project) throw notFound(what);
+  access.require(permission, projectScope(id), 'project.read', what);
+  return { access, project };
+}

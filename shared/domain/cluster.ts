@@ -1,0 +1,54 @@
+import * as z from 'zod/mini';
+import { description, dnsLabel, httpsUrl } from './fields.ts';
+
+/**
+ * How Slipway authenticates to a cluster: an IAM role it assumes (EKS), or a token kept in
+ * Secrets Manager that we only reference. Neither secret nor reference is ever returned.
+ */
+export const clusterAuth = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('eks-iam'),
+    role_arn: z
+      .string()
+      .check(
+        z.maxLength(2048),
+        z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN'),
+      ),
+    eks_cluster_name: z.string().check(z.minLength(1), z.maxLength(100), z.regex(/^[0-9A-Za-z][A-Za-z0-9\-_]*$/)),
+  }),
+  z.strictObject({
+    mode: z.literal('token'),
+    token_secret_arn: z
+      .string()
+      .check(
+        z.maxLength(2048),
+        z.regex(
+          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/,
+          'must be a Secrets Manager secret ARN',
+        ),
+      ),
+  }),
+]);
+
+const caData = z.string().check(
+  z.minLength(1),
+  z.maxLength(16 * 1024),
+  z.refine((value) => {
+    const pem = /^[A-Za-z0-9+/]+={0,2}$/.test(value) ? Buffer.from(value, 'base64').toString('utf8') : '';
+    return pem.includes('-----BEGIN CERTIFICATE-----');
+  }, 'must be the base64 of a PEM certificate, as in a kubeconfig certificate-authority-data'),
+);
+
+export const clusterChanges = z.strictObject({
+  description: z.optional(description),
+  region: z
+    .string()
+    .check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')),
+  api_server_url: httpsUrl,
+  ca_data: caData,
+  auth: clusterAuth,
+});
+
+export const newCluster = z.strictObject({ name: dnsLabel, ...clusterChanges.shape });
+
+export type NewCluster = z.infer<typeof newCluster>;

@@ -1,0 +1,38 @@
+import * as z from 'zod/mini';
+import { dnsLabel, resourceId } from './fields.ts';
+
+/** Rules a protected environment enforces before a deployment may proceed. */
+export const protection = z.strictObject({
+  requires_approval: z.boolean(),
+  approver_teams: z.array(resourceId('team')).check(z.maxLength(10)),
+  minimum_approvals: z.int().check(z.minimum(1), z.maximum(10)),
+  prevent_self_approval: z.boolean(),
+  approval_timeout_minutes: z.int().check(z.minimum(1), z.maximum(7 * 24 * 60)),
+});
+
+export const defaultProtection: z.infer<typeof protection> = {
+  requires_approval: false,
+  approver_teams: [],
+  minimum_approvals: 1,
+  prevent_self_approval: true,
+  approval_timeout_minutes: 24 * 60,
+};
+
+export const envChanges = z.strictObject({
+  cluster_id: resourceId('cls'),
+  namespace: dnsLabel,
+  protection,
+  /** Position in the promotion path: dev (0) → staging (1) → prod (2). */
+  order: z.int().check(z.minimum(0), z.maximum(100)),
+});
+
+export const newEnv = z.strictObject({
+  name: dnsLabel,
+  cluster_id: resourceId('cls'),
+  namespace: dnsLabel,
+  protection: z.optional(protection),
+  order: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
+});
+
+export type NewEnv = z.infer<typeof newEnv>;
+export type EnvChanges = z.infer<typeof envChanges>;

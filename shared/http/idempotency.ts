@@ -1,0 +1,127 @@
+import { createHash } from 'node:crypto';
+import type { Caller } from '../auth/caller.ts';
+import { commit, type Item, type Write } from '../store/table.ts';
+import { badRequest, conflict, unprocessable } from './problem.ts';
+import type { ApiResult } from './response.ts';
+
+/** How long a stored response answers repeats of its key. */
+const RETENTION_SECONDS = 24 * 60 * 60;
+
+/**
+ * `Idempotency-Key` on POST: the first request claims the key (conditional put), does its work,
+ * and stores its response in the same transaction as its write; a repeat replays that response;
+ * the same key with another body is 422; a repeat while the first still runs is 409. A claim
+ * abandoned by a crash can be taken over once its lease (the function timeout) has passed.
+ */
+export class IdempotencyClaim {
+  readonly key: { PK: string; SK: string };
+  readonly fingerprint: string;
+  completed = false;
+
+  constructor(caller: Caller, routeKey: string, path: string, idempotencyKey: string, body: string | undefined) {
+    // Scoped to caller and route: two users' keys never collide, and a key is not reusable across endpoints.
+    this.key = { PK: `IDEMPOTENCY#${caller.sub}`, SK: `${routeKey}#${path}#${idempotencyKey}` };
+    this.fingerprint = createHash('sha256').update(canonicalBody(body)).digest('base64url');
+  }
+
+  /** Claims the key; returns the stored response when this is a replay. */
+  async claim(leaseSeconds: number): Promise<ApiResult | undefined> {
+    const now = Math.floor(Date.now() / 1000);
+    let replay: ApiResult | undefined;
+    try {
+      await commit([
+        {
+          put: {
+            ...this.key,
+            status: 'IN_PROGRESS',
+            fingerprint: this.fingerprint,
+            leaseUntil: now + leaseSeconds,
+            expiresAt: now + RETENTION_SECONDS,
+          },
+          condition: 'attribute_not_exists(PK) OR (#status = :inProgress AND leaseUntil < :now) OR expiresAt < :now',
+          names: { '#status': 'status' },
+          values: { ':inProgress': 'IN_PROGRESS', ':now': now },
+          onFail: (current) => {
+            if (current?.fingerprint !== this.fingerprint) {
+              return unprocessable(
+                'idempotency-key-reused',
+                'This Idempotency-Key was used with a different request body.',
+              );
+            }
+            if (current.status === 'COMPLETED') replay = current.response as ApiResult;
+            return conflict(
+              'idempotency-in-progress',
+              'A request with this Idempotency-Key is still being processed; retry shortly.',
+            );
+          },
+        },
+      ]);
+    } catch (problem) {
+      if (replay) return { ...replay, headers: { ...replay.headers, 'idempotent-replayed': 'true' } };
+      throw problem;
+    }
+    return undefined;
+  }
+
+  /** The write that stores the response; commit it together with the request's own writes. */
+  completion(response: ApiResult): Write {
+    this.completed = true;
+    return {
+      update: this.key,
+      set: 'SET #status = :completed, #response = :response REMOVE leaseUntil',
+      condition: 'fingerprint = :fingerprint',
+      names: { '#status': 'status', '#response': 'response' },
+      values: { ':completed': 'COMPLETED', ':response': response as unknown as Item, ':fingerprint': this.fingerprint },
+      onFail: () => conflict('idempotency-in-progress', 'The Idempotency-Key claim was lost; retry.'),
+    };
+  }
+
+  /** Stores the response when the handler did not commit it with its own write. */
+  async complete(response: ApiResult): Promise<void> {
+    if (!this.completed) await commit([this.completion(response)]);
+  }
+
+  /** Frees the key after a refused or failed request, so a corrected retry may use it. */
+  async release(): Promise<void> {
+    await commit([
+      {
+        delete: this.key,
+        condition: '#status = :inProgress',
+        names: { '#status': 'status' },
+        values: { ':inProgress': 'IN_PROGRESS' },
+        onFail: () => conflict('idempotency-in-progress', 'gone'),
+      },
+    ]).catch(() => undefined);
+  }
+}
+
+export function validateIdempotencyKey(value: string): string {
+  if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
+    throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', [
+      { name: 'Idempotency-Key', reason: 'invalid' },
+    ]);
+  }
+  return value;
+}
+
+/** Same JSON, same fingerprint: key order and whitespace do not make a body "different". */
+function canonicalBody(body: string | undefined): string {
+  if (!body) return '';
+  try {
+    return JSON.stringify(sortKeys(JSON.parse(body)));
+  } catch {
+    return body;
+  }
+}
+
+function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}

@@ -1,0 +1,43 @@
+import type { Key } from './table.ts';
+
+/**
+ * Where each kind of record lives in the one table. Each record sits under its own id
+ * (`PROJECT#<id>`), is listed by kind on GSI1 and, when it has a parent, by parent on GSI2.
+ * Environments live in their application's partition, so an app's envs are one Query.
+ */
+export const keys = {
+  project: (id: string): Key => ({ PK: `PROJECT#${id}`, SK: 'PROJECT' }),
+  projectName: (name: string): Key => ({ PK: `PROJECT_NAME#${name}`, SK: 'NAME' }),
+  app: (id: string): Key => ({ PK: `APP#${id}`, SK: 'APP' }),
+  appName: (projectId: string, name: string): Key => ({ PK: `APP_NAME#${projectId}#${name}`, SK: 'NAME' }),
+  env: (appId: string, name: string): Key => ({ PK: `APP#${appId}`, SK: `ENV#${name}` }),
+  cluster: (id: string): Key => ({ PK: `CLUSTER#${id}`, SK: 'CLUSTER' }),
+  clusterName: (name: string): Key => ({ PK: `CLUSTER_NAME#${name}`, SK: 'NAME' }),
+  user: (sub: string): Key => ({ PK: `USER#${sub}`, SK: 'USER' }),
+  team: (id: string): Key => ({ PK: `TEAM#${id}`, SK: 'TEAM' }),
+  teamName: (name: string): Key => ({ PK: `TEAM_NAME#${name}`, SK: 'NAME' }),
+  teamMember: (teamId: string, sub: string): Key => ({ PK: `TEAM#${teamId}`, SK: `MEMBER#${sub}` }),
+  binding: (id: string): Key => ({ PK: `BINDING#${id}`, SK: 'BINDING' }),
+};
+
+/** GSI1 partitions: every record of a kind. */
+export const byKind = {
+  project: 'KIND#project',
+  app: 'KIND#app',
+  cluster: 'KIND#cluster',
+  user: 'KIND#user',
+  team: 'KIND#team',
+  binding: 'KIND#binding',
+} as const;
+
+/** GSI2 partitions: the children of one parent. */
+export const byParent = {
+  appsOfProject: (projectId: string) => `PROJECT#${projectId}#apps`,
+  bindingsOfSubject: (kind: 'user' | 'team', id: string) => `SUBJECT#${kind}#${id}`,
+};
+
+/** One binding per (subject, role, scope): a repeat is a 409, not a second copy. */
+export const bindingClaim = (subject: string, role: string, scope: string): Key => ({
+  PK: `BINDING_OF#${subject}`,
+  SK: `${role}#${scope}`,
+});

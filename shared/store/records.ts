@@ -1,0 +1,104 @@
+import type { Caller } from '../auth/caller.ts';
+import { conflict, notFound, type Problem, preconditionFailed } from '../http/problem.ts';
+import type { Item, Key, Write } from './table.ts';
+
+/**
+ * The writes every resource shares: create once, replace at the version read, delete at the
+ * version read (optionally only when it has no children), claim a unique name, count children.
+ * Storage-only attributes are keys (PK, SK, GSI*) or start with `_`; `present` strips them.
+ */
+
+export function stamp(id: string, caller: Caller, fields: Record<string, unknown>): Item {
+  const now = new Date().toISOString();
+  return { id, ...fields, version: 1, created_at: now, updated_at: now, created_by: caller.sub };
+}
+
+export function present<T = Record<string, unknown>>(item: Item): T {
+  const view: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(item)) {
+    if (name === 'PK' || name === 'SK' || name.startsWith('GSI') || name.startsWith('_') || name === 'expiresAt')
+      continue;
+    view[name] = value;
+  }
+  return view as T;
+}
+
+export const createRecord = (item: Item, what: string): Write => ({
+  put: item,
+  condition: 'attribute_not_exists(PK)',
+  onFail: () => conflict('already-exists', `${what} already exists.`),
+});
+
+/** Names are unique in their namespace: a name record claims one, inside the create's transaction. */
+export const claimName = (key: Key, ownerId: string, what: string): Write => ({
+  put: { ...key, owner: ownerId },
+  condition: 'attribute_not_exists(PK)',
+  onFail: (current) =>
+    conflict('name-taken', `${what} is already taken${current?.owner ? ` (by ${current.owner})` : ''}.`),
+});
+
+export const releaseName = (key: Key): Write => ({
+  delete: key,
+  onFail: () => conflict('name-taken', 'name record changed'),
+});
+
+/** Replaces the whole record if it is still at the version the client read (If-Match). */
+export function replaceRecord(
+  current: Item,
+  changes: Record<string, unknown>,
+  expected: number,
+  what: string,
+): { item: Item; write: Write } {
+  const item: Item = {
+    ...current,
+    ...changes,
+    version: (current.version as number) + 1,
+    updated_at: new Date().toISOString(),
+  };
+  for (const [name, value] of Object.entries(changes)) if (value === undefined) delete item[name];
+  return {
+    item,
+    write: {
+      put: item,
+      condition: '#version = :expected',
+      names: { '#version': 'version' },
+      values: { ':expected': expected },
+      onFail: (old) => (old ? preconditionFailed() : notFound(what)),
+    },
+  };
+}
+
+/**
+ * Deletes at the version read. With `childCounter`, refuses while children remain: the counter is
+ * kept by the children's own transactions, so no child can slip in between check and delete.
+ */
+export function deleteRecord(
+  key: Key,
+  expected: number,
+  what: string,
+  childCounter?: { attr: string; children: string },
+): Write {
+  return {
+    delete: key,
+    condition: childCounter
+      ? '#version = :expected AND (attribute_not_exists(#count) OR #count = :zero)'
+      : '#version = :expected',
+    names: { '#version': 'version', ...(childCounter ? { '#count': childCounter.attr } : {}) },
+    values: { ':expected': expected, ...(childCounter ? { ':zero': 0 } : {}) },
+    onFail: (old): Problem => {
+      if (!old) return notFound(what);
+      if (old.version !== expected) return preconditionFailed();
+      return conflict('has-children', `${what} still has ${childCounter?.children ?? 'children'}: delete them first.`);
+    },
+  };
+}
+
+/** Adds `delta` to a parent's child counter; the parent must exist (and the caller's read of it stands). */
+export const countChild = (parent: Key, attr: string, delta: 1 | -1, parentWhat: string): Write => ({
+  update: parent,
+  set: 'ADD #count :delta',
+  condition: 'attribute_exists(PK)',
+  names: { '#count': attr },
+  values: { ':delta': delta },
+  onFail: () => notFound(parentWhat),
+});

@@ -1,0 +1,160 @@
+import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  DeleteCommand,
+  type NativeAttributeValue,
+  PutCommand,
+  QueryCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { Page, PageRequest } from '../http/pagination.ts';
+import { encodeCursor } from '../http/pagination.ts';
+import { badCursor, conflict, type Problem } from '../http/problem.ts';
+import { documentClient, tableName } from './dynamo.ts';
+import { type IndexName, tableSchema } from './table-schema.ts';
+
+export type Item = Record<string, NativeAttributeValue>;
+export interface Key {
+  PK: string;
+  SK: string;
+}
+
+/**
+ * One write in a unit of work, with the problem to raise when its condition fails. `onFail` gets
+ * the item as it was (ALL_OLD), so an update can tell "gone" (404) from "changed" (412).
+ */
+export type Write = (
+  | { put: Item; condition?: string }
+  | { update: Key; set: string; condition?: string }
+  | { delete: Key; condition?: string }
+  | { check: Key; condition: string }
+) & {
+  names?: Record<string, string>;
+  values?: Record<string, NativeAttributeValue>;
+  onFail: (current: Item | undefined) => Problem;
+};
+
+const keyOf = (w: Write): Key | undefined =>
+  'put' in w ? undefined : 'update' in w ? w.update : 'delete' in w ? w.delete : w.check;
+
+/** Reads several items by key in one request (BatchGetItem), keeping the order of `keys`. */
+export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[]> {
+  const unique = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];
+  const found = new Map<string, Item>();
+  let pending: Key[] = unique;
+  // BatchGetItem may hand back UnprocessedKeys under load; ask again for just those.
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    const out = await documentClient.send(
+      new BatchGetCommand({ RequestItems: { [tableName()]: { Keys: pending, ConsistentRead: true } } }),
+    );
+    for (const item of out.Responses?.[tableName()] ?? []) found.set(`${item.PK}\u0000${item.SK}`, item);
+    pending = (out.UnprocessedKeys?.[tableName()]?.Keys as Key[] | undefined) ?? [];
+    if (pending.length > 0 && attempt >= 5) throw new Error('BatchGetItem kept returning unprocessed keys');
+    if (pending.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+  }
+  return keys.map((k) => found.get(`${k.PK}\u0000${k.SK}`));
+}
+
+export interface QuerySpec {
+  index?: IndexName;
+  partition: string;
+  /** Only sort keys starting with this. */
+  prefix?: string;
+  page: PageRequest;
+}
+
+/** One page of a Query: one request. The cursor must point into the same partition. */
+export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
+  const pkName = spec.index ? `${spec.index}PK` : tableSchema.partitionKey;
+  const skName = spec.index ? `${spec.index}SK` : tableSchema.sortKey;
+  const after = spec.page.after;
+  if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw badCursor();
+  const out = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName(),
+      IndexName: spec.index,
+      KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': pkName, ...(spec.prefix ? { '#sk': skName } : {}) },
+      ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
+      Limit: spec.page.limit,
+      ExclusiveStartKey: after,
+    }),
+  );
+  return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** Whether any item exists under a key prefix (one request, reads at most one item). */
+export async function anyUnder(partition: string, prefix: string): Promise<boolean> {
+  const out = await documentClient.send(
+    new QueryCommand({
+      TableName: tableName(),
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
+      ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix },
+      Limit: 1,
+      ConsistentRead: true,
+    }),
+  );
+  return (out.Items?.length ?? 0) > 0;
+}
+
+/**
+ * Commits writes atomically: one write goes as a plain conditional request (half the cost of a
+ * transaction), several as one TransactWriteItems. A failed condition raises that write's problem.
+ */
+export async function commit(writes: readonly Write[]): Promise<void> {
+  if (writes.length === 0) return;
+  if (writes.length === 1) return commitOne(writes[0] as Write);
+  try {
+    await documentClient.send(new TransactWriteCommand({ TransactItems: writes.map(transactItem) }));
+  } catch (error) {
+    if (!(error instanceof TransactionCanceledException)) throw error;
+    const reasons = error.CancellationReasons ?? [];
+    const failedAt = reasons.findIndex((r) => r.Code === 'ConditionalCheckFailed');
+    if (failedAt >= 0) {
+      const old = reasons[failedAt]?.Item;
+      throw (writes[failedAt] as Write).onFail(old ? unmarshall(old) : undefined);
+    }
+    if (reasons.some((r) => r.Code === 'TransactionConflict')) {
+      throw conflict('concurrent-modification', 'Another change to the same resources is in progress; retry.');
+    }
+    throw error;
+  }
+}
+
+async function commitOne(w: Write): Promise<void> {
+  const common = {
+    TableName: tableName(),
+    ConditionExpression: w.condition,
+    ExpressionAttributeNames: w.names,
+    ExpressionAttributeValues: w.values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  try {
+    if ('put' in w) await documentClient.send(new PutCommand({ ...common, Item: w.put }));
+    else if ('update' in w)
+      await documentClient.send(new UpdateCommand({ ...common, Key: w.update, UpdateExpression: w.set }));
+    else if ('delete' in w) await documentClient.send(new DeleteCommand({ ...common, Key: w.delete }));
+    else throw new Error('A condition check only makes sense next to a write in the same commit');
+  } catch (error) {
+    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
+    const old = (error as { Item?: Record<string, never> }).Item;
+    throw w.onFail(old ? unmarshall(old) : undefined);
+  }
+}
+
+function transactItem(w: Write) {
+  const common = {
+    TableName: tableName(),
+    ConditionExpression: w.condition,
+    ExpressionAttributeNames: w.names,
+    ExpressionAttributeValues: w.values,
+    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+  };
+  const key = keyOf(w);
+  if ('put' in w) return { Put: { ...common, Item: w.put } };
+  if ('update' in w) return { Update: { ...common, Key: key, UpdateExpression: w.set } };
+  if ('delete' in w) return { Delete: { ...common, Key: key } };
+  return { ConditionCheck: { ...common, Key: key, ConditionExpression: w.condition } };
+}

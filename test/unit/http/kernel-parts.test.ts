@@ -1,0 +1,65 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { etagOf, expectedVersion } from '../../../shared/http/etag.ts';
+import { mergePatch } from '../../../shared/http/merge-patch.ts';
+import { encodeCursor, MAX_LIMIT, parsePageRequest } from '../../../shared/http/pagination.ts';
+import { Problem } from '../../../shared/http/problem.ts';
+
+describe('merge patch (RFC 7396)', () => {
+  it('merges objects, replaces arrays and scalars, removes on null', () => {
+    const target = { a: 1, nested: { x: 1, y: 2 }, list: [1, 2], gone: true };
+    expect(mergePatch(target, { nested: { y: null, z: 3 }, list: [3], gone: null, a: 'b' })).toEqual({
+      a: 'b',
+      nested: { x: 1, z: 3 },
+      list: [3],
+    });
+  });
+
+  it('replaces atomic fields whole', () => {
+    expect(mergePatch({ auth: { mode: 'a', k: 1 } }, { auth: { mode: 'b' } }, ['auth'])).toEqual({
+      auth: { mode: 'b' },
+    });
+  });
+
+  it('refuses a body that is not an object', () => {
+    for (const body of [[], 'x', 1, null]) expect(() => mergePatch({}, body)).toThrow(Problem);
+  });
+});
+
+describe('ETag and If-Match', () => {
+  it('round-trips the version, weak or strong', () => {
+    expect(expectedVersion(etagOf(7))).toBe(7);
+    expect(expectedVersion(`W/${etagOf(7)}`)).toBe(7);
+  });
+  it('requires If-Match (428) and makes a malformed one unmatchable', () => {
+    expect(() => expectedVersion(undefined)).toThrow(expect.objectContaining({ status: 428 }));
+    expect(expectedVersion('*')).toBe(-1);
+    expect(expectedVersion('"v1x"')).toBe(-1);
+  });
+});
+
+describe('pagination', () => {
+  it('bounds the limit', () => {
+    expect(parsePageRequest({}).limit).toBe(20);
+    expect(parsePageRequest({ limit: String(MAX_LIMIT) }).limit).toBe(MAX_LIMIT);
+    for (const limit of ['0', String(MAX_LIMIT + 1), '-1', '1.5', 'abc', '']) {
+      expect(() => parsePageRequest({ limit }), limit).toThrow(expect.objectContaining({ status: 400 }));
+    }
+  });
+
+  it('round-trips cursors and refuses anything else with 400, never a crash', () => {
+    const key = { PK: 'a', SK: 'b' };
+    expect(parsePageRequest({ cursor: encodeCursor(key) ?? '' }).after).toEqual(key);
+    fc.assert(
+      fc.property(fc.string({ maxLength: 300 }), (cursor) => {
+        try {
+          const { after } = parsePageRequest({ cursor });
+          expect(Object.values(after ?? {}).every((v) => typeof v === 'string')).toBe(true);
+        } catch (error) {
+          expect(error).toBeInstanceOf(Problem);
+          expect((error as Problem).status).toBe(400);
+        }
+      }),
+    );
+  });
+});
