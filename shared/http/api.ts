@@ -62,18 +62,17 @@ export function api(routes: Record<string, Route>) {
       const req = buildRequest(event, instance);
       const key = req.header('idempotency-key');
       if (event.requestContext.http.method === 'POST' && key !== undefined) {
-        claim = new IdempotencyClaim(
+        const attempt = new IdempotencyClaim(
           req.caller,
           event.routeKey,
           event.rawPath,
           validateIdempotencyKey(key),
           rawBody(event),
         );
-        const replay = await claim.claim(Math.ceil(context.getRemainingTimeInMillis() / 1000) + 5);
-        if (replay) {
-          claim = undefined;
-          return replay;
-        }
+        const replay = await attempt.claim(Math.ceil(context.getRemainingTimeInMillis() / 1000) + 5);
+        if (replay) return replay;
+        // Only a claim this request holds may be released on failure, never another request's.
+        claim = attempt;
         req.idempotency = claim;
       }
       const result = await route(req);

@@ -87,6 +87,7 @@ export async function deleteBinding(caller: Caller, id: string): Promise<void> {
   const binding = items[0];
   if (!binding || !access.canAnywhere('iam.read')) throw notFound('Binding');
   const scope = binding.scope_path as ScopePath;
+  if (!access.can('iam.read', scope)) throw notFound('Binding');
   if (!access.mayGrant(binding.role as RoleName, scope))
     throw forbidden(`Removing this binding needs iam.manage and every permission of ${binding.role} on ${scope}.`);
   const subject = binding.subject as NewBinding['subject'];

@@ -17,16 +17,16 @@ export type GrantMap = Record<string, Grant>;
 export function userGrants(sub: string, set: GrantMap, remove: readonly string[] = []): Write | undefined {
   const setIds = Object.keys(set);
   if (setIds.length === 0 && remove.length === 0) return undefined;
-  const names: Record<string, string> = {};
+  const names: Record<string, string> = { '#grants': '_grants' };
   const values: Record<string, unknown> = {};
   const sets = setIds.map((id, i) => {
     names[`#s${i}`] = id;
     values[`:s${i}`] = set[id];
-    return `_grants.#s${i} = :s${i}`;
+    return `#grants.#s${i} = :s${i}`;
   });
   const removes = remove.map((id, i) => {
     names[`#r${i}`] = id;
-    return `_grants.#r${i}`;
+    return `#grants.#r${i}`;
   });
   return {
     update: keys.user(sub),
@@ -52,14 +52,15 @@ export function teamRevision(
   const values: Record<string, unknown> = { ':seen': team._rev ?? 0, ':one': 1 };
   const set = ['#rev = #rev + :one'];
   const remove: string[] = [];
+  if (change.setGrant || change.removeGrant) names['#grants'] = '_grants';
   if (change.setGrant) {
     names['#g'] = change.setGrant[0];
     values[':g'] = change.setGrant[1];
-    set.push('_grants.#g = :g');
+    set.push('#grants.#g = :g');
   }
   if (change.removeGrant) {
     names['#g'] = change.removeGrant;
-    remove.push('_grants.#g');
+    remove.push('#grants.#g');
   }
   let condition = '#rev = :seen';
   if (change.members) {

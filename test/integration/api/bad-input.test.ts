@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, client } from '../client.ts';
+import { bodies, world } from '../fixtures.ts';
+import { startTestCloud, type TestCloud } from '../harness.ts';
+
+let cloud: TestCloud;
+let admin: Client;
+let fixture: Awaited<ReturnType<typeof world>>;
+
+/** Snapshot of everything a refused request could have touched. */
+async function everything() {
+  const [projects, apps, clusters, envs, teams, bindings] = await Promise.all([
+    admin.get('/api/v1/projects?limit=100'),
+    admin.get('/api/v1/apps?limit=100'),
+    admin.get('/api/v1/clusters?limit=100'),
+    admin.get(`/api/v1/apps/${fixture.app.id}/envs?limit=100`),
+    admin.get('/api/v1/teams?limit=100'),
+    admin.get('/api/v1/bindings?limit=100'),
+  ]);
+  const project = await admin.get(`/api/v1/projects/${fixture.project.id}`);
+  return [projects, apps, clusters, envs, teams, bindings, project].map((r) => r.text);
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  fixture = await world(admin);
+});
+afterAll(() => cloud?.stop());
+
+describe('bad input gets a clear 4xx problem and changes nothing', () => {
+  const cases: [string, () => Promise<{ status: number; body: { type?: string; status?: number } }>, number, string][] =
+    [
+      [
+        'malformed JSON',
+        () => admin.request('POST', '/api/v1/projects', { raw: '{"name": "x",' }),
+        400,
+        'malformed-json',
+      ],
+      ['a JSON array body', () => admin.request('POST', '/api/v1/projects', { raw: '[1,2]' }), 400, 'invalid-request'],
+      ['wrong types', () => admin.post('/api/v1/projects', { name: 42, labels: 'x' }), 400, 'invalid-request'],
+      [
+        'unknown fields',
+        () => admin.post('/api/v1/projects', { ...bodies.project(), owner: 'me' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'unknown nested fields',
+        () =>
+          admin.post('/api/v1/apps', {
+            ...bodies.app(fixture.project.id),
+            repository: { ...bodies.app('').repository, token: 'x' },
+          }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a huge body',
+        () =>
+          admin.request('POST', '/api/v1/projects', {
+            raw: JSON.stringify({ name: 'x', description: 'a'.repeat(70_000) }),
+          }),
+        413,
+        'payload-too-large',
+      ],
+      [
+        'a form body',
+        () =>
+          admin.request('POST', '/api/v1/projects', {
+            raw: 'name=x',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          }),
+        415,
+        'unsupported-media-type',
+      ],
+      ['a malformed project id', () => admin.get('/api/v1/projects/..%2F..%2Fetc'), 404, 'not-found'],
+      ['an id of another kind', () => admin.get(`/api/v1/projects/${fixture.app.id}`), 404, 'not-found'],
+      ['a missing app', () => admin.get('/api/v1/apps/app_01jd0000000000000000000000'), 404, 'not-found'],
+      ['an env name with a #', () => admin.get(`/api/v1/apps/${fixture.app.id}/envs/a%23b`), 404, 'not-found'],
+      [
+        'an app in a missing project',
+        () => admin.post('/api/v1/apps', bodies.app('prj_01jd0000000000000000000000')),
+        404,
+        'not-found',
+      ],
+      ['a limit over the maximum', () => admin.get('/api/v1/projects?limit=1000'), 400, 'invalid-request'],
+      [
+        'a forged cursor',
+        () =>
+          admin.get(`/api/v1/projects?cursor=${Buffer.from('{"PK":"USER#root","SK":"USER"}').toString('base64url')}`),
+        400,
+        'invalid-cursor',
+      ],
+      ['a garbage cursor', () => admin.get('/api/v1/projects?cursor=%%%'), 400, 'invalid-cursor'],
+      [
+        'a PATCH that is not an object',
+        () =>
+          admin.request('PATCH', `/api/v1/projects/${fixture.project.id}`, {
+            raw: '"x"',
+            headers: { 'if-match': '"v1"' },
+          }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a PATCH that changes the name',
+        () => admin.patch(`/api/v1/projects/${fixture.project.id}`, { name: 'renamed' }, { 'if-match': '"v1"' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a PATCH that breaks a rule',
+        () =>
+          admin.patch(
+            `/api/v1/apps/${fixture.app.id}/envs/prod`,
+            { protection: { minimum_approvals: 0 } },
+            { 'if-match': '"v1"' },
+          ),
+        400,
+        'invalid-request',
+      ],
+      [
+        'an Idempotency-Key with spaces',
+        () => admin.post('/api/v1/projects', bodies.project(), { 'idempotency-key': 'a b' }),
+        400,
+        'invalid-request',
+      ],
+      ['a bad subject filter', () => admin.get('/api/v1/bindings?subject=robot:x'), 400, 'invalid-request'],
+    ];
+
+  it.each(cases)('%s', async (_name, send, status, type) => {
+    const before = await everything();
+    const reply = await send();
+    expect(reply.status).toBe(status);
+    expect(reply.body.type).toBe(`https://slipway.dev/problems/${type}`);
+    expect(reply.body.status).toBe(status);
+    expect(JSON.stringify(reply.body)).not.toMatch(/at .*\.ts:\d+|node_modules/);
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('tokens', () => {
+  it.each([
+    ['no token', undefined],
+    ['garbage', 'not-a-jwt'],
+  ])('%s gets 401 before any handler runs', async (_name, token) => {
+    const before = await everything();
+    const reply = await client(cloud.url, token).post('/api/v1/projects', bodies.project());
+    expect(reply.status).toBe(401);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('refuses alg none, a foreign key, an expired token and a wrong audience', async () => {
+    const good = await cloud.mintToken({ sub: 'mallory', groups: ['platform-admins'] });
+    const [header, payload] = good.split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString());
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${payload}.`;
+    const tampered = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'root' })).toString('base64url')}.${good.split('.')[2]}`;
+    const expired = await cloud.mintToken({ sub: 'mallory', groups: ['platform-admins'], ttlSeconds: -120 });
+    const otherAudience = await cloud.mintToken({
+      sub: 'mallory',
+      groups: ['platform-admins'],
+      audience: 'someone-else',
+    });
+    const foreign = await cloud.mintForeignToken({ sub: 'mallory', groups: ['platform-admins'] });
+    for (const token of [none, tampered, expired, otherAudience, foreign]) {
+      const reply = await client(cloud.url, token).post('/api/v1/projects', bodies.project());
+      expect(reply.status).toBe(401);
+    }
+    expect((await admin.get('/api/v1/users?limit=100')).body.items.map((u: { id: string }) => u.id)).not.toContain(
+      'mallory',
+    );
+  });
+});

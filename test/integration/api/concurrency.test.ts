@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, client } from '../client.ts';
+import { bodies, create } from '../fixtures.ts';
+import { startTestCloud, type TestCloud } from '../harness.ts';
+
+let cloud: TestCloud;
+let admin: Client;
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+});
+afterAll(() => cloud?.stop());
+
+const names = async () =>
+  (await admin.get('/api/v1/projects?limit=100')).body.items.map((p: { name: string }) => p.name) as string[];
+
+describe('concurrent writers', () => {
+  it('of the same version: exactly one update wins, the others get 412', async () => {
+    const project = await create(admin, '/api/v1/projects', bodies.project());
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        admin.patch(`/api/v1/projects/${project.id}`, { description: `writer ${i}` }, { 'if-match': '"v1"' }),
+      ),
+    );
+    const statuses = replies.map((r) => r.status).sort();
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 412)).toHaveLength(7);
+    const winner = replies.find((r) => r.status === 200);
+    const stored = await admin.get(`/api/v1/projects/${project.id}`);
+    expect(stored.body).toMatchObject({ version: 2, description: winner?.body.description });
+  });
+
+  it('creating the same name at once: one project, the rest 409', async () => {
+    const body = bodies.project();
+    const replies = await Promise.all(Array.from({ length: 6 }, () => admin.post('/api/v1/projects', body)));
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(replies.filter((r) => r.status === 409)).toHaveLength(5);
+    expect((await names()).filter((n) => n === body.name)).toHaveLength(1);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  it('replays the first response for a repeat, with the same id', async () => {
+    const body = bodies.project();
+    const first = await admin.post('/api/v1/projects', body, { 'idempotency-key': 'create-shop-1' });
+    const again = await admin.post('/api/v1/projects', body, { 'idempotency-key': 'create-shop-1' });
+    expect(first.status).toBe(201);
+    expect(again.status).toBe(201);
+    expect(again.body).toEqual(first.body);
+    expect(again.headers.get('location')).toBe(first.headers.get('location'));
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await names()).filter((n) => n === body.name)).toHaveLength(1);
+  });
+
+  it('treats the same body with other key order or spacing as the same request', async () => {
+    const body = bodies.project();
+    const first = await admin.post('/api/v1/projects', body, { 'idempotency-key': 'order-1' });
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const again = await admin.request('POST', '/api/v1/projects', {
+      raw: JSON.stringify(reordered, null, 2),
+      headers: { 'idempotency-key': 'order-1' },
+    });
+    expect(again.body.id).toBe(first.body.id);
+  });
+
+  it('refuses the same key with another body (422) and creates nothing', async () => {
+    const body = bodies.project();
+    await admin.post('/api/v1/projects', body, { 'idempotency-key': 'k-422' });
+    const other = bodies.project();
+    const reply = await admin.post('/api/v1/projects', other, { 'idempotency-key': 'k-422' });
+    expect(reply.status).toBe(422);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/idempotency-key-reused');
+    expect(await names()).not.toContain(other.name);
+  });
+
+  it('lets concurrent duplicates produce one resource', async () => {
+    const body = bodies.project();
+    const replies = await Promise.all(
+      Array.from({ length: 8 }, () => admin.post('/api/v1/projects', body, { 'idempotency-key': 'burst-1' })),
+    );
+    for (const reply of replies) expect([201, 409]).toContain(reply.status);
+    const ids = new Set(replies.filter((r) => r.status === 201).map((r) => r.body.id));
+    expect(ids.size).toBe(1);
+    expect((await names()).filter((n) => n === body.name)).toHaveLength(1);
+    // once settled, every repeat gets the stored answer
+    const later = await admin.post('/api/v1/projects', body, { 'idempotency-key': 'burst-1' });
+    expect(later.body.id).toBe([...ids][0]);
+  });
+
+  it('frees the key when the request was refused, so a corrected retry may use it', async () => {
+    const body = bodies.project();
+    const refused = await admin.post('/api/v1/projects', { ...body, extra: 1 }, { 'idempotency-key': 'fix-me' });
+    expect(refused.status).toBe(400);
+    const retried = await admin.post('/api/v1/projects', body, { 'idempotency-key': 'fix-me' });
+    expect(retried.status).toBe(201);
+  });
+
+  it('scopes keys to the caller: another user reusing a key gets their own result', async () => {
+    const other = client(cloud.url, await cloud.mintToken({ sub: 'root-2', groups: ['platform-admins'] }));
+    const mine = await admin.post('/api/v1/projects', bodies.project(), { 'idempotency-key': 'shared-key' });
+    const theirs = await other.post('/api/v1/projects', bodies.project(), { 'idempotency-key': 'shared-key' });
+    expect(theirs.status).toBe(201);
+    expect(theirs.body.id).not.toBe(mine.body.id);
+  });
+});

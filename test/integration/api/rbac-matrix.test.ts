@@ -1,0 +1,369 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { routeKey, routes } from '../../../infra/manifest.ts';
+import { type Client, client } from '../client.ts';
+import { bodies, create, unique, world } from '../fixtures.ts';
+import { startTestCloud, type TestCloud } from '../harness.ts';
+
+/**
+ * Every route × every kind of caller, with the status each must get. The expectations come from
+ * the rules below (what each route needs, on which scope), not from hand-picked cells:
+ * - anonymous → 401 on every non-public route;
+ * - allowed → the route's success status;
+ * - not allowed but can read the object → 403; cannot even read it → 404 (existence not revealed);
+ * - creates and platform-wide actions that name no readable object → 403.
+ */
+
+type Persona =
+  | 'anonymous'
+  | 'nobody'
+  | 'viewer'
+  | 'developer'
+  | 'maintainer'
+  | 'admin'
+  | 'other-project'
+  | 'platform-admin';
+const personas: Persona[] = [
+  'anonymous',
+  'nobody',
+  'viewer',
+  'developer',
+  'maintainer',
+  'admin',
+  'other-project',
+  'platform-admin',
+];
+
+/** Role each persona holds on project P (other-project: maintainer on project Q). */
+const roleOnP: Partial<Record<Persona, string>> = {
+  viewer: 'viewer',
+  developer: 'developer',
+  maintainer: 'maintainer',
+  admin: 'admin',
+};
+
+type Level = 'viewer' | 'developer' | 'maintainer' | 'admin';
+const rank: Record<Level, number> = { viewer: 1, developer: 2, maintainer: 3, admin: 4 };
+
+/** What a route needs: a role level on project P, or on the platform, or any binding anywhere. */
+type Need =
+  | { on: 'P'; level: Level }
+  | { on: 'platform'; visibleTo: 'anyone-bound' | 'P-readers' | 'nobody' }
+  | { on: 'anywhere'; object?: true }
+  | { on: 'public' }
+  | { on: 'authenticated' };
+
+interface Cell {
+  path: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+interface RouteCase {
+  need: Need;
+  success: number;
+  /** Builds a fresh target for one call (a new app to delete, a fresh ETag, ...). */
+  setup: (persona: Persona) => Promise<Cell>;
+}
+
+let cloud: TestCloud;
+let admin: Client;
+const callers = {} as Record<Persona, Client>;
+let P: Awaited<ReturnType<typeof world>>;
+let Q: Awaited<ReturnType<typeof world>>;
+let team: { id: string };
+
+const etag = async (path: string) => ({ 'if-match': (await admin.get(path)).headers.get('etag') ?? '' });
+
+function expected(need: Need, persona: Persona, success: number): number {
+  if (need.on === 'public') return success;
+  if (persona === 'anonymous') return 401;
+  if (need.on === 'authenticated' || persona === 'platform-admin') return success;
+  const bound = persona !== 'nobody';
+  if (need.on === 'anywhere') return bound ? success : need.object ? 404 : 403;
+  if (need.on === 'platform') {
+    const canSee =
+      need.visibleTo === 'anyone-bound' ? bound : need.visibleTo === 'P-readers' ? persona in roleOnP : false;
+    return canSee ? 403 : need.visibleTo === 'nobody' ? 403 : 404;
+  }
+  const role = roleOnP[persona] as Level | undefined;
+  if (!role) return 404;
+  return rank[role] >= rank[need.level] ? success : 403;
+}
+
+const v1 = '/api/v1';
+const cases: Record<string, RouteCase> = {
+  'GET /api/v1/health': { need: { on: 'public' }, success: 200, setup: async () => ({ path: `${v1}/health` }) },
+  'GET /api/v1/openapi.json': {
+    need: { on: 'public' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/openapi.json` }),
+  },
+  'GET /docs': { need: { on: 'public' }, success: 200, setup: async () => ({ path: '/docs' }) },
+
+  'GET /api/v1/projects': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/projects` }),
+  },
+  'POST /api/v1/projects': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/projects`, body: bodies.project() }),
+  },
+  'GET /api/v1/projects/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/projects/${P.project.id}` }),
+  },
+  'PUT /api/v1/projects/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/projects/${P.project.id}`,
+      body: { description: 'put' },
+      headers: await etag(`${v1}/projects/${P.project.id}`),
+    }),
+  },
+  'PATCH /api/v1/projects/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/projects/${P.project.id}`,
+      body: { description: 'patch' },
+      headers: await etag(`${v1}/projects/${P.project.id}`),
+    }),
+  },
+  // Only platform admins delete projects: a project-scoped admin binding covers what is inside it.
+  'DELETE /api/v1/projects/{id}': {
+    need: { on: 'P', level: 'admin' },
+    success: 204,
+    setup: async (persona) => {
+      // A fresh, empty project with the persona's role on it (the fixture project must survive).
+      const fresh = await create(admin, `${v1}/projects`, bodies.project());
+      const role = roleOnP[persona];
+      if (role) await bind(persona, role, { kind: 'project', project_id: fresh.id });
+      return { path: `${v1}/projects/${fresh.id}`, headers: { 'if-match': '"v1"' } };
+    },
+  },
+
+  'GET /api/v1/apps': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps?project_id=${P.project.id}` }),
+  },
+  'POST /api/v1/apps': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/apps`, body: bodies.app(P.project.id) }),
+  },
+  'GET /api/v1/apps/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}` }),
+  },
+  'PUT /api/v1/apps/{id}': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async () => {
+      const { project_id: _p, name: _n, ...changes } = bodies.app(P.project.id);
+      return { path: `${v1}/apps/${P.app.id}`, body: changes, headers: await etag(`${v1}/apps/${P.app.id}`) };
+    },
+  },
+  'PATCH /api/v1/apps/{id}': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/apps/${P.app.id}`,
+      body: { description: 'x' },
+      headers: await etag(`${v1}/apps/${P.app.id}`),
+    }),
+  },
+  'DELETE /api/v1/apps/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async () => ({
+      path: `${v1}/apps/${(await create(admin, `${v1}/apps`, bodies.app(P.project.id))).id}`,
+      headers: { 'if-match': '"v1"' },
+    }),
+  },
+  'GET /api/v1/apps/{id}/envs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/envs` }),
+  },
+  'POST /api/v1/apps/{id}/envs': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/envs`, body: bodies.env(P.cluster.id) }),
+  },
+  'GET /api/v1/apps/{id}/envs/{env}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/envs/prod` }),
+  },
+  'PATCH /api/v1/apps/{id}/envs/{env}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/apps/${P.app.id}/envs/prod`,
+      body: { namespace: unique('ns') },
+      headers: await etag(`${v1}/apps/${P.app.id}/envs/prod`),
+    }),
+  },
+  'DELETE /api/v1/apps/{id}/envs/{env}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async () => {
+      const env = await create(admin, `${v1}/apps/${P.app.id}/envs`, bodies.env(P.cluster.id));
+      return { path: `${v1}/apps/${P.app.id}/envs/${env.name}`, headers: { 'if-match': '"v1"' } };
+    },
+  },
+
+  'GET /api/v1/clusters': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/clusters` }) },
+  'POST /api/v1/clusters': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/clusters`, body: bodies.cluster() }),
+  },
+  'GET /api/v1/clusters/{id}': {
+    need: { on: 'anywhere', object: true },
+    success: 200,
+    setup: async () => ({ path: `${v1}/clusters/${P.cluster.id}` }),
+  },
+  'PATCH /api/v1/clusters/{id}': {
+    need: { on: 'platform', visibleTo: 'anyone-bound' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/clusters/${P.cluster.id}`,
+      body: { description: 'x' },
+      headers: await etag(`${v1}/clusters/${P.cluster.id}`),
+    }),
+  },
+  'DELETE /api/v1/clusters/{id}': {
+    need: { on: 'platform', visibleTo: 'anyone-bound' },
+    success: 204,
+    setup: async () => ({
+      path: `${v1}/clusters/${(await create(admin, `${v1}/clusters`, bodies.cluster())).id}`,
+      headers: { 'if-match': '"v1"' },
+    }),
+  },
+
+  'GET /api/v1/users': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/users` }) },
+  'GET /api/v1/users/me': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/users/me` }),
+  },
+  'GET /api/v1/teams': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/teams` }) },
+  'POST /api/v1/teams': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/teams`, body: bodies.team() }),
+  },
+  'GET /api/v1/teams/{id}': {
+    need: { on: 'anywhere', object: true },
+    success: 200,
+    setup: async () => ({ path: `${v1}/teams/${team.id}` }),
+  },
+  'DELETE /api/v1/teams/{id}': {
+    need: { on: 'platform', visibleTo: 'anyone-bound' },
+    success: 204,
+    setup: async () => ({
+      path: `${v1}/teams/${(await create(admin, `${v1}/teams`, bodies.team())).id}`,
+      headers: { 'if-match': '"v1"' },
+    }),
+  },
+  'GET /api/v1/teams/{id}/members': {
+    need: { on: 'anywhere', object: true },
+    success: 200,
+    setup: async () => ({ path: `${v1}/teams/${team.id}/members` }),
+  },
+  'PUT /api/v1/teams/{id}/members/{userId}': {
+    need: { on: 'platform', visibleTo: 'anyone-bound' },
+    success: 201,
+    setup: async () => {
+      const sub = unique('member');
+      await client(cloud.url, await cloud.mintToken({ sub })).get(`${v1}/users/me`);
+      return { path: `${v1}/teams/${team.id}/members/${sub}` };
+    },
+  },
+  'DELETE /api/v1/teams/{id}/members/{userId}': {
+    need: { on: 'platform', visibleTo: 'anyone-bound' },
+    success: 204,
+    setup: async () => {
+      const sub = unique('member');
+      await client(cloud.url, await cloud.mintToken({ sub })).get(`${v1}/users/me`);
+      await admin.put(`${v1}/teams/${team.id}/members/${sub}`, undefined);
+      return { path: `${v1}/teams/${team.id}/members/${sub}` };
+    },
+  },
+  'GET /api/v1/roles': { need: { on: 'authenticated' }, success: 200, setup: async () => ({ path: `${v1}/roles` }) },
+  'GET /api/v1/bindings': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/bindings` }) },
+  'POST /api/v1/roles/bind': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({
+      path: `${v1}/roles/bind`,
+      body: {
+        role: 'viewer',
+        subject: { kind: 'team', id: (await create(admin, `${v1}/teams`, bodies.team())).id },
+        scope: { kind: 'project', project_id: P.project.id },
+      },
+    }),
+  },
+  'DELETE /api/v1/bindings/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async () => {
+      const target = await create(admin, `${v1}/teams`, bodies.team());
+      const binding = await create(admin, `${v1}/roles/bind`, {
+        role: 'viewer',
+        subject: { kind: 'team', id: target.id },
+        scope: { kind: 'project', project_id: P.project.id },
+      });
+      return { path: `${v1}/bindings/${binding.id}` };
+    },
+  },
+};
+
+const subs = {} as Record<Persona, string>;
+async function bind(persona: Persona, role: string, scope: Record<string, string>) {
+  await create(admin, `${v1}/roles/bind`, { role, subject: { kind: 'user', id: subs[persona] }, scope });
+}
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  P = await world(admin);
+  Q = await world(admin);
+  team = await create(admin, `${v1}/teams`, bodies.team());
+  for (const persona of personas) {
+    subs[persona] = unique(persona);
+    const groups = persona === 'platform-admin' ? ['platform-admins'] : [];
+    callers[persona] = client(
+      cloud.url,
+      persona === 'anonymous' ? undefined : await cloud.mintToken({ sub: subs[persona], groups }),
+    );
+    if (persona !== 'anonymous') await callers[persona].get(`${v1}/users/me`);
+    const role = roleOnP[persona];
+    if (role) await bind(persona, role, { kind: 'project', project_id: P.project.id });
+  }
+  await bind('other-project', 'maintainer', { kind: 'project', project_id: Q.project.id });
+});
+afterAll(() => cloud?.stop());
+
+describe('authorization matrix', () => {
+  it('covers every route in the manifest', () => {
+    expect(Object.keys(cases).sort()).toEqual(routes.map(routeKey).sort());
+  });
+
+  const cells = routes.flatMap((route) => personas.map((persona) => [routeKey(route), persona] as const));
+  it.each(cells)('%s as %s', async (key, persona) => {
+    const spec = cases[key];
+    if (!spec) throw new Error(`no case for ${key}`);
+    const cell = await spec.setup(persona);
+    const method = key.split(' ')[0] as string;
+    const reply = await callers[persona].request(method, cell.path, { body: cell.body, headers: cell.headers });
+    expect(reply.status, reply.text).toBe(expected(spec.need, persona, spec.success));
+  });
+});

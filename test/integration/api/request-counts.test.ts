@@ -1,0 +1,91 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { documentClient } from '../../../shared/store/dynamo.ts';
+import { type Client, client } from '../client.ts';
+import { bodies, world } from '../fixtures.ts';
+import { startTestCloud, type TestCloud } from '../harness.ts';
+
+/**
+ * DynamoDB requests per API call, counted by an SDK middleware on the functions' own client
+ * (the local gateway runs the handlers in this process). These are exact, so they are asserted.
+ */
+const sent: string[] = [];
+documentClient.middlewareStack.add(
+  (next, context) => async (args) => {
+    sent.push(String(context.commandName));
+    return next(args);
+  },
+  { step: 'initialize', name: 'countRequests' },
+);
+
+async function count(call: () => Promise<{ status: number }>, expectedStatus: number) {
+  sent.length = 0;
+  const reply = await call();
+  expect(reply.status).toBe(expectedStatus);
+  return [...sent];
+}
+
+let cloud: TestCloud;
+let admin: Client;
+let fixture: Awaited<ReturnType<typeof world>>;
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  fixture = await world(admin);
+});
+afterAll(() => cloud?.stop());
+
+describe('DynamoDB requests per API call', () => {
+  it('a read by id is one request: the object and the caller’s grants in one BatchGetItem', async () => {
+    expect(await count(() => admin.get(`/api/v1/projects/${fixture.project.id}`), 200)).toEqual([
+      'BatchGetItemCommand',
+    ]);
+    expect(await count(() => admin.get(`/api/v1/apps/${fixture.app.id}/envs/prod`), 200)).toEqual([
+      'BatchGetItemCommand',
+    ]);
+  });
+
+  it('a list page is one Query, after the caller’s grants', async () => {
+    expect(await count(() => admin.get('/api/v1/projects?limit=2'), 200)).toEqual([
+      'BatchGetItemCommand',
+      'QueryCommand',
+    ]);
+    expect(await count(() => admin.get(`/api/v1/apps/${fixture.app.id}/envs`), 200)).toEqual([
+      'BatchGetItemCommand',
+      'QueryCommand',
+    ]);
+  });
+
+  it('an idempotent create is 3: the key claim, the grants with the parent, one transaction with the stored response', async () => {
+    const requests = await count(
+      () => admin.post('/api/v1/apps', bodies.app(fixture.project.id), { 'idempotency-key': 'count-1' }),
+      201,
+    );
+    expect(requests).toEqual(['PutItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    const replay = await count(
+      () => admin.post('/api/v1/apps', bodies.app(fixture.project.id), { 'idempotency-key': 'count-1' }),
+      422,
+    );
+    expect(replay).toEqual(['PutItemCommand']);
+  });
+
+  it('an update is a read and one conditional write', async () => {
+    const requests = await count(
+      () => admin.patch(`/api/v1/projects/${fixture.project.id}`, { description: 'x' }, { 'if-match': '"v1"' }),
+      200,
+    );
+    expect(requests).toEqual(['BatchGetItemCommand', 'PutItemCommand']);
+  });
+
+  it('never scans', async () => {
+    sent.length = 0;
+    await admin.get('/api/v1/projects');
+    await admin.get('/api/v1/apps');
+    await admin.get('/api/v1/clusters');
+    await admin.get('/api/v1/users');
+    await admin.get('/api/v1/teams');
+    await admin.get('/api/v1/bindings');
+    expect(sent.filter((name) => /Scan/.test(name))).toEqual([]);
+    expect(sent.length).toBe(12);
+  });
+});

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Client, client } from '../client.ts';
+import { bodies, create, unique, world } from '../fixtures.ts';
+import { startTestCloud, type TestCloud } from '../harness.ts';
+
+let cloud: TestCloud;
+let admin: Client;
+
+beforeAll(async () => {
+  cloud = await startTestCloud();
+  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+});
+afterAll(() => cloud?.stop());
+
+describe('projects', () => {
+  it('are created, read, listed, replaced, patched and deleted with ETags', async () => {
+    const body = bodies.project();
+    const created = await admin.post('/api/v1/projects', body);
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ ...body, version: 1, created_by: 'root' });
+    expect(created.body.id).toMatch(/^prj_/);
+    expect(created.headers.get('location')).toBe(`/api/v1/projects/${created.body.id}`);
+    expect(created.headers.get('etag')).toBe('"v1"');
+    const path = `/api/v1/projects/${created.body.id}`;
+
+    const read = await admin.get(path);
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual(created.body);
+
+    const replaced = await admin.put(path, { description: 'new' }, { 'if-match': '"v1"' });
+    expect(replaced.status).toBe(200);
+    // PUT replaces: display_name was not sent, so it is gone
+    expect(replaced.body).toMatchObject({ description: 'new', version: 2 });
+    expect(replaced.body.display_name).toBeUndefined();
+
+    const patched = await admin.patch(path, { display_name: 'Shop 2', description: null }, { 'if-match': '"v2"' });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ display_name: 'Shop 2', version: 3, name: body.name });
+    expect(patched.body.description).toBeUndefined();
+
+    const list = await admin.get('/api/v1/projects?limit=100');
+    expect(list.body.items.map((p: { id: string }) => p.id)).toContain(created.body.id);
+
+    expect((await admin.delete(path, { 'if-match': '"v3"' })).status).toBe(204);
+    expect((await admin.get(path)).status).toBe(404);
+    // the name is free again
+    expect((await admin.post('/api/v1/projects', body)).status).toBe(201);
+  });
+
+  it('refuse a second project with the same name (409) and write nothing', async () => {
+    const body = bodies.project();
+    await create(admin, '/api/v1/projects', body);
+    const second = await admin.post('/api/v1/projects', { ...body, description: 'other' });
+    expect(second.status).toBe(409);
+    expect(second.body.type).toBe('https://slipway.dev/problems/name-taken');
+    const all = await admin.get('/api/v1/projects?limit=100');
+    expect(all.body.items.filter((p: { name: string }) => p.name === body.name)).toHaveLength(1);
+  });
+
+  it('need If-Match to change (428) and refuse a stale one (412)', async () => {
+    const project = await create(admin, '/api/v1/projects', bodies.project());
+    const path = `/api/v1/projects/${project.id}`;
+    const missing = await admin.patch(path, { description: 'x' });
+    expect(missing.status).toBe(428);
+    expect(missing.headers.get('content-type')).toBe('application/problem+json');
+    expect((await admin.patch(path, { description: 'x' }, { 'if-match': '"v1"' })).status).toBe(200);
+    const stale = await admin.patch(path, { description: 'y' }, { 'if-match': '"v1"' });
+    expect(stale.status).toBe(412);
+    expect(stale.body.type).toBe('https://slipway.dev/problems/stale-etag');
+    expect((await admin.delete(path, { 'if-match': '"v1"' })).status).toBe(412);
+    expect((await admin.get(path)).body.description).toBe('x');
+  });
+
+  it('paginate with a cursor until next_cursor is null, each item once', async () => {
+    for (let i = 0; i < 5; i++) await create(admin, '/api/v1/projects', bodies.project());
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await admin.get(`/api/v1/projects?limit=2${cursor ? `&cursor=${cursor}` : ''}`);
+      expect(page.status).toBe(200);
+      expect(page.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.body.items.map((p: { id: string }) => p.id));
+      cursor = page.body.next_cursor;
+    } while (cursor);
+    expect(new Set(seen).size).toBe(seen.length);
+    expect(seen.length).toBeGreaterThanOrEqual(5);
+  });
+});
+
+describe('applications and environments', () => {
+  it('bind an app to its Git repository and list its environments in promotion order', async () => {
+    const { project, cluster, app } = await world(admin);
+    expect(app).toMatchObject({ project_id: project.id, repository: { provider: 'github', default_branch: 'main' } });
+    await create(admin, `/api/v1/apps/${app.id}/envs`, { ...bodies.env(cluster.id, 'dev'), order: 0 });
+    await create(admin, `/api/v1/apps/${app.id}/envs`, { ...bodies.env(cluster.id, 'staging'), order: 1 });
+    const prod = await admin.get(`/api/v1/apps/${app.id}/envs/prod`);
+    expect(
+      (
+        await admin.patch(
+          `/api/v1/apps/${app.id}/envs/prod`,
+          { order: 2, protection: { requires_approval: true, minimum_approvals: 2 } },
+          { 'if-match': prod.headers.get('etag') ?? '' },
+        )
+      ).status,
+    ).toBe(200);
+
+    const envs = await admin.get(`/api/v1/apps/${app.id}/envs`);
+    expect(envs.body.items.map((e: { name: string }) => e.name)).toEqual(['dev', 'staging', 'prod']);
+    expect(envs.body.items[2].protection).toMatchObject({
+      requires_approval: true,
+      minimum_approvals: 2,
+      prevent_self_approval: true,
+    });
+
+    const byProject = await admin.get(`/api/v1/apps?project_id=${project.id}`);
+    expect(byProject.body.items.map((a: { id: string }) => a.id)).toEqual([app.id]);
+
+    const moved = await admin.patch(
+      `/api/v1/apps/${app.id}`,
+      { repository: { default_branch: 'release/2026' } },
+      { 'if-match': '"v1"' },
+    );
+    expect(moved.status).toBe(200);
+    expect(moved.body.repository).toEqual({ ...app.repository, default_branch: 'release/2026' });
+  });
+
+  it('refuse deleting a project with apps, an app with envs, a cluster in use (409), then allow it bottom-up', async () => {
+    const { project, cluster, app } = await world(admin);
+    const refused = await admin.delete(`/api/v1/projects/${project.id}`, { 'if-match': '"v1"' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('https://slipway.dev/problems/has-children');
+    expect((await admin.delete(`/api/v1/apps/${app.id}`, { 'if-match': '"v1"' })).status).toBe(409);
+    expect((await admin.delete(`/api/v1/clusters/${cluster.id}`, { 'if-match': '"v1"' })).status).toBe(409);
+
+    expect((await admin.delete(`/api/v1/apps/${app.id}/envs/prod`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await admin.delete(`/api/v1/apps/${app.id}`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await admin.delete(`/api/v1/clusters/${cluster.id}`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await admin.delete(`/api/v1/projects/${project.id}`, { 'if-match': '"v1"' })).status).toBe(204);
+  });
+
+  it('refuse an environment on a cluster that does not exist (422) and write nothing', async () => {
+    const { app } = await world(admin);
+    const reply = await admin.post(`/api/v1/apps/${app.id}/envs`, bodies.env('cls_01jd0000000000000000000000', 'qa'));
+    expect(reply.status).toBe(422);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/unknown-cluster');
+    expect((await admin.get(`/api/v1/apps/${app.id}/envs/qa`)).status).toBe(404);
+    expect((await admin.get(`/api/v1/apps/${app.id}`)).body.version).toBe(1);
+  });
+});
+
+describe('clusters', () => {
+  it('never return the token secret reference', async () => {
+    const body = {
+      ...bodies.cluster(),
+      auth: {
+        mode: 'token',
+        token_secret_arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:kube-token-AbCdEf',
+      },
+    };
+    const created = await create(admin, '/api/v1/clusters', body);
+    expect(created.auth).toEqual({ mode: 'token', token_configured: true });
+    const read = await admin.get(`/api/v1/clusters/${created.id}`);
+    const list = await admin.get('/api/v1/clusters?limit=100');
+    for (const text of [JSON.stringify(created), read.text, list.text]) expect(text).not.toContain('secretsmanager');
+  });
+});
+
+describe('users, teams and bindings', () => {
+  it('register users on their first call and show their grants at /users/me', async () => {
+    const sub = unique('carol');
+    const carol = client(cloud.url, await cloud.mintToken({ sub, name: 'Carol', email: 'carol@example.com' }));
+    const me = await carol.get('/api/v1/users/me');
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ id: sub, name: 'Carol', email: 'carol@example.com', grants: [] });
+    const users = await admin.get('/api/v1/users?limit=100');
+    expect(users.body.items.map((u: { id: string }) => u.id)).toContain(sub);
+  });
+
+  it('give a team member the team role, and take it away with the membership', async () => {
+    const { project } = await world(admin);
+    const sub = unique('dave');
+    const dave = client(cloud.url, await cloud.mintToken({ sub }));
+    expect((await dave.get(`/api/v1/projects/${project.id}`)).status).toBe(404);
+
+    const team = await create(admin, '/api/v1/teams', bodies.team());
+    const binding = await create(admin, '/api/v1/roles/bind', {
+      role: 'viewer',
+      subject: { kind: 'team', id: team.id },
+      scope: { kind: 'project', project_id: project.id },
+    });
+    expect(binding.scope_path).toBe(`project/${project.id}`);
+    expect((await admin.put(`/api/v1/teams/${team.id}/members/${sub}`, undefined)).status).toBe(201);
+    expect((await admin.put(`/api/v1/teams/${team.id}/members/${sub}`, undefined)).status).toBe(200);
+    expect((await dave.get(`/api/v1/projects/${project.id}`)).status).toBe(200);
+    expect(
+      (await dave.patch(`/api/v1/projects/${project.id}`, { description: 'x' }, { 'if-match': '"v1"' })).status,
+    ).toBe(403);
+
+    expect((await admin.delete(`/api/v1/teams/${team.id}`, { 'if-match': '"v1"' })).status).toBe(409);
+    expect((await admin.delete(`/api/v1/teams/${team.id}/members/${sub}`)).status).toBe(204);
+    expect((await dave.get(`/api/v1/projects/${project.id}`)).status).toBe(404);
+  });
+
+  it('apply a team binding made after the member joined, and remove it with the binding', async () => {
+    const { project } = await world(admin);
+    const sub = unique('erin');
+    const erin = client(cloud.url, await cloud.mintToken({ sub }));
+    await erin.get('/api/v1/users/me');
+    const team = await create(admin, '/api/v1/teams', bodies.team());
+    await admin.put(`/api/v1/teams/${team.id}/members/${sub}`, undefined);
+    const binding = await create(admin, '/api/v1/roles/bind', {
+      role: 'maintainer',
+      subject: { kind: 'team', id: team.id },
+      scope: { kind: 'project', project_id: project.id },
+    });
+    const me = await erin.get('/api/v1/users/me');
+    expect(me.body.grants).toEqual([{ role: 'maintainer', scope: `project/${project.id}`, via: team.id }]);
+    expect((await erin.post('/api/v1/apps', bodies.app(project.id))).status).toBe(201);
+    expect(
+      (await admin.get(`/api/v1/bindings?subject=team:${team.id}`)).body.items.map((b: { id: string }) => b.id),
+    ).toEqual([binding.id]);
+
+    expect((await admin.delete(`/api/v1/bindings/${binding.id}`)).status).toBe(204);
+    expect((await erin.get('/api/v1/users/me')).body.grants).toEqual([]);
+    expect((await erin.post('/api/v1/apps', bodies.app(project.id))).status).toBe(404);
+  });
+
+  it('refuse a duplicate binding (409) and a binding for a user who never signed in (404)', async () => {
+    const { project } = await world(admin);
+    const sub = unique('frank');
+    await client(cloud.url, await cloud.mintToken({ sub })).get('/api/v1/users/me');
+    const body = {
+      role: 'viewer',
+      subject: { kind: 'user', id: sub },
+      scope: { kind: 'project', project_id: project.id },
+    };
+    await create(admin, '/api/v1/roles/bind', body);
+    expect((await admin.post('/api/v1/roles/bind', body)).status).toBe(409);
+    const ghost = await admin.post('/api/v1/roles/bind', { ...body, subject: { kind: 'user', id: 'nobody-yet' } });
+    expect(ghost.status).toBe(404);
+  });
+
+  it('never let a maintainer grant admin on their project (no escalation)', async () => {
+    const { project } = await world(admin);
+    const sub = unique('gina');
+    const gina = client(cloud.url, await cloud.mintToken({ sub }));
+    await gina.get('/api/v1/users/me');
+    await create(admin, '/api/v1/roles/bind', {
+      role: 'maintainer',
+      subject: { kind: 'user', id: sub },
+      scope: { kind: 'project', project_id: project.id },
+    });
+    const scope = { kind: 'project', project_id: project.id };
+    expect(
+      (await gina.post('/api/v1/roles/bind', { role: 'admin', subject: { kind: 'user', id: sub }, scope })).status,
+    ).toBe(403);
+    expect(
+      (await gina.post('/api/v1/roles/bind', { role: 'developer', subject: { kind: 'user', id: 'root' }, scope }))
+        .status,
+    ).toBe(201);
+  });
+
+  it('list the built-in roles with their permissions', async () => {
+    const roles = await admin.get('/api/v1/roles');
+    expect(roles.body.items.map((r: { name: string }) => r.name)).toEqual([
+      'viewer',
+      'developer',
+      'maintainer',
+      'approver',
+      'admin',
+    ]);
+    expect(roles.body.items[3].permissions).toContain('approval.decide');
+  });
+});
