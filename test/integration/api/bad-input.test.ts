@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, client } from '../client.ts';
-import { bodies, world } from '../fixtures.ts';
 import { startTestCloud, type TestCloud } from '../harness.ts';
+import { bodies, world } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;

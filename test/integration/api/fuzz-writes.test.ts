@@ -3,8 +3,8 @@ import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, client } from '../client.ts';
-import { bodies, world } from '../fixtures.ts';
 import { startTestCloud, type TestCloud } from '../harness.ts';
+import { bodies, world } from '../seed.ts';
 
 /**
  * Random bodies at every write route: never a 5xx, and after any 4xx the whole table is as it

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { type Client, client } from '../client.ts';
-import { bodies, create, unique, world } from '../fixtures.ts';
 import { startTestCloud, type TestCloud } from '../harness.ts';
+import { bodies, create, unique, world } from '../seed.ts';
 
 /**
  * Every route × every kind of caller, with the status each must get. The expectations come from

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../../shared/store/dynamo.ts';
 import { type Client, client } from '../client.ts';
-import { bodies, world } from '../fixtures.ts';
 import { startTestCloud, type TestCloud } from '../harness.ts';
+import { bodies, world } from '../seed.ts';
 
 /**
  * DynamoDB requests per API call, counted by an SDK middleware on the functions' own client

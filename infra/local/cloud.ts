@@ -1,0 +1,115 @@
+/**
+ * The whole local cloud in one call: DynamoDB Local with the platform's table, the environment
+ * the functions read, the dev OIDC issuer and the API gateway in front of the manifest's
+ * functions. Used by `npm start` (start.ts) and by the integration tests (test/integration).
+ */
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { functions, routes } from '../manifest.ts';
+import { loadSigningKey, type TokenRequest } from './dev-issuer.ts';
+import { type DynamoDbLocal, ensureTable, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
+import { type GatewayRoute, startGateway } from './gateway.ts';
+import type { FunctionLike } from './lambda-runtime.ts';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface LocalCloudOptions {
+  /** Gateway port; 0 picks a free one. Default 3000. */
+  port?: number;
+  /** Keeps the database (`<dataDir>/dynamodb`) and the issuer key (`<dataDir>/dev-issuer`). Default `.data`. */
+  dataDir?: string;
+  /** Nothing on disk: a throwaway database and signing key. */
+  inMemory?: boolean;
+  tableName?: string;
+  /** DynamoDB Local's port; a free one when omitted. */
+  dynamoPort?: number;
+  /** Use this already running DynamoDB (tests share one) instead of starting DynamoDB Local. */
+  dynamoEndpoint?: string;
+  /** No access log lines. */
+  quiet?: boolean;
+  /** Routes and functions beyond the manifest's (test fixtures). */
+  extraRoutes?: readonly GatewayRoute[];
+  extraFunctions?: readonly FunctionLike[];
+  /** API Gateway's integration timeout (default 30 s); tests shorten it. */
+  integrationTimeoutMs?: number;
+}
+
+export interface LocalCloud {
+  /** `http://localhost:<port>` */
+  url: string;
+  /** The dev issuer URL, `<url>/dev-issuer`. */
+  issuer: string;
+  dynamoEndpoint: string;
+  tableName: string;
+  /** Absolute data folder, or undefined in memory. */
+  dataDir: string | undefined;
+  mintToken(request: TokenRequest): Promise<string>;
+  /** Stops the gateway and the DynamoDB Local this call started. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
+  const tableName = options.tableName ?? 'slipway';
+  const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.data');
+  const dynamo: DynamoDbLocal | undefined = options.dynamoEndpoint
+    ? undefined
+    : await startDynamoDbLocal({
+        ...(options.dynamoPort === undefined ? {} : { port: options.dynamoPort }),
+        ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
+      });
+  const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
+
+  try {
+    const client = localDynamoClient(dynamoEndpoint);
+    try {
+      await ensureTable(client, tableName);
+    } finally {
+      client.destroy();
+    }
+    // Handlers read their configuration at module scope: this must precede their first import,
+    // which the gateway does on the first request to each function.
+    setFunctionEnvironment(tableName, dynamoEndpoint);
+
+    const gateway = await startGateway({
+      routes: [...routes, ...(options.extraRoutes ?? [])],
+      functions: [...functions, ...(options.extraFunctions ?? [])],
+      rootDir: REPO_ROOT,
+      port: options.port ?? 3000,
+      signingKey: await loadSigningKey(dataDir === undefined ? undefined : join(dataDir, 'dev-issuer')),
+      ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
+      ...(options.quiet === undefined ? {} : { quiet: options.quiet }),
+    });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      url: gateway.url,
+      issuer: gateway.issuer.issuer,
+      dynamoEndpoint,
+      tableName,
+      dataDir,
+      mintToken: gateway.issuer.mintToken,
+      stop: () => {
+        stopping ??= gateway.close().finally(() => dynamo?.stop());
+        return stopping;
+      },
+    };
+  } catch (error) {
+    await dynamo?.stop();
+    throw error;
+  }
+}
+
+/** What infra/aws sets on each function, pointed at the local services. Credentials only if none are set. */
+function setFunctionEnvironment(tableName: string, dynamoEndpoint: string): void {
+  const env = process.env;
+  env.TABLE_NAME = tableName;
+  env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
+  env.AWS_REGION ??= 'us-east-1';
+  if (!env.AWS_ACCESS_KEY_ID) {
+    // DynamoDB Local accepts any key; without one the SDK would look for a profile or SSO session.
+    env.AWS_ACCESS_KEY_ID = 'local';
+    env.AWS_SECRET_ACCESS_KEY = 'local';
+  }
+  env.SLIPWAY_ADMIN_GROUPS ??= 'platform-admins';
+  env.POWERTOOLS_SERVICE_NAME = 'slipway';
+}
