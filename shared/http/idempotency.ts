@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller.ts';
 import { commit, type Item, type Write } from '../store/table.ts';
-import { badRequest, conflict, unprocessable } from './problem.ts';
+import { IDEMPOTENCY_RETENTION_HOURS } from './idempotency-key.ts';
+import { conflict, unprocessable } from './problem.ts';
 import type { ApiResult } from './response.ts';
 
-/** How long a stored response answers repeats of its key. */
-const RETENTION_SECONDS = 24 * 60 * 60;
+const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;
 
 /**
  * `Idempotency-Key` on POST: the first request claims the key (conditional put), does its work,
@@ -93,15 +93,6 @@ export class IdempotencyClaim {
       },
     ]).catch(() => undefined);
   }
-}
-
-export function validateIdempotencyKey(value: string): string {
-  if (!/^[\x21-\x7e]{1,255}$/.test(value)) {
-    throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', [
-      { name: 'Idempotency-Key', reason: 'invalid' },
-    ]);
-  }
-  return value;
 }
 
 /** Same JSON, same fingerprint: key order and whitespace do not make a body "different". */

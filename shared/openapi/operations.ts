@@ -25,8 +25,10 @@ export interface Parameter {
 export interface Success {
   status: 200 | 201 | 204;
   description: string;
-  /** JSON body; absent for 204 (and for the meta routes that answer other media types). */
+  /** Absent for 204. */
   schema?: z.ZodMiniType;
+  /** Default application/json. */
+  mediaType?: 'application/json' | 'text/html';
   etag?: true;
   location?: true;
 }
@@ -138,9 +140,7 @@ const ids = {
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
 
-const list = (what: string, schema: z.ZodMiniType): Success[] => [
-  { status: 200, description: `A page of ${what}.`, schema },
-];
+const list = (schema: z.ZodMiniType): Success[] => [{ status: 200, description: 'A page.', schema }];
 const read = (schema: z.ZodMiniType): Success[] => [{ status: 200, description: 'The resource.', schema, etag: true }];
 const made = (schema: z.ZodMiniType): Success[] => [
   { status: 201, description: 'Created.', schema, etag: true, location: true },
@@ -148,451 +148,264 @@ const made = (schema: z.ZodMiniType): Success[] => [
 const changed = (schema: z.ZodMiniType): Success[] => [{ status: 200, description: 'Changed.', schema, etag: true }];
 const gone: Success[] = [{ status: 204, description: 'Deleted.' }];
 
-const PUT_REPLACES = 'Replaces every changeable field: fields left out are cleared.';
-const PATCH_MERGES = 'RFC 7396 merge patch: send only what changes; `null` removes an optional field.';
+/** The shapes every create, replace, merge patch and delete shares (see functions/*\/handler.ts). */
+const create = (schema: z.ZodMiniType, view: z.ZodMiniType) =>
+  ({ body: { schema }, idempotencyKey: true, success: made(view) }) as const;
+const replace = (schema: z.ZodMiniType, view: z.ZodMiniType) =>
+  ({
+    description: 'Replaces every changeable field: fields left out are cleared.',
+    body: { schema },
+    ifMatch: true,
+    success: changed(view),
+  }) as const;
+const patch = (schema: z.ZodMiniType, view: z.ZodMiniType) =>
+  ({
+    description: 'RFC 7396 merge patch: send only what changes; `null` removes an optional field.',
+    body: { schema, mergePatch: true },
+    ifMatch: true,
+    success: changed(view),
+  }) as const;
+const remove = { ifMatch: true, success: gone } as const;
+
+type Details = Omit<Operation, 'method' | 'path' | 'operationId' | 'tag' | 'summary'>;
+type Untagged = Omit<Operation, 'tag'>;
+
+/** `op('GET /api/v1/projects', ...)`: the route key as in the manifest and the handlers. */
+function op(route: `${Method} /${string}`, operationId: string, summary: string, details: Details): Untagged {
+  const [method, path] = route.split(' ') as [Method, string];
+  return { method, path, operationId, summary, ...details };
+}
+const section = (tag: Tag, ...entries: Untagged[]): Operation[] => entries.map((entry) => ({ ...entry, tag }));
 
 export const operations: readonly Operation[] = [
-  {
-    method: 'GET',
-    path: '/api/v1/health',
-    operationId: 'getHealth',
-    tag: 'Meta',
-    public: true,
-    summary: 'Health check',
-    success: [{ status: 200, description: 'The service is up.', schema: views.health }],
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/openapi.json',
-    operationId: 'getOpenApiDocument',
-    tag: 'Meta',
-    public: true,
-    summary: 'This API as an OpenAPI 3.1 document',
-    success: [{ status: 200, description: 'The OpenAPI document (application/json).' }],
-  },
-  {
-    method: 'GET',
-    path: '/docs',
-    operationId: 'getDocs',
-    tag: 'Meta',
-    public: true,
-    summary: 'This documentation as one HTML page',
-    success: [{ status: 200, description: 'The page (text/html).' }],
-  },
-
-  {
-    method: 'GET',
-    path: '/api/v1/projects',
-    operationId: 'listProjects',
-    tag: 'Projects',
-    summary: 'List projects',
-    description: 'Every project for platform-wide readers; otherwise the projects you hold a role in.',
-    paged: true,
-    success: list('projects', pages.projects),
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/projects',
-    operationId: 'createProject',
-    tag: 'Projects',
-    summary: 'Create a project',
-    body: { schema: newProject },
-    idempotencyKey: true,
-    success: made(views.project),
-    errors: { 403: 'Needs project.create on the platform.', 409: 'The name is taken.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/projects/{id}',
-    operationId: 'getProject',
-    tag: 'Projects',
-    summary: 'Get a project',
-    parameters: [ids.project],
-    success: read(views.project),
-  },
-  {
-    method: 'PUT',
-    path: '/api/v1/projects/{id}',
-    operationId: 'replaceProject',
-    tag: 'Projects',
-    summary: 'Replace a project',
-    description: PUT_REPLACES,
-    parameters: [ids.project],
-    body: { schema: projectChanges },
-    ifMatch: true,
-    success: changed(views.project),
-    errors: { 403: 'Needs project.update.' },
-  },
-  {
-    method: 'PATCH',
-    path: '/api/v1/projects/{id}',
-    operationId: 'updateProject',
-    tag: 'Projects',
-    summary: 'Update a project',
-    description: PATCH_MERGES,
-    parameters: [ids.project],
-    body: { schema: projectChanges, mergePatch: true },
-    ifMatch: true,
-    success: changed(views.project),
-    errors: { 403: 'Needs project.update.' },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/projects/{id}',
-    operationId: 'deleteProject',
-    tag: 'Projects',
-    summary: 'Delete a project',
-    parameters: [ids.project],
-    ifMatch: true,
-    success: gone,
-    errors: { 403: 'Needs project.delete.', 409: 'The project still has applications.' },
-  },
-
-  {
-    method: 'GET',
-    path: '/api/v1/apps',
-    operationId: 'listApps',
-    tag: 'Applications',
-    summary: 'List applications',
-    description: 'Without `project_id` only platform-wide readers get an answer (400 otherwise).',
-    parameters: [
-      {
-        name: 'project_id',
-        in: 'query',
-        schema: resourceId('prj'),
-        description: 'Only the applications of this project.',
+  ...section(
+    'Meta',
+    op('GET /api/v1/health', 'getHealth', 'Health check', {
+      public: true,
+      success: [{ status: 200, description: 'Up.', schema: views.health }],
+    }),
+    op('GET /api/v1/openapi.json', 'getOpenApiDocument', 'This API as an OpenAPI 3.1 document', {
+      public: true,
+      success: [{ status: 200, description: 'The document.', schema: z.looseObject({ openapi: z.literal('3.1.0') }) }],
+    }),
+    op('GET /docs', 'getDocs', 'This documentation as one HTML page', {
+      public: true,
+      success: [{ status: 200, description: 'The page.', schema: z.string(), mediaType: 'text/html' }],
+    }),
+  ),
+  ...section(
+    'Projects',
+    op('GET /api/v1/projects', 'listProjects', 'List projects', {
+      description: 'Every project for platform-wide readers; otherwise the projects you hold a role in.',
+      paged: true,
+      success: list(pages.projects),
+    }),
+    op('POST /api/v1/projects', 'createProject', 'Create a project', {
+      ...create(newProject, views.project),
+      errors: { 403: 'Needs project.create on the platform.', 409: 'The name is taken.' },
+    }),
+    op('GET /api/v1/projects/{id}', 'getProject', 'Get a project', {
+      parameters: [ids.project],
+      success: read(views.project),
+    }),
+    op('PUT /api/v1/projects/{id}', 'replaceProject', 'Replace a project', {
+      parameters: [ids.project],
+      ...replace(projectChanges, views.project),
+      errors: { 403: 'Needs project.update.' },
+    }),
+    op('PATCH /api/v1/projects/{id}', 'updateProject', 'Update a project', {
+      parameters: [ids.project],
+      ...patch(projectChanges, views.project),
+      errors: { 403: 'Needs project.update.' },
+    }),
+    op('DELETE /api/v1/projects/{id}', 'deleteProject', 'Delete a project', {
+      parameters: [ids.project],
+      ...remove,
+      errors: { 403: 'Needs project.delete.', 409: 'The project still has applications.' },
+    }),
+  ),
+  ...section(
+    'Applications',
+    op('GET /api/v1/apps', 'listApps', 'List applications', {
+      description: 'Without `project_id` only platform-wide readers get an answer (400 otherwise).',
+      parameters: [
+        {
+          name: 'project_id',
+          in: 'query',
+          schema: resourceId('prj'),
+          description: 'Only the applications of this project.',
+        },
+      ],
+      paged: true,
+      success: list(pages.apps),
+      errors: { 404: 'The project does not exist or you cannot see it.' },
+    }),
+    op('POST /api/v1/apps', 'createApp', 'Create an application', {
+      ...create(newApp, views.app),
+      errors: {
+        403: 'Needs app.create on the project.',
+        404: 'The project does not exist or you cannot see it.',
+        409: 'The name is taken in this project.',
       },
-    ],
-    paged: true,
-    success: list('applications', pages.apps),
-    errors: { 404: 'The project does not exist or you cannot see it.' },
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/apps',
-    operationId: 'createApp',
-    tag: 'Applications',
-    summary: 'Create an application',
-    body: { schema: newApp },
-    idempotencyKey: true,
-    success: made(views.app),
-    errors: {
-      403: 'Needs app.create on the project.',
-      404: 'The project does not exist or you cannot see it.',
-      409: 'The name is taken in this project.',
-    },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/apps/{id}',
-    operationId: 'getApp',
-    tag: 'Applications',
-    summary: 'Get an application',
-    parameters: [ids.app],
-    success: read(views.app),
-  },
-  {
-    method: 'PUT',
-    path: '/api/v1/apps/{id}',
-    operationId: 'replaceApp',
-    tag: 'Applications',
-    summary: 'Replace an application',
-    description: PUT_REPLACES,
-    parameters: [ids.app],
-    body: { schema: appChanges },
-    ifMatch: true,
-    success: changed(views.app),
-    errors: { 403: 'Needs app.update.' },
-  },
-  {
-    method: 'PATCH',
-    path: '/api/v1/apps/{id}',
-    operationId: 'updateApp',
-    tag: 'Applications',
-    summary: 'Update an application',
-    description: PATCH_MERGES,
-    parameters: [ids.app],
-    body: { schema: appChanges, mergePatch: true },
-    ifMatch: true,
-    success: changed(views.app),
-    errors: { 403: 'Needs app.update.' },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/apps/{id}',
-    operationId: 'deleteApp',
-    tag: 'Applications',
-    summary: 'Delete an application',
-    parameters: [ids.app],
-    ifMatch: true,
-    success: gone,
-    errors: { 403: 'Needs app.delete.', 409: 'The application still has environments.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/apps/{id}/envs',
-    operationId: 'listEnvs',
-    tag: 'Environments',
-    summary: "List an application's environments",
-    description: 'In promotion order (`order`: dev, staging, prod).',
-    parameters: [ids.app],
-    paged: true,
-    success: list('environments', pages.envs),
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/apps/{id}/envs',
-    operationId: 'createEnv',
-    tag: 'Environments',
-    summary: 'Create an environment',
-    parameters: [ids.app],
-    body: { schema: newEnv },
-    idempotencyKey: true,
-    success: made(views.env),
-    errors: {
-      403: 'Needs env.create on the application.',
-      409: 'An environment of that name exists.',
-      422: 'The cluster does not exist.',
-    },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/apps/{id}/envs/{env}',
-    operationId: 'getEnv',
-    tag: 'Environments',
-    summary: 'Get an environment',
-    parameters: [ids.app, ids.env],
-    success: read(views.env),
-  },
-  {
-    method: 'PATCH',
-    path: '/api/v1/apps/{id}/envs/{env}',
-    operationId: 'updateEnv',
-    tag: 'Environments',
-    summary: 'Update an environment',
-    description: PATCH_MERGES,
-    parameters: [ids.app, ids.env],
-    body: { schema: envChanges, mergePatch: true },
-    ifMatch: true,
-    success: changed(views.env),
-    errors: { 403: 'Needs env.update.', 422: 'The cluster does not exist.' },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/apps/{id}/envs/{env}',
-    operationId: 'deleteEnv',
-    tag: 'Environments',
-    summary: 'Delete an environment',
-    parameters: [ids.app, ids.env],
-    ifMatch: true,
-    success: gone,
-    errors: { 403: 'Needs env.delete.' },
-  },
-
-  {
-    method: 'GET',
-    path: '/api/v1/clusters',
-    operationId: 'listClusters',
-    tag: 'Clusters',
-    summary: 'List clusters',
-    paged: true,
-    success: list('clusters', pages.clusters),
-    errors: { 403: 'Needs a role binding somewhere.' },
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/clusters',
-    operationId: 'createCluster',
-    tag: 'Clusters',
-    summary: 'Register a cluster',
-    description:
-      'A token is referenced by its Secrets Manager ARN and never shown again: reads answer `token_configured: true`.',
-    body: { schema: newCluster },
-    idempotencyKey: true,
-    success: made(views.cluster),
-    errors: { 403: 'Needs cluster.create on the platform.', 409: 'The name is taken.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/clusters/{id}',
-    operationId: 'getCluster',
-    tag: 'Clusters',
-    summary: 'Get a cluster',
-    parameters: [ids.cluster],
-    success: read(views.cluster),
-  },
-  {
-    method: 'PATCH',
-    path: '/api/v1/clusters/{id}',
-    operationId: 'updateCluster',
-    tag: 'Clusters',
-    summary: 'Update a cluster',
-    description: `${PATCH_MERGES} \`auth\` is replaced whole.`,
-    parameters: [ids.cluster],
-    body: { schema: clusterChanges, mergePatch: true },
-    ifMatch: true,
-    success: changed(views.cluster),
-    errors: { 403: 'Needs cluster.update on the platform.' },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/clusters/{id}',
-    operationId: 'deleteCluster',
-    tag: 'Clusters',
-    summary: 'Delete a cluster',
-    parameters: [ids.cluster],
-    ifMatch: true,
-    success: gone,
-    errors: { 403: 'Needs cluster.delete on the platform.', 409: 'Environments are still placed on the cluster.' },
-  },
-
-  {
-    method: 'GET',
-    path: '/api/v1/users',
-    operationId: 'listUsers',
-    tag: 'Users and teams',
-    summary: 'List users',
-    description: 'Users appear on their first signed-in call.',
-    paged: true,
-    success: list('users', pages.users),
-    errors: { 403: 'Needs a role binding somewhere.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/users/me',
-    operationId: 'getCurrentUser',
-    tag: 'Users and teams',
-    summary: 'Who am I',
-    description: 'You, with every grant that applies to you: direct, through teams, and from admin groups.',
-    success: [{ status: 200, description: 'You.', schema: views.me }],
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/teams',
-    operationId: 'listTeams',
-    tag: 'Users and teams',
-    summary: 'List teams',
-    paged: true,
-    success: list('teams', pages.teams),
-    errors: { 403: 'Needs a role binding somewhere.' },
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/teams',
-    operationId: 'createTeam',
-    tag: 'Users and teams',
-    summary: 'Create a team',
-    body: { schema: newTeam },
-    idempotencyKey: true,
-    success: made(views.team),
-    errors: { 403: 'Needs iam.manage on the platform.', 409: 'The name is taken.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/teams/{id}',
-    operationId: 'getTeam',
-    tag: 'Users and teams',
-    summary: 'Get a team',
-    parameters: [ids.team],
-    success: read(views.team),
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/teams/{id}',
-    operationId: 'deleteTeam',
-    tag: 'Users and teams',
-    summary: 'Delete a team',
-    parameters: [ids.team],
-    ifMatch: true,
-    success: gone,
-    errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team still has members or role bindings.' },
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/teams/{id}/members',
-    operationId: 'listTeamMembers',
-    tag: 'Users and teams',
-    summary: "List a team's members",
-    parameters: [ids.team],
-    paged: true,
-    success: list('members', pages.members),
-  },
-  {
-    method: 'PUT',
-    path: '/api/v1/teams/{id}/members/{userId}',
-    operationId: 'addTeamMember',
-    tag: 'Users and teams',
-    summary: 'Add a member',
-    description: "Idempotent: adding a member twice is not an error. The new member gets the team's grants.",
-    parameters: [ids.team, ids.user],
-    success: [
-      { status: 201, description: 'Added.', schema: views.member },
-      { status: 200, description: 'Already a member.', schema: views.member },
-    ],
-    errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team is full or changed meanwhile; retry.' },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/teams/{id}/members/{userId}',
-    operationId: 'removeTeamMember',
-    tag: 'Users and teams',
-    summary: 'Remove a member',
-    parameters: [ids.team, ids.user],
-    success: [{ status: 204, description: 'Removed.' }],
-    errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team changed meanwhile; retry.' },
-  },
-
-  {
-    method: 'GET',
-    path: '/api/v1/roles',
-    operationId: 'listRoles',
-    tag: 'Roles and bindings',
-    summary: 'List roles',
-    description: 'The built-in roles and their permissions.',
-    success: [{ status: 200, description: 'Every role, in one page.', schema: pages.roles }],
-  },
-  {
-    method: 'GET',
-    path: '/api/v1/bindings',
-    operationId: 'listBindings',
-    tag: 'Roles and bindings',
-    summary: 'List role bindings',
-    parameters: [
-      {
-        name: 'subject',
-        in: 'query',
-        schema: z.string().check(z.regex(/^(user|team):.+$/)),
-        description: 'Only the bindings of `user:<id>` or `team:<id>`.',
+    }),
+    op('GET /api/v1/apps/{id}', 'getApp', 'Get an application', { parameters: [ids.app], success: read(views.app) }),
+    op('PUT /api/v1/apps/{id}', 'replaceApp', 'Replace an application', {
+      parameters: [ids.app],
+      ...replace(appChanges, views.app),
+      errors: { 403: 'Needs app.update.' },
+    }),
+    op('PATCH /api/v1/apps/{id}', 'updateApp', 'Update an application', {
+      parameters: [ids.app],
+      ...patch(appChanges, views.app),
+      errors: { 403: 'Needs app.update.' },
+    }),
+    op('DELETE /api/v1/apps/{id}', 'deleteApp', 'Delete an application', {
+      parameters: [ids.app],
+      ...remove,
+      errors: { 403: 'Needs app.delete.', 409: 'The application still has environments.' },
+    }),
+  ),
+  ...section(
+    'Environments',
+    op('GET /api/v1/apps/{id}/envs', 'listEnvs', "List an application's environments", {
+      description: 'In promotion order (`order`: dev, staging, prod).',
+      parameters: [ids.app],
+      paged: true,
+      success: list(pages.envs),
+    }),
+    op('POST /api/v1/apps/{id}/envs', 'createEnv', 'Create an environment', {
+      parameters: [ids.app],
+      ...create(newEnv, views.env),
+      errors: {
+        403: 'Needs env.create on the application.',
+        409: 'An environment of that name exists.',
+        422: 'The cluster does not exist.',
       },
-    ],
-    paged: true,
-    success: list('role bindings', pages.bindings),
-    errors: { 403: 'Needs a role binding somewhere.' },
-  },
-  {
-    method: 'POST',
-    path: '/api/v1/roles/bind',
-    operationId: 'createBinding',
-    tag: 'Roles and bindings',
-    summary: 'Give a role on a scope to a user or team',
-    description: 'No escalation: you need iam.manage and every permission of the role on that scope.',
-    body: { schema: newBinding },
-    idempotencyKey: true,
-    success: made(views.binding),
-    errors: {
-      403: 'You may not grant this role on this scope.',
-      404: 'The scope or subject does not exist (users appear after their first signed-in call).',
-      409: 'The subject already has this role on this scope.',
-    },
-  },
-  {
-    method: 'DELETE',
-    path: '/api/v1/bindings/{id}',
-    operationId: 'deleteBinding',
-    tag: 'Roles and bindings',
-    summary: 'Remove a role binding',
-    parameters: [ids.binding],
-    success: gone,
-    errors: { 403: 'Needs the same rights as granting it.', 409: 'The team changed meanwhile; retry.' },
-  },
+    }),
+    op('GET /api/v1/apps/{id}/envs/{env}', 'getEnv', 'Get an environment', {
+      parameters: [ids.app, ids.env],
+      success: read(views.env),
+    }),
+    op('PATCH /api/v1/apps/{id}/envs/{env}', 'updateEnv', 'Update an environment', {
+      parameters: [ids.app, ids.env],
+      ...patch(envChanges, views.env),
+      errors: { 403: 'Needs env.update.', 422: 'The cluster does not exist.' },
+    }),
+    op('DELETE /api/v1/apps/{id}/envs/{env}', 'deleteEnv', 'Delete an environment', {
+      parameters: [ids.app, ids.env],
+      ...remove,
+      errors: { 403: 'Needs env.delete.' },
+    }),
+  ),
+  ...section(
+    'Clusters',
+    op('GET /api/v1/clusters', 'listClusters', 'List clusters', {
+      paged: true,
+      success: list(pages.clusters),
+      errors: { 403: 'Needs a role binding somewhere.' },
+    }),
+    op('POST /api/v1/clusters', 'createCluster', 'Register a cluster', {
+      ...create(newCluster, views.cluster),
+      description:
+        'A token is referenced by its Secrets Manager ARN and never shown: reads answer `token_configured: true`.',
+      errors: { 403: 'Needs cluster.create on the platform.', 409: 'The name is taken.' },
+    }),
+    op('GET /api/v1/clusters/{id}', 'getCluster', 'Get a cluster', {
+      parameters: [ids.cluster],
+      success: read(views.cluster),
+    }),
+    op('PATCH /api/v1/clusters/{id}', 'updateCluster', 'Update a cluster', {
+      parameters: [ids.cluster],
+      ...patch(clusterChanges, views.cluster),
+      description:
+        'RFC 7396 merge patch: send only what changes; `null` removes an optional field. `auth` is replaced whole.',
+      errors: { 403: 'Needs cluster.update on the platform.' },
+    }),
+    op('DELETE /api/v1/clusters/{id}', 'deleteCluster', 'Delete a cluster', {
+      parameters: [ids.cluster],
+      ...remove,
+      errors: { 403: 'Needs cluster.delete on the platform.', 409: 'Environments are still placed on the cluster.' },
+    }),
+  ),
+  ...section(
+    'Users and teams',
+    op('GET /api/v1/users', 'listUsers', 'List users', {
+      description: 'Users appear on their first signed-in call.',
+      paged: true,
+      success: list(pages.users),
+      errors: { 403: 'Needs a role binding somewhere.' },
+    }),
+    op('GET /api/v1/users/me', 'getCurrentUser', 'Who am I', {
+      description: 'You, with every grant that applies to you: direct, through teams, and from admin groups.',
+      success: [{ status: 200, description: 'You.', schema: views.me }],
+    }),
+    op('GET /api/v1/teams', 'listTeams', 'List teams', {
+      paged: true,
+      success: list(pages.teams),
+      errors: { 403: 'Needs a role binding somewhere.' },
+    }),
+    op('POST /api/v1/teams', 'createTeam', 'Create a team', {
+      ...create(newTeam, views.team),
+      errors: { 403: 'Needs iam.manage on the platform.', 409: 'The name is taken.' },
+    }),
+    op('GET /api/v1/teams/{id}', 'getTeam', 'Get a team', { parameters: [ids.team], success: read(views.team) }),
+    op('DELETE /api/v1/teams/{id}', 'deleteTeam', 'Delete a team', {
+      parameters: [ids.team],
+      ...remove,
+      errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team still has members or role bindings.' },
+    }),
+    op('GET /api/v1/teams/{id}/members', 'listTeamMembers', "List a team's members", {
+      parameters: [ids.team],
+      paged: true,
+      success: list(pages.members),
+    }),
+    op('PUT /api/v1/teams/{id}/members/{userId}', 'addTeamMember', 'Add a member', {
+      description: "Idempotent: adding a member twice is not an error. The new member gets the team's grants.",
+      parameters: [ids.team, ids.user],
+      success: [
+        { status: 201, description: 'Added.', schema: views.member },
+        { status: 200, description: 'Already a member.', schema: views.member },
+      ],
+      errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team is full, or changed meanwhile: retry.' },
+    }),
+    op('DELETE /api/v1/teams/{id}/members/{userId}', 'removeTeamMember', 'Remove a member', {
+      parameters: [ids.team, ids.user],
+      success: [{ status: 204, description: 'Removed.' }],
+      errors: { 403: 'Needs iam.manage on the platform.', 409: 'The team changed meanwhile: retry.' },
+    }),
+  ),
+  ...section(
+    'Roles and bindings',
+    op('GET /api/v1/roles', 'listRoles', 'List roles', {
+      description: 'The built-in roles and their permissions, in one page.',
+      success: list(pages.roles),
+    }),
+    op('GET /api/v1/bindings', 'listBindings', 'List role bindings', {
+      parameters: [
+        {
+          name: 'subject',
+          in: 'query',
+          schema: z.string().check(z.regex(/^(user|team):.+$/)),
+          description: 'Only the bindings of `user:<id>` or `team:<id>`.',
+        },
+      ],
+      paged: true,
+      success: list(pages.bindings),
+      errors: { 403: 'Needs a role binding somewhere.' },
+    }),
+    op('POST /api/v1/roles/bind', 'createBinding', 'Give a role on a scope to a user or team', {
+      ...create(newBinding, views.binding),
+      description: 'No escalation: you need iam.manage and every permission of the role on that scope.',
+      errors: {
+        403: 'You may not grant this role on this scope.',
+        404: 'The scope or subject does not exist (users appear after their first signed-in call).',
+        409: 'The subject already has this role on this scope.',
+      },
+    }),
+    op('DELETE /api/v1/bindings/{id}', 'deleteBinding', 'Remove a role binding', {
+      parameters: [ids.binding],
+      success: gone,
+      errors: { 403: 'Needs the same rights as granting it.', 409: 'The team changed meanwhile: retry.' },
+    }),
+  ),
 ];
