@@ -1,0 +1,85 @@
+import type { Node } from 'constructs';
+
+/**
+ * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
+ * from the environment, then a default. Nothing here looks anything up in an AWS account, so
+ * `cdk synth` works offline.
+ */
+export interface SlipwayConfig {
+  /** Names the stacks (`Slipway-<stage>-Data`) and resources, so stages can share an account. */
+  stage: string;
+  /**
+   * OIDC issuer the JWT authorizer trusts (its discovery document must be public). Undefined:
+   * the ApiStack asks for it as a CloudFormation parameter, so synth works and deploy refuses
+   * to start until one is given.
+   */
+  issuerUrl: string | undefined;
+  /** Expected `aud` claim. */
+  audience: string;
+  /** Comma list of IdP groups that act as platform admins (read by the functions). */
+  adminGroups: string;
+  /** Table deletion protection; when off the table is also destroyed with its stack (dev stages). */
+  deletionProtection: boolean;
+  /** Powertools log level of every function. */
+  logLevel: string;
+  /** Steady-state requests per second and burst for the whole API ($default stage). */
+  throttleRateLimit: number;
+  throttleBurstLimit: number;
+  /** Browser origins allowed by CORS; empty means CORS stays off (API clients are not browsers). */
+  corsOrigins: string[];
+  /** Run cdk-nag's AwsSolutions checks during synth. */
+  nag: boolean;
+}
+
+/** Context key → environment variable that may stand in for it. */
+const ENV: Record<string, string> = {
+  stage: 'SLIPWAY_STAGE',
+  issuerUrl: 'SLIPWAY_ISSUER_URL',
+  audience: 'SLIPWAY_AUDIENCE',
+  adminGroups: 'SLIPWAY_ADMIN_GROUPS',
+  corsOrigins: 'SLIPWAY_CORS_ORIGINS',
+};
+
+export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): SlipwayConfig {
+  // CLI context values arrive as strings, cdk.json ones as JSON: accept both.
+  const raw = (key: string): string | undefined => {
+    const value = node.tryGetContext(key) ?? (ENV[key] ? env[ENV[key]] : undefined);
+    return value === undefined || value === null || value === '' ? undefined : String(value);
+  };
+  const bool = (key: string, fallback: boolean): boolean => {
+    const value = raw(key);
+    if (value === undefined) return fallback;
+    if (value !== 'true' && value !== 'false') throw new Error(`Context ${key} must be true or false, got "${value}"`);
+    return value === 'true';
+  };
+  const int = (key: string, fallback: number): number => {
+    const value = Number(raw(key) ?? fallback);
+    if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
+    return value;
+  };
+
+  const stage = raw('stage') ?? 'dev';
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
+
+  const issuerUrl = raw('issuerUrl');
+  // API Gateway fetches `<issuer>/.well-known/openid-configuration` over HTTPS.
+  if (issuerUrl !== undefined && !/^https:\/\/[^\s/]+/.test(issuerUrl)) {
+    throw new Error(`issuerUrl must be an https URL, got "${issuerUrl}"`);
+  }
+
+  return {
+    stage,
+    issuerUrl,
+    audience: raw('audience') ?? 'slipway',
+    adminGroups: raw('adminGroups') ?? 'platform-admins',
+    deletionProtection: bool('deletionProtection', true),
+    logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
+    throttleRateLimit: int('throttleRateLimit', 50),
+    throttleBurstLimit: int('throttleBurstLimit', 100),
+    corsOrigins: (raw('corsOrigins') ?? '')
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+    nag: bool('nag', false),
+  };
+}

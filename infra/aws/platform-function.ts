@@ -1,0 +1,112 @@
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { tableSchema } from '../../shared/store/table-schema.ts';
+import type { FunctionSpec } from '../manifest.ts';
+
+/** Repository root: esbuild resolves `shared/` and node_modules from here. */
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface PlatformFunctionProps {
+  /** Absolute path of the module that exports `handler`. */
+  entry: string;
+  description: string;
+  memoryMb: number;
+  timeoutSeconds: number;
+  /** Powertools log level. */
+  logLevel: string;
+  /** Extra environment on top of the house defaults. */
+  environment?: Record<string, string>;
+  logRetention?: RetentionDays;
+}
+
+export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
+
+/**
+ * The one way this platform builds a Lambda function: nodejs24.x on arm64, minified ESM with
+ * source maps, X-Ray, its own log group with a retention, and a role that holds only what the
+ * `bind*` methods grant (no AWS managed policies).
+ */
+export class PlatformFunction extends NodejsFunction {
+  constructor(scope: Construct, id: string, props: PlatformFunctionProps) {
+    // Role and log group are created beside the function because `super` has to run first.
+    const role = new Role(scope, `${id}Role`, {
+      assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
+      description: `Runs ${props.description}`,
+    });
+    const logGroup = new LogGroup(scope, `${id}Logs`, {
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      // Function logs are operational and bounded by retention; they go with the stack.
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    // Instead of AWSLambdaBasicExecutionRole (log writes to every group): this group only.
+    logGroup.grantWrite(role);
+
+    super(scope, id, {
+      entry: props.entry,
+      handler: 'handler',
+      description: props.description,
+      runtime: Runtime.NODEJS_24_X,
+      architecture: Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      role,
+      logGroup,
+      tracing: Tracing.ACTIVE,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'slipway',
+        POWERTOOLS_LOG_LEVEL: props.logLevel,
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+      projectRoot: repoRoot,
+      depsLockFilePath: `${repoRoot}package-lock.json`,
+      bundling: {
+        forceDockerBundling: false, // local esbuild from node_modules; no Docker engine needed
+        format: OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'], // prefer ESM builds of dependencies: better tree shaking
+        // Bundled CJS dependencies call require(); ESM has none, so give them one.
+        banner: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);",
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false, // stack traces need file/line mappings, not a second copy of the code
+        // Pin the SDK we test with instead of whatever version the runtime ships today.
+        bundleAwsSDK: true,
+      },
+    });
+
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'Tracing.ACTIVE adds xray:PutTraceSegments/PutTelemetryRecords; X-Ray has no resource-level permissions.',
+    });
+  }
+
+  /**
+   * Grants the item actions the access level needs on the table, Query on its indexes by name,
+   * and sets TABLE_NAME. Narrower than grantReadWriteData: no Scan (no endpoint scans), no
+   * streams, no DescribeTable, no `index/*` wildcard. (A customer-managed KMS key would also
+   * need key grants here.)
+   */
+  bindTable({ table, access }: { table: ITableV2; access: TableAccess }): void {
+    Grant.addToPrincipal({ grantee: this, actions: TABLE_ACTIONS[access], resourceArns: [table.tableArn] });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['dynamodb:Query'],
+      resourceArns: tableSchema.globalSecondaryIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
+    });
+    this.addEnvironment('TABLE_NAME', table.tableName);
+  }
+}
+
+const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
+/** Transactions need no actions of their own: they are authorized item by item. */
+const TABLE_ACTIONS: Record<TableAccess, string[]> = {
+  read: READ,
+  readwrite: [...READ, 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'],
+};

@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readConfig } from '../../infra/aws/config.ts';
+
+const outdir = mkdtempSync(join(tmpdir(), 'slipway-cdk-')); // every App claims one, even unsynthesized
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+const read = (context: Record<string, unknown> = {}, env: Record<string, string> = {}) =>
+  readConfig(new App({ context, outdir }).node, env);
+
+describe('readConfig', () => {
+  it('synthesizes a protected dev stage with no settings at all, leaving the issuer to deploy time', () => {
+    expect(read()).toEqual({
+      stage: 'dev',
+      issuerUrl: undefined,
+      audience: 'slipway',
+      adminGroups: 'platform-admins',
+      deletionProtection: true,
+      logLevel: 'INFO',
+      throttleRateLimit: 50,
+      throttleBurstLimit: 100,
+      corsOrigins: [],
+      nag: false,
+    });
+  });
+
+  it('reads CLI context strings (-c key=value) as booleans, numbers and lists', () => {
+    const config = read({
+      deletionProtection: 'false',
+      nag: 'true',
+      throttleRateLimit: '20',
+      corsOrigins: 'https://a.example.test, https://b.example.test',
+      logLevel: 'debug',
+    });
+    expect(config).toMatchObject({
+      deletionProtection: false,
+      nag: true,
+      throttleRateLimit: 20,
+      corsOrigins: ['https://a.example.test', 'https://b.example.test'],
+      logLevel: 'DEBUG',
+    });
+  });
+
+  it('falls back to SLIPWAY_* environment variables, context winning over them', () => {
+    const env = { SLIPWAY_ISSUER_URL: 'https://idp.example.test/', SLIPWAY_STAGE: 'ci', SLIPWAY_ADMIN_GROUPS: 'ops' };
+    expect(read({}, env)).toMatchObject({ issuerUrl: 'https://idp.example.test/', stage: 'ci', adminGroups: 'ops' });
+    expect(read({ stage: 'prod' }, env).stage).toBe('prod');
+  });
+
+  it.each([
+    [{ issuerUrl: 'http://idp.example.test/' }, /https URL/],
+    [{ stage: 'Prod_1' }, /Stage "Prod_1"/],
+    [{ deletionProtection: 'no' }, /true or false/],
+    [{ throttleBurstLimit: '-5' }, /positive integer/],
+  ])('refuses %o', (context, message) => {
+    expect(() => read(context)).toThrow(message);
+  });
+});
