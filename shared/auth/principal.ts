@@ -21,13 +21,36 @@ export async function readWithAccess(
   objectKeys: readonly Key[] = [],
 ): Promise<{ access: Access; user: Item; items: (Item | undefined)[] }> {
   const [user, ...items] = await getMany([keys.user(caller.sub), ...objectKeys]);
-  const record = user ?? (await registerUser(caller));
+  const record = user ? await syncProfile(caller, user) : await registerUser(caller);
   return { access: accessOf(caller, record), user: record, items };
 }
 
 export function accessOf(caller: Caller, user: Item): Access {
   const grants = Object.values((user._grants ?? {}) as Record<string, Grant>);
   return new Access(caller.groups.some((g) => adminGroups.has(g)) ? [platformAdmin, ...grants] : grants);
+}
+
+/** The IdP owns name, email and groups: a change there shows here on the user's next call (one write, only then). */
+async function syncProfile(caller: Caller, user: Item): Promise<Item> {
+  const profile = { name: caller.name ?? caller.sub, email: caller.email ?? null, groups: caller.groups };
+  if (
+    JSON.stringify([user.name, user.email, user.groups]) ===
+    JSON.stringify([profile.name, profile.email, profile.groups])
+  ) {
+    return user;
+  }
+  const updated_at = new Date().toISOString();
+  await commit([
+    {
+      update: keys.user(caller.sub),
+      set: 'SET #name = :name, email = :email, #groups = :groups, updated_at = :now',
+      condition: 'attribute_exists(PK)',
+      names: { '#name': 'name', '#groups': 'groups' },
+      values: { ':name': profile.name, ':email': profile.email, ':groups': profile.groups, ':now': updated_at },
+      onFail: () => conflict('user-exists', caller.sub),
+    },
+  ]);
+  return { ...user, ...profile, updated_at };
 }
 
 /** Users appear on their first authenticated call, from the token's claims. */

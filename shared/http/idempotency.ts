@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller.ts';
 import { commit, type Item, type Write } from '../store/table.ts';
 import { IDEMPOTENCY_RETENTION_HOURS } from './idempotency-key.ts';
-import { conflict, unprocessable } from './problem.ts';
+import { busy, unprocessable } from './problem.ts';
 import type { ApiResult } from './response.ts';
 
 const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;
@@ -49,7 +49,7 @@ export class IdempotencyClaim {
               );
             }
             if (current.status === 'COMPLETED') replay = current.response as ApiResult;
-            return conflict(
+            return busy(
               'idempotency-in-progress',
               'A request with this Idempotency-Key is still being processed; retry shortly.',
             );
@@ -72,7 +72,7 @@ export class IdempotencyClaim {
       condition: 'fingerprint = :fingerprint',
       names: { '#status': 'status', '#response': 'response' },
       values: { ':completed': 'COMPLETED', ':response': response as unknown as Item, ':fingerprint': this.fingerprint },
-      onFail: () => conflict('idempotency-in-progress', 'The Idempotency-Key claim was lost; retry.'),
+      onFail: () => busy('idempotency-in-progress', 'The Idempotency-Key claim was lost; retry.'),
     };
   }
 
@@ -89,7 +89,7 @@ export class IdempotencyClaim {
         condition: '#status = :inProgress',
         names: { '#status': 'status' },
         values: { ':inProgress': 'IN_PROGRESS' },
-        onFail: () => conflict('idempotency-in-progress', 'gone'),
+        onFail: () => busy('idempotency-in-progress', 'gone'),
       },
     ]).catch(() => undefined);
   }

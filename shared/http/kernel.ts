@@ -68,7 +68,10 @@ function problemResult(error: unknown, instance: string): ApiResult {
   if (!(error instanceof Problem)) logger.error('Unhandled fault', error as Error);
   return {
     statusCode: problem.status,
-    headers: { 'content-type': 'application/problem+json', ...(problem.status === 409 ? { 'retry-after': '1' } : {}) },
+    headers: {
+      'content-type': 'application/problem+json',
+      ...(problem.retryAfterSeconds ? { 'retry-after': String(problem.retryAfterSeconds) } : {}),
+    },
     body: JSON.stringify(problemBody(problem, instance)),
   };
 }

@@ -17,6 +17,8 @@ export class Problem extends Error {
   readonly title: string;
   readonly detail: string | undefined;
   readonly extensions: Record<string, unknown>;
+  /** Set when the same request may succeed shortly (sent as Retry-After). */
+  retryAfterSeconds: number | undefined;
 
   constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}) {
     super(detail ?? title);
@@ -26,6 +28,7 @@ export class Problem extends Error {
     this.title = title;
     this.detail = detail;
     this.extensions = extensions;
+    this.retryAfterSeconds = undefined;
   }
 }
 
@@ -45,6 +48,12 @@ export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'You 
 export const notFound = (what: string) =>
   new Problem(404, 'not-found', 'Not found', `${what} does not exist or you cannot see it.`);
 export const conflict = (slug: string, detail: string) => new Problem(409, slug, 'Conflict', detail);
+/** A conflict with another request still in flight: the same request may succeed on retry. */
+export const busy = (slug: 'concurrent-modification' | 'idempotency-in-progress', detail: string) => {
+  const problem = conflict(slug, detail);
+  problem.retryAfterSeconds = 1;
+  return problem;
+};
 export const preconditionFailed = () =>
   new Problem(
     412,

@@ -1,5 +1,5 @@
 import type { Grant } from '../auth/access.ts';
-import { conflict, notFound } from '../http/problem.ts';
+import { busy, conflict, notFound } from '../http/problem.ts';
 import { keys } from '../store/keys.ts';
 import type { Item, Write } from '../store/table.ts';
 
@@ -83,7 +83,7 @@ export function teamRevision(
       if (change.members && change.members > 0 && (current._members as number) >= MAX_TEAM_MEMBERS) {
         return conflict('team-full', `A team has at most ${MAX_TEAM_MEMBERS} members.`);
       }
-      return conflict('concurrent-modification', 'The team changed while this request ran; retry.');
+      return busy('concurrent-modification', 'The team changed while this request ran; retry.');
     },
   };
 }

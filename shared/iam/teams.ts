@@ -5,7 +5,7 @@ import { PLATFORM } from '../auth/scope.ts';
 import type { newTeam } from '../domain/identity.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { conflict, forbidden, notFound, preconditionFailed } from '../http/problem.ts';
+import { busy, conflict, forbidden, notFound, preconditionFailed } from '../http/problem.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, present, releaseName, stamp } from '../store/records.ts';
@@ -80,7 +80,7 @@ export async function deleteTeam(caller: Caller, id: string, expected: number): 
           ? notFound(what)
           : old.version !== expected
             ? preconditionFailed()
-            : conflict('concurrent-modification', 'The team changed; retry.'),
+            : busy('concurrent-modification', 'The team changed; retry.'),
     },
     releaseName(keys.teamName(team.name as string)),
   ]);
@@ -119,7 +119,7 @@ export async function addMember(
     {
       put: member,
       condition: 'attribute_not_exists(PK)',
-      onFail: () => conflict('concurrent-modification', 'Membership changed; retry.'),
+      onFail: () => busy('concurrent-modification', 'Membership changed; retry.'),
     },
     teamRevision(team, { members: 1 }),
     ...optional(userGrants(sub, (team._grants as GrantMap) ?? {})),

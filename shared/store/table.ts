@@ -11,7 +11,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { encodeCursor } from '../http/pagination.ts';
-import { badCursor, conflict, type Problem } from '../http/problem.ts';
+import { badCursor, busy, type Problem } from '../http/problem.ts';
 import { documentClient, tableName } from './dynamo.ts';
 import { type IndexName, tableSchema } from './table-schema.ts';
 
@@ -117,7 +117,7 @@ export async function commit(writes: readonly Write[]): Promise<void> {
       throw (writes[failedAt] as Write).onFail(old ? unmarshall(old) : undefined);
     }
     if (reasons.some((r) => r.Code === 'TransactionConflict')) {
-      throw conflict('concurrent-modification', 'Another change to the same resources is in progress; retry.');
+      throw busy('concurrent-modification', 'Another change to the same resources is in progress; retry.');
     }
     throw error;
   }

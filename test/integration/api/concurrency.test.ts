@@ -36,6 +36,10 @@ describe('concurrent writers', () => {
     const replies = await Promise.all(Array.from({ length: 6 }, () => admin.post('/api/v1/projects', body)));
     expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
     expect(replies.filter((r) => r.status === 409)).toHaveLength(5);
+    // a taken name will not free itself: no Retry-After
+    for (const reply of replies.filter((r) => r.body.type?.endsWith('/name-taken'))) {
+      expect(reply.headers.get('retry-after')).toBeNull();
+    }
     expect((await names()).filter((n) => n === body.name)).toHaveLength(1);
   });
 });
@@ -80,6 +84,8 @@ describe('Idempotency-Key', () => {
       Array.from({ length: 8 }, () => admin.post('/api/v1/projects', body, { 'idempotency-key': 'burst-1' })),
     );
     for (const reply of replies) expect([201, 409]).toContain(reply.status);
+    // a duplicate still in flight is worth retrying shortly, and says so
+    for (const reply of replies.filter((r) => r.status === 409)) expect(reply.headers.get('retry-after')).toBe('1');
     const ids = new Set(replies.filter((r) => r.status === 201).map((r) => r.body.id));
     expect(ids.size).toBe(1);
     expect((await names()).filter((n) => n === body.name)).toHaveLength(1);

@@ -174,6 +174,14 @@ describe('users, teams and bindings', () => {
     expect(me.body).toMatchObject({ id: sub, name: 'Carol', email: 'carol@example.com', grants: [] });
     const users = await admin.get('/api/v1/users?limit=100');
     expect(users.body.items.map((u: { id: string }) => u.id)).toContain(sub);
+
+    // the IdP owns the profile: a new name or group in the token shows on the next call
+    const renamed = client(cloud.url, await cloud.mintToken({ sub, name: 'Carol B', groups: ['sre'] }));
+    expect((await renamed.get('/api/v1/users/me')).body).toMatchObject({
+      name: 'Carol B',
+      email: null,
+      groups: ['sre'],
+    });
   });
 
   it('give a team member the team role, and take it away with the membership', async () => {
