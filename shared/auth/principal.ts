@@ -60,7 +60,6 @@ async function registerUser(caller: Caller): Promise<Item> {
     ...keys.user(caller.sub),
     GSI1PK: byKind.user,
     GSI1SK: caller.sub,
-    kind: 'user',
     id: caller.sub,
     name: caller.name ?? caller.sub,
     email: caller.email ?? null,

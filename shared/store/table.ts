@@ -36,9 +36,6 @@ export type Write = (
   onFail: (current: Item | undefined) => Problem;
 };
 
-const keyOf = (w: Write): Key | undefined =>
-  'put' in w ? undefined : 'update' in w ? w.update : 'delete' in w ? w.delete : w.check;
-
 /** Reads several items by key in one request (BatchGetItem), keeping the order of `keys`. */
 export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[]> {
   const unique = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];
@@ -123,14 +120,17 @@ export async function commit(writes: readonly Write[]): Promise<void> {
   }
 }
 
+/** What every kind of write sends: the table, its condition, and the old item when the condition fails. */
+const conditionOf = (w: Write) => ({
+  TableName: tableName(),
+  ConditionExpression: w.condition,
+  ExpressionAttributeNames: w.names,
+  ExpressionAttributeValues: w.values,
+  ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
+});
+
 async function commitOne(w: Write): Promise<void> {
-  const common = {
-    TableName: tableName(),
-    ConditionExpression: w.condition,
-    ExpressionAttributeNames: w.names,
-    ExpressionAttributeValues: w.values,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
+  const common = conditionOf(w);
   try {
     if ('put' in w) await documentClient.send(new PutCommand({ ...common, Item: w.put }));
     else if ('update' in w)
@@ -145,16 +145,9 @@ async function commitOne(w: Write): Promise<void> {
 }
 
 function transactItem(w: Write) {
-  const common = {
-    TableName: tableName(),
-    ConditionExpression: w.condition,
-    ExpressionAttributeNames: w.names,
-    ExpressionAttributeValues: w.values,
-    ReturnValuesOnConditionCheckFailure: 'ALL_OLD' as const,
-  };
-  const key = keyOf(w);
+  const common = conditionOf(w);
   if ('put' in w) return { Put: { ...common, Item: w.put } };
-  if ('update' in w) return { Update: { ...common, Key: key, UpdateExpression: w.set } };
-  if ('delete' in w) return { Delete: { ...common, Key: key } };
-  return { ConditionCheck: { ...common, Key: key, ConditionExpression: w.condition } };
+  if ('update' in w) return { Update: { ...common, Key: w.update, UpdateExpression: w.set } };
+  if ('delete' in w) return { Delete: { ...common, Key: w.delete } };
+  return { ConditionCheck: { ...common, Key: w.check } };
 }

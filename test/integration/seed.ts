@@ -1,4 +1,5 @@
-import type { Client } from './client.ts';
+import { type Client, client } from './client.ts';
+import { startTestCloud } from './harness.ts';
 
 /** Valid bodies for every resource, with a unique name per call. */
 let counter = 0;
@@ -42,4 +43,11 @@ export async function world(admin: Client) {
   const app = await create(admin, '/api/v1/apps', bodies.app(project.id));
   const env = await create(admin, `/api/v1/apps/${app.id}/envs`, bodies.env(cluster.id, 'prod'));
   return { project, cluster, app, env };
+}
+
+/** A local cloud for one test file, and a platform admin to set the scene with. */
+export async function adminSession() {
+  const cloud = await startTestCloud();
+  const admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  return { cloud, admin };
 }

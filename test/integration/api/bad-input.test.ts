@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, client } from '../client.ts';
-import { startTestCloud, type TestCloud } from '../harness.ts';
-import { bodies, world } from '../seed.ts';
+import type { TestCloud } from '../harness.ts';
+import { adminSession, bodies, world } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;
@@ -22,8 +22,7 @@ async function everything() {
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
-  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
 });
 afterAll(() => cloud?.stop());

@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Client, client } from '../client.ts';
-import { startTestCloud, type TestCloud } from '../harness.ts';
-import { bodies, create } from '../seed.ts';
+import type { TestCloud } from '../harness.ts';
+import { adminSession, bodies, create } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
-  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  ({ cloud, admin } = await adminSession());
 });
 afterAll(() => cloud?.stop());
 

@@ -2,9 +2,9 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, client } from '../client.ts';
-import { startTestCloud, type TestCloud } from '../harness.ts';
-import { bodies, world } from '../seed.ts';
+import type { Client } from '../client.ts';
+import type { TestCloud } from '../harness.ts';
+import { adminSession, bodies, world } from '../seed.ts';
 
 /**
  * Random bodies at every write route: never a 5xx, and after any 4xx the whole table is as it
@@ -29,8 +29,7 @@ let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
-  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
 });
 afterAll(() => cloud?.stop());

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { type Client, client } from '../client.ts';
-import { startTestCloud, type TestCloud } from '../harness.ts';
-import { bodies, create, unique, world } from '../seed.ts';
+import type { TestCloud } from '../harness.ts';
+import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
 /**
  * Every route × every kind of caller, with the status each must get. The expectations come from
@@ -332,8 +332,7 @@ async function bind(persona: Persona, role: string, scope: Record<string, string
 }
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
-  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  ({ cloud, admin } = await adminSession());
   P = await world(admin);
   Q = await world(admin);
   team = await create(admin, `${v1}/teams`, bodies.team());

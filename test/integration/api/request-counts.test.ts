@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentClient } from '../../../shared/store/dynamo.ts';
-import { type Client, client } from '../client.ts';
-import { startTestCloud, type TestCloud } from '../harness.ts';
-import { bodies, world } from '../seed.ts';
+import type { Client } from '../client.ts';
+import type { TestCloud } from '../harness.ts';
+import { adminSession, bodies, world } from '../seed.ts';
 
 /**
  * DynamoDB requests per API call, counted by an SDK middleware on the functions' own client
@@ -29,8 +29,7 @@ let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
 
 beforeAll(async () => {
-  cloud = await startTestCloud();
-  admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
+  ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
 });
 afterAll(() => cloud?.stop());
