@@ -1,0 +1,83 @@
+/**
+ * `npm run bench`: bundle sizes and import times, warm handler overhead and local API throughput.
+ * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
+ * Env: BENCH_DURATION (seconds per throughput run, default 10).
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { bundlesMarkdown, measureBundles } from './bundles.ts';
+import { measureOverhead, overheadMarkdown } from './overhead.ts';
+import { measureThroughput, throughputMarkdown } from './throughput.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const outDir = join(repoRoot, '.bench');
+const durationSeconds = Number(process.env.BENCH_DURATION ?? 10);
+if (!(durationSeconds > 0))
+  throw new Error(`BENCH_DURATION must be a positive number of seconds, not ${process.env.BENCH_DURATION}`);
+
+const progress = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const sections: string[] = [];
+const print = (markdown: string) => {
+  sections.push(markdown);
+  process.stdout.write(`${markdown}\n\n`);
+};
+
+// Load average is printed because the numbers are only as quiet as the machine was.
+print(
+  [
+    '# Slipway benchmark',
+    '',
+    `${new Date().toISOString()} · Node ${process.versions.node} · ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} · load average at start ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  ].join('\n'),
+);
+
+progress('bundling and timing imports (20 fresh processes per bundle)');
+const bundles = await measureBundles(repoRoot);
+print(bundlesMarkdown(bundles));
+
+progress('starting the local cloud (DynamoDB Local)');
+const cloud = await startLocalCloud({ port: 0, inMemory: true, quiet: true });
+let overhead: Awaited<ReturnType<typeof measureOverhead>>;
+let throughput: Awaited<ReturnType<typeof measureThroughput>>;
+try {
+  const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
+  const projectId = await createProject(cloud.url, token);
+
+  progress('warm handler overhead (2,000 calls each)');
+  overhead = await measureOverhead(cloud, projectId);
+  print(overheadMarkdown(overhead));
+
+  progress(`throughput (${durationSeconds} s API, ${durationSeconds} s bare SDK, plus warm-ups)`);
+  throughput = await measureThroughput(cloud, projectId, token, { durationSeconds });
+  print(throughputMarkdown(throughput));
+} finally {
+  // A DynamoDB Local JVM left behind would keep its port and memory after we are gone.
+  await cloud.stop();
+}
+
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.md'), `${sections.join('\n\n')}\n`);
+writeFileSync(
+  join(outDir, 'results.json'),
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, bundles, overhead, throughput }, null, 2)}\n`,
+);
+progress(`wrote ${join(outDir, 'results.md')} and results.json`);
+
+/** The one project every measurement reads; its creation also registers the user `bench`. */
+async function createProject(url: string, token: string): Promise<string> {
+  const response = await fetch(`${url}/api/v1/projects`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench' }),
+  });
+  const body = (await response.json()) as { id?: string };
+  if (response.status !== 201 || typeof body.id !== 'string') {
+    throw new Error(`Creating the bench project answered ${response.status}: ${JSON.stringify(body)}`);
+  }
+  return body.id;
+}
