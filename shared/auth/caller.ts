@@ -22,10 +22,11 @@ export function parseGroups(value: unknown): string[] {
 export function callerFrom(event: APIGatewayProxyEventV2WithJWTAuthorizer): Caller | undefined {
   const claims = event.requestContext?.authorizer?.jwt?.claims;
   const sub = claims?.sub;
-  if (typeof sub !== 'string' || sub.length === 0) return undefined;
+  // A subject is an identity: never truncate it (two long subjects would become one user).
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > 256) return undefined;
   const text = (v: unknown) => (typeof v === 'string' && v.length > 0 ? v.slice(0, 256) : undefined);
   return {
-    sub: sub.slice(0, 256),
+    sub,
     name: text(claims?.name),
     email: text(claims?.email),
     groups: parseGroups(claims?.groups),

@@ -4,6 +4,7 @@ import type { Write } from '../store/table.ts';
 import { IdempotencyClaim } from './idempotency.ts';
 import { validateIdempotencyKey } from './idempotency-key.ts';
 import { type HttpRequest, kernel, rawBody } from './kernel.ts';
+import { unauthorized } from './problem.ts';
 import type { ApiResult } from './response.ts';
 
 export { logger, MAX_BODY_BYTES } from './kernel.ts';
@@ -30,8 +31,8 @@ export type Route = (req: ApiRequest) => Promise<ApiResult>;
 export function api(routes: Record<string, Route>) {
   return kernel<APIGatewayProxyEventV2WithJWTAuthorizer, Route>(routes, async (route, http, event, context) => {
     const caller = callerFrom(event);
-    // The JWT authorizer guarantees a subject on every non-public route; a missing one is a wiring fault.
-    if (!caller) throw new Error('Route reached without verified JWT claims');
+    // The JWT authorizer verified the token; a subject we cannot use as an identity is still refused.
+    if (!caller) throw unauthorized('The token has no usable subject (sub, 1 to 256 characters).');
     const req: ApiRequest = {
       ...http,
       caller,

@@ -44,6 +44,7 @@ export const malformedJson = (detail: string) =>
   new Problem(400, 'malformed-json', 'The body is not valid JSON', detail);
 export const badCursor = () =>
   new Problem(400, 'invalid-cursor', 'The pagination cursor is not valid', 'Start again without a cursor.');
+export const unauthorized = (detail: string) => new Problem(401, 'unauthorized', 'Not authenticated', detail);
 export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'You are not allowed to do this', detail);
 export const notFound = (what: string) =>
   new Problem(404, 'not-found', 'Not found', `${what} does not exist or you cannot see it.`);

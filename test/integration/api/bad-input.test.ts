@@ -150,6 +150,18 @@ describe('tokens', () => {
     expect(await everything()).toEqual(before);
   });
 
+  it('refuses a valid token whose subject is too long to be an identity (never truncated into another user)', async () => {
+    const before = await everything();
+    const long = `root${'x'.repeat(300)}`;
+    const reply = await client(cloud.url, await cloud.mintToken({ sub: long, groups: ['platform-admins'] })).post(
+      '/api/v1/projects',
+      bodies.project(),
+    );
+    expect(reply.status).toBe(401);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/unauthorized');
+    expect(await everything()).toEqual(before);
+  });
+
   it('refuses alg none, a foreign key, an expired token and a wrong audience', async () => {
     const good = await cloud.mintToken({ sub: 'mallory', groups: ['platform-admins'] });
     const [header, payload] = good.split('.');
