@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IdempotencyClaim } from '../../../shared/http/idempotency.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create } from '../seed.ts';
@@ -83,6 +84,9 @@ describe('Idempotency-Key', () => {
       Array.from({ length: 8 }, () => admin.post('/api/v1/projects', body, { 'idempotency-key': 'burst-1' })),
     );
     for (const reply of replies) expect([201, 409]).toContain(reply.status);
+    for (const reply of replies.filter((r) => r.status === 409)) {
+      expect(reply.body.type).toBe('https://slipway.dev/problems/idempotency-in-progress');
+    }
     // a duplicate still in flight is worth retrying shortly, and says so
     for (const reply of replies.filter((r) => r.status === 409)) expect(reply.headers.get('retry-after')).toBe('1');
     const ids = new Set(replies.filter((r) => r.status === 201).map((r) => r.body.id));
@@ -107,5 +111,28 @@ describe('Idempotency-Key', () => {
     const theirs = await other.post('/api/v1/projects', bodies.project(), { 'idempotency-key': 'shared-key' });
     expect(theirs.status).toBe(201);
     expect(theirs.body.id).not.toBe(mine.body.id);
+  });
+
+  it('takes over the claim of a request that crashed once its lease has passed, and not before', async () => {
+    const root = { sub: 'root', name: undefined, email: undefined, groups: ['platform-admins'] };
+    const crashed = async (key: string, body: unknown, leaseSeconds: number) =>
+      // A request that claimed its key and died before answering (no completion, no release).
+      new IdempotencyClaim(root, 'POST /api/v1/projects', '/api/v1/projects', key, JSON.stringify(body)).claim(
+        leaseSeconds,
+      );
+
+    const live = bodies.project();
+    await crashed('crash-live', live, 60);
+    const blocked = await admin.post('/api/v1/projects', live, { 'idempotency-key': 'crash-live' });
+    expect(blocked.status).toBe(409);
+    expect(blocked.body.type).toBe('https://slipway.dev/problems/idempotency-in-progress');
+    expect(await names()).not.toContain(live.name);
+
+    const dead = bodies.project();
+    await crashed('crash-dead', dead, -5);
+    const retried = await admin.post('/api/v1/projects', dead, { 'idempotency-key': 'crash-dead' });
+    expect(retried.status).toBe(201);
+    const replay = await admin.post('/api/v1/projects', dead, { 'idempotency-key': 'crash-dead' });
+    expect(replay.body.id).toBe(retried.body.id);
   });
 });

@@ -55,6 +55,11 @@ const routes = () => [
   { method: 'PUT', path: `/api/v1/projects/${fixture.project.id}`, valid: { description: 'x' } },
   { method: 'POST', path: '/api/v1/apps', valid: bodies.app(fixture.project.id) },
   { method: 'PATCH', path: `/api/v1/apps/${fixture.app.id}`, valid: { description: 'x' } },
+  {
+    method: 'PUT',
+    path: `/api/v1/apps/${fixture.app.id}`,
+    valid: (({ project_id: _p, name: _n, ...changes }) => changes)(bodies.app(fixture.project.id)),
+  },
   { method: 'POST', path: `/api/v1/apps/${fixture.app.id}/envs`, valid: bodies.env(fixture.cluster.id) },
   { method: 'PATCH', path: `/api/v1/apps/${fixture.app.id}/envs/prod`, valid: { order: 3 } },
   { method: 'POST', path: '/api/v1/clusters', valid: bodies.cluster() },
