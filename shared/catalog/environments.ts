@@ -64,6 +64,7 @@ export async function createEnv(
     createRecord(item, `Environment ${input.name}`),
     countChild(keys.app(appId), '_envs', 1, 'Application'),
     useCluster(input.cluster_id, 1),
+    ...approverTeamsExist(input.protection?.approver_teams ?? []),
     ...alsoCommit(view),
   ]);
   return view;
@@ -80,7 +81,12 @@ export async function updateEnv(
   const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
   const { item, write } = replaceRecord(env, next, expected, what);
   const moved = next.cluster_id !== env.cluster_id;
-  await commit([write, ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : [])]);
+  const previousTeams = (env.protection as { approver_teams: string[] }).approver_teams;
+  await commit([
+    write,
+    ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
+    ...approverTeamsExist(next.protection.approver_teams.filter((team) => !previousTeams.includes(team))),
+  ]);
   return present(item);
 }
 
@@ -94,6 +100,14 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
 }
 
 /** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
+/** Approver teams must exist when they are named; checked in the same transaction as the write. */
+const approverTeamsExist = (teamIds: readonly string[]): Write[] =>
+  teamIds.map((teamId) => ({
+    check: keys.team(teamId),
+    condition: 'attribute_exists(PK)',
+    onFail: () => unprocessable('unknown-team', `Approver team ${teamId} does not exist.`),
+  }));
+
 const useCluster = (clusterId: string, delta: 1 | -1): Write => ({
   ...countChild(keys.cluster(clusterId), '_envs', delta, 'Cluster'),
   onFail: () => unprocessable('unknown-cluster', `Cluster ${clusterId} does not exist.`),

@@ -279,7 +279,7 @@ export const operations: readonly Operation[] = [
       errors: {
         403: 'Needs env.create on the application.',
         409: 'An environment of that name exists.',
-        422: 'The cluster does not exist.',
+        422: 'The cluster or an approver team does not exist.',
       },
     }),
     op('GET /api/v1/apps/{id}/envs/{env}', 'getEnv', 'Get an environment', {
@@ -289,7 +289,7 @@ export const operations: readonly Operation[] = [
     op('PATCH /api/v1/apps/{id}/envs/{env}', 'updateEnv', 'Update an environment', {
       parameters: [ids.app, ids.env],
       ...patch(envChanges, views.env),
-      errors: { 403: 'Needs env.update.', 422: 'The cluster does not exist.' },
+      errors: { 403: 'Needs env.update.', 422: 'The cluster or an approver team does not exist.' },
     }),
     op('DELETE /api/v1/apps/{id}/envs/{env}', 'deleteEnv', 'Delete an environment', {
       parameters: [ids.app, ids.env],

@@ -147,6 +147,42 @@ describe('applications and environments', () => {
   });
 });
 
+describe('environment protection', () => {
+  it('names approver teams that exist, and refuses unknown ones (422) without writing', async () => {
+    const { app, cluster } = await world(admin);
+    const team = await create(admin, '/api/v1/teams', bodies.team());
+    const protection = {
+      requires_approval: true,
+      approver_teams: [team.id],
+      minimum_approvals: 1,
+      prevent_self_approval: true,
+      approval_timeout_minutes: 60,
+    };
+    const env = await create(admin, `/api/v1/apps/${app.id}/envs`, {
+      ...bodies.env(cluster.id, 'staging'),
+      protection,
+    });
+    expect(env.protection.approver_teams).toEqual([team.id]);
+
+    const ghost = 'team_01jd0000000000000000000000';
+    const refused = await admin.post(`/api/v1/apps/${app.id}/envs`, {
+      ...bodies.env(cluster.id, 'qa'),
+      protection: { ...protection, approver_teams: [ghost] },
+    });
+    expect(refused.status).toBe(422);
+    expect(refused.body.type).toBe('https://slipway.dev/problems/unknown-team');
+    expect((await admin.get(`/api/v1/apps/${app.id}/envs/qa`)).status).toBe(404);
+
+    const patched = await admin.patch(
+      `/api/v1/apps/${app.id}/envs/prod`,
+      { protection: { ...protection, approver_teams: [team.id, ghost] } },
+      { 'if-match': '"v1"' },
+    );
+    expect(patched.status).toBe(422);
+    expect((await admin.get(`/api/v1/apps/${app.id}/envs/prod`)).body.version).toBe(1);
+  });
+});
+
 describe('clusters', () => {
   it('never return the token secret reference', async () => {
     const body = {
