@@ -64,7 +64,7 @@ export async function createEnv(
     createRecord(item, `Environment ${input.name}`),
     countChild(keys.app(appId), '_envs', 1, 'Application'),
     useCluster(input.cluster_id, 1),
-    ...approverTeamsExist(input.protection?.approver_teams ?? []),
+    ...approverTeamRefs(input.protection?.approver_teams ?? [], []),
     ...alsoCommit(view),
   ]);
   return view;
@@ -85,7 +85,7 @@ export async function updateEnv(
   await commit([
     write,
     ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
-    ...approverTeamsExist(next.protection.approver_teams.filter((team) => !previousTeams.includes(team))),
+    ...approverTeamRefs(next.protection.approver_teams, previousTeams),
   ]);
   return present(item);
 }
@@ -96,17 +96,26 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
     deleteRecord(keys.env(appId, name), expected, what),
     countChild(keys.app(appId), '_envs', -1, 'Application'),
     useCluster(env.cluster_id as string, -1),
+    ...approverTeamRefs([], (env.protection as { approver_teams: string[] }).approver_teams),
   ]);
 }
 
 /** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
-/** Approver teams must exist when they are named; checked in the same transaction as the write. */
-const approverTeamsExist = (teamIds: readonly string[]): Write[] =>
-  teamIds.map((teamId) => ({
-    check: keys.team(teamId),
-    condition: 'attribute_exists(PK)',
-    onFail: () => unprocessable('unknown-team', `Approver team ${teamId} does not exist.`),
-  }));
+/**
+ * Teams named as approvers must exist, and count the environments naming them, so a team in use
+ * cannot be deleted (like clusters). Both happen inside the environment write's transaction.
+ */
+function approverTeamRefs(now: readonly string[], before: readonly string[]): Write[] {
+  const added = now.filter((team) => !before.includes(team));
+  const removed = before.filter((team) => !now.includes(team));
+  return [
+    ...added.map((teamId) => ({
+      ...countChild(keys.team(teamId), '_approverOf', 1, 'Team'),
+      onFail: () => unprocessable('unknown-team', `Approver team ${teamId} does not exist.`),
+    })),
+    ...removed.map((teamId) => countChild(keys.team(teamId), '_approverOf', -1, 'Team')),
+  ];
+}
 
 const useCluster = (clusterId: string, delta: 1 | -1): Write => ({
   ...countChild(keys.cluster(clusterId), '_envs', delta, 'Cluster'),

@@ -69,12 +69,16 @@ export async function deleteTeam(caller: Caller, id: string, expected: number): 
   if ((team._members as number) > 0 || Object.keys((team._grants as GrantMap) ?? {}).length > 0) {
     throw conflict('has-children', 'The team still has members or role bindings: remove them first.');
   }
+  if (((team._approverOf as number | undefined) ?? 0) > 0) {
+    throw conflict('has-children', 'Environments name the team as approvers: change their protection first.');
+  }
   await commit([
     {
       delete: keys.team(id),
-      condition: '#version = :expected AND #rev = :rev',
-      names: { '#version': 'version', '#rev': '_rev' },
-      values: { ':expected': expected, ':rev': team._rev ?? 0 },
+      // _rev covers members and bindings; the approver count is checked here, atomically.
+      condition: '#version = :expected AND #rev = :rev AND (attribute_not_exists(#approverOf) OR #approverOf = :zero)',
+      names: { '#version': 'version', '#rev': '_rev', '#approverOf': '_approverOf' },
+      values: { ':expected': expected, ':rev': team._rev ?? 0, ':zero': 0 },
       onFail: (old) =>
         !old
           ? notFound(what)

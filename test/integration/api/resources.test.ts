@@ -180,6 +180,11 @@ describe('environment protection', () => {
     );
     expect(patched.status).toBe(422);
     expect((await admin.get(`/api/v1/apps/${app.id}/envs/prod`)).body.version).toBe(1);
+
+    // a team that environments name as approvers cannot be deleted until they stop naming it
+    expect((await admin.delete(`/api/v1/teams/${team.id}`, { 'if-match': '"v1"' })).status).toBe(409);
+    expect((await admin.delete(`/api/v1/apps/${app.id}/envs/staging`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await admin.delete(`/api/v1/teams/${team.id}`, { 'if-match': '"v1"' })).status).toBe(204);
   });
 });
 
