@@ -6,6 +6,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     // CI has two cores; integration files each start a gateway in-process against one DynamoDB Local.
     maxWorkers: 2,
+    // The JSON summary lets .ci/run print one plain 'N passed, N failed' line.
+    reporters: ['default', ['json', { outputFile: '.vitest/results.json' }]],
     projects: [
       { extends: true, test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
       { extends: true, test: { name: 'infra', include: ['test/infra/**/*.test.ts'] } },
