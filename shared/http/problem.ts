@@ -76,6 +76,18 @@ export const preconditionRequired = () =>
     'Send the ETag you read in If-Match to change this resource.',
   );
 
+/** The store did not answer or refused for load: nothing was written; try again shortly. */
+export const storeUnavailable = () => {
+  const problem = new Problem(
+    503,
+    'store-unavailable',
+    'Temporarily unavailable',
+    'The data store did not answer; nothing was changed. Retry shortly.',
+  );
+  problem.retryAfterSeconds = 2;
+  return problem;
+};
+
 export const internalError = () =>
   new Problem(500, 'internal', 'Internal error', 'Something went wrong on our side; it has been logged.');
 

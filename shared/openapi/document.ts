@@ -141,6 +141,7 @@ const GENERIC_ERRORS: Record<ErrorStatus, string> = {
   415: 'The body is not sent as application/json.',
   422: 'This Idempotency-Key was used with a different body.',
   428: 'If-Match is missing: send the ETag you read.',
+  503: 'The data store did not answer; nothing was changed. Retry after `Retry-After` seconds.',
 };
 
 function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
@@ -157,6 +158,7 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   add(op.idempotencyKey, 409, 422);
   add(op.ifMatch, 412, 428);
   add(op.body, 413, 415);
+  add(!op.public, 503);
   const statuses = [...new Set([...implied, ...(Object.keys(op.errors ?? {}).map(Number) as ErrorStatus[])])].sort();
   return Object.fromEntries(
     statuses.map((status) => {
