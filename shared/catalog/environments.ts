@@ -9,7 +9,7 @@ import { notFound, unprocessable } from '../http/problem.ts';
 import { validate } from '../http/validation.ts';
 import { keys } from '../store/keys.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
-import { commit, queryPage, type Write } from '../store/table.ts';
+import { commit, type Item, queryPage, type Write } from '../store/table.ts';
 
 export type EnvView = NewEnv & {
   app_id: string;
@@ -81,11 +81,10 @@ export async function updateEnv(
   const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
   const { item, write } = replaceRecord(env, next, expected, what);
   const moved = next.cluster_id !== env.cluster_id;
-  const previousTeams = (env.protection as { approver_teams: string[] }).approver_teams;
   await commit([
     write,
     ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
-    ...approverTeamRefs(next.protection.approver_teams, previousTeams),
+    ...approverTeamRefs(next.protection.approver_teams, approversOf(env)),
   ]);
   return present(item);
 }
@@ -96,7 +95,7 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
     deleteRecord(keys.env(appId, name), expected, what),
     countChild(keys.app(appId), '_envs', -1, 'Application'),
     useCluster(env.cluster_id as string, -1),
-    ...approverTeamRefs([], (env.protection as { approver_teams: string[] }).approver_teams),
+    ...approverTeamRefs([], approversOf(env)),
   ]);
 }
 
@@ -105,6 +104,8 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
  * Teams named as approvers must exist, and count the environments naming them, so a team in use
  * cannot be deleted (like clusters). Both happen inside the environment write's transaction.
  */
+const approversOf = (env: Item): string[] => (env.protection as { approver_teams: string[] }).approver_teams;
+
 function approverTeamRefs(now: readonly string[], before: readonly string[]): Write[] {
   const added = now.filter((team) => !before.includes(team));
   const removed = before.filter((team) => !now.includes(team));

@@ -3,11 +3,9 @@ import { type Caller, callerFrom } from '../auth/caller.ts';
 import type { Write } from '../store/table.ts';
 import { IdempotencyClaim } from './idempotency.ts';
 import { validateIdempotencyKey } from './idempotency-key.ts';
-import { type HttpRequest, kernel, rawBody } from './kernel.ts';
+import { type HttpRequest, kernel } from './kernel.ts';
 import { unauthorized } from './problem.ts';
 import type { ApiResult } from './response.ts';
-
-export { logger, MAX_BODY_BYTES } from './kernel.ts';
 
 export interface ApiRequest extends HttpRequest {
   caller: Caller;
@@ -44,13 +42,7 @@ export function api(routes: Record<string, Route>) {
     const key = req.header('idempotency-key');
     if (event.requestContext.http.method !== 'POST' || key === undefined) return route(req);
 
-    const claim = new IdempotencyClaim(
-      caller,
-      event.routeKey,
-      event.rawPath,
-      validateIdempotencyKey(key),
-      rawBody(event),
-    );
+    const claim = new IdempotencyClaim(caller, event.routeKey, event.rawPath, validateIdempotencyKey(key), http.text);
     const replay = await claim.claim(Math.ceil(context.getRemainingTimeInMillis() / 1000) + 5);
     if (replay) return replay;
     req.idempotency = claim;

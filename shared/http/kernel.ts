@@ -28,6 +28,8 @@ export interface HttpRequest {
   params: Record<string, string>;
   query: Record<string, string | undefined>;
   header(name: string): string | undefined;
+  /** The body as text (decoded once if API Gateway sent it base64), or undefined. */
+  text: string | undefined;
   /** The JSON body, parsed and validated against a strict schema (400 otherwise). */
   body<S extends z.ZodMiniType>(schema: S): z.infer<S>;
 }
@@ -58,7 +60,7 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
 /** Routes that skip the JWT authorizer (manifest `public`): they have no caller. */
 export const publicApi = (routes: Record<string, PublicRoute>) => kernel(routes, (route, req) => route(req));
 
-export function rawBody(event: APIGatewayProxyEventV2): string | undefined {
+function rawBody(event: APIGatewayProxyEventV2): string | undefined {
   if (event.body === undefined || event.body === null) return undefined;
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
 }
@@ -87,6 +89,7 @@ function httpRequest(event: APIGatewayProxyEventV2, requestId: string): HttpRequ
     params: (event.pathParameters ?? {}) as Record<string, string>,
     query: event.queryStringParameters ?? {},
     header: (name) => headers[name.toLowerCase()],
+    text: body,
     body(schema) {
       const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
       if (type !== 'application/json' && type !== 'application/merge-patch+json') {

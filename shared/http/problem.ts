@@ -18,7 +18,7 @@ export class Problem extends Error {
   readonly detail: string | undefined;
   readonly extensions: Record<string, unknown>;
   /** Set when the same request may succeed shortly (sent as Retry-After). */
-  retryAfterSeconds: number | undefined;
+  retryAfterSeconds: number | undefined = undefined;
 
   constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}) {
     super(detail ?? title);
@@ -28,7 +28,12 @@ export class Problem extends Error {
     this.title = title;
     this.detail = detail;
     this.extensions = extensions;
-    this.retryAfterSeconds = undefined;
+  }
+
+  /** Marks the same request as worth repeating after `seconds`. */
+  retryAfter(seconds: number): this {
+    this.retryAfterSeconds = seconds;
+    return this;
   }
 }
 
@@ -50,11 +55,8 @@ export const notFound = (what: string) =>
   new Problem(404, 'not-found', 'Not found', `${what} does not exist or you cannot see it.`);
 export const conflict = (slug: string, detail: string) => new Problem(409, slug, 'Conflict', detail);
 /** A conflict with another request still in flight: the same request may succeed on retry. */
-export const busy = (slug: 'concurrent-modification' | 'idempotency-in-progress', detail: string) => {
-  const problem = conflict(slug, detail);
-  problem.retryAfterSeconds = 1;
-  return problem;
-};
+export const busy = (slug: 'concurrent-modification' | 'idempotency-in-progress', detail: string) =>
+  conflict(slug, detail).retryAfter(1);
 export const preconditionFailed = () =>
   new Problem(
     412,
@@ -77,16 +79,13 @@ export const preconditionRequired = () =>
   );
 
 /** The store did not answer or refused for load: nothing was written; try again shortly. */
-export const storeUnavailable = () => {
-  const problem = new Problem(
+export const storeUnavailable = () =>
+  new Problem(
     503,
     'store-unavailable',
     'Temporarily unavailable',
     'The data store did not answer; nothing was changed. Retry shortly.',
-  );
-  problem.retryAfterSeconds = 2;
-  return problem;
-};
+  ).retryAfter(2);
 
 export const internalError = () =>
   new Problem(500, 'internal', 'Internal error', 'Something went wrong on our side; it has been logged.');

@@ -82,20 +82,6 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
   return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
-/** Whether any item exists under a key prefix (one request, reads at most one item). */
-export async function anyUnder(partition: string, prefix: string): Promise<boolean> {
-  const out = await documentClient.send(
-    new QueryCommand({
-      TableName: tableName(),
-      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :prefix)',
-      ExpressionAttributeValues: { ':pk': partition, ':prefix': prefix },
-      Limit: 1,
-      ConsistentRead: true,
-    }),
-  );
-  return (out.Items?.length ?? 0) > 0;
-}
-
 /**
  * Commits writes atomically: one write goes as a plain conditional request (half the cost of a
  * transaction), several as one TransactWriteItems. A failed condition raises that write's problem.

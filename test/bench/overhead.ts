@@ -7,7 +7,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import { buildApiEvent } from '../../infra/local/api-event.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { stringifyClaims } from '../../infra/local/jwt-authorizer.ts';
 import { ms, percentile, table, yesNo } from './stats.ts';
 
 /** The DynamoDB work of `GET /projects/{id}` made bare: the same two keys in one BatchGetItem. */
@@ -99,43 +101,26 @@ async function timed(call: () => Promise<void>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** What API Gateway (HTTP API, payload 2.0, JWT authorizer) sends for this route. */
+/** What API Gateway (HTTP API, payload 2.0, JWT authorizer) sends for this route: built as the local gateway builds it. */
 function projectEvent(id: string): APIGatewayProxyEventV2WithJWTAuthorizer {
-  const path = `/api/v1/projects/${id}`;
-  const now = new Date();
-  return {
-    version: '2.0',
-    routeKey: 'GET /api/v1/projects/{id}',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {
-      accept: 'application/json',
-      host: 'bench.execute-api.us-east-1.amazonaws.com',
-      'user-agent': 'slipway-bench',
-      'x-forwarded-proto': 'https',
+  return buildApiEvent(
+    {
+      method: 'GET',
+      target: `/api/v1/projects/${id}`,
+      httpVersion: '1.1',
+      headers: { accept: ['application/json'], host: ['localhost'], 'user-agent': ['slipway-bench'] },
+      body: Buffer.alloc(0),
+      sourceIp: '127.0.0.1',
+      port: 3000,
     },
-    pathParameters: { id },
-    requestContext: {
-      accountId: '000000000000',
-      apiId: 'bench',
-      authorizer: {
-        principalId: '',
-        integrationLatency: 0,
-        // API Gateway passes an array claim as the string `[a b]`, and `scopes: null` for a token
-        // without scopes (the aws-lambda types say string[]).
-        jwt: { claims: { sub: 'bench', groups: '[platform-admins]' }, scopes: null as unknown as string[] },
-      },
-      domainName: 'bench.execute-api.us-east-1.amazonaws.com',
-      domainPrefix: 'bench',
-      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'slipway-bench' },
-      requestId: 'bench-request',
+    {
       routeKey: 'GET /api/v1/projects/{id}',
-      stage: '$default',
-      time: now.toISOString(),
-      timeEpoch: now.getTime(),
+      pathParameters: { id },
+      requestId: 'bench-request',
+      time: new Date(),
+      jwt: { claims: stringifyClaims({ sub: 'bench', groups: ['platform-admins'] }), scopes: null },
     },
-    isBase64Encoded: false,
-  };
+  ) as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
 
 function lambdaContext(): Context {

@@ -11,8 +11,8 @@ import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts'
 import type { EnvView } from '../../shared/catalog/environments.ts';
 import type { ProjectView } from '../../shared/catalog/projects.ts';
 import { newProject } from '../../shared/domain/project.ts';
-import { MAX_BODY_BYTES } from '../../shared/http/api.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
+import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
 import * as problems from '../../shared/http/problem.ts';
 import type { BindingView } from '../../shared/iam/bindings.ts';
 import type { MemberView, TeamView } from '../../shared/iam/teams.ts';
