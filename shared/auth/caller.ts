@@ -6,6 +6,8 @@ export interface Caller {
   name: string | undefined;
   email: string | undefined;
   groups: string[];
+  /** The API request this call is (API Gateway's request id): change events and audit entries name it. */
+  requestId?: string | undefined;
 }
 
 /**
@@ -30,5 +32,6 @@ export function callerFrom(event: APIGatewayProxyEventV2WithJWTAuthorizer): Call
     name: text(claims?.name),
     email: text(claims?.email),
     groups: parseGroups(claims?.groups),
+    requestId: event.requestContext?.requestId,
   };
 }

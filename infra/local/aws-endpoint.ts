@@ -1,0 +1,114 @@
+/**
+ * One local endpoint for the AWS services that speak the JSON protocol (Step Functions,
+ * EventBridge, Secrets Manager): the real SDK clients post `X-Amz-Target: <Prefix>.<Operation>`
+ * with a JSON body, so pointing AWS_ENDPOINT_URL_SFN, _EVENTBRIDGE and _SECRETS_MANAGER here is
+ * all the function code needs. Errors go back the way AWS sends them: 400 with `__type`.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One service: an operation name (`StartExecution`) and its parsed JSON input. */
+export type AwsService = (operation: string, input: Record<string, unknown>) => Promise<unknown>;
+
+/** An error the way AWS names it (`TaskTimedOut`, `ResourceNotFoundException`). */
+export class AwsServiceError extends Error {
+  readonly status: number;
+
+  constructor(name: string, message: string, status = 400) {
+    super(message);
+    this.name = name;
+    this.status = status;
+  }
+}
+
+/** Local-only JSON views (e.g. dead letters), served on GET `/_local/...`. */
+export type LocalView = () => Promise<unknown> | unknown;
+
+export interface AwsEndpointOptions {
+  port?: number;
+  /** By X-Amz-Target prefix: `AWSStepFunctions`, `AWSEvents`, `secretsmanager`. */
+  services: Record<string, AwsService>;
+  /** By path, e.g. `/_local/eventbridge/dead-letters`. */
+  views?: Record<string, LocalView>;
+}
+
+export interface AwsEndpoint {
+  url: string;
+  close(): Promise<void>;
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export async function startAwsEndpoint(options: AwsEndpointOptions): Promise<AwsEndpoint> {
+  const server = createServer((req, res) => {
+    serve(options, req, res).catch((error: unknown) => {
+      send(res, 500, { __type: 'InternalFailure', message: String(error) });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0] as string;
+  const view = options.views?.[path];
+  if (req.method === 'GET' && view) return send(res, 200, await view());
+
+  const target = String(req.headers['x-amz-target'] ?? '');
+  const dot = target.indexOf('.');
+  const service = dot > 0 ? options.services[target.slice(0, dot)] : undefined;
+  if (req.method !== 'POST' || service === undefined) {
+    return send(res, 400, { __type: 'UnknownOperationException', message: `No local service for '${target}'` });
+  }
+  const text = await readBody(req);
+  if (text === undefined) return send(res, 413, { __type: 'RequestEntityTooLarge', message: 'Request too large' });
+  let input: Record<string, unknown>;
+  try {
+    input = text.length === 0 ? {} : (JSON.parse(text) as Record<string, unknown>);
+  } catch {
+    return send(res, 400, { __type: 'SerializationException', message: 'Request body is not JSON' });
+  }
+  try {
+    send(res, 200, (await service(target.slice(dot + 1), input)) ?? {});
+  } catch (error) {
+    if (error instanceof AwsServiceError) {
+      return send(res, error.status, { __type: error.name, message: error.message }, error.name);
+    }
+    throw error;
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  if (res.headersSent) return;
+  const json = JSON.stringify(body, (_key, value) => (value instanceof Date ? value.getTime() / 1000 : value));
+  res.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(json),
+    ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+  });
+  res.end(json);
+}
