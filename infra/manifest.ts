@@ -3,7 +3,32 @@
  * routes; `infra/local` turns it into the local gateway's routing table. Handlers never read it.
  */
 
-export type FunctionName = 'projects' | 'apps' | 'clusters' | 'identity' | 'meta';
+export type FunctionName =
+  | 'projects'
+  | 'apps'
+  | 'clusters'
+  | 'identity'
+  | 'meta'
+  | 'deployments'
+  | 'approvals'
+  | 'audit'
+  | 'lock'
+  | 'approval-request'
+  | 'deployer'
+  | 'release'
+  | 'event-publisher'
+  | 'notifier'
+  | 'auditor';
+
+/**
+ * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
+ * - `start-workflows`: StartExecution on the deploy and rollback state machines
+ * - `answer-approvals`: SendTaskSuccess/Failure on them
+ * - `put-events`: PutEvents on the platform bus
+ * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
+ * - `chat-secret`: read the chat channel configuration secret
+ */
+export type Capability = 'start-workflows' | 'answer-approvals' | 'put-events' | 'cluster-secrets' | 'chat-secret';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -14,6 +39,9 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
+  /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream';
+  capabilities?: readonly Capability[];
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -70,6 +98,98 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 5,
     tableAccess: 'none',
   },
+  {
+    name: 'deployments',
+    entry: 'functions/deployments/handler.ts',
+    description: 'Deployments, releases and rollbacks API',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['start-workflows'],
+  },
+  {
+    name: 'approvals',
+    entry: 'functions/approvals/handler.ts',
+    description: 'Approvals API: list, approve, reject',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['answer-approvals'],
+  },
+  {
+    name: 'audit',
+    entry: 'functions/audit/handler.ts',
+    description: 'Audit log API and chain verification',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'read',
+  },
+  {
+    name: 'lock',
+    entry: 'functions/lock/handler.ts',
+    description: 'Workflow step: acquire, renew and release the environment lock',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+  },
+  {
+    name: 'approval-request',
+    entry: 'functions/approval-request/handler.ts',
+    description: 'Workflow step: record an approval request with its task token',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+  },
+  {
+    name: 'deployer',
+    entry: 'functions/deployer/handler.ts',
+    description: 'Workflow step: apply workloads to clusters and read rollout status',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cluster-secrets'],
+  },
+  {
+    name: 'release',
+    entry: 'functions/release/handler.ts',
+    description: 'Workflow step: record progress, releases and outcomes of deployments',
+    memoryMb: 256,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+  },
+  {
+    name: 'event-publisher',
+    entry: 'functions/event-publisher/handler.ts',
+    description: 'Puts outbox change events from the table stream on the bus',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    tableAccess: 'none',
+    trigger: 'stream',
+    capabilities: ['put-events'],
+  },
+  {
+    name: 'notifier',
+    entry: 'functions/notifier/handler.ts',
+    description: 'Sends change events to chat channels (Slack, Feishu, DingTalk, WeCom)',
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'none',
+    trigger: 'bus',
+    capabilities: ['chat-secret'],
+  },
+  {
+    name: 'auditor',
+    entry: 'functions/auditor/handler.ts',
+    description: 'Appends change events to the hash-chained audit log',
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -122,6 +242,79 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/bindings', 'identity'),
   r('POST', '/roles/bind', 'identity'),
   r('DELETE', '/bindings/{id}', 'identity'),
+
+  r('POST', '/apps/{id}/deploy', 'deployments'),
+  r('GET', '/deployments', 'deployments'),
+  r('POST', '/deployments', 'deployments'),
+  r('GET', '/deployments/{id}', 'deployments'),
+  r('GET', '/deployments/{id}/status', 'deployments'),
+  r('GET', '/apps/{id}/envs/{env}/releases', 'deployments'),
+  r('POST', '/rollbacks', 'deployments'),
+
+  r('GET', '/approvals', 'approvals'),
+  r('GET', '/approvals/{id}', 'approvals'),
+  r('POST', '/approvals/{id}/approve', 'approvals'),
+  r('POST', '/approvals/{id}/reject', 'approvals'),
+
+  r('GET', '/audit', 'audit'),
+  r('GET', '/audit/verify', 'audit'),
+];
+
+/** The platform's EventBridge bus. */
+export const EVENT_BUS_NAME = 'slipway';
+
+export interface RuleSpec {
+  name: string;
+  description: string;
+  /** EventBridge event pattern (the local bus implements the same language). */
+  pattern: Record<string, unknown>;
+  target: FunctionName;
+  /** Explicit retry policy; a target that keeps failing lands in the rule's dead-letter queue. */
+  retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
+}
+
+export const rules: readonly RuleSpec[] = [
+  {
+    name: 'notify',
+    description: 'Change events to chat channels',
+    pattern: { source: [{ prefix: 'slipway.' }] },
+    target: 'notifier',
+    retry: { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 },
+  },
+  {
+    name: 'audit',
+    description: 'Every change event into the audit log',
+    pattern: { source: [{ prefix: 'slipway.' }] },
+    target: 'auditor',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+];
+
+/** The table stream's consumer: outbox items only (Lambda filter criteria, same pattern language). */
+export const streamConsumer = {
+  function: 'event-publisher' as FunctionName,
+  filter: { eventName: ['INSERT'], dynamodb: { Keys: { PK: { S: [{ prefix: 'OUTBOX#' }] } } } },
+  batchSize: 25,
+};
+
+export interface StateMachineSpec {
+  name: 'deploy' | 'rollback';
+  /** ASL with `${Name}` placeholders, used unchanged by CDK (definitionSubstitutions) and the local cloud. */
+  file: string;
+  /** Placeholder → the function whose ARN replaces it. */
+  functions: Readonly<Record<string, FunctionName>>;
+}
+
+const stepFunctions = {
+  LockFunctionArn: 'lock',
+  ApprovalRequestFunctionArn: 'approval-request',
+  DeployerFunctionArn: 'deployer',
+  ReleaseFunctionArn: 'release',
+} as const;
+
+export const stateMachines: readonly StateMachineSpec[] = [
+  { name: 'deploy', file: 'statemachines/deploy.asl.json', functions: stepFunctions },
+  { name: 'rollback', file: 'statemachines/rollback.asl.json', functions: stepFunctions },
 ];
 
 /** `GET /api/v1/projects/{id}`: the API Gateway route key. */
