@@ -60,6 +60,8 @@ export interface QuerySpec {
   /** Only sort keys starting with this. */
   prefix?: string;
   page: PageRequest;
+  /** Descending sort key order: newest first for ULID-keyed history. */
+  newestFirst?: boolean;
 }
 
 /** One page of a Query: one request. The cursor must point into the same partition. */
@@ -77,6 +79,7 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
       ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
       Limit: spec.page.limit,
       ExclusiveStartKey: after,
+      ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
     }),
   );
   return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };

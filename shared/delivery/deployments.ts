@@ -1,0 +1,283 @@
+import type { Caller } from '../auth/caller.ts';
+import { readWithAccess } from '../auth/principal.ts';
+import { appScope, envScope } from '../auth/scope.ts';
+import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { recordChange } from '../events/outbox.ts';
+import type { AlsoCommit } from '../http/api.ts';
+import type { Page, PageRequest } from '../http/pagination.ts';
+import { badRequest, conflict, notFound, unprocessable } from '../http/problem.ts';
+import { newId } from '../store/ids.ts';
+import { keys } from '../store/keys.ts';
+import { present } from '../store/records.ts';
+import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { enqueue, queueOf } from './environment-lock.ts';
+import { deliveryIndexes, deliveryKeys } from './keys.ts';
+import { rollbackTarget } from './releases.ts';
+import { startWorkflow } from './workflow.ts';
+
+/**
+ * A deployment is one attempt to put an image on an environment (or, for kind `rollback`, to put
+ * back an earlier release). The API creates it `queued` and starts its state machine; the
+ * workflow steps move it along (shared/delivery/progress.ts) and record every step it passes.
+ */
+export const DEPLOYMENT_STATES = [
+  'queued',
+  'waiting_for_lock',
+  'waiting_for_approval',
+  'applying',
+  'rolling_out',
+  'rolling_back',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+]);
+
+export interface Step {
+  state: DeploymentState;
+  at: string;
+  actor: string;
+  detail?: string;
+}
+
+export interface DeploymentView {
+  id: string;
+  kind: 'deploy' | 'rollback';
+  app_id: string;
+  app_name: string;
+  project_id: string;
+  env: string;
+  image: string;
+  replicas: number;
+  strategy: Record<string, unknown>;
+  progress_deadline_seconds: number;
+  state: DeploymentState;
+  steps: Step[];
+  requested_by: string;
+  status_url: string;
+  target_revision?: number;
+  revision?: number;
+  reason?: string;
+  rollout?: { desired: number; updated: number; ready: number; available: number };
+  approval_id?: string;
+  created_at: string;
+  updated_at: string;
+  finished_at?: string;
+}
+
+const API = '/api/v1';
+export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
+const DEFAULT_DEADLINE_SECONDS = 600;
+
+/** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */
+export async function requestDeployment(
+  caller: Caller,
+  appId: string,
+  input: DeployRequest,
+  alsoCommit: AlsoCommit<DeploymentView>,
+): Promise<DeploymentView> {
+  const { app, env, head } = await readTarget(caller, appId, input.env, 'deployment.create');
+  const current = head?.current as Item | undefined;
+  return launch(caller, 'deploy', app, env, alsoCommit, {
+    image: resolveImage(app.image_repository as string, input.image),
+    replicas: input.replicas ?? (current?.replicas as number | undefined) ?? 1,
+    strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
+    progress_deadline_seconds: input.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
+    ...(input.description ? { description: input.description } : {}),
+  });
+}
+
+/** `POST /rollbacks`: one call back to an earlier release, through the rollback workflow. */
+export async function requestRollback(
+  caller: Caller,
+  input: NewRollback,
+  alsoCommit: AlsoCommit<DeploymentView>,
+): Promise<DeploymentView> {
+  const { app, env, head } = await readTarget(caller, input.app_id, input.env, 'rollback.create');
+  const target = await rollbackTarget(input.app_id, input.env, head, input.target_revision);
+  return launch(caller, 'rollback', app, env, alsoCommit, {
+    image: target.image,
+    replicas: target.replicas,
+    strategy: target.strategy,
+    progress_deadline_seconds: target.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
+    target_revision: target.revision,
+    ...(input.description ? { description: input.description } : {}),
+  });
+}
+
+async function readTarget(
+  caller: Caller,
+  appId: string,
+  envName: string,
+  permission: 'deployment.create' | 'rollback.create',
+) {
+  const { access, items } = await readWithAccess(caller, [
+    keys.app(appId),
+    keys.env(appId, envName),
+    deliveryKeys.releaseHead(appId, envName),
+  ]);
+  const [app, env, head] = items;
+  if (!app) throw notFound('Application');
+  access.require(permission, envScope(app.project_id as string, appId, envName), 'app.read', 'Application');
+  if (!env) throw notFound('Environment');
+  return { app, env, head };
+}
+
+async function launch(
+  caller: Caller,
+  kind: 'deploy' | 'rollback',
+  app: Item,
+  env: Item,
+  alsoCommit: AlsoCommit<DeploymentView>,
+  spec: Record<string, unknown>,
+): Promise<DeploymentView> {
+  const id = newId('dep');
+  const now = new Date().toISOString();
+  const appId = app.id as string;
+  const envName = env.name as string;
+  const view: DeploymentView = {
+    id,
+    kind,
+    app_id: appId,
+    app_name: app.name as string,
+    project_id: app.project_id as string,
+    env: envName,
+    ...(spec as Pick<DeploymentView, 'image' | 'replicas' | 'strategy' | 'progress_deadline_seconds'>),
+    state: 'queued',
+    steps: [{ state: 'queued', at: now, actor: caller.sub }],
+    requested_by: caller.sub,
+    status_url: statusUrl(id),
+    created_at: now,
+    updated_at: now,
+  };
+  const item: Item = {
+    ...deliveryKeys.deployment(id),
+    GSI1PK: deliveryIndexes.deploymentsOfEnv(appId, envName),
+    GSI1SK: id,
+    GSI2PK: deliveryIndexes.deploymentsOfApp(appId),
+    GSI2SK: id,
+    ...view,
+    version: 1,
+    ...(caller.requestId ? { _request_id: caller.requestId } : {}),
+  };
+  await commit([
+    { put: item, condition: 'attribute_not_exists(PK)', onFail: () => conflict('already-exists', 'Deployment exists') },
+    enqueue({ appId, env: envName }, id, now),
+    recordChange(caller, {
+      source: 'slipway.deployments',
+      type: kind === 'deploy' ? 'Deployment Queued' : 'Rollback Queued',
+      subject: `deployment/${id}`,
+      project_id: view.project_id,
+      data: eventData(view),
+    }),
+    ...alsoCommit(view),
+  ]);
+  await startWorkflow(kind, id);
+  return view;
+}
+
+/** What events about a deployment carry: enough for a chat line and an audit entry. */
+export const eventData = (
+  d: Pick<DeploymentView, 'id' | 'kind' | 'app_id' | 'app_name' | 'env' | 'image'> & Partial<DeploymentView>,
+) => ({
+  deployment_id: d.id,
+  kind: d.kind,
+  app_id: d.app_id,
+  app_name: d.app_name,
+  env: d.env,
+  image: d.image,
+  ...(d.state ? { state: d.state } : {}),
+  ...(d.requested_by ? { requested_by: d.requested_by } : {}),
+  ...(d.revision ? { revision: d.revision } : {}),
+  ...(d.target_revision ? { target_revision: d.target_revision } : {}),
+  ...(d.reason ? { reason: d.reason } : {}),
+  url: statusUrl(d.id),
+});
+
+/** A tag or digest is completed with the app's repository; a full reference must name that repository. */
+export function resolveImage(repository: string, image: string): string {
+  if (image.startsWith('sha256:')) return `${repository}@${image}`;
+  if (!image.includes('/') && !image.includes(':') && !image.includes('@')) return `${repository}:${image}`;
+  const at = image.indexOf('@');
+  const colon = image.lastIndexOf(':');
+  const repo = at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
+  if (repo === image) throw badRequest('image needs a tag or digest.', [{ name: 'image', reason: 'no tag or digest' }]);
+  if (repo !== repository) {
+    throw unprocessable(
+      'image-repository-mismatch',
+      `The image must come from the application's repository ${repository}, not ${repo}.`,
+    );
+  }
+  return image;
+}
+
+export async function getDeployment(
+  caller: Caller,
+  id: string,
+): Promise<{ deployment: DeploymentView; version: number }> {
+  const { access, items } = await readWithAccess(caller, [deliveryKeys.deployment(id)]);
+  const item = items[0];
+  if (!item || !access.can('app.read', appScope(item.project_id as string, item.app_id as string))) {
+    throw notFound('Deployment');
+  }
+  return { deployment: present<DeploymentView>(item), version: item.version as number };
+}
+
+/** `GET /deployments/{id}/status`: the steps so far, rollout counts, queue position and approval. */
+export async function deploymentStatus(caller: Caller, id: string) {
+  const { deployment } = await getDeployment(caller, id);
+  const envRef = { appId: deployment.app_id, env: deployment.env };
+  const [queue, approval] = await Promise.all([
+    FINAL_STATES.has(deployment.state) ? undefined : queueOf(envRef),
+    deployment.approval_id ? getMany([deliveryKeys.approval(deployment.approval_id)]).then((r) => r[0]) : undefined,
+  ]);
+  const position = queue?.waiting.find((w) => w.deployment_id === id)?.position;
+  return {
+    id,
+    state: deployment.state,
+    final: FINAL_STATES.has(deployment.state),
+    steps: deployment.steps,
+    ...(deployment.rollout ? { rollout: deployment.rollout } : {}),
+    ...(deployment.reason ? { reason: deployment.reason } : {}),
+    ...(queue ? { queue: { holder: queue.holder?.deployment_id ?? null, position: position ?? null } } : {}),
+    ...(approval
+      ? {
+          approval: {
+            id: approval.id,
+            state: approval.state,
+            approvals: (approval.votes as unknown[] | undefined)?.length ?? 0,
+            minimum_approvals: approval.minimum_approvals,
+            expires_at: approval.expires_at,
+          },
+        }
+      : {}),
+  };
+}
+
+/** `GET /deployments?app_id=…[&env=…]`, newest first. */
+export async function listDeployments(
+  caller: Caller,
+  appId: string | undefined,
+  env: string | undefined,
+  page: PageRequest,
+): Promise<Page<DeploymentView>> {
+  if (!appId) throw badRequest('app_id is required.', [{ name: 'app_id', reason: 'missing' }]);
+  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const app = items[0];
+  if (!app || !access.can('app.read', appScope(app.project_id as string, appId))) throw notFound('Application');
+  const result = await queryPage(
+    env
+      ? { index: 'GSI1', partition: deliveryIndexes.deploymentsOfEnv(appId, env), page, newestFirst: true }
+      : { index: 'GSI2', partition: deliveryIndexes.deploymentsOfApp(appId), page, newestFirst: true },
+  );
+  return { items: result.items.map((i) => present<DeploymentView>(i)), next_cursor: result.next_cursor };
+}

@@ -1,0 +1,93 @@
+import { type Change, recordChange } from '../events/outbox.ts';
+import { conflict, Problem } from '../http/problem.ts';
+import { commit, getMany, type Item, type Write } from '../store/table.ts';
+import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './deployments.ts';
+import { deliveryKeys } from './keys.ts';
+
+/**
+ * How the workflow steps move a deployment along: each move appends a step, may set fields, and
+ * commits its change event in the same write. A deployment that has reached a final state never
+ * moves again, so a late or repeated step (a retried Lambda, a redelivered task) changes nothing.
+ */
+
+export class DeploymentNotFound extends Error {
+  override name = 'DeploymentNotFound';
+}
+
+export async function loadDeployment(id: string): Promise<Item & DeploymentView> {
+  const [item] = await getMany([deliveryKeys.deployment(id)]);
+  if (!item) throw new DeploymentNotFound(`Deployment ${id} does not exist`);
+  return item as Item & DeploymentView;
+}
+
+/** The platform acts for the person who asked for the deployment, within their request. */
+export const actorOf = (deployment: Item) => ({
+  sub: deployment.requested_by as string,
+  requestId: deployment._request_id as string | undefined,
+});
+
+export interface Move {
+  /** Appended to the steps; omitted for a field-only update (rollout counts). */
+  step?: { state: DeploymentState; detail?: string; actor?: string };
+  set?: Record<string, unknown>;
+  /** Change event type, e.g. `Deployment Succeeded`. */
+  event?: string;
+  /** More writes in the same commit (release records, lock). */
+  also?: Write[];
+}
+
+/** Applies `move` unless the deployment is already final; answers whether it applied. */
+export async function advance(deployment: Item & DeploymentView, move: Move): Promise<boolean> {
+  const now = new Date().toISOString();
+  const names: Record<string, string> = { '#state': 'state', '#version': 'version', '#updated': 'updated_at' };
+  const values: Record<string, unknown> = { ':one': 1, ':now': now };
+  const sets = ['#updated = :now', '#version = #version + :one'];
+  const finals = [...FINAL_STATES];
+  finals.forEach((s, i) => {
+    values[`:final${i}`] = s;
+  });
+  const set = { ...move.set };
+  if (move.step) {
+    const step: Step = { state: move.step.state, at: now, actor: move.step.actor ?? 'slipway' };
+    if (move.step.detail) step.detail = move.step.detail.slice(0, 2000);
+    set.state = move.step.state;
+    if (FINAL_STATES.has(move.step.state)) set.finished_at = now;
+    names['#steps'] = 'steps';
+    values[':step'] = [step];
+    sets.push('#steps = list_append(#steps, :step)');
+  }
+  Object.entries(set).forEach(([field, value], i) => {
+    names[`#f${i}`] = field;
+    values[`:v${i}`] = value;
+    sets.push(`#f${i} = :v${i}`);
+  });
+  const after = { ...deployment, ...set } as DeploymentView;
+  const writes: Write[] = [
+    {
+      update: deliveryKeys.deployment(deployment.id),
+      set: `SET ${sets.join(', ')}`,
+      condition: `attribute_exists(PK) AND NOT #state IN (${finals.map((_, i) => `:final${i}`).join(', ')})`,
+      names,
+      values,
+      onFail: () => conflict('deployment-final', 'The deployment has already finished.'),
+    },
+    ...(move.event ? [recordChange(actorOf(deployment), deploymentChange(after, move.event))] : []),
+    ...(move.also ?? []),
+  ];
+  try {
+    await commit(writes);
+    Object.assign(deployment, after, { version: (deployment.version as number) + 1 });
+    return true;
+  } catch (error) {
+    if (error instanceof Problem && error.status === 409 && error.type.endsWith('/deployment-final')) return false;
+    throw error;
+  }
+}
+
+export const deploymentChange = (d: DeploymentView, type: string): Change => ({
+  source: 'slipway.deployments',
+  type,
+  subject: `deployment/${d.id}`,
+  project_id: d.project_id,
+  data: eventData(d),
+});

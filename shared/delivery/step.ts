@@ -1,0 +1,40 @@
+import { logger } from '../http/kernel.ts';
+
+/**
+ * The kernel of a workflow step function: the state machine passes `{ action, deployment_id, … }`
+ * and gets the action's result back. A thrown error keeps its `name`, which is what the state
+ * machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried, `ClusterRejected` is not).
+ */
+export interface StepInput {
+  action: string;
+  deployment_id: string;
+  [field: string]: unknown;
+}
+
+export type Action = (input: StepInput) => Promise<unknown>;
+
+export function workflowStep(actions: Record<string, Action>) {
+  return async (input: StepInput): Promise<unknown> => {
+    const action = actions[input?.action];
+    if (!action) throw Object.assign(new Error(`Unknown step action '${input?.action}'`), { name: 'InvalidStepInput' });
+    try {
+      return await action(input);
+    } catch (error) {
+      logger.warn('workflow step failed', { action: input.action, deployment_id: input.deployment_id, error });
+      throw error;
+    }
+  };
+}
+
+/** `{ Error, Cause }` as a Catch puts it in the state, told in a sentence for the deployment's reason. */
+export function describeFailure(failure: unknown): string {
+  const { Error: name, Cause: cause } = (failure ?? {}) as { Error?: string; Cause?: string };
+  let message = cause ?? '';
+  try {
+    const parsed = JSON.parse(message) as { errorMessage?: string };
+    if (parsed.errorMessage) message = parsed.errorMessage;
+  } catch {
+    // A plain-text cause (SendTaskFailure, States.Timeout) is already the message.
+  }
+  return [name, message].filter(Boolean).join(': ').slice(0, 1000) || 'unknown failure';
+}

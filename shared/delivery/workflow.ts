@@ -1,0 +1,53 @@
+import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { Problem } from '../http/problem.ts';
+
+/**
+ * The port to the deploy and rollback state machines. Executions are named after the deployment,
+ * so a repeated start of the same deployment is the same execution, never a second one.
+ */
+const sfn = new SFNClient({});
+
+const machineArn = (kind: 'deploy' | 'rollback'): string => {
+  const arn = kind === 'deploy' ? process.env.DEPLOY_STATE_MACHINE_ARN : process.env.ROLLBACK_STATE_MACHINE_ARN;
+  if (!arn) throw new Error(`${kind.toUpperCase()}_STATE_MACHINE_ARN is not set`);
+  return arn;
+};
+
+export const workflowUnavailable = () =>
+  new Problem(
+    503,
+    'workflow-unavailable',
+    'Temporarily unavailable',
+    'The deployment could not be started; it was recorded as failed. Retry shortly.',
+  ).retryAfter(5);
+
+export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
+  await sfn.send(
+    new StartExecutionCommand({
+      stateMachineArn: machineArn(kind),
+      name: deploymentId,
+      input: JSON.stringify({ deployment_id: deploymentId }),
+    }),
+  );
+}
+
+/** Resumes the workflow waiting on an approval. False when the token is no longer valid (expired, stopped). */
+export async function resumeWorkflow(token: string, output: Record<string, unknown>): Promise<boolean> {
+  return answered(sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify(output) })));
+}
+
+/** Fails the waiting approval step with `error` (the state machine catches it by name). */
+export async function failWorkflowStep(token: string, error: string, cause: string): Promise<boolean> {
+  return answered(sfn.send(new SendTaskFailureCommand({ taskToken: token, error, cause: cause.slice(0, 32_000) })));
+}
+
+async function answered(call: Promise<unknown>): Promise<boolean> {
+  try {
+    await call;
+    return true;
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    if (name === 'TaskTimedOut' || name === 'TaskDoesNotExist' || name === 'InvalidToken') return false;
+    throw error;
+  }
+}

@@ -1,0 +1,60 @@
+import * as z from 'zod/mini';
+import { description, dnsLabel, resourceId } from './fields.ts';
+
+/**
+ * What a deploy request names. `image` is a tag (`1.4.2`), a digest (`sha256:…`) or a full
+ * reference in the application's own image repository: a deploy cannot smuggle in an image
+ * from elsewhere.
+ */
+export const imageReference = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(400),
+    z.regex(
+      /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*(?::\d{1,5})?(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})|[\w][\w.-]{0,127}|sha256:[a-f0-9]{64})$/,
+      'must be a tag (1.4.2), a digest (sha256:…) or repository:tag / repository@sha256:digest',
+    ),
+  );
+
+export const rolloutStrategy = z.discriminatedUnion('type', [
+  z.strictObject({
+    type: z.literal('rolling'),
+    max_surge: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
+    max_unavailable: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
+  }),
+  z.strictObject({ type: z.literal('recreate') }),
+]);
+
+const deployOptions = {
+  env: dnsLabel,
+  image: imageReference,
+  replicas: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
+  strategy: z.optional(rolloutStrategy),
+  /** How long pods may take to become available before the rollout counts as failed. */
+  progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
+  description: z.optional(description),
+};
+
+/** `POST /apps/{id}/deploy` */
+export const deployRequest = z.strictObject(deployOptions);
+/** `POST /deployments` */
+export const newDeployment = z.strictObject({ app_id: resourceId('app'), ...deployOptions });
+
+/** `POST /rollbacks`: back to `target_revision`, by default the last good release before the current one. */
+export const newRollback = z.strictObject({
+  app_id: resourceId('app'),
+  env: dnsLabel,
+  target_revision: z.optional(z.int().check(z.minimum(1))),
+  description: z.optional(description),
+});
+
+/** `POST /approvals/{id}/approve|reject` */
+export const approvalDecision = z.strictObject({
+  comment: z.optional(z.string().check(z.maxLength(1000))),
+});
+
+export type DeployRequest = z.infer<typeof deployRequest>;
+export type NewDeployment = z.infer<typeof newDeployment>;
+export type NewRollback = z.infer<typeof newRollback>;
+export type RolloutStrategy = z.infer<typeof rolloutStrategy>;
