@@ -19,6 +19,7 @@ import {
   ResourceInUseException,
   ResourceNotFoundException,
   type TableDescription,
+  UpdateTableCommand,
   UpdateTimeToLiveCommand,
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
@@ -97,7 +98,7 @@ export function localDynamoClient(endpoint: string, maxAttempts?: number): Dynam
 }
 
 /**
- * Creates the platform's table from `tableSchema` if it is missing, then makes sure TTL is on.
+ * Creates the platform's table from `tableSchema` if it is missing, then makes sure its stream and TTL are on.
  * Idempotent, and safe against a concurrent creator. An existing table with another key schema
  * or other indexes (data left by an older version) is refused with a clear message.
  */
@@ -112,6 +113,10 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     await waitUntilTableExists({ client, maxWaitTime: 30 }, { TableName: tableName });
   } else {
     assertSameShape(table, tableName);
+    // A table kept from a run before the event publisher existed has no stream yet.
+    if (!table.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: OUTBOX_STREAM }));
+    }
   }
   const ttl = await client.send(new DescribeTimeToLiveCommand({ TableName: tableName }));
   const status = ttl.TimeToLiveDescription?.TimeToLiveStatus;
@@ -125,6 +130,9 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   }
 }
 
+/** The stream carries new outbox items to the event publisher (infra/local/streams.ts locally). */
+const OUTBOX_STREAM = { StreamEnabled: true, StreamViewType: 'NEW_IMAGE' } as const;
+
 export function createTableInput(tableName: string): CreateTableCommandInput {
   const { partitionKey, sortKey, globalSecondaryIndexes } = tableSchema;
   const keyNames = [partitionKey, sortKey, ...globalSecondaryIndexes.flatMap((i) => [i.partitionKey, i.sortKey])];
@@ -132,6 +140,7 @@ export function createTableInput(tableName: string): CreateTableCommandInput {
   return {
     TableName: tableName,
     BillingMode: 'PAY_PER_REQUEST',
+    StreamSpecification: OUTBOX_STREAM,
     AttributeDefinitions: attributes,
     KeySchema: [
       { AttributeName: partitionKey, KeyType: 'HASH' },
