@@ -104,7 +104,12 @@ function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
   if (res.headersSent) return;
-  const json = JSON.stringify(body, (_key, value) => (value instanceof Date ? value.getTime() / 1000 : value));
+  // Dates go out as epoch seconds, as AWS's JSON protocol sends timestamps. The replacer sees
+  // the raw value on `this`: by the time `value` arrives, Date.toJSON has made it a string.
+  const json = JSON.stringify(body, function (this: Record<string, unknown>, key, value) {
+    const raw = this[key];
+    return raw instanceof Date ? raw.getTime() / 1000 : value;
+  });
   res.writeHead(status, {
     'content-type': 'application/x-amz-json-1.1',
     'content-length': Buffer.byteLength(json),

@@ -1,0 +1,304 @@
+/**
+ * The deployer's cluster port against the Kubernetes API server simulator (HTTPS, its own CA,
+ * bearer tokens, server-side apply, computed rollouts), with the token read by the real Secrets
+ * Manager client from the local secrets service, and eks-iam roles assumed from an STS simulator.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsEndpoint, type AwsService, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
+import { serverCredentials } from '../../../infra/local/kubernetes/certificates.ts';
+import { type KubernetesSimulator, startKubernetesSimulator } from '../../../infra/local/kubernetes/simulator.ts';
+import { createLocalSecrets } from '../../../infra/local/secrets.ts';
+import type { ClusterTarget, RolloutStatus } from '../../../shared/k8s/cluster-client.ts';
+import { renderDeployment, type WorkloadInput } from '../../../shared/k8s/workload.ts';
+
+type ClusterClient = typeof import('../../../shared/k8s/cluster-client.ts');
+type Credentials = typeof import('../../../shared/k8s/credentials.ts');
+
+const region = 'eu-west-1';
+const accountId = '123456789012';
+
+let simulator: KubernetesSimulator;
+let awsEndpoint: AwsEndpoint;
+let sts: StsSimulator;
+let client: ClusterClient;
+let credentials: Credentials;
+let secretArn: (name: string, value: string) => string;
+
+beforeAll(async () => {
+  simulator = await startKubernetesSimulator({ podStartMs: 60, badImageFailAfterMs: 300 });
+  const secrets = createLocalSecrets({ region, accountId });
+  secretArn = secrets.put;
+  awsEndpoint = await startAwsEndpoint({ services: { secretsmanager: secrets.service } });
+  sts = await startStsSimulator();
+  Object.assign(process.env, {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'AKIDLOCAL',
+    AWS_SECRET_ACCESS_KEY: 'local-secret',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
+    AWS_ENDPOINT_URL_STS: sts.url,
+  });
+  // The modules create their SDK clients at load: only after the endpoints are in the environment.
+  client = await import('../../../shared/k8s/cluster-client.ts');
+  credentials = await import('../../../shared/k8s/credentials.ts');
+});
+
+afterAll(async () => {
+  await simulator?.stop();
+  await awsEndpoint?.close();
+  await sts?.close();
+});
+
+function tokenCluster(name: string, secret: string, where: { url: string; caData: string } = simulator): ClusterTarget {
+  return {
+    id: `cls_${randomUUID()}`,
+    name,
+    region,
+    api_server_url: where.url,
+    ca_data: where.caData,
+    auth: { mode: 'token', token_secret_arn: secretArn(`slipway/clusters/${name}-${randomUUID()}`, secret) },
+  };
+}
+
+function release(app: string, image: string, revision = 1, replicas = 2): WorkloadInput {
+  return {
+    app: { id: `app_${app}`, name: app, labels: { team: 'checkout' } },
+    env: { name: 'staging', namespace: `shop-${app}` },
+    image,
+    replicas,
+    deploymentId: `dep_${randomUUID()}`,
+    revision,
+    progressDeadlineSeconds: 600,
+  };
+}
+
+/** Reads the rollout until it leaves `progressing` (or the deadline passes); answers every phase seen. */
+async function followRollout(cluster: ClusterTarget, input: WorkloadInput, generation: number) {
+  const seen: RolloutStatus[] = [];
+  const deadline = Date.now() + 5000;
+  while (Date.now() < deadline) {
+    const status = await client.readRollout(cluster, input.env.namespace, input.app.name, generation);
+    seen.push(status);
+    if (status.phase !== 'progressing') break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return { phases: [...new Set(seen.map((status) => status.phase))], last: seen.at(-1) as RolloutStatus };
+}
+
+/** A second, independent client straight from the simulator's kubeconfig: what the cluster really holds. */
+function inspector() {
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(simulator.kubeconfig);
+  return { apps: kubeConfig.makeApiClient(AppsV1Api), core: kubeConfig.makeApiClient(CoreV1Api) };
+}
+
+async function failure(promise: Promise<unknown>): Promise<Error & { status?: number }> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof Error)) throw new Error('expected the call to fail');
+  return error;
+}
+
+describe('applying a workload', () => {
+  it('creates the namespace and the Deployment by server-side apply, owned by slipway', async () => {
+    const cluster = tokenCluster('staging-eu', JSON.stringify({ token: simulator.token }));
+    const input = release('web', 'ghcr.io/acme/web:1.0.0');
+    const applied = await client.applyWorkload(cluster, renderDeployment(input));
+    expect(applied.generation).toBe(1);
+    expect(applied.resourceVersion).not.toBe('');
+
+    const { apps, core } = inspector();
+    const namespace = await core.readNamespace({ name: 'shop-web' });
+    expect(namespace.metadata?.labels?.['app.kubernetes.io/managed-by']).toBe('slipway');
+    const stored = await apps.readNamespacedDeployment({ name: 'web', namespace: 'shop-web' });
+    expect(stored.spec?.template.spec?.containers[0]?.image).toBe('ghcr.io/acme/web:1.0.0');
+    expect(stored.metadata?.managedFields?.map((entry) => [entry.manager, entry.operation])).toEqual([
+      ['slipway', 'Apply'],
+    ]);
+  });
+
+  it('bumps the generation when a new release is applied, and not when the same one is applied again', async () => {
+    const cluster = tokenCluster('staging-eu', simulator.token);
+    const first = release('api', 'ghcr.io/acme/api:1.0.0');
+    const created = await client.applyWorkload(cluster, renderDeployment(first));
+    const again = await client.applyWorkload(cluster, renderDeployment(first));
+    expect(again.generation).toBe(created.generation);
+
+    const next = await client.applyWorkload(cluster, renderDeployment(release('api', 'ghcr.io/acme/api:1.1.0', 2)));
+    expect(next.generation).toBe(created.generation + 1);
+    expect(next.resourceVersion).not.toBe(created.resourceVersion);
+  });
+});
+
+describe('reading a rollout', () => {
+  it('goes from progressing to complete once every new pod is available', async () => {
+    const cluster = tokenCluster('staging-eu', simulator.token);
+    const input = release('cart', 'ghcr.io/acme/cart:2.0.0', 1, 3);
+    const { generation } = await client.applyWorkload(cluster, renderDeployment(input));
+    const { phases, last } = await followRollout(cluster, input, generation);
+    expect(phases).toEqual(['progressing', 'complete']);
+    expect(last).toMatchObject({ desired: 3, updated: 3, ready: 3, available: 3, observed_generation: generation });
+  });
+
+  it('fails with ProgressDeadlineExceeded when the image never gets ready', async () => {
+    const cluster = tokenCluster('staging-eu', simulator.token);
+    const input = release('broken', 'ghcr.io/acme/broken:bad');
+    const { generation } = await client.applyWorkload(cluster, renderDeployment(input));
+    const { phases, last } = await followRollout(cluster, input, generation);
+    expect(phases).toEqual(['progressing', 'failed']);
+    expect(last.reason).toBe('ProgressDeadlineExceeded');
+    expect(last.message).toContain('exceeded its progress deadline');
+  });
+
+  it('refuses to read a Deployment that does not exist', async () => {
+    const error = await failure(client.readRollout(tokenCluster('staging-eu', simulator.token), 'nowhere', 'ghost', 1));
+    expect(error.name).toBe('ClusterRejected');
+    expect(error.status).toBe(404);
+  });
+});
+
+describe('failures, named for the state machine to retry or not', () => {
+  it('a wrong token is rejected, naming the cluster', async () => {
+    const cluster = tokenCluster('prod-eu', 'not-the-token');
+    const error = await failure(client.applyWorkload(cluster, renderDeployment(release('web', 'ghcr.io/acme/web:1'))));
+    expect(error.name).toBe('ClusterRejected');
+    expect(error.status).toBe(401);
+    expect(error.message).toBe(`cluster prod-eu (${simulator.url}): HTTP 401: Unauthorized`);
+  });
+
+  it('after a 401 the token is read again, so a rotated secret is picked up on the next attempt', async () => {
+    const secretName = `slipway/clusters/rotated-${randomUUID()}`;
+    const cluster = {
+      ...tokenCluster('prod-eu', simulator.token),
+      auth: { mode: 'token' as const, token_secret_arn: secretArn(secretName, 'revoked-token') },
+    };
+    const input = release('search', 'ghcr.io/acme/search:1.0.0');
+    expect((await failure(client.applyWorkload(cluster, renderDeployment(input)))).name).toBe('ClusterRejected');
+    secretArn(secretName, JSON.stringify({ token: simulator.token }));
+    await expect(client.applyWorkload(cluster, renderDeployment(input))).resolves.toMatchObject({ generation: 1 });
+  });
+
+  it('a closed port is unreachable, at once', async () => {
+    const closed = await freePort();
+    const cluster = tokenCluster('prod-eu', simulator.token, {
+      url: `https://127.0.0.1:${closed}`,
+      caData: simulator.caData,
+    });
+    const started = Date.now();
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(Date.now() - started).toBeLessThan(2000);
+    expect(error.name).toBe('ClusterUnreachable');
+    expect(error.message).toBe(
+      `cluster prod-eu (https://127.0.0.1:${closed}): connect ECONNREFUSED 127.0.0.1:${closed}`,
+    );
+  });
+
+  it('a server whose certificate the registered CA did not sign is unreachable (TLS), never trusted', async () => {
+    const otherCa = Buffer.from((await serverCredentials()).caPem).toString('base64');
+    const cluster = tokenCluster('prod-eu', simulator.token, { url: simulator.url, caData: otherCa });
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(error.name).toBe('ClusterUnreachable');
+    expect(error.message).toMatch(/^cluster prod-eu \(https:\/\/127\.0\.0\.1:\d+\): TLS verification failed/);
+  });
+
+  it.each([
+    [429, 'ClusterThrottled'],
+    [500, 'ClusterThrottled'],
+    [503, 'ClusterThrottled'],
+    [403, 'ClusterRejected'],
+    [409, 'ClusterRejected'],
+    [422, 'ClusterRejected'],
+  ])('HTTP %i is %s, with the Status message', (code, name) => {
+    const body = JSON.stringify({ kind: 'Status', message: `the reason for ${code}`, code });
+    const error = client.classify(
+      { name: 'prod-eu', api_server_url: 'https://k8s.example' },
+      new ApiException(code, 'x', body, {}),
+    );
+    expect(error).toMatchObject({
+      name,
+      message: `cluster prod-eu (https://k8s.example): HTTP ${code}: the reason for ${code}`,
+    });
+  });
+});
+
+describe('eks-iam clusters', () => {
+  const role = `arn:aws:iam::${accountId}:role/slipway-deployer`;
+  const eksCluster = (where: { url: string; caData: string }): ClusterTarget => ({
+    id: 'cls_eks1',
+    name: 'prod-us',
+    region: 'us-east-2',
+    api_server_url: where.url,
+    ca_data: where.caData,
+    auth: { mode: 'eks-iam', role_arn: role, eks_cluster_name: 'prod-us-eks' },
+  });
+
+  it('assume the role once, and present its presigned STS URL as the bearer token', async () => {
+    const before = sts.calls.length;
+    const { token, expiresAt } = await credentials.clusterCredentials(eksCluster(simulator));
+    expect(sts.calls.slice(before).map((call) => Object.fromEntries(call))).toEqual([
+      expect.objectContaining({ Action: 'AssumeRole', RoleArn: role, RoleSessionName: 'slipway-deployer' }),
+    ]);
+    expect(expiresAt - Date.now()).toBeGreaterThan(14 * 60_000);
+    const url = new URL(Buffer.from(token.slice('k8s-aws-v1.'.length), 'base64url').toString());
+    expect(url.host).toBe('sts.us-east-2.amazonaws.com');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/^ASIASIMULATED\d+\/\d{8}\/us-east-2\/sts\/aws4_request$/);
+
+    // A cluster that accepts exactly that token sees it on apply; no second AssumeRole (cached).
+    const eks = await startKubernetesSimulator({ podStartMs: 0, token });
+    try {
+      const input = release('billing', 'ghcr.io/acme/billing:1.0.0', 1, 1);
+      const { generation } = await client.applyWorkload(eksCluster(eks), renderDeployment(input));
+      expect(generation).toBe(1);
+      expect(sts.calls.length).toBe(before + 1);
+    } finally {
+      await eks.stop();
+    }
+  });
+});
+
+interface StsSimulator {
+  url: string;
+  calls: URLSearchParams[];
+  close(): Promise<void>;
+}
+
+/** STS cannot run here: this answers AssumeRole (query protocol, XML) with fresh fake credentials. */
+async function startStsSimulator(): Promise<StsSimulator> {
+  const calls: URLSearchParams[] = [];
+  const server: Server = createServer(async (request, response) => {
+    let body = '';
+    for await (const chunk of request) body += chunk;
+    const form = new URLSearchParams(body);
+    calls.push(form);
+    const n = calls.length;
+    const expiration = new Date(Date.now() + 3600_000).toISOString();
+    response.writeHead(200, { 'content-type': 'text/xml' });
+    response.end(
+      `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleResult>` +
+        `<Credentials><AccessKeyId>ASIASIMULATED${n}</AccessKeyId><SecretAccessKey>secret-${n}</SecretAccessKey>` +
+        `<SessionToken>session-${n}</SessionToken><Expiration>${expiration}</Expiration></Credentials>` +
+        `<AssumedRoleUser><Arn>${form.get('RoleArn')}/${form.get('RoleSessionName')}</Arn>` +
+        `<AssumedRoleId>AROASIMULATED:${form.get('RoleSessionName')}</AssumedRoleId></AssumedRoleUser>` +
+        `</AssumeRoleResult><ResponseMetadata><RequestId>${randomUUID()}</RequestId></ResponseMetadata></AssumeRoleResponse>`,
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    calls,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
