@@ -1,5 +1,7 @@
+import { recordChange } from '../events/outbox.ts';
 import { conflict, Problem } from '../http/problem.ts';
 import { byKind, keys } from '../store/keys.ts';
+import { present } from '../store/records.ts';
 import { commit, getMany, type Item, type Key } from '../store/table.ts';
 import { Access, type Grant, platformAdmin } from './access.ts';
 import type { Caller } from './caller.ts';
@@ -25,6 +27,18 @@ export async function readWithAccess(
   return { access: accessOf(caller, record), user: record, items };
 }
 
+/**
+ * The same read for functions that may only read the table (manifest `tableAccess: 'read'`): the
+ * caller is neither registered nor synced here, and a caller never seen before has no grants.
+ */
+export async function readAccessOnly(
+  caller: Caller,
+  objectKeys: readonly Key[] = [],
+): Promise<{ access: Access; items: (Item | undefined)[] }> {
+  const [user, ...items] = await getMany([keys.user(caller.sub), ...objectKeys]);
+  return { access: accessOf(caller, user ?? {}), items };
+}
+
 export function accessOf(caller: Caller, user: Item): Access {
   const grants = Object.values((user._grants ?? {}) as Record<string, Grant>);
   return new Access(caller.groups.some((g) => adminGroups.has(g)) ? [platformAdmin, ...grants] : grants);
@@ -40,6 +54,9 @@ async function syncProfile(caller: Caller, user: Item): Promise<Item> {
     return user;
   }
   const updated_at = new Date().toISOString();
+  const changes = (['name', 'email', 'groups'] as const).filter(
+    (field) => JSON.stringify(user[field]) !== JSON.stringify(profile[field]),
+  );
   await commit([
     {
       update: keys.user(caller.sub),
@@ -49,7 +66,8 @@ async function syncProfile(caller: Caller, user: Item): Promise<Item> {
       values: { ':name': profile.name, ':email': profile.email, ':groups': profile.groups, ':now': updated_at },
       onFail: () => conflict('user-exists', caller.sub),
     },
-  ]);
+    userChange(caller, 'User Updated', { ...userView({ ...user, ...profile, updated_at }), changes }),
+  ]).catch(ignoreConflict);
   return { ...user, ...profile, updated_at };
 }
 
@@ -69,11 +87,23 @@ async function registerUser(caller: Caller): Promise<Item> {
     updated_at: now,
     version: 1,
   };
-  // A concurrent first call may have registered the user already; either record is the same person.
   await commit([
     { put: user, condition: 'attribute_not_exists(PK)', onFail: () => conflict('user-exists', caller.sub) },
-  ]).catch((error) => {
-    if (!(error instanceof Problem && error.status === 409)) throw error;
-  });
+    userChange(caller, 'User Registered', userView(user)),
+  ]).catch(ignoreConflict);
   return user;
 }
+
+/** Concurrent first (or first-after-a-claims-change) calls race to write the same profile: any winner will do. */
+function ignoreConflict(error: unknown): void {
+  if (!(error instanceof Problem && error.status === 409)) throw error;
+}
+
+/** A user's public fields (their grants are the bindings' and memberships' story, not theirs). */
+const userView = (user: Item) => {
+  const { id, name, email, groups, created_at } = present(user);
+  return { id, name, email, groups, created_at };
+};
+
+const userChange = (caller: Caller, type: string, data: object) =>
+  recordChange(caller, { source: 'slipway.iam', type, subject: `user/${caller.sub}`, data });

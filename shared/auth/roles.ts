@@ -27,6 +27,7 @@ export const PERMISSIONS = [
   'build.create',
   'rollback.create',
   'approval.decide',
+  'audit.read',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -45,6 +46,7 @@ const maintainer: Permission[] = [
   'env.update',
   'env.delete',
   'iam.manage',
+  'audit.read',
 ];
 const approver: Permission[] = [...viewer, 'approval.decide'];
 const admin: Permission[] = [...PERMISSIONS];
@@ -64,7 +66,8 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   },
   maintainer: {
     name: 'maintainer',
-    description: 'Developer, plus manages applications, environments and role bindings in its scope.',
+    description:
+      'Developer, plus manages applications, environments and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

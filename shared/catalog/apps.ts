@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
@@ -20,6 +21,7 @@ import {
   stamp,
 } from '../store/records.ts';
 import { commit, type Item, queryPage } from '../store/table.ts';
+import { changedFields } from './changes.ts';
 
 export type AppView = NewApp & {
   id: string;
@@ -76,6 +78,7 @@ export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoC
     claimName(keys.appName(input.project_id, input.name), id, `Application name ${input.name} in this project`),
     createRecord(item, what),
     countChild(keys.project(input.project_id), '_apps', 1, 'Project'),
+    appChange(caller, 'Application Created', view, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -91,8 +94,12 @@ export async function updateApp(
   const next = 'replace' in body ? body.replace : validate(appChanges, mergePatch(pick(app, CHANGEABLE), body.patch));
   const changes = Object.fromEntries(CHANGEABLE.map((f) => [f, (next as Record<string, unknown>)[f]]));
   const { item, write } = replaceRecord(app, changes, expected, what);
-  await commit([write]);
-  return present(item);
+  const view = present<AppView>(item);
+  await commit([
+    write,
+    appChange(caller, 'Application Updated', view, { ...view, changes: changedFields(app, item, CHANGEABLE) }),
+  ]);
+  return view;
 }
 
 /** Refused (409) while the app still has environments. */
@@ -103,8 +110,12 @@ export async function deleteApp(caller: Caller, id: string, expected: number): P
     deleteRecord(keys.app(id), expected, what, { attr: '_envs', children: 'environments' }),
     releaseName(keys.appName(projectId, app.name as string)),
     countChild(keys.project(projectId), '_apps', -1, 'Project'),
+    appChange(caller, 'Application Deleted', { id, project_id: projectId }, { id }),
   ]);
 }
+
+const appChange = (caller: Caller, type: string, app: { id: string; project_id: string }, data: object) =>
+  recordChange(caller, { source: 'slipway.catalog', type, subject: `app/${app.id}`, project_id: app.project_id, data });
 
 async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
   const { access, items } = await readWithAccess(caller, [keys.app(id)]);

@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
@@ -11,6 +12,7 @@ import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
 import { commit, type Item, queryPage } from '../store/table.ts';
+import { changedFields } from './changes.ts';
 
 /** The API's view of a cluster: the token's secret reference is never shown, only that one is set. */
 export type ClusterView = Omit<NewCluster, 'auth'> & {
@@ -61,6 +63,7 @@ export async function createCluster(
   await commit([
     claimName(keys.clusterName(input.name), id, `Cluster name ${input.name}`),
     createRecord(item, what),
+    clusterChange(caller, 'Cluster Created', id, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -76,8 +79,12 @@ export async function updateCluster(
   const cluster = await readForChange(caller, id, 'cluster.update');
   const next = validate(clusterChanges, mergePatch(pick(cluster, CHANGEABLE), patch, ['auth']));
   const { item, write } = replaceRecord(cluster, next, expected, what);
-  await commit([write]);
-  return clusterView(item);
+  const view = clusterView(item);
+  await commit([
+    write,
+    clusterChange(caller, 'Cluster Updated', id, { ...view, changes: changedFields(cluster, item, CHANGEABLE) }),
+  ]);
+  return view;
 }
 
 /** Refused (409) while environments are placed on the cluster. */
@@ -86,8 +93,13 @@ export async function deleteCluster(caller: Caller, id: string, expected: number
   await commit([
     deleteRecord(keys.cluster(id), expected, what, { attr: '_envs', children: 'environments placed on it' }),
     releaseName(keys.clusterName(cluster.name as string)),
+    clusterChange(caller, 'Cluster Deleted', id, { id }),
   ]);
 }
+
+/** Clusters are platform objects (no project); their data is the view, so the token's secret reference stays out. */
+const clusterChange = (caller: Caller, type: string, id: string, data: object) =>
+  recordChange(caller, { source: 'slipway.catalog', type, subject: `cluster/${id}`, data });
 
 async function readForChange(
   caller: Caller,

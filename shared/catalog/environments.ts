@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
@@ -10,6 +11,7 @@ import { validate } from '../http/validation.ts';
 import { keys } from '../store/keys.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
 import { commit, type Item, queryPage, type Write } from '../store/table.ts';
+import { changedFields } from './changes.ts';
 
 export type EnvView = NewEnv & {
   app_id: string;
@@ -65,6 +67,7 @@ export async function createEnv(
     countChild(keys.app(appId), '_envs', 1, 'Application'),
     useCluster(input.cluster_id, 1),
     ...approverTeamRefs(input.protection?.approver_teams ?? [], []),
+    envChange(caller, 'Environment Created', view, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -81,12 +84,14 @@ export async function updateEnv(
   const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
   const { item, write } = replaceRecord(env, next, expected, what);
   const moved = next.cluster_id !== env.cluster_id;
+  const view = present<EnvView>(item);
   await commit([
     write,
     ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
     ...approverTeamRefs(next.protection.approver_teams, approversOf(env)),
+    envChange(caller, 'Environment Updated', view, { ...view, changes: changedFields(env, item, CHANGEABLE) }),
   ]);
-  return present(item);
+  return view;
 }
 
 export async function deleteEnv(caller: Caller, appId: string, name: string, expected: number): Promise<void> {
@@ -96,8 +101,19 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
     countChild(keys.app(appId), '_envs', -1, 'Application'),
     useCluster(env.cluster_id as string, -1),
     ...approverTeamRefs([], approversOf(env)),
+    envChange(caller, 'Environment Deleted', present<EnvView>(env), { id: name, app_id: appId }),
   ]);
 }
+
+/** Environments are named within their app: the subject names both. */
+const envChange = (caller: Caller, type: string, env: EnvView, data: object) =>
+  recordChange(caller, {
+    source: 'slipway.catalog',
+    type,
+    subject: `env/${env.app_id}/${env.name}`,
+    project_id: env.project_id,
+    data,
+  });
 
 /** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
 /**

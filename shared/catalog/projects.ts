@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
 import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
@@ -11,6 +12,7 @@ import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { changedFields } from './changes.ts';
 
 export type ProjectView = NewProject & {
   id: string;
@@ -64,6 +66,7 @@ export async function createProject(
   await commit([
     claimName(keys.projectName(input.name), id, `Project name ${input.name}`),
     createRecord(item, what),
+    projectChange(caller, 'Project Created', id, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -81,8 +84,12 @@ export async function updateProject(
     'replace' in body ? body.replace : validate(projectChanges, mergePatch(pick(project, CHANGEABLE), body.patch));
   const changes = Object.fromEntries(CHANGEABLE.map((f) => [f, (next as Record<string, unknown>)[f]]));
   const { item, write } = replaceRecord(project, changes, expected, what);
-  await commit([write]);
-  return present(item);
+  const view = present<ProjectView>(item);
+  await commit([
+    write,
+    projectChange(caller, 'Project Updated', id, { ...view, changes: changedFields(project, item, CHANGEABLE) }),
+  ]);
+  return view;
 }
 
 /** Refused (409) while the project still has applications: deletes never cascade silently. */
@@ -91,8 +98,12 @@ export async function deleteProject(caller: Caller, id: string, expected: number
   await commit([
     deleteRecord(keys.project(id), expected, what, { attr: '_apps', children: 'applications' }),
     releaseName(keys.projectName(project.name as string)),
+    projectChange(caller, 'Project Deleted', id, { id }),
   ]);
 }
+
+const projectChange = (caller: Caller, type: string, id: string, data: object) =>
+  recordChange(caller, { source: 'slipway.catalog', type, subject: `project/${id}`, project_id: id, data });
 
 async function readProject(
   caller: Caller,

@@ -4,6 +4,7 @@ import { readWithAccess } from '../auth/principal.ts';
 import type { RoleName } from '../auth/roles.ts';
 import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../auth/scope.ts';
 import type { NewBinding } from '../domain/identity.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { MAX_LIMIT, type Page, type PageRequest } from '../http/pagination.ts';
 import { forbidden, notFound } from '../http/problem.ts';
@@ -62,6 +63,7 @@ export async function createBinding(
     claimName(bindingClaim(subjectRef, input.role, scope), id, `A ${input.role} binding for ${subjectRef} on ${scope}`),
     createRecord(item, 'Binding'),
     ...(await grantWrites(input.subject, subject, { [id]: grant }, [])),
+    bindingChange(caller, 'Role Bound', id, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -96,8 +98,13 @@ export async function deleteBinding(caller: Caller, id: string): Promise<void> {
     { delete: keys.binding(id), condition: 'attribute_exists(PK)', onFail: () => notFound('Binding') },
     releaseName(bindingClaim(`${subject.kind}:${subject.id}`, binding.role as string, scope)),
     ...(await grantWrites(subject, subjectItem, {}, [id])),
+    bindingChange(caller, 'Binding Deleted', id, { id }),
   ]);
 }
+
+/** Bindings are platform-level IAM objects, whatever scope they grant on (the audit reads them at platform scope). */
+const bindingChange = (caller: Caller, type: string, id: string, data: object) =>
+  recordChange(caller, { source: 'slipway.iam', type, subject: `binding/${id}`, data });
 
 /** A user binding changes one user record; a team binding the team and every member. */
 async function grantWrites(

@@ -3,6 +3,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import type { newTeam } from '../domain/identity.ts';
+import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { busy, conflict, forbidden, notFound, preconditionFailed } from '../http/problem.ts';
@@ -58,6 +59,7 @@ export async function createTeam(
   await commit([
     claimName(keys.teamName(input.name), id, `Team name ${input.name}`),
     createRecord(item, what),
+    teamChange(caller, 'Team Created', id, view),
     ...alsoCommit(view),
   ]);
   return view;
@@ -87,6 +89,7 @@ export async function deleteTeam(caller: Caller, id: string, expected: number): 
             : busy('concurrent-modification', 'The team changed; retry.'),
     },
     releaseName(keys.teamName(team.name as string)),
+    teamChange(caller, 'Team Deleted', id, { id }),
   ]);
 }
 
@@ -127,6 +130,7 @@ export async function addMember(
     },
     teamRevision(team, { members: 1 }),
     ...optional(userGrants(sub, (team._grants as GrantMap) ?? {})),
+    teamChange(caller, 'Team Member Added', teamId, present(member)),
   ]);
   return { member: present(member), added: true };
 }
@@ -145,8 +149,13 @@ export async function removeMember(caller: Caller, teamId: string, sub: string):
     },
     teamRevision(team, { members: -1 }),
     ...optional(userGrants(sub, {}, Object.keys((team._grants as GrantMap) ?? {}))),
+    teamChange(caller, 'Team Member Removed', teamId, { team_id: teamId, user_id: sub }),
   ]);
 }
+
+/** Membership changes are the team's history: their subject is the team. */
+const teamChange = (caller: Caller, type: string, id: string, data: object) =>
+  recordChange(caller, { source: 'slipway.iam', type, subject: `team/${id}`, data });
 
 async function readTeam(caller: Caller, id: string, forChange: boolean): Promise<Item> {
   const { access, items } = await readWithAccess(caller, [keys.team(id)]);

@@ -72,6 +72,10 @@ export const tags = [
     name: 'Roles and bindings',
     description: 'A binding gives a role (a set of permissions) to a user or team on a scope.',
   },
+  {
+    name: 'Audit',
+    description: 'Every change, once, in a hash chain per subject: list it newest first, or verify a chain.',
+  },
 ] as const;
 
 export type Tag = (typeof tags)[number]['name'];
@@ -86,6 +90,7 @@ const pages = {
   bindings: views.page(views.binding),
   users: views.page(views.user),
   roles: views.page(views.role),
+  audit: views.page(views.auditEntry),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -119,6 +124,9 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   CurrentUser: views.me,
   Role: views.role,
   RolePage: pages.roles,
+  AuditEntry: views.auditEntry,
+  AuditPage: pages.audit,
+  ChainReport: views.chainReport,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -139,6 +147,28 @@ const ids = {
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
+
+const auditQuery = {
+  subject: {
+    name: 'subject',
+    in: 'query',
+    schema: z.string().check(z.regex(/^[a-z]+\/.{1,600}$/)),
+    description:
+      'One subject’s chain, `<kind>/<id>`: project/prj_…, app/app_…, env/app_…/prod, cluster/cls_…, user/<sub>.',
+  },
+  actor: {
+    name: 'actor',
+    in: 'query',
+    schema: userId,
+    description: 'Changes made by this user (`sub`), or `slipway`.',
+  },
+  project_id: {
+    name: 'project_id',
+    in: 'query',
+    schema: resourceId('prj'),
+    description: 'Changes to the project and everything in it.',
+  },
+} satisfies Record<string, Parameter>;
 
 const list = (schema: z.ZodMiniType): Success[] => [{ status: 200, description: 'A page.', schema }];
 const read = (schema: z.ZodMiniType): Success[] => [{ status: 200, description: 'The resource.', schema, etag: true }];
@@ -406,6 +436,32 @@ export const operations: readonly Operation[] = [
       parameters: [ids.binding],
       success: gone,
       errors: { 403: 'Needs the same rights as granting it.', 409: 'The team changed meanwhile: retry.' },
+    }),
+  ),
+  ...section(
+    'Audit',
+    op('GET /api/v1/audit', 'listAuditEntries', 'List audit log entries', {
+      description:
+        'Newest first. Give exactly one filter. A subject of a project, or a project, needs audit.read on that project; platform subjects (clusters, teams, bindings, users) and actors need it on the platform.',
+      parameters: [auditQuery.subject, auditQuery.actor, auditQuery.project_id],
+      paged: true,
+      success: list(pages.audit),
+      errors: {
+        400: 'Not exactly one of subject, actor, project_id.',
+        403: 'Needs audit.read (you can read the project, or list by actor without platform audit.read).',
+        404: 'No audit log for the subject, or you cannot see it.',
+      },
+    }),
+    op('GET /api/v1/audit/verify', 'verifyAuditChain', 'Verify a subject’s audit chain', {
+      description:
+        'Recomputes every hash of the chain: an altered, removed or reordered entry makes it invalid, naming the first entry that does not hold.',
+      parameters: [{ ...auditQuery.subject, description: 'The subject whose chain to verify (required).' }],
+      success: [{ status: 200, description: 'The verdict.', schema: views.chainReport }],
+      errors: {
+        400: 'No subject given.',
+        403: 'Needs audit.read on the subject’s project (or the platform).',
+        404: 'No audit log for the subject, or you cannot see it.',
+      },
     }),
   ),
 ];

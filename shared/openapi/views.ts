@@ -104,3 +104,29 @@ export const health = z.object({
   service: z.literal('slipway'),
   version: z.optional(z.string()),
 });
+
+const sha256Hex = z.string().check(z.regex(/^[0-9a-f]{64}$/));
+
+/** One audit log entry (shared/audit/chain.ts): a change event, chained to the subject's previous entry. */
+export const auditEntry = z.object({
+  seq: z.int().check(z.minimum(1), z.describe('1, 2, 3, … per subject, without gaps.')),
+  event_id: z.string().check(z.describe('The change event’s id: one entry per event.')),
+  time: timestamp,
+  actor: z.string().check(z.describe('Who made the change: a user’s sub, or `slipway`.')),
+  subject: z.string().check(z.describe('What changed, `<kind>/<id>`: project/prj_…, env/app_…/prod, user/alice.')),
+  type: z.string().check(z.describe('What happened, e.g. `Project Created`.')),
+  source: z.string(),
+  request_id: z.nullable(z.string()),
+  project_id: z.nullable(resourceId('prj')),
+  data: z.record(z.string(), z.unknown()).check(z.describe('The resource after the change (`{ id }` for a delete).')),
+  prev_hash: sha256Hex.check(z.describe('The previous entry’s hash; 64 zeros for the first.')),
+  hash: sha256Hex.check(z.describe('sha256(prev_hash + canonical JSON of the entry without hash), hex.')),
+});
+
+export const chainReport = z.object({
+  subject: z.string(),
+  entries: z.int().check(z.minimum(0)),
+  valid: z.boolean(),
+  first_invalid_seq: z.optional(z.int().check(z.minimum(1))),
+  reason: z.optional(z.string()),
+});

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { type Client, client } from '../client.ts';
@@ -324,7 +326,47 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/bindings/${binding.id}` };
     },
   },
+
+  'GET /api/v1/audit': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/audit?project_id=${P.project.id}` }),
+  },
+  'GET /api/v1/audit/verify': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => {
+      await auditProjectP();
+      return { path: `${v1}/audit/verify?subject=project/${P.project.id}` };
+    },
+  },
 };
+
+/** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
+let auditedP: Promise<unknown> | undefined;
+function auditProjectP() {
+  auditedP ??= import('../../../functions/auditor/handler.ts').then(({ handler }) =>
+    handler({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'Project Updated',
+      source: 'slipway.catalog',
+      account: '000000000000',
+      time: new Date().toISOString(),
+      region: 'eu-west-1',
+      resources: [],
+      detail: {
+        id: ulid(),
+        time: new Date().toISOString(),
+        actor: 'root',
+        subject: `project/${P.project.id}`,
+        project_id: P.project.id,
+        data: { id: P.project.id, changes: [] },
+      },
+    }),
+  );
+  return auditedP;
+}
 
 const subs = {} as Record<Persona, string>;
 async function bind(persona: Persona, role: string, scope: Record<string, string>) {

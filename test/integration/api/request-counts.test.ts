@@ -68,12 +68,12 @@ describe('DynamoDB requests per API call', () => {
     expect(replay).toEqual(['PutItemCommand']);
   });
 
-  it('an update is a read and one conditional write', async () => {
+  it('an update is a read and one conditional write, committed with its change event', async () => {
     const requests = await count(
       () => admin.patch(`/api/v1/projects/${fixture.project.id}`, { description: 'x' }, { 'if-match': '"v1"' }),
       200,
     );
-    expect(requests).toEqual(['BatchGetItemCommand', 'PutItemCommand']);
+    expect(requests).toEqual(['BatchGetItemCommand', 'TransactWriteItemsCommand']);
   });
 
   it('never scans', async () => {

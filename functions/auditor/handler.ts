@@ -1,0 +1,19 @@
+import { type AppendOutcome, appendToAuditLog } from '../../shared/audit/append.ts';
+import { type BusEvent, type ChangeEvent, changeOf } from '../../shared/events/envelope.ts';
+
+/**
+ * The audit rule's target: every Slipway change event becomes one entry of its subject's chain.
+ * Throwing hands the event back to the bus, which retries it (a duplicate is answered as done).
+ */
+export async function handler(event: BusEvent): Promise<AppendOutcome> {
+  return appendToAuditLog(wellFormed(changeOf(event)));
+}
+
+/** Our own bus carries only our events; anything else is a bug upstream and goes to the dead-letter queue. */
+function wellFormed(event: ChangeEvent): ChangeEvent {
+  const fields = [event.id, event.source, event.type, event.time, event.actor, event.subject];
+  if (!fields.every((f) => typeof f === 'string' && f.length > 0) || typeof event.data !== 'object') {
+    throw new Error(`Not a Slipway change event: ${JSON.stringify(event).slice(0, 500)}`);
+  }
+  return event;
+}
