@@ -1,0 +1,67 @@
+/**
+ * EventBridge rule target: renders a change event and sends it to every chat channel that wants it.
+ * Any failed channel fails the invocation, so EventBridge retries the event and finally dead-letters
+ * it. Delivery is at least once; channels that already got an event are remembered per container so
+ * a retry landing here does not post twice.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy from '@middy/core';
+import { type BusEvent, type ChangeEvent, changeOf } from '../../shared/events/envelope.ts';
+import type { ChatMessage } from '../../shared/notify/channels.ts';
+import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
+import { renderMessage } from '../../shared/notify/render.ts';
+import { ChatDeliveryFailed } from '../../shared/notify/safe-fetch.ts';
+
+export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'slipway' });
+
+/** `<event id> <channel id>` pairs already delivered, oldest first; bounded so a warm container does not grow. */
+const delivered = new Set<string>();
+const DELIVERED_LIMIT = 5_000;
+
+async function notify(event: BusEvent): Promise<void> {
+  const change = changeOf(event);
+  const message = renderMessage(change);
+  if (!message) return;
+  const pending = loadChatConfig();
+  if (!pending) return;
+
+  let config: Awaited<typeof pending>;
+  try {
+    config = await pending;
+  } catch (error) {
+    if (!(error instanceof InvalidChatConfig)) throw error;
+    logger.error('Chat configuration is invalid; nothing sent', { reason: error.message });
+    return;
+  }
+
+  const targets = channelsFor(config, change);
+  const failures = (await Promise.all(targets.map((target) => deliver(change, message, target)))).filter(
+    (failure) => failure !== undefined,
+  );
+  if (failures.length > 0) {
+    throw new ChatDeliveryFailed(`${failures.length} of ${targets.length} channel(s) failed: ${failures.join('; ')}`);
+  }
+  logger.info('Notified', { event_id: change.id, type: change.type, channels: targets.length });
+}
+
+/** Sends unless this container already delivered it; answers the failure, or undefined once delivered. */
+async function deliver(change: ChangeEvent, message: ChatMessage, { id, channel }: ConfiguredChannel) {
+  const key = `${change.id} ${id}`;
+  if (delivered.has(key)) return undefined;
+  try {
+    await channel.send(message);
+    remember(key);
+    return undefined;
+  } catch (error) {
+    logger.warn('Chat delivery failed', { event_id: change.id, type: change.type, channel: id, error });
+    return `${id}: ${(error as Error).message}`;
+  }
+}
+
+function remember(key: string): void {
+  delivered.add(key);
+  if (delivered.size > DELIVERED_LIMIT) delivered.delete(delivered.values().next().value as string);
+}
+
+export const handler = middy(notify).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -1,0 +1,213 @@
+/**
+ * Chat channels: one message shape, one adapter per provider that turns it into that provider's
+ * webhook payload (and signature), posts it through safePost, and reads the provider's own error
+ * answer. Feishu, DingTalk and WeCom answer HTTP 200 with an error code in the body, so a 200 alone
+ * is not a delivery.
+ */
+import { createHmac } from 'node:crypto';
+import { ChatDeliveryFailed, type Resolver, safePost } from './safe-fetch.ts';
+
+export type ChatKind = 'slack' | 'feishu' | 'dingtalk' | 'wecom';
+export const CHAT_KINDS: readonly ChatKind[] = ['slack', 'feishu', 'dingtalk', 'wecom'];
+
+export type Severity = 'info' | 'success' | 'warning' | 'failure';
+
+export interface ChatMessage {
+  title: string;
+  /** Plain-text lines separated by `\n`; `code` spans are the only markup. Adapters escape the rest. */
+  text: string;
+  fields?: [name: string, value: string][];
+  link?: { label: string; url: string };
+  severity: Severity;
+  /** A quiet last line saying where the message comes from. */
+  footer?: string;
+}
+
+export interface ChatChannel {
+  kind: ChatKind;
+  send(message: ChatMessage): Promise<void>;
+}
+
+export interface ChannelTarget {
+  url: string;
+  /** Signing secret (Feishu, DingTalk); Slack and WeCom carry their key in the URL. */
+  secret?: string;
+}
+
+/** Where and how long a channel may post: passed through to safePost. */
+export interface DeliveryPolicy {
+  allowedHosts: readonly string[];
+  allowPrivate?: readonly string[];
+  timeoutMs: number;
+  resolve?: Resolver;
+}
+
+export function createChannel(kind: ChatKind, target: ChannelTarget, policy: DeliveryPolicy): ChatChannel {
+  return { kind, send: (message) => adapters[kind](message, target, policy) };
+}
+
+type Adapter = (message: ChatMessage, target: ChannelTarget, policy: DeliveryPolicy) => Promise<void>;
+
+const adapters: Record<ChatKind, Adapter> = {
+  slack: async (message, target, policy) => {
+    await safePost(target.url, slackPayload(message), policy);
+  },
+  feishu: async (message, target, policy) => {
+    const signature = target.secret ? feishuSignature(target.secret, Math.floor(Date.now() / 1000)) : {};
+    const answer = await safePost(target.url, { ...signature, ...feishuPayload(message) }, policy);
+    expectZero('Feishu', answer.text, ['code', 'StatusCode'], ['msg', 'StatusMessage']);
+  },
+  dingtalk: async (message, target, policy) => {
+    const answer = await safePost(signedDingTalkUrl(target), dingTalkPayload(message), policy);
+    expectZero('DingTalk', answer.text, ['errcode'], ['errmsg']);
+  },
+  wecom: async (message, target, policy) => {
+    const answer = await safePost(target.url, weComPayload(message), policy);
+    expectZero('WeCom', answer.text, ['errcode'], ['errmsg']);
+  },
+};
+
+const severityMark: Record<Severity, string> = { info: 'ℹ️', success: '✅', warning: '⚠️', failure: '❌' };
+
+/** Slack mrkdwn and Feishu lark_md both read HTML entities: `<!channel>` and `<at id=all>` stay text. */
+const entities = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+const heading = (message: ChatMessage) => `${severityMark[message.severity]} ${message.title}`;
+
+// Slack: Block Kit limits (header 150, section text 3000, field 2000, 10 fields, button label 75).
+function slackPayload(message: ChatMessage) {
+  const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: clip(heading(message), 150) } }];
+  if (message.text)
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(entities(message.text), 3000) } });
+  if (message.fields?.length) {
+    const fields = message.fields
+      .slice(0, 10)
+      .map(([name, value]) => ({ type: 'mrkdwn', text: clip(`*${entities(name)}*\n${entities(value)}`, 2000) }));
+    blocks.push({ type: 'section', fields });
+  }
+  if (message.link) {
+    const button = {
+      type: 'button',
+      text: { type: 'plain_text', text: clip(message.link.label, 75) },
+      url: message.link.url,
+    };
+    blocks.push({ type: 'actions', elements: [button] });
+  }
+  if (message.footer) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: entities(message.footer) }] });
+  // `text` is what notifications and screen readers show.
+  return { text: clip(`${heading(message)}${message.text ? `\n${entities(message.text)}` : ''}`, 3000), blocks };
+}
+
+const feishuTemplate: Record<Severity, string> = { info: 'blue', success: 'green', warning: 'orange', failure: 'red' };
+
+// Feishu/Lark: an interactive card (JSON 1.0 layout).
+function feishuPayload(message: ChatMessage) {
+  const markdown = (content: string) => ({ tag: 'lark_md', content });
+  const elements: unknown[] = [];
+  if (message.text) elements.push({ tag: 'div', text: markdown(clip(entities(message.text), 4000)) });
+  if (message.fields?.length) {
+    const fields = message.fields.map(([name, value]) => ({
+      is_short: true,
+      text: markdown(clip(`**${entities(name)}**\n${entities(value)}`, 1000)),
+    }));
+    elements.push({ tag: 'div', fields });
+  }
+  if (message.link) {
+    const button = {
+      tag: 'button',
+      text: { tag: 'plain_text', content: message.link.label },
+      type: 'primary',
+      url: message.link.url,
+    };
+    elements.push({ tag: 'action', actions: [button] });
+  }
+  if (message.footer) elements.push({ tag: 'note', elements: [{ tag: 'plain_text', content: message.footer }] });
+  return {
+    msg_type: 'interactive',
+    card: {
+      config: { wide_screen_mode: true },
+      header: { template: feishuTemplate[message.severity], title: { tag: 'plain_text', content: heading(message) } },
+      elements,
+    },
+  };
+}
+
+/** Feishu: the key is `timestamp\nsecret` and the signed message is empty; timestamp in seconds. */
+function feishuSignature(secret: string, timestamp: number) {
+  const sign = createHmac('sha256', `${timestamp}\n${secret}`).update('').digest('base64');
+  return { timestamp: String(timestamp), sign };
+}
+
+/** DingTalk: HMAC of `timestamp\nsecret` with the secret as key, timestamp in ms, both as query parameters. */
+function signedDingTalkUrl(target: ChannelTarget): string {
+  if (!target.secret) return target.url;
+  const url = new URL(target.url);
+  const timestamp = String(Date.now());
+  const sign = createHmac('sha256', target.secret).update(`${timestamp}\n${target.secret}`).digest('base64');
+  url.searchParams.set('timestamp', timestamp);
+  url.searchParams.set('sign', sign); // URLSearchParams does the urlencode
+  return url.toString();
+}
+
+/** DingTalk and WeCom markdown: `<` would open an HTML tag or a WeCom `<@user>` mention. */
+const plainMarkdown = (text: string) => text.replace(/</g, '＜').replace(/>/g, '＞');
+
+/** Markdown body shared by DingTalk and WeCom: bold title, the lines, then `**Name**: value` lines. */
+function markdownBody(message: ChatMessage, paragraph: string): string {
+  const parts = [`**${plainMarkdown(heading(message))}**`];
+  if (message.text) parts.push(...plainMarkdown(message.text).split('\n'));
+  for (const [name, value] of message.fields ?? []) parts.push(`**${plainMarkdown(name)}**: ${plainMarkdown(value)}`);
+  if (message.footer) parts.push(plainMarkdown(message.footer));
+  return parts.join(paragraph);
+}
+
+// DingTalk: markdown, or an actionCard when there is a link (its button). Single newlines collapse there.
+function dingTalkPayload(message: ChatMessage) {
+  const title = clip(heading(message), 100);
+  const text = clip(markdownBody(message, '\n\n'), 5000);
+  if (!message.link) return { msgtype: 'markdown', markdown: { title, text } };
+  return {
+    msgtype: 'actionCard',
+    actionCard: { title, text, btnOrientation: '0', singleTitle: message.link.label, singleURL: message.link.url },
+  };
+}
+
+// WeCom: markdown content of at most 4096 bytes; the link goes last as a markdown link.
+function weComPayload(message: ChatMessage) {
+  let content = markdownBody(message, '\n');
+  if (message.link) content += `\n[${plainMarkdown(message.link.label)}](${message.link.url})`;
+  return { msgtype: 'markdown', markdown: { content: clipBytes(content, 4096) } };
+}
+
+/** Reads a provider's JSON answer and fails unless its status code is 0. */
+function expectZero(provider: string, text: string, codeKeys: string[], messageKeys: string[]): void {
+  let answer: Record<string, unknown>;
+  try {
+    answer = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    throw new ChatDeliveryFailed(`${provider} answered something that is not JSON: ${text.slice(0, 200)}`);
+  }
+  const code = codeKeys.map((key) => answer?.[key]).find((value) => value !== undefined);
+  if (code === 0) return;
+  const reason = messageKeys.map((key) => answer?.[key]).find((value) => value !== undefined);
+  throw new ChatDeliveryFailed(
+    `${provider} refused the message: code ${String(code)}, ${String(reason ?? 'no reason')}`,
+  );
+}
+
+function clip(text: string, max: number): string {
+  const chars = Array.from(text);
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+function clipBytes(text: string, maxBytes: number): string {
+  if (Buffer.byteLength(text) <= maxBytes) return text;
+  let out = '';
+  let bytes = Buffer.byteLength('…');
+  for (const char of text) {
+    bytes += Buffer.byteLength(char);
+    if (bytes > maxBytes) break;
+    out += char;
+  }
+  return `${out}…`;
+}

@@ -1,0 +1,213 @@
+/**
+ * Change events as chat messages. Deployment and approval events are what people watch a channel
+ * for; catalog and IAM changes belong to the audit log, so they render to nothing. Event data comes
+ * from other functions and may lack fields: every read is defensive and every value is cut to one
+ * short line (it lands in someone's chat).
+ */
+import type { ChangeEvent } from '../events/envelope.ts';
+import type { ChatMessage, Severity } from './channels.ts';
+
+type Data = Record<string, unknown>;
+
+interface Deploy {
+  app: string;
+  env: string;
+  image?: string;
+  revision?: string;
+  reason?: string;
+  actor: string;
+  url?: string;
+}
+
+/** What one event type says: a title, a sentence, and its severity. */
+interface Wording {
+  severity: Severity;
+  title: (d: Deploy) => string;
+  text: (d: Deploy) => string;
+}
+
+const deploymentWording: Record<string, Wording> = {
+  'Deployment Queued': {
+    severity: 'info',
+    title: (d) => `Deploy queued: ${d.app} to ${d.env}`,
+    text: (d) => `${d.actor} queued ${image(d)}.`,
+  },
+  'Deployment Started': {
+    severity: 'info',
+    title: (d) => `Deploying ${d.app} to ${d.env}`,
+    text: (d) => `Rolling out ${image(d)}.`,
+  },
+  'Deployment Waiting For Approval': {
+    severity: 'warning',
+    title: (d) => `Waiting for approval: ${d.app} to ${d.env}`,
+    text: (d) => `${capitalize(image(d))} needs approval before it rolls out to ${d.env}.`,
+  },
+  'Deployment Succeeded': {
+    severity: 'success',
+    title: (d) => `Deployed ${d.app} to ${d.env}`,
+    text: (d) => `${capitalize(image(d))} is live in ${d.env}.`,
+  },
+  'Deployment Failed': {
+    severity: 'failure',
+    title: (d) => `Deploy failed: ${d.app} to ${d.env}`,
+    text: (d) => `${capitalize(image(d))} did not roll out.`,
+  },
+  'Deployment Rolled Back': {
+    severity: 'warning',
+    title: (d) => `Rolled back ${d.app} in ${d.env}`,
+    text: (d) => `${d.env} is back on ${d.revision ? `revision ${code(d.revision)}` : 'the previous revision'}.`,
+  },
+  'Deployment Expired': {
+    severity: 'warning',
+    title: (d) => `Deploy expired: ${d.app} to ${d.env}`,
+    text: (d) => `No approval came in time for ${image(d)}; nothing was deployed.`,
+  },
+  'Deployment Rejected': {
+    severity: 'failure',
+    title: (d) => `Deploy rejected: ${d.app} to ${d.env}`,
+    text: (d) => `${d.actor} rejected ${image(d)}; nothing was deployed.`,
+  },
+  'Approval Granted': {
+    severity: 'success',
+    title: (d) => `Approved: ${d.app} to ${d.env}`,
+    text: (d) => `${d.actor} approved ${image(d)}.`,
+  },
+  'Approval Rejected': {
+    severity: 'failure',
+    title: (d) => `Approval rejected: ${d.app} to ${d.env}`,
+    text: (d) => `${d.actor} rejected ${image(d)}.`,
+  },
+  'Rollback Started': {
+    severity: 'warning',
+    title: (d) => `Rolling back ${d.app} in ${d.env}`,
+    text: (d) => `Returning ${d.env} to ${d.revision ? `revision ${code(d.revision)}` : 'the previous revision'}.`,
+  },
+};
+
+/** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
+const chattySources = new Set(['slipway.deployments', 'slipway.approvals']);
+
+export function renderMessage(event: ChangeEvent): ChatMessage | undefined {
+  const data: Data = isObject(event.data) ? event.data : {};
+  if (event.type === 'Approval Requested') return approvalRequested(event, data);
+  const wording = deploymentWording[event.type];
+  if (wording) return deploymentMessage(event, deployOf(event, data), wording);
+  if (chattySources.has(event.source)) {
+    return deploymentMessage(event, deployOf(event, data), {
+      severity: 'info',
+      title: (d) => `${line(event.type)}: ${d.app} in ${d.env}`,
+      text: () => `${line(event.subject)} changed.`,
+    });
+  }
+  return undefined;
+}
+
+function deploymentMessage(event: ChangeEvent, d: Deploy, wording: Wording): ChatMessage {
+  const text = [wording.text(d), d.reason ? `Reason: ${d.reason}` : undefined].filter(Boolean).join('\n');
+  return {
+    title: wording.title(d),
+    text,
+    severity: wording.severity,
+    fields: present([
+      ['Image', d.image],
+      ['Revision', d.revision],
+      ['By', d.actor],
+    ]),
+    ...(d.url ? { link: { label: 'Open deployment', url: d.url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function approvalRequested(event: ChangeEvent, data: Data): ChatMessage {
+  const d = deployOf(event, data);
+  const requester = text(data.requested_by) ?? d.actor;
+  const teams = Array.isArray(data.approver_teams) ? data.approver_teams.map(text).filter(Boolean).join(', ') : '';
+  const needed = typeof data.minimum_approvals === 'number' ? data.minimum_approvals : undefined;
+  const expires = instant(data.expires_at);
+  const count = needed === undefined ? 'approval' : `${needed} approval${needed === 1 ? '' : 's'}`;
+  const url = approvalLink(data.links) ?? d.url;
+  return {
+    title: `Approval needed: ${d.app} to ${d.env}`,
+    text: `${requester} asks to deploy ${image(d)}.\nNeeds ${count}${teams ? ` from ${teams}` : ''}${expires ? ` before ${expires}` : ''}.`,
+    severity: 'warning',
+    fields: present([
+      ['Image', d.image],
+      ['Requested by', requester],
+      ['Approvers', teams || undefined],
+      ['Approvals needed', needed === undefined ? undefined : String(needed)],
+      ['Expires', expires],
+      ['Approval', text(data.approval_id)],
+    ]),
+    ...(url ? { link: { label: 'Review approval', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function deployOf(event: ChangeEvent, data: Data): Deploy {
+  return {
+    app: text(data.app_name) ?? text(data.app_id) ?? 'an app',
+    env: text(data.env) ?? text(data.env_name) ?? 'an environment',
+    image: text(data.image),
+    revision: text(data.revision),
+    reason: text(data.reason),
+    actor: text(data.actor) ?? line(event.actor),
+    url: webUrl(data.url),
+  };
+}
+
+/** `links` may be a URL or an object of named URLs; the approver wants the page where they decide. */
+function approvalLink(links: unknown): string | undefined {
+  if (!isObject(links)) return webUrl(links);
+  for (const name of ['approve', 'review', 'html', 'web', 'self']) {
+    const url = webUrl(links[name]);
+    if (url) return url;
+  }
+  return undefined;
+}
+
+const footer = (event: ChangeEvent) => `Slipway · ${line(event.subject)} · ${instant(event.time) ?? line(event.time)}`;
+
+const image = (d: Deploy) => (d.image ? code(d.image) : 'the new image');
+
+const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
+
+/** Inline code that cannot be broken out of. */
+const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
+
+/** One short line: chat is not the place for a stack trace. */
+function line(value: string): string {
+  const flat = value.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
+}
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  if (typeof value !== 'string') return undefined;
+  return line(value) || undefined;
+}
+
+/** Only http(s) links: a button must not run `javascript:`. */
+function webUrl(value: unknown): string | undefined {
+  if (typeof value !== 'string' || value.length > 2048) return undefined;
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `2026-11-20 14:03 UTC`, or undefined for anything that is not an instant. */
+function instant(value: unknown): string | undefined {
+  if (typeof value !== 'string' && typeof value !== 'number') return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
+
+function present(fields: [string, string | undefined][]): [string, string][] {
+  return fields.filter((field): field is [string, string] => field[1] !== undefined);
+}
+
+function isObject(value: unknown): value is Data {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

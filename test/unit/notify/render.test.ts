@@ -1,0 +1,174 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { ChangeEvent } from '../../../shared/events/envelope.ts';
+import { renderMessage } from '../../../shared/notify/render.ts';
+
+const deployData = {
+  deployment_id: 'dep_01jd0000000000000000000000',
+  app_id: 'app_01jd0000000000000000000000',
+  app_name: 'shop-api',
+  env: 'prod',
+  image: 'ghcr.io/acme/shop-api:1.4.2',
+  actor: 'alice',
+  url: 'https://slipway.example.com/deployments/dep_01jd0000000000000000000000',
+};
+
+function event(type: string, data: unknown, source: ChangeEvent['source'] = 'slipway.deployments'): ChangeEvent {
+  return {
+    id: '01JD0000000000000000000000',
+    source,
+    type,
+    time: '2026-11-20T14:03:27.000Z',
+    actor: 'usr_bob',
+    subject: 'deployment/dep_01jd0000000000000000000000',
+    project_id: 'prj_01jd0000000000000000000000',
+    data: data as Record<string, unknown>,
+  };
+}
+
+describe('renderMessage', () => {
+  it.each([
+    ['Deployment Queued', 'info', 'Deploy queued: shop-api to prod', 'alice queued `ghcr.io/acme/shop-api:1.4.2`.'],
+    ['Deployment Started', 'info', 'Deploying shop-api to prod', 'Rolling out `ghcr.io/acme/shop-api:1.4.2`.'],
+    [
+      'Deployment Waiting For Approval',
+      'warning',
+      'Waiting for approval: shop-api to prod',
+      '`ghcr.io/acme/shop-api:1.4.2` needs approval before it rolls out to prod.',
+    ],
+    ['Deployment Succeeded', 'success', 'Deployed shop-api to prod', '`ghcr.io/acme/shop-api:1.4.2` is live in prod.'],
+    [
+      'Deployment Failed',
+      'failure',
+      'Deploy failed: shop-api to prod',
+      '`ghcr.io/acme/shop-api:1.4.2` did not roll out.',
+    ],
+    ['Deployment Rolled Back', 'warning', 'Rolled back shop-api in prod', 'prod is back on the previous revision.'],
+    [
+      'Deployment Expired',
+      'warning',
+      'Deploy expired: shop-api to prod',
+      'No approval came in time for `ghcr.io/acme/shop-api:1.4.2`; nothing was deployed.',
+    ],
+    [
+      'Deployment Rejected',
+      'failure',
+      'Deploy rejected: shop-api to prod',
+      'alice rejected `ghcr.io/acme/shop-api:1.4.2`; nothing was deployed.',
+    ],
+    ['Approval Granted', 'success', 'Approved: shop-api to prod', 'alice approved `ghcr.io/acme/shop-api:1.4.2`.'],
+    [
+      'Approval Rejected',
+      'failure',
+      'Approval rejected: shop-api to prod',
+      'alice rejected `ghcr.io/acme/shop-api:1.4.2`.',
+    ],
+    ['Rollback Started', 'warning', 'Rolling back shop-api in prod', 'Returning prod to the previous revision.'],
+  ])('%s: %s, "%s"', (type, severity, title, text) => {
+    expect(renderMessage(event(type, deployData))).toEqual({
+      title,
+      text,
+      severity,
+      fields: [
+        ['Image', 'ghcr.io/acme/shop-api:1.4.2'],
+        ['By', 'alice'],
+      ],
+      link: { label: 'Open deployment', url: deployData.url },
+      footer: 'Slipway · deployment/dep_01jd0000000000000000000000 · 2026-11-20 14:03 UTC',
+    });
+  });
+
+  it('names the revision and the reason when the event has them', () => {
+    const message = renderMessage(
+      event('Deployment Rolled Back', { ...deployData, revision: 41, reason: 'readiness probe failed\n  on 3 pods' }),
+    );
+    expect(message?.text).toBe('prod is back on revision `41`.\nReason: readiness probe failed on 3 pods');
+    expect(message?.fields).toContainEqual(['Revision', '41']);
+  });
+
+  it('asks for an approval with who, how many, until when, and a link to decide', () => {
+    const message = renderMessage(
+      event(
+        'Approval Requested',
+        {
+          approval_id: 'apr_01jd0000000000000000000000',
+          app_name: 'shop-api',
+          env_name: 'prod',
+          image: 'ghcr.io/acme/shop-api:1.4.2',
+          requested_by: 'alice',
+          approver_teams: ['sre', 'security'],
+          expires_at: '2026-11-21T14:03:27Z',
+          minimum_approvals: 2,
+          links: {
+            self: 'https://slipway.example.com/api/v1/approvals/apr_1',
+            approve: 'https://slipway.example.com/a/1',
+          },
+        },
+        'slipway.approvals',
+      ),
+    );
+    expect(message).toEqual({
+      title: 'Approval needed: shop-api to prod',
+      text: 'alice asks to deploy `ghcr.io/acme/shop-api:1.4.2`.\nNeeds 2 approvals from sre, security before 2026-11-21 14:03 UTC.',
+      severity: 'warning',
+      fields: [
+        ['Image', 'ghcr.io/acme/shop-api:1.4.2'],
+        ['Requested by', 'alice'],
+        ['Approvers', 'sre, security'],
+        ['Approvals needed', '2'],
+        ['Expires', '2026-11-21 14:03 UTC'],
+        ['Approval', 'apr_01jd0000000000000000000000'],
+      ],
+      link: { label: 'Review approval', url: 'https://slipway.example.com/a/1' },
+      footer: 'Slipway · deployment/dep_01jd0000000000000000000000 · 2026-11-20 14:03 UTC',
+    });
+  });
+
+  it('still says something useful when the data is missing', () => {
+    expect(renderMessage(event('Deployment Failed', {}))).toEqual({
+      title: 'Deploy failed: an app to an environment',
+      text: 'The new image did not roll out.',
+      severity: 'failure',
+      fields: [['By', 'usr_bob']],
+      footer: 'Slipway · deployment/dep_01jd0000000000000000000000 · 2026-11-20 14:03 UTC',
+    });
+    expect(renderMessage(event('Approval Requested', null))?.text).toBe(
+      'usr_bob asks to deploy the new image.\nNeeds approval.',
+    );
+  });
+
+  it('offers no button for a link that is not http(s)', () => {
+    const message = renderMessage(event('Deployment Succeeded', { ...deployData, url: 'javascript:alert(1)' }));
+    expect(message).not.toHaveProperty('link');
+  });
+
+  it('keeps a backtick in the image from breaking out of its code span', () => {
+    const message = renderMessage(event('Deployment Started', { ...deployData, image: 'evil`<!channel>`' }));
+    expect(message?.text).toBe("Rolling out `evil'<!channel>'`.");
+  });
+
+  it('gives unknown deployment and approval events a generic line, and skips catalog and IAM changes', () => {
+    expect(renderMessage(event('Deployment Paused', deployData))).toMatchObject({
+      title: 'Deployment Paused: shop-api in prod',
+      severity: 'info',
+    });
+    expect(renderMessage(event('Project Created', { name: 'shop' }, 'slipway.catalog'))).toBeUndefined();
+    expect(renderMessage(event('Team Member Added', {}, 'slipway.iam'))).toBeUndefined();
+  });
+
+  it('never throws and never prints undefined or [object Object], whatever the data holds', () => {
+    const types = ['Approval Requested', 'Deployment Failed', 'Rollback Started', 'Deployment Whatever'];
+    fc.assert(
+      fc.property(fc.constantFrom(...types), fc.anything(), fc.dictionary(fc.string(), fc.anything()), (type, a, b) => {
+        for (const data of [a, { ...deployData, ...b }]) {
+          // Only words the renderer could have made up count (fast-check may generate them as input).
+          if (/undefined|object Object|NaN/.test(JSON.stringify(data) ?? '')) continue;
+          const message = renderMessage(event(type, data));
+          const shown = JSON.stringify(message);
+          expect(shown).not.toMatch(/undefined|\[object Object\]|NaN/);
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
