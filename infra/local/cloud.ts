@@ -10,6 +10,7 @@ import { loadSigningKey, type TokenRequest } from './dev-issuer.ts';
 import { type DynamoDbLocal, ensureTable, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
 import { type GatewayRoute, startGateway } from './gateway.ts';
 import type { FunctionLike } from './lambda-runtime.ts';
+import { type LocalServices, type ServicesOptions, startServices } from './services.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -32,6 +33,13 @@ export interface LocalCloudOptions {
   extraFunctions?: readonly FunctionLike[];
   /** API Gateway's integration timeout (default 30 s); tests shorten it. */
   integrationTimeoutMs?: number;
+  /** Shorter workflow waits, bus backoff, simulated cluster pace, chat channels (see services.ts). */
+  workflowOverrides?: ServicesOptions['workflowOverrides'];
+  busBackoff?: ServicesOptions['busBackoff'];
+  kubernetes?: ServicesOptions['kubernetes'];
+  chat?: ServicesOptions['chat'];
+  /** Environment lock lease; tests of a crashed holder shorten it. */
+  lockLeaseSeconds?: number;
 }
 
 export interface LocalCloud {
@@ -43,6 +51,8 @@ export interface LocalCloud {
   tableName: string;
   /** Absolute data folder, or undefined in memory. */
   dataDir: string | undefined;
+  /** Step Functions, EventBridge, Secrets Manager, the stream consumer and the simulated cluster. */
+  services: LocalServices;
   mintToken(request: TokenRequest): Promise<string>;
   /** Stops the gateway and the DynamoDB Local this call started. Safe to call twice. */
   stop(): Promise<void>;
@@ -58,6 +68,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
         ...(dataDir === undefined ? {} : { dataDir: join(dataDir, 'dynamodb') }),
       });
   const dynamoEndpoint = options.dynamoEndpoint ?? (dynamo as DynamoDbLocal).endpoint;
+  let services: LocalServices | undefined;
 
   try {
     const client = localDynamoClient(dynamoEndpoint);
@@ -69,6 +80,22 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Handlers read their configuration at module scope: this must precede their first import,
     // which the gateway does on the first request to each function.
     setFunctionEnvironment(tableName, dynamoEndpoint);
+    services = await startServices({
+      rootDir: REPO_ROOT,
+      dataDir,
+      dynamoEndpoint,
+      tableName,
+      extraFunctions: options.extraFunctions ?? [],
+      ...(options.workflowOverrides ? { workflowOverrides: options.workflowOverrides } : {}),
+      ...(options.busBackoff ? { busBackoff: options.busBackoff } : {}),
+      ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
+      ...(options.chat ? { chat: options.chat } : {}),
+      ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
+    });
+    Object.assign(process.env, services.environment);
+    if (options.lockLeaseSeconds !== undefined)
+      process.env.SLIPWAY_LOCK_LEASE_SECONDS = String(options.lockLeaseSeconds);
+    services.startStreams();
 
     const gateway = await startGateway({
       routes: [...routes, ...(options.extraRoutes ?? [])],
@@ -87,13 +114,18 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       dynamoEndpoint,
       tableName,
       dataDir,
+      services,
       mintToken: gateway.issuer.mintToken,
       stop: () => {
-        stopping ??= gateway.close().finally(() => dynamo?.stop());
+        stopping ??= gateway
+          .close()
+          .finally(() => services?.stop())
+          .finally(() => dynamo?.stop());
         return stopping;
       },
     };
   } catch (error) {
+    await services?.stop();
     await dynamo?.stop();
     throw error;
   }

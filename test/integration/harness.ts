@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import { inject } from 'vitest';
-import { type LocalCloud, startLocalCloud } from '../../infra/local/cloud.ts';
+import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud.ts';
 import { createDevIssuer, loadSigningKey, type TokenRequest } from '../../infra/local/dev-issuer.ts';
 import type { GatewayRoute } from '../../infra/local/gateway.ts';
 import type { FunctionLike } from '../../infra/local/lambda-runtime.ts';
@@ -27,6 +27,8 @@ export interface TestCloudOptions {
   integrationTimeoutMs?: number;
   /** Print the gateway's access log lines (off by default: test output stays readable). */
   verbose?: boolean;
+  /** Delivery knobs: shorter workflow waits, bus backoff, the simulated cluster's pace, chat, lock lease. */
+  delivery?: Pick<LocalCloudOptions, 'workflowOverrides' | 'busBackoff' | 'kubernetes' | 'chat' | 'lockLeaseSeconds'>;
 }
 
 export interface TestCloud extends LocalCloud {
@@ -52,6 +54,7 @@ export async function startTestCloud(options: TestCloudOptions = {}): Promise<Te
     quiet: !options.verbose,
     extraRoutes: options.routes ?? [],
     extraFunctions: options.functions ?? [],
+    ...options.delivery,
     ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
   });
 

@@ -1,0 +1,200 @@
+/**
+ * The local cloud's AWS services beyond DynamoDB and API Gateway, wired from the manifest the way
+ * infra/aws wires them on AWS: Step Functions running the same ASL files, the EventBridge bus with
+ * the manifest's rules, Secrets Manager, the table stream feeding the event publisher, and the
+ * simulated Kubernetes cluster (a simulator: no kube-apiserver can run here).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  EVENT_BUS_NAME,
+  type FunctionSpec,
+  functions,
+  rules,
+  type StateMachineSpec,
+  stateMachines,
+  streamConsumer,
+} from '../manifest.ts';
+import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
+import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes/simulator.ts';
+import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lambda-runtime.ts';
+import { createLocalSecrets } from './secrets.ts';
+import { createLocalStepFunctions, type LocalStepFunctions, type MachineOverrides } from './stepfunctions/service.ts';
+import { type StreamPoller, startStreamPoller } from './streams.ts';
+
+export const LOCAL_REGION = 'us-east-1';
+export const LOCAL_ACCOUNT = '000000000000';
+/** Where `npm start` keeps the simulator's token: register the simulated cluster with this secret. */
+export const SIMULATOR_SECRET_NAME = 'slipway/clusters/local-simulator';
+
+export interface ServicesOptions {
+  rootDir: string;
+  dataDir: string | undefined;
+  dynamoEndpoint: string;
+  tableName: string;
+  extraFunctions?: readonly FunctionLike[];
+  /** Per state machine (`deploy`, `rollback`): shorter waits for tests, without touching the ASL. */
+  workflowOverrides?: Partial<Record<StateMachineSpec['name'], MachineOverrides>>;
+  /** Bus retry backoff; tests shorten it. */
+  busBackoff?: { initialMs: number; maxMs: number };
+  /** The simulated cluster's pace (podStartMs 0: instant rollouts). */
+  kubernetes?: { podStartMs?: number; badImageFailAfterMs?: number };
+  /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
+  chat?: Record<string, unknown>;
+  log?: (line: string) => void;
+}
+
+export interface LocalServices {
+  endpoint: AwsEndpoint;
+  stepFunctions: LocalStepFunctions;
+  bus: LocalEventBus;
+  kubernetes: KubernetesSimulator & { tokenSecretArn: string };
+  stateMachineArn(name: StateMachineSpec['name']): string;
+  /** Stores a secret (e.g. a real cluster's token) and answers its ARN. */
+  putSecret(name: string, value: string): string;
+  /** The environment the functions read (endpoints, bus, state machines). */
+  environment: Record<string, string>;
+  /** Starts the table stream's consumer; call once the functions' environment is set (they read it at import). */
+  startStreams(): void;
+  stop(): Promise<void>;
+}
+
+export const functionArn = (fn: FunctionLike) =>
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${localFunctionName(fn)}`;
+
+export async function startServices(options: ServicesOptions): Promise<LocalServices> {
+  const all: FunctionLike[] = [...functions, ...(options.extraFunctions ?? [])];
+  const byName = new Map(all.map((fn) => [fn.name, fn]));
+  const byArn = new Map(all.map((fn) => [functionArn(fn), fn]));
+  // Workflow and bus invocations are not bound by API Gateway's 30 s: only by the function's own timeout.
+  const runtime = createLambdaRuntime({
+    rootDir: options.rootDir,
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    integrationTimeoutMs: 15 * 60_000,
+  });
+  const invoke = async (fn: FunctionLike, payload: unknown): Promise<unknown> => {
+    const invocation = await runtime.invoke(fn, payload);
+    if (invocation.outcome === 'result') return invocation.result;
+    if (invocation.outcome === 'error') throw asLambdaError(invocation.error);
+    throw Object.assign(new Error(`${fn.name} timed out after ${fn.timeoutSeconds} s`), { name: 'Sandbox.Timedout' });
+  };
+  const invokeByName = (name: string, payload: unknown) => invoke(byName.get(name) as FunctionLike, payload);
+
+  const dataPath = (...parts: string[]) => (options.dataDir ? join(options.dataDir, ...parts) : undefined);
+  const secrets = createLocalSecrets({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    ...(options.dataDir ? { file: dataPath('secrets.json') } : {}),
+  });
+
+  const bus = createLocalEventBus({
+    busName: EVENT_BUS_NAME,
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    rules: rules.map((rule) => ({
+      name: rule.name,
+      pattern: rule.pattern,
+      targets: [{ id: rule.target, invoke: async (event) => void (await invokeByName(rule.target, event)) }],
+      retryPolicy: rule.retry,
+    })),
+    ...(options.busBackoff ? { backoff: options.busBackoff } : {}),
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+
+  const stateMachineArn = (name: string) =>
+    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:slipway-${name}`;
+  const stepFunctions = createLocalStepFunctions({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT,
+    stateMachines: stateMachines.map((machine) => ({
+      name: `slipway-${machine.name}`,
+      definition: definitionOf(options.rootDir, machine, (name) => functionArn(byName.get(name) as FunctionSpec)),
+    })),
+    invokeFunction: async (arn, payload) => {
+      const fn = byArn.get(arn);
+      if (!fn)
+        throw Object.assign(new Error(`Function not found: ${arn}`), { name: 'Lambda.ResourceNotFoundException' });
+      return invoke(fn, payload);
+    },
+    dynamoEndpoint: options.dynamoEndpoint,
+    putEvents: async (entries) =>
+      (await bus.service('PutEvents', { Entries: entries })) as { FailedEntryCount: number; Entries: unknown[] },
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    overrides: Object.fromEntries(
+      Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [`slipway-${name}`, overrides]),
+    ),
+  });
+
+  const simulator = await startKubernetesSimulator({
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...options.kubernetes,
+  });
+  const tokenSecretArn = secrets.put(SIMULATOR_SECRET_NAME, simulator.token);
+  const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
+
+  const endpoint = await startAwsEndpoint({
+    services: { AWSStepFunctions: stepFunctions.service, AWSEvents: bus.service, secretsmanager: secrets.service },
+    views: { '/_local/eventbridge/dead-letters': () => bus.deadLetters() },
+  });
+
+  const environment: Record<string, string> = {
+    AWS_ENDPOINT_URL_SFN: endpoint.url,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+    EVENT_BUS_NAME,
+    DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
+    ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
+    ...(chatSecretArn ? { SLIPWAY_CHAT_SECRET_ARN: chatSecretArn } : {}),
+  };
+
+  let streams: StreamPoller | undefined;
+  const startStreams = () => {
+    streams = startStreamPoller({
+      dynamoEndpoint: options.dynamoEndpoint,
+      tableName: options.tableName,
+      region: LOCAL_REGION,
+      filter: streamConsumer.filter,
+      batchSize: streamConsumer.batchSize,
+      ...(options.dataDir ? { checkpointFile: dataPath('streams', 'checkpoint.json') } : {}),
+      invoke: async (event) => (await invokeByName(streamConsumer.function, event)) as never,
+      ...(options.log ? { log: options.log } : {}),
+    });
+  };
+
+  return {
+    endpoint,
+    stepFunctions,
+    bus,
+    kubernetes: Object.assign(simulator, { tokenSecretArn }),
+    stateMachineArn,
+    putSecret: (name, value) => secrets.put(name, value),
+    environment,
+    startStreams,
+    async stop() {
+      await streams?.stop();
+      await stepFunctions.stop();
+      await bus.stop();
+      await endpoint.close();
+      await simulator.stop();
+    },
+  };
+}
+
+/** The ASL file with `${Name}` replaced, as CDK's definitionSubstitutions does on AWS. */
+export function definitionOf(rootDir: string, machine: StateMachineSpec, arnOf: (fn: string) => string): object {
+  const text = readFileSync(join(rootDir, machine.file), 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => {
+    const fn = machine.functions[name];
+    if (!fn) throw new Error(`${machine.file}: no substitution for ${whole}`);
+    return arnOf(fn);
+  });
+  return JSON.parse(text) as object;
+}
+
+/** What Step Functions and EventBridge see of a failed invocation: the error's type and message. */
+function asLambdaError(error: unknown): Error {
+  if (error instanceof Error) return error;
+  return Object.assign(new Error(String(error)), { name: 'Error' });
+}
