@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../client.ts';
+import { deploy, type Scene, startScene, statusWhen, stepNames } from './scene.ts';
+
+/** A protected environment: the deployment waits for its approvers, who resume, end or ignore it. */
+let scene: Scene;
+beforeAll(async () => {
+  scene = await startScene({
+    // Nobody answering is tested by the approval step's timeout, shortened without touching the ASL.
+    workflowOverrides: {
+      deploy: { waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 }, taskTimeoutOverrides: {} },
+    },
+  });
+});
+afterAll(() => scene?.cloud.stop());
+
+async function waitingForApproval() {
+  const reply = await deploy(scene.developer, scene.app.id, { env: 'prod', image: `1.${Date.now() % 1000}.0` });
+  expect(reply.status).toBe(202);
+  const status = await statusWhen(scene.developer, reply.body.id, (s) => s.state === 'waiting_for_approval');
+  return { deployment: reply.body, approvalId: status.approval.id as string, status };
+}
+
+describe('a deploy to a protected environment', () => {
+  it('waits, is listed as pending, and succeeds once an approver approves', async () => {
+    const { deployment, approvalId, status } = await waitingForApproval();
+    expect(status.approval).toMatchObject({ state: 'pending', approvals: 0, minimum_approvals: 1 });
+
+    const pending = await scene.approvers[0].get('/api/v1/approvals?state=pending');
+    expect(pending.status).toBe(200);
+    expect(pending.body.items.map((a: { id: string }) => a.id)).toContain(approvalId);
+
+    const approved = await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, { comment: 'ship it' });
+    expect(approved.status).toBe(200);
+    expect(approved.body).toMatchObject({
+      state: 'approved',
+      votes: [{ by: 'rm-bob', decision: 'approve', comment: 'ship it' }],
+    });
+
+    const done = await statusWhen(scene.developer, deployment.id);
+    expect(done.state).toBe('succeeded');
+    expect(stepNames(done)).toEqual(['queued', 'waiting_for_approval', 'applying', 'rolling_out', 'succeeded']);
+    const again = await scene.approvers[1].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(again.status).toBe(409);
+  });
+
+  it('ends as rejected when an approver rejects, with the comment as the reason, and frees the lock', async () => {
+    const { deployment, approvalId } = await waitingForApproval();
+    const rejected = await scene.approvers[1].post(`/api/v1/approvals/${approvalId}/reject`, {
+      comment: 'not during the sale',
+    });
+    expect(rejected.status).toBe(200);
+    const done = await statusWhen(scene.developer, deployment.id);
+    expect(done.state).toBe('rejected');
+    expect(done.reason).toMatch(/not during the sale/);
+    // The lock is free: the next deploy to prod reaches its own approval instead of queueing.
+    const next = await waitingForApproval();
+    await scene.approvers[0].post(`/api/v1/approvals/${next.approvalId}/reject`, {});
+    await statusWhen(scene.developer, next.deployment.id);
+  });
+
+  it('refuses self-approval, approvers outside the teams, and honours a minimum of two approvals', async () => {
+    await scene.admin.patch(
+      `/api/v1/apps/${scene.app.id}/envs/prod`,
+      {
+        protection: {
+          requires_approval: true,
+          approver_teams: [scene.team.id],
+          minimum_approvals: 2,
+          prevent_self_approval: true,
+          approval_timeout_minutes: 60,
+        },
+      },
+      { 'if-match': (await scene.admin.get(`/api/v1/apps/${scene.app.id}/envs/prod`)).headers.get('etag') ?? '' },
+    );
+    const { deployment, approvalId } = await waitingForApproval();
+    // The developer is the requester; admins are not in the approver team.
+    const self = await scene.developer.post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(self.status).toBe(403);
+    const outsider = await scene.admin.post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(outsider.status).toBe(403);
+
+    const first = await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(first.body).toMatchObject({ state: 'pending' });
+    expect((await scene.developer.get(`/api/v1/deployments/${deployment.id}`)).body.state).toBe('waiting_for_approval');
+    const second = await scene.approvers[1].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(second.body).toMatchObject({ state: 'approved' });
+    expect((await statusWhen(scene.developer, deployment.id)).state).toBe('succeeded');
+  });
+
+  it('expires when nobody answers before the timeout', async () => {
+    scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
+      waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },
+      taskTimeoutOverrides: { WaitForApproval: 1 },
+    });
+    const { deployment, approvalId } = await waitingForApproval();
+    const done = await statusWhen(scene.developer, deployment.id);
+    expect(done.state).toBe('expired');
+    await eventually(async () => {
+      const approval = await scene.approvers[0].get(`/api/v1/approvals/${approvalId}`);
+      expect(approval.body.state).toBe('expired');
+    });
+    const late = await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    expect(late.status).toBe(409);
+  });
+});

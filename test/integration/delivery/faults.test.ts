@@ -1,0 +1,136 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../infra/local/ports.ts';
+import { eventually } from '../client.ts';
+import { bodies, create, unique } from '../seed.ts';
+import { deploy, type Scene, startScene, statusWhen } from './scene.ts';
+
+/**
+ * The paths that are the product: a cluster that does not answer, a chat endpoint that is down,
+ * a crashed execution holding the lock, a duplicate event. Nothing is lost and no lock stays held.
+ */
+let scene: Scene;
+let chat: Server;
+const chatMessages: string[] = [];
+let chatDown = true;
+
+beforeAll(async () => {
+  chat = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      chatMessages.push(body);
+      res.writeHead(chatDown ? 503 : 200).end(chatDown ? 'down' : 'ok');
+    });
+  });
+  await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(chat.address() as AddressInfo).port}/services/T000/B000/XXXX`;
+  scene = await startScene({
+    chat: { channels: [{ kind: 'slack', url }], allowed_hosts: ['127.0.0.1'], allow_private: ['127.0.0.1'] },
+    lockLeaseSeconds: 2,
+  });
+});
+afterAll(async () => {
+  await scene?.cloud.stop();
+  chat?.close();
+});
+
+describe('faults', () => {
+  it('a cluster that does not answer fails the deployment with a clear reason and frees the lock', async () => {
+    const dead = await create(scene.admin, '/api/v1/clusters', {
+      name: unique('gone'),
+      region: 'us-east-1',
+      api_server_url: `https://127.0.0.1:${await freePort()}`, // nothing listens there
+      ca_data: scene.cloud.services.kubernetes.caData,
+      auth: { mode: 'token', token_secret_arn: scene.cloud.services.kubernetes.tokenSecretArn },
+    });
+    await create(scene.admin, `/api/v1/apps/${scene.app.id}/envs`, {
+      name: 'edge',
+      cluster_id: dead.id,
+      namespace: 'edge',
+    });
+    const first = await deploy(scene.developer, scene.app.id, { env: 'edge', image: '1.0.0' });
+    const status = await statusWhen(scene.developer, first.body.id);
+    expect(status.state).toBe('failed');
+    expect(status.reason).toMatch(/ClusterUnreachable/);
+    expect(status.reason).toMatch(/ECONNREFUSED|refused/);
+    // The lock was released: the next deployment is not stuck behind the failed one.
+    const second = await deploy(scene.developer, scene.app.id, { env: 'edge', image: '1.0.1' });
+    const next = await statusWhen(scene.developer, second.body.id);
+    expect(next.steps.map((s: { state: string }) => s.state)).not.toContain('waiting_for_lock');
+  });
+
+  it('a chat endpoint that is down gets retries, then a dead letter, and the deployment is unaffected', async () => {
+    chatMessages.length = 0;
+    const reply = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '5.0.0' });
+    expect((await statusWhen(scene.developer, reply.body.id)).state).toBe('succeeded');
+    const deadLetters = await eventually(async () => {
+      const letters = (await (
+        await fetch(`${scene.cloud.services.endpoint.url}/_local/eventbridge/dead-letters`)
+      ).json()) as {
+        rule: string;
+        event: { 'detail-type': string; detail: { subject: string } };
+        attempts: number;
+      }[];
+      const ours = letters.filter(
+        (l) => l.rule === 'notify' && l.event.detail.subject === `deployment/${reply.body.id}`,
+      );
+      expect(ours.map((l) => l.event['detail-type'])).toContain('Deployment Succeeded');
+      return ours;
+    }, 20_000);
+    expect(deadLetters[0]?.attempts).toBeGreaterThan(1);
+    expect(chatMessages.length).toBeGreaterThan(deadLetters.length);
+
+    // Back up: the next event reaches the channel.
+    chatDown = false;
+    const ok = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '5.0.1' });
+    await statusWhen(scene.developer, ok.body.id);
+    await eventually(() => {
+      expect(chatMessages.some((m) => m.includes('5.0.1'))).toBe(true);
+      return Promise.resolve();
+    }, 10_000);
+  });
+
+  it('a crashed execution holding the lock loses it when its lease expires', async () => {
+    const hung = await deploy(scene.developer, scene.app.id, {
+      env: 'dev',
+      image: 'hang',
+      progress_deadline_seconds: 3600,
+    });
+    await statusWhen(scene.developer, hung.body.id, (s) => s.state === 'rolling_out');
+    const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
+    const executionArn = `${scene.cloud.services.stateMachineArn('deploy').replace(':stateMachine:', ':execution:')}:${hung.body.id}`;
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: 'simulated crash' }));
+
+    const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '6.0.0' });
+    const status = await statusWhen(scene.developer, next.body.id, undefined, 20_000);
+    expect(status.state).toBe('succeeded');
+  });
+
+  it('every change is audited once, chained, and the chain verifies', async () => {
+    const reply = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '7.0.0' });
+    await statusWhen(scene.developer, reply.body.id);
+    const subject = `deployment/${reply.body.id}`;
+    const entries = await eventually(async () => {
+      const list = await scene.admin.get(`/api/v1/audit?subject=${encodeURIComponent(subject)}`);
+      expect(list.status).toBe(200);
+      expect(list.body.items.map((e: { type: string }) => e.type)).toContain('Deployment Succeeded');
+      return list.body.items;
+    }, 15_000);
+    expect(new Set(entries.map((e: { event_id: string }) => e.event_id)).size).toBe(entries.length);
+    expect(entries.every((e: { actor: string }) => e.actor === 'dev-alice')).toBe(true);
+    const verify = await scene.admin.get(`/api/v1/audit/verify?subject=${encodeURIComponent(subject)}`);
+    expect(verify.body).toMatchObject({ valid: true, entries: entries.length });
+
+    // Foundation changes are audited the same way.
+    const project = await create(scene.admin, '/api/v1/projects', bodies.project());
+    await eventually(async () => {
+      const list = await scene.admin.get(`/api/v1/audit?subject=project/${project.id}`);
+      expect(list.body.items.map((e: { type: string }) => e.type)).toEqual(['Project Created']);
+    }, 15_000);
+  });
+});
