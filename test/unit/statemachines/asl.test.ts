@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import aslValidator from 'asl-validator';
+import { describe, expect, it } from 'vitest';
+import { definitionOf } from '../../../infra/local/services.ts';
+import { validateDefinition } from '../../../infra/local/stepfunctions/service.ts';
+import { stateMachines } from '../../../infra/manifest.ts';
+
+/**
+ * The ASL files are the one description of the workflows on both runtimes: every one must be
+ * valid States Language for an independent validator (asl-validator) and for the local
+ * interpreter, and keep the rules the workflows depend on.
+ */
+const root = new URL('../../../', import.meta.url).pathname;
+type State = Record<string, unknown> & { Type: string };
+
+for (const machine of stateMachines) {
+  const raw = readFileSync(`${root}${machine.file}`, 'utf8');
+  const definition = definitionOf(
+    root,
+    machine,
+    (fn) => `arn:aws:lambda:us-east-1:123456789012:function:slipway-${fn}`,
+  ) as {
+    States: Record<string, State>;
+  };
+  const states = Object.entries(definition.States);
+
+  describe(machine.file, () => {
+    it('names only placeholders the manifest substitutes, and uses every one', () => {
+      const used = new Set([...raw.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
+      expect([...used].sort()).toEqual(Object.keys(machine.functions).sort());
+    });
+
+    it('is valid States Language for asl-validator and for the local interpreter', () => {
+      const { isValid, errors } = aslValidator(definition);
+      expect(errors).toEqual([]);
+      expect(isValid).toBe(true);
+      expect(() => validateDefinition(definition)).not.toThrow();
+    });
+
+    it('is JSONPath only: the local interpreter has no JSONata', () => {
+      expect(raw).not.toMatch(/QueryLanguage|JSONata|\{%/);
+    });
+
+    it('gives every task a timeout (AWS has no default; a wait must not hang forever)', () => {
+      for (const [name, state] of states.filter(([, s]) => s.Type === 'Task')) {
+        expect(state.TimeoutSeconds ?? state.TimeoutSecondsPath, name).toBeDefined();
+      }
+    });
+
+    it('catches every failure of every task, so the lock is always released', () => {
+      for (const [name, state] of states.filter(([, s]) => s.Type === 'Task')) {
+        const catches = (state.Catch ?? []) as { ErrorEquals: string[] }[];
+        expect(
+          catches.some((c) => c.ErrorEquals.includes('States.ALL')),
+          `${name} has no Catch for States.ALL`,
+        ).toBe(true);
+      }
+    });
+
+    it('retries cluster faults with backoff, but never a refused request', () => {
+      for (const [name, state] of states.filter(([, s]) => s.Type === 'Task')) {
+        for (const retry of (state.Retry ?? []) as { ErrorEquals: string[]; BackoffRate?: number }[]) {
+          expect(retry.ErrorEquals, name).not.toContain('ClusterRejected');
+          if (retry.ErrorEquals.includes('ClusterUnreachable')) expect(retry.BackoffRate, name).toBeGreaterThan(1);
+        }
+      }
+    });
+  });
+}
