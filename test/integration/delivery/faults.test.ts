@@ -1,5 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports.ts';
@@ -132,5 +133,31 @@ describe('faults', () => {
       const list = await scene.admin.get(`/api/v1/audit?subject=project/${project.id}`);
       expect(list.body.items.map((e: { type: string }) => e.type)).toEqual(['Project Created']);
     }, 15_000);
+  });
+
+  it('a duplicate event on the bus makes one audit entry', async () => {
+    const subject = `deployment/dep_${'0'.repeat(26)}`;
+    const detail = {
+      id: '01M8DUPL1CATEEVENT00000000',
+      time: new Date().toISOString(),
+      actor: 'root',
+      subject,
+      data: {},
+    };
+    const bus = new EventBridgeClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
+    const entry = {
+      EventBusName: 'slipway',
+      Source: 'slipway.deployments',
+      DetailType: 'Deployment Queued',
+      Detail: JSON.stringify(detail),
+    };
+    // Delivered twice, as at-least-once delivery may: two PutEvents of the very same change event.
+    await bus.send(new PutEventsCommand({ Entries: [entry] }));
+    await bus.send(new PutEventsCommand({ Entries: [entry] }));
+    await scene.cloud.services.bus.drained();
+    const list = await scene.admin.get(`/api/v1/audit?subject=${encodeURIComponent(subject)}`);
+    expect(list.status).toBe(200);
+    expect(list.body.items).toHaveLength(1);
+    expect(list.body.items[0]).toMatchObject({ event_id: detail.id, type: 'Deployment Queued', seq: 1 });
   });
 });
