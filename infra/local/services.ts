@@ -39,7 +39,7 @@ export interface ServicesOptions {
   /** Bus retry backoff; tests shorten it. */
   busBackoff?: { initialMs: number; maxMs: number };
   /** The simulated cluster's pace (podStartMs 0: instant rollouts). */
-  kubernetes?: { podStartMs?: number; badImageFailAfterMs?: number };
+  kubernetes?: { port?: number; podStartMs?: number; badImageFailAfterMs?: number };
   /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
   chat?: Record<string, unknown>;
   log?: (line: string) => void;

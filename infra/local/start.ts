@@ -1,16 +1,22 @@
 /**
  * `npm start`: the platform on this machine.
- *   node infra/local/start.ts [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--quiet]
+ *   node infra/local/start.ts [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--kube-port 6443]
+ *                             [--chat channels.json] [--quiet]
  */
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { API_BASE, routes } from '../manifest.ts';
+import { type ChatReceiver, receiverChannels, startChatReceiver } from './chat-receiver.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
 
-const USAGE = `Usage: npm start -- [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--quiet]
+const USAGE = `Usage: npm start -- [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--kube-port 6443]
+                        [--chat channels.json] [--quiet]
   --port         gateway port (0: any free port)
-  --data-dir     keeps the database and the dev issuer's key between runs
+  --data-dir     keeps the database, the dev issuer's key, executions and the simulated cluster between runs
   --in-memory    keep nothing: a throwaway database and signing key
   --dynamo-port  DynamoDB Local's port (default: any free port)
+  --kube-port    the simulated Kubernetes cluster's port (default 6443; a registered cluster keeps its URL)
+  --chat         chat channels (shared/notify/config.ts format); default: print messages here
   --quiet        no access log lines`;
 
 const { values: args } = parseArgs({
@@ -19,6 +25,8 @@ const { values: args } = parseArgs({
     'data-dir': { type: 'string', default: '.data' },
     'in-memory': { type: 'boolean', default: false },
     'dynamo-port': { type: 'string' },
+    'kube-port': { type: 'string', default: '6443' },
+    chat: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -32,14 +40,21 @@ if (args.help) {
 const port = portNumber(args.port, '--port');
 const dynamoPort = args['dynamo-port'] === undefined ? undefined : portNumber(args['dynamo-port'], '--dynamo-port');
 
+const kubePort = portNumber(args['kube-port'], '--kube-port');
+
 let cloud: LocalCloud;
+let receiver: ChatReceiver | undefined;
 try {
+  receiver = args.chat ? undefined : await startChatReceiver((line) => console.log(line));
+  const chat = args.chat ? (JSON.parse(readFileSync(args.chat, 'utf8')) as Record<string, unknown>) : undefined;
   cloud = await startLocalCloud({
     port,
     dataDir: args['data-dir'],
     inMemory: args['in-memory'],
     quiet: args.quiet,
     ...(dynamoPort === undefined ? {} : { dynamoPort }),
+    kubernetes: { port: kubePort },
+    chat: chat ?? receiverChannels(receiver as ChatReceiver),
   });
 } catch (error) {
   console.error(`Slipway local cloud did not start: ${(error as Error).message}`);
@@ -52,7 +67,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     if (stopping) process.exit(130); // a second Ctrl-C: don't wait
     stopping = true;
     console.error('\nStopping…');
-    cloud.stop().then(
+    Promise.all([cloud.stop(), receiver?.close()]).then(
       () => process.exit(0),
       (error: unknown) => {
         console.error(error);
@@ -90,6 +105,19 @@ async function banner(c: LocalCloud): Promise<string> {
     `  Issuer    ${c.issuer}  (development OIDC issuer; audience "slipway")`,
     `  DynamoDB  ${c.dynamoEndpoint}  table "${c.tableName}"`,
     `  Data      ${c.dataDir ?? 'in memory: everything is gone when this stops'}`,
+    `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Secrets Manager)`,
+    `  Chat      ${args.chat ? args.chat : 'messages are printed here (chat ▸ …)'}`,
+    '',
+    'Simulated Kubernetes cluster (a simulator of the API server, no pods run):',
+    `  API       ${c.services.kubernetes.url}${c.services.kubernetes.kubeconfigPath ? `  kubeconfig ${c.services.kubernetes.kubeconfigPath}` : ''}`,
+    '  Register it as a cluster with this body (POST /api/v1/clusters):',
+    `  ${JSON.stringify({
+      name: 'local-simulator',
+      region: 'us-east-1',
+      api_server_url: c.services.kubernetes.url,
+      ca_data: c.services.kubernetes.caData,
+      auth: { mode: 'token', token_secret_arn: c.services.kubernetes.tokenSecretArn },
+    })}`,
     '',
     'Get a token:',
     ...howToGetAToken,
