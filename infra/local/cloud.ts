@@ -40,6 +40,11 @@ export interface LocalCloudOptions {
   chat?: ServicesOptions['chat'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
+  /**
+   * Deliver change events (table stream → publisher → bus → notifier, auditor). Default true; a
+   * test that counts one request's own DynamoDB calls turns it off, as the consumers share the process.
+   */
+  deliverEvents?: boolean;
 }
 
 export interface LocalCloud {
@@ -95,7 +100,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     Object.assign(process.env, services.environment);
     if (options.lockLeaseSeconds !== undefined)
       process.env.SLIPWAY_LOCK_LEASE_SECONDS = String(options.lockLeaseSeconds);
-    services.startStreams();
+    if (options.deliverEvents !== false) services.startStreams();
 
     const gateway = await startGateway({
       routes: [...routes, ...(options.extraRoutes ?? [])],

@@ -160,7 +160,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       batchSize: streamConsumer.batchSize,
       ...(options.dataDir ? { checkpointFile: dataPath('streams', 'checkpoint.json') } : {}),
       invoke: async (event) => (await invokeByName(streamConsumer.function, event)) as never,
-      ...(options.log ? { log: options.log } : {}),
+      // A stream that stops flowing stops every event: say so even when the access log is quiet.
+      log: options.log ?? ((line) => console.error(line)),
     });
   };
 

@@ -220,8 +220,10 @@ function shardReader(
         new GetRecordsCommand({ ShardIterator: shard.iterator, Limit: options.batchSize ?? 100 }),
       );
     } catch (error) {
-      // Iterators expire after 15 minutes; start again from the checkpoint.
-      if ((error as Error).name === 'ExpiredIteratorException') shard.iterator = undefined;
+      // Iterators expire after 15 minutes, and DynamoDB Local trims under an iterator it handed out
+      // (seen with many tables on one instance): either way, start again from the checkpoint.
+      const name = (error as Error).name;
+      if (name === 'ExpiredIteratorException' || name === 'TrimmedDataAccessException') shard.iterator = undefined;
       throw error;
     }
     const records = out.Records ?? [];

@@ -28,7 +28,10 @@ export interface TestCloudOptions {
   /** Print the gateway's access log lines (off by default: test output stays readable). */
   verbose?: boolean;
   /** Delivery knobs: shorter workflow waits, bus backoff, the simulated cluster's pace, chat, lock lease. */
-  delivery?: Pick<LocalCloudOptions, 'workflowOverrides' | 'busBackoff' | 'kubernetes' | 'chat' | 'lockLeaseSeconds'>;
+  delivery?: Pick<
+    LocalCloudOptions,
+    'workflowOverrides' | 'busBackoff' | 'kubernetes' | 'chat' | 'lockLeaseSeconds' | 'deliverEvents'
+  >;
 }
 
 export interface TestCloud extends LocalCloud {

@@ -46,8 +46,8 @@ export async function world(admin: Client) {
 }
 
 /** A local cloud for one test file, and a platform admin to set the scene with. */
-export async function adminSession() {
-  const cloud = await startTestCloud();
+export async function adminSession(options: Parameters<typeof startTestCloud>[0] = {}) {
+  const cloud = await startTestCloud(options);
   const admin = client(cloud.url, await cloud.mintToken({ sub: 'root', groups: ['platform-admins'] }));
   return { cloud, admin };
 }

@@ -29,7 +29,8 @@ let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
 
 beforeAll(async () => {
-  ({ cloud, admin } = await adminSession());
+  // Change events are delivered in this same process; only the API's own requests are counted here.
+  ({ cloud, admin } = await adminSession({ delivery: { deliverEvents: false } }));
   fixture = await world(admin);
 });
 afterAll(() => cloud?.stop());
