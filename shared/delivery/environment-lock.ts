@@ -1,7 +1,7 @@
 import { parsePageRequest } from '../http/pagination.ts';
 import { conflict, Problem } from '../http/problem.ts';
 import { ID_PATTERN } from '../store/ids.ts';
-import { commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 
 /**
  * The per-environment deployment lock: one deployment runs per environment at a time, the others
@@ -13,9 +13,13 @@ import { commit, getMany, type Item, type Key, queryPage, type Write } from '../
  *   SK = QUEUE#<deploymentId>     one per waiting deployment; the deployment id is a ULID, so the
  *                                 sort key orders the queue by creation time, and two deployments
  *                                 of the same millisecond still have a total order (their random part).
+ *                                 `alive_until`: each poll of its waiter moves it a lease ahead.
  * Keying the entry by the deployment id alone (not queued_at + id) lets renew/release/tryAcquire
  * address it without a read. A deployment leaves the queue when it takes the lock (so a holder that
- * crashes leaves nothing behind to block the queue) or when it is released.
+ * crashes leaves nothing behind to block the queue), when it is released, or when it is abandoned:
+ * its waiter stopped polling (execution stopped, timed out, crashed) and its `alive_until` passed.
+ * Waiters behind an abandoned entry delete it, on the condition that it is still abandoned, so a
+ * waiter that is slow but alive polls again in time and stays; one deleted gets NotQueued on its next poll.
  *
  * Why two deployments can never both hold it: acquiring is ONE transaction whose put of HOLDER is
  * conditioned on "no holder, or the holder's lease has expired", evaluated by DynamoDB at commit;
@@ -24,12 +28,13 @@ import { commit, getMany, type Item, type Key, queryPage, type Write } from '../
  * Why only the head of the queue acquires: the head is found by a read, then the transaction
  * (a) deletes the acquirer's own entry on condition it still exists (a released deployment can't
  * take the lock) and (b) puts HOLDER on the condition above. An entry ahead of the acquirer can't
- * vanish unseen: entries leave only by taking the lock (then HOLDER's condition fails) or by
- * release. DynamoDB can't condition on "no smaller key exists", so an entry with a smaller key
- * that commits after the head read can lose its turn; that needs two creates for the same
- * environment within the same moment (a ULID is minted just before the create's commit), which
- * have no order a user could tell anyway. The queue read is eventually consistent (queryPage) and
- * widens that moment to the store's replication lag (~1 s); mutual exclusion never depends on it.
+ * vanish unseen: entries leave only by taking the lock (then HOLDER's condition fails), by
+ * release, or as abandoned (deleted before the acquire, and only while still abandoned).
+ * DynamoDB can't condition on "no smaller key exists", so an entry with a smaller key that
+ * commits after the head read (a strongly consistent query) can lose its turn; that needs two
+ * creates for the same environment within the same moment (a ULID is minted just before the
+ * create's commit), which have no order a user could tell anyway. Mutual exclusion never depends
+ * on the queue, nor on anyone's liveness: only on HOLDER's condition.
  */
 
 /** An environment: an application's env by name. */
@@ -69,7 +74,7 @@ export class NotQueued extends Problem {
   }
 }
 
-/** An abandoned lock item is garbage-collected by TTL a day after its lease ran out; expiry itself is checked by time. */
+/** An abandoned HOLDER or queue entry is removed by TTL a day after its time ran out; expiry is checked by time. */
 const CLEANUP_AFTER_SECONDS = 24 * 60 * 60;
 
 const partition = (env: EnvRef): string => `LOCK#${env.appId}#${env.env}`;
@@ -77,12 +82,28 @@ const holderKey = (env: EnvRef): Key => ({ PK: partition(env), SK: 'HOLDER' });
 const QUEUE_PREFIX = 'QUEUE#';
 const entryKey = (env: EnvRef, deploymentId: string): Key => ({ PK: partition(env), SK: QUEUE_PREFIX + deploymentId });
 
-/** The write that puts a deployment at the back of the env's queue; commit it in the deployment's create. */
-export function enqueue(env: EnvRef, deploymentId: string, queuedAt: string): Write {
+/** How long a new entry counts as alive before its first poll: its workflow may take a while to start. */
+const FIRST_POLL_WITHIN_SECONDS = 900;
+
+/**
+ * The write that puts a deployment at the back of the env's queue; commit it in the deployment's
+ * create. The entry counts as abandoned if its first poll (tryAcquire) is not within `aliveSeconds`.
+ */
+export function enqueue(
+  env: EnvRef,
+  deploymentId: string,
+  queuedAt: string,
+  aliveSeconds = FIRST_POLL_WITHIN_SECONDS,
+): Write {
   // The queue order is the id's order: anything but a prefixed ULID would sort at random.
   if (!ID_PATTERN.test(deploymentId)) throw new Error(`Not a deployment id: ${deploymentId}`);
   return {
-    put: { ...entryKey(env, deploymentId), deployment_id: deploymentId, queued_at: queuedAt },
+    put: {
+      ...entryKey(env, deploymentId),
+      deployment_id: deploymentId,
+      queued_at: queuedAt,
+      ...aliveFor(aliveSeconds),
+    },
     condition: 'attribute_not_exists(PK)',
     onFail: () => conflict('already-queued', `${deploymentId} is already queued.`),
   };
@@ -90,7 +111,8 @@ export function enqueue(env: EnvRef, deploymentId: string, queuedAt: string): Wr
 
 /**
  * Takes the lock if this deployment is first in the queue and the lock is free, expired, or
- * already its own (then the lease is extended). Called in a poll loop until it returns acquired.
+ * already its own (then the lease is extended). Called in a poll loop until it returns acquired;
+ * a poll that does not acquire keeps the entry alive for `leaseSeconds`, so poll more often than that.
  */
 export async function tryAcquire(env: EnvRef, deploymentId: string, leaseSeconds: number): Promise<AcquireResult> {
   for (let attempt = 1; attempt <= ACQUIRE_ATTEMPTS; attempt++) {
@@ -108,13 +130,19 @@ export async function tryAcquire(env: EnvRef, deploymentId: string, leaseSeconds
 const ACQUIRE_ATTEMPTS = 3;
 
 async function acquireOnce(env: EnvRef, deploymentId: string, leaseSeconds: number): Promise<AcquireResult> {
-  const [holder, entry] = await getMany([holderKey(env), entryKey(env, deploymentId)]);
+  // One strongly consistent read of the partition: the holder (SK HOLDER sorts first), then the queue in order.
+  const items = await allItems(partition(env));
+  const holder = items.find((i) => i.SK === 'HOLDER');
   if (holder?.deployment_id === deploymentId) return extendLease(env, deploymentId, leaseSeconds);
-  if (!entry) throw new NotQueued(deploymentId);
+  const queue = items.filter((i) => (i.SK as string).startsWith(QUEUE_PREFIX));
+  const mine = queue.findIndex((i) => i.SK === entryKey(env, deploymentId).SK);
+  if (mine < 0) throw new NotQueued(deploymentId);
 
-  const ahead = await countAhead(env, entry.SK as string);
-  if (ahead > 0 || (holder && !hasExpired(holder))) {
-    return { acquired: false, position: ahead + 1, ...(holder ? { holder: holder.deployment_id as string } : {}) };
+  const ahead = await stillWaiting(env, queue.slice(0, mine));
+  if (ahead.length > 0 || (holder && !hasExpired(holder))) {
+    await commit([keepAlive(env, deploymentId, leaseSeconds)]);
+    const position = ahead.length + 1;
+    return { acquired: false, position, ...(holder ? { holder: holder.deployment_id as string } : {}) };
   }
   const lease = leaseFrom(leaseSeconds);
   await commit(acquireWrites(env, deploymentId, lease));
@@ -148,7 +176,7 @@ export async function release(env: EnvRef, deploymentId: string): Promise<void> 
   }
 }
 
-/** Who holds the lock and who waits, in order (what a deployment's status shows). */
+/** Who holds the lock and who waits, in order (what a deployment's status shows; abandoned entries until removed). */
 export async function queueOf(env: EnvRef): Promise<EnvQueue> {
   const items = await allItems(partition(env));
   const holder = items.find((i) => i.SK === 'HOLDER');
@@ -187,6 +215,57 @@ function leaseFrom(leaseSeconds: number): Lease {
 
 const nowEpoch = (): number => Math.floor(Date.now() / 1000);
 const hasExpired = (holder: Item): boolean => (holder.lease_expires_epoch as number) <= nowEpoch();
+
+/** A queue entry's liveness: until when its waiter counts as alive (the same clock and rounding as a lease). */
+function aliveFor(seconds: number) {
+  const until = leaseFrom(seconds);
+  return {
+    alive_until: until.lease_expires_at,
+    alive_until_epoch: until.lease_expires_epoch,
+    expiresAt: until.lease_expires_epoch + CLEANUP_AFTER_SECONDS,
+  };
+}
+
+/** A poll that did not acquire: the waiter is alive; the entry must still exist (an update would recreate it). */
+function keepAlive(env: EnvRef, deploymentId: string, seconds: number): Write {
+  const alive = aliveFor(seconds);
+  return {
+    update: entryKey(env, deploymentId),
+    set: 'SET alive_until = :at, alive_until_epoch = :epoch, expiresAt = :cleanup',
+    condition: 'attribute_exists(PK)',
+    values: { ':at': alive.alive_until, ':epoch': alive.alive_until_epoch, ':cleanup': alive.expiresAt },
+    // Gone since the read: released, removed as abandoned, or taken the lock by a concurrent poll of ours.
+    onFail: raceLost,
+  };
+}
+
+/** The entries that are still waiting; the abandoned ones among them are removed on the way. */
+async function stillWaiting(env: EnvRef, entries: readonly Item[]): Promise<Item[]> {
+  const now = nowEpoch();
+  const waiting = await Promise.all(
+    entries.map((e) => ((e.alive_until_epoch as number) <= now ? removeIfAbandoned(env, e, now) : true)),
+  );
+  return entries.filter((_, i) => waiting[i]);
+}
+
+/** Deletes an abandoned entry unless its waiter polled again meanwhile; returns whether it is still waiting. */
+async function removeIfAbandoned(env: EnvRef, entry: Item, now: number): Promise<boolean> {
+  try {
+    await commit([
+      {
+        delete: entryKey(env, entry.deployment_id as string),
+        condition: 'attribute_not_exists(PK) OR #alive <= :now',
+        names: { '#alive': 'alive_until_epoch' },
+        values: { ':now': now },
+        onFail: () => conflict('waiter-alive', `${entry.deployment_id} polled again: it is still waiting.`),
+      },
+    ]);
+    return false;
+  } catch (error) {
+    if (error instanceof Problem && error.type.endsWith('/waiter-alive')) return true;
+    throw error;
+  }
+}
 
 /** Leaves the queue and becomes the holder, in one transaction (see the reasoning at the top). */
 function acquireWrites(env: EnvRef, deploymentId: string, lease: Lease): Write[] {
@@ -242,20 +321,14 @@ function lostRace(error: unknown): boolean {
   return (error as { name?: string }).name === 'TransactionConflictException';
 }
 
-/** How many queue entries sort before this one. */
-async function countAhead(env: EnvRef, entrySk: string): Promise<number> {
-  const entries = await allItems(partition(env), QUEUE_PREFIX);
-  return entries.filter((e) => (e.SK as string) < entrySk).length;
-}
-
-/** Every item of a partition (a lock partition is small: usually one page). */
-async function allItems(partitionKey: string, prefix?: string): Promise<Item[]> {
+/** Every item of a partition, read strongly consistent (a lock partition is small: usually one page). */
+async function allItems(partitionKey: string): Promise<Item[]> {
   const items: Item[] = [];
   let cursor: string | undefined;
   do {
     const page = await queryPage({
       partition: partitionKey,
-      ...(prefix ? { prefix } : {}),
+      consistent: true,
       page: parsePageRequest({ limit: '100', cursor }),
     });
     items.push(...page.items);

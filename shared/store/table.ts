@@ -62,6 +62,8 @@ export interface QuerySpec {
   page: PageRequest;
   /** Descending sort key order: newest first for ULID-keyed history. */
   newestFirst?: boolean;
+  /** A strongly consistent read (main table only: DynamoDB can't read a GSI consistently). */
+  consistent?: boolean;
 }
 
 /** One page of a Query: one request. The cursor must point into the same partition. */
@@ -80,6 +82,7 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
       Limit: spec.page.limit,
       ExclusiveStartKey: after,
       ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
+      ...(spec.consistent ? { ConsistentRead: true } : {}),
     }),
   );
   return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };

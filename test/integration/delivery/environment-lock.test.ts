@@ -37,12 +37,12 @@ const mintUlid = monotonicFactory();
 const newDeploymentId = () => `dep_${mintUlid().toLowerCase()}`;
 const newEnv = (env = 'prod'): EnvRef => ({ appId: `app_${mintUlid().toLowerCase()}`, env });
 
-/** Creates deployments in turn, each enqueued by its own create commit. */
-async function queued(env: EnvRef, count: number): Promise<string[]> {
+/** Creates deployments in turn, each enqueued by its own create (counted alive for `aliveSeconds` until it polls). */
+async function queued(env: EnvRef, count: number, aliveSeconds?: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) {
     const id = newDeploymentId();
-    await commit([lock.enqueue(env, id, new Date().toISOString())]);
+    await commit([lock.enqueue(env, id, new Date().toISOString(), aliveSeconds)]);
     ids.push(id);
   }
   return ids;
@@ -54,9 +54,9 @@ async function pollAll(env: EnvRef, ids: readonly string[], lease = LEASE): Prom
   return ids.filter((_, i) => results[i]?.acquired);
 }
 
-async function pollUntilAcquired(env: EnvRef, id: string, timeoutMs: number): Promise<void> {
+async function pollUntilAcquired(env: EnvRef, id: string, timeoutMs: number, lease = LEASE): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!(await lock.tryAcquire(env, id, LEASE)).acquired) {
+  while (!(await lock.tryAcquire(env, id, lease)).acquired) {
     if (Date.now() > deadline) throw new Error(`${id} did not acquire within ${timeoutMs} ms`);
     await sleep(100);
   }
@@ -163,6 +163,77 @@ describe('leases', () => {
       expect(error).toMatchObject({ name: 'LockLost' });
     }
     expect((await lock.queueOf(env)).holder).toEqual({ deployment_id: holder, lease_expires_at: after });
+  });
+});
+
+/** Everyone polls together, round after round, until one acquires; returns it (never two in a round). */
+async function pollRoundsUntilOneAcquires(env: EnvRef, ids: readonly string[], lease: number): Promise<string> {
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const winners = await pollAll(env, ids, lease);
+    expect(winners.length).toBeLessThanOrEqual(1);
+    if (winners[0]) return winners[0];
+    if (Date.now() > deadline) throw new Error(`none of ${ids.join(', ')} acquired within 5 s`);
+    await sleep(100);
+  }
+}
+
+describe('waiters that stop polling', () => {
+  // Short alive windows (1 s from enqueue, and from each poll with a 1 s lease) that pass for real.
+  it('a waiter at the head that stops polling is passed over once its alive window has passed', async () => {
+    const env = newEnv();
+    const [holder, stopped, next] = (await queued(env, 3, 1)) as [string, string, string];
+    await lock.tryAcquire(env, holder, LEASE);
+    const lastPoll = Date.now();
+    expect(await lock.tryAcquire(env, stopped, 1)).toEqual({ acquired: false, position: 1, holder });
+    await lock.release(env, holder);
+
+    await pollUntilAcquired(env, next, 5_000, 1);
+    // Not before the window its last poll opened had passed (server clock, whole seconds rounded up).
+    expect(Date.now()).toBeGreaterThanOrEqual(lastPoll + 1_000);
+    expect(await lock.queueOf(env)).toMatchObject({ holder: { deployment_id: next }, waiting: [] });
+    // Its execution, were it to come back, learns it left the queue instead of taking the lock.
+    await expect(lock.tryAcquire(env, stopped, 1)).rejects.toMatchObject({ name: 'NotQueued' });
+  });
+
+  it('a waiter that keeps polling, however slowly within its window, is never removed by those behind it', async () => {
+    const env = newEnv();
+    const [holder, slow, eager] = (await queued(env, 3, 1)) as [string, string, string];
+    await lock.tryAcquire(env, holder, LEASE);
+    const until = Date.now() + 2_500; // past the 1 s window (rounded up) their enqueue gave them
+    const keepPolling = async (id: string, everyMs: number) => {
+      const positions: number[] = [];
+      while (Date.now() < until) {
+        const result = await lock.tryAcquire(env, id, 1);
+        positions.push(result.acquired ? 0 : result.position);
+        await sleep(everyMs);
+      }
+      return positions;
+    };
+    const [slowSaw, eagerSaw] = await Promise.all([keepPolling(slow, 300), keepPolling(eager, 50)]);
+    expect(new Set(slowSaw)).toEqual(new Set([1]));
+    expect(new Set(eagerSaw)).toEqual(new Set([2]));
+
+    await lock.release(env, holder);
+    expect(await pollAll(env, [eager, slow], 1)).toEqual([slow]);
+  });
+
+  it('live waiters take the lock in queue order, passing over the abandoned ones between them', async () => {
+    const env = newEnv();
+    const [first, never1, second, never2, third] = (await queued(env, 5, 1)) as string[];
+    const live = [first, second, third] as string[];
+    const ran: string[] = [];
+    for (let turn = 0; turn < live.length; turn++) {
+      // In reverse, so the call order can't be what decides; the waiting ones stay alive by polling.
+      const winner = await pollRoundsUntilOneAcquires(env, live.slice(turn).reverse(), 1);
+      ran.push(winner);
+      await lock.release(env, winner);
+    }
+    expect(ran).toEqual(live);
+    expect(await lock.queueOf(env)).toEqual({ waiting: [] });
+    for (const abandoned of [never1, never2] as string[]) {
+      await expect(lock.tryAcquire(env, abandoned, 1)).rejects.toMatchObject({ name: 'NotQueued' });
+    }
   });
 });
 
