@@ -1,5 +1,3 @@
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   CfnOutput,
   CfnParameter,
@@ -27,41 +25,36 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { type FunctionName, functions, routeKey, routes } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { PlatformFunction } from './platform-function.ts';
-
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+import {
+  createFunctions,
+  type Functions,
+  functionNamed,
+  isApiFunction,
+  pascal,
+  type Reach,
+} from './manifest-functions.ts';
 
 export interface ApiStackProps extends StackProps {
   table: ITableV2;
+  /** The DeliveryStack's workflows and bus, for the API functions' capabilities. */
+  reach: Reach;
   config: SlipwayConfig;
 }
 
-/** The stateless half: one function per manifest entry behind one HTTP API. */
+/** The HTTP API and the functions behind its routes (the manifest's `api` functions). */
 export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
-  readonly functions: Readonly<Record<FunctionName, PlatformFunction>>;
+  readonly functions: Functions;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     // Export/ImportValue (also what LocalStack supports): CloudFormation keeps the table's
     // exports, and so the table, in place while this stack still uses them.
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
-    const { config, table } = props;
-
-    const fns = {} as Record<FunctionName, PlatformFunction>;
-    for (const spec of functions) {
-      fns[spec.name] = new PlatformFunction(this, `${pascal(spec.name)}Function`, {
-        entry: join(repoRoot, spec.entry),
-        description: `Slipway ${config.stage}: ${spec.description}`,
-        memoryMb: spec.memoryMb,
-        timeoutSeconds: spec.timeoutSeconds,
-        logLevel: config.logLevel,
-        environment: { SLIPWAY_ADMIN_GROUPS: config.adminGroups },
-      });
-      if (spec.tableAccess !== 'none') fns[spec.name].bindTable({ table, access: spec.tableAccess });
-    }
-    this.functions = fns;
+    const { config, table, reach } = props;
+    const apiFunctions = functions.filter(isApiFunction);
+    this.functions = createFunctions(this, apiFunctions, { config, table, reach });
 
     const jwt = new HttpJwtAuthorizer('OidcJwt', this.issuerUrl(config), { jwtAudience: [config.audience] });
     this.api = new HttpApi(this, 'HttpApi', {
@@ -73,19 +66,23 @@ export class ApiStack extends Stack {
     });
 
     // Payload 2.0; one invoke permission per function (not per route) keeps the policies small.
-    const integrations = {} as Record<FunctionName, HttpLambdaIntegration>;
-    for (const spec of functions) {
-      integrations[spec.name] = new HttpLambdaIntegration(`${pascal(spec.name)}Integration`, fns[spec.name], {
-        payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
-        scopePermissionToRoute: false,
-      });
+    const integrations: Partial<Record<FunctionName, HttpLambdaIntegration>> = {};
+    for (const spec of apiFunctions) {
+      integrations[spec.name] = new HttpLambdaIntegration(
+        `${pascal(spec.name)}Integration`,
+        functionNamed(this.functions, spec.name),
+        {
+          payloadFormatVersion: PayloadFormatVersion.VERSION_2_0,
+          scopePermissionToRoute: false,
+        },
+      );
     }
     const none = new HttpNoneAuthorizer();
     for (const route of routes) {
       const created = this.api.addRoutes({
         path: route.path,
         methods: [HttpMethod[route.method]],
-        integration: integrations[route.function],
+        integration: integrations[route.function] ?? routeToNonApiFunction(route.function),
         authorizer: route.public ? none : jwt,
       });
       // Health, the OpenAPI document and the docs page must be readable before anyone signs in.
@@ -154,4 +151,6 @@ function cors(allowOrigins: string[]) {
   };
 }
 
-const pascal = (name: string) => name.charAt(0).toUpperCase() + name.slice(1);
+function routeToNonApiFunction(name: FunctionName): never {
+  throw new Error(`A route targets ${name}, whose manifest trigger is not 'api'`);
+}

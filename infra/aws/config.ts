@@ -29,6 +29,15 @@ export interface SlipwayConfig {
   corsOrigins: string[];
   /** Run cdk-nag's AwsSolutions checks during synth. */
   nag: boolean;
+  /** Name prefix of the cluster token secrets the deployer may read (this account and region). */
+  clusterSecretPrefix: string;
+  /** IAM role ARN pattern the deployer may assume to reach EKS clusters (any account by default). */
+  clusterRolePattern: string;
+  /**
+   * Complete ARN of an existing chat configuration secret. Undefined: the DeliveryStack creates
+   * `slipway/<stage>/chat` holding an empty configuration (no channels).
+   */
+  chatSecretArn: string | undefined;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -39,6 +48,9 @@ const ENV: Record<string, string> = {
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
 };
+
+/** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
+const COMPLETE_SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+-[A-Za-z0-9]{6}$/;
 
 export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): SlipwayConfig {
   // CLI context values arrive as strings, cdk.json ones as JSON: accept both.
@@ -67,6 +79,18 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     throw new Error(`issuerUrl must be an https URL, got "${issuerUrl}"`);
   }
 
+  const clusterSecretPrefix = raw('clusterSecretPrefix') ?? 'slipway/clusters/';
+  if (!/^[\w/+=.@-]+$/.test(clusterSecretPrefix)) throw new Error('clusterSecretPrefix must be a secret name prefix');
+  // A literal role-name prefix is required: `role/*` would let the deployer become any role.
+  const clusterRolePattern = raw('clusterRolePattern') ?? 'arn:aws:iam::*:role/slipway-deployer*';
+  if (!/^arn:aws[a-z-]*:iam::(\d{12}|\*):role\/[\w+=,.@/-]+\*?$/.test(clusterRolePattern)) {
+    throw new Error(`clusterRolePattern must be a role ARN with a literal name prefix, got "${clusterRolePattern}"`);
+  }
+  const chatSecretArn = raw('chatSecretArn');
+  if (chatSecretArn !== undefined && !COMPLETE_SECRET_ARN.test(chatSecretArn)) {
+    throw new Error('chatSecretArn must be the complete ARN of a secret (ending in its -XXXXXX suffix)');
+  }
+
   return {
     stage,
     issuerUrl,
@@ -81,5 +105,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
       .map((origin) => origin.trim())
       .filter(Boolean),
     nag: bool('nag', false),
+    clusterSecretPrefix,
+    clusterRolePattern,
+    chatSecretArn,
   };
 }

@@ -1,5 +1,5 @@
 import { RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
-import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, StreamViewType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { Construct } from 'constructs';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 
@@ -8,8 +8,8 @@ export interface DataStackProps extends StackProps {
 }
 
 /**
- * The stateful half: the one table. It lives in its own stack so the stateless ApiStack can be
- * replaced, renamed or torn down without putting data at risk.
+ * The stateful part: the one table and its stream (`table.tableStreamArn`). It lives in its own
+ * stack so the stateless stacks can be replaced, renamed or torn down without putting data at risk.
  */
 export class DataStack extends Stack {
   readonly table: TableV2;
@@ -28,6 +28,8 @@ export class DataStack extends Stack {
         sortKey: key(gsi.sortKey),
       })),
       timeToLiveAttribute: tableSchema.timeToLiveAttribute,
+      // New outbox items feed the event publisher (DeliveryStack); it needs only the new image.
+      dynamoStream: StreamViewType.NEW_IMAGE,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       deletionProtection: props.deletionProtection,
       // A protected table also outlives its stack; an unprotected (dev) one goes with it.

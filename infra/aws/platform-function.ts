@@ -1,13 +1,16 @@
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { tableSchema } from '../../shared/store/table-schema.ts';
-import type { FunctionSpec } from '../manifest.ts';
+import type { FunctionSpec, StateMachineSpec } from '../manifest.ts';
 
 /** Repository root: esbuild resolves `shared/` and node_modules from here. */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,6 +29,17 @@ export interface PlatformFunctionProps {
 }
 
 export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
+
+/** The deploy and rollback state machines, by manifest name. */
+export type Workflows = Readonly<Record<StateMachineSpec['name'], IStateMachine>>;
+
+/** Where the deployer's cluster credentials may come from. */
+export interface ClusterAccess {
+  /** Name prefix of the cluster token secrets (in this account and region). */
+  secretPrefix: string;
+  /** IAM role ARN pattern the deployer may assume to reach EKS clusters. */
+  rolePattern: string;
+}
 
 /**
  * The one way this platform builds a Lambda function: nodejs24.x on arm64, minified ESM with
@@ -101,6 +115,54 @@ export class PlatformFunction extends NodejsFunction {
       resourceArns: tableSchema.globalSecondaryIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
     });
     this.addEnvironment('TABLE_NAME', table.tableName);
+  }
+
+  /** StartExecution on each workflow, and its ARN as `<NAME>_STATE_MACHINE_ARN`. */
+  bindWorkflowStarts(workflows: Workflows): void {
+    for (const [name, machine] of Object.entries(workflows)) {
+      machine.grantStartExecution(this);
+      this.addEnvironment(`${name.toUpperCase()}_STATE_MACHINE_ARN`, machine.stateMachineArn);
+    }
+  }
+
+  /** SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat on each workflow: answers its approval waits. */
+  bindTaskAnswers(workflows: Workflows): void {
+    for (const machine of Object.values(workflows)) machine.grantTaskResponse(this);
+  }
+
+  /** PutEvents on this bus only, and its name as EVENT_BUS_NAME. */
+  bindBus(bus: IEventBus): void {
+    bus.grantPutEventsTo(this);
+    this.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+  }
+
+  /** Read cluster token secrets and assume cluster roles: the deployer's reach, nobody else's. */
+  bindClusterAccess({ secretPrefix, rolePattern }: ClusterAccess): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${secretPrefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Grant.addToPrincipal({ grantee: this, actions: ['sts:AssumeRole'], resourceArns: [rolePattern] });
+    // cdk-nag names each finding by the resource as the template writes it.
+    const nagSecrets = `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretPrefix}*`;
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${nagSecrets}]`,
+      reason: 'Cluster token secrets are registered at run time (POST /clusters); the name prefix is the boundary.',
+    });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::${rolePattern}]`,
+      reason:
+        "Clusters' roles live in their own accounts and are registered at run time; the name prefix is the boundary.",
+    });
+  }
+
+  /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
+  bindChatSecret(secret: ISecret): void {
+    secret.grantRead(this);
+    this.addEnvironment('SLIPWAY_CHAT_SECRET_ARN', secret.secretArn);
   }
 }
 

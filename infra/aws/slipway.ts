@@ -3,10 +3,12 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ApiStack } from './api-stack.ts';
 import { readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
+import { DeliveryStack } from './delivery-stack.ts';
 
 /**
- * Adds Slipway's stacks to an app: the stateful DataStack, then the stateless ApiStack that uses
- * its table. Tests call this with their own App and context; `app.ts` calls it for the CLI.
+ * Adds Slipway's stacks to an app: the stateful DataStack; the DeliveryStack (state machines,
+ * bus, rules, stream) that uses its table; the ApiStack that uses both. Tests call this with
+ * their own App and context; `app.ts` calls it for the CLI.
  */
 export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
   const config = readConfig(app.node, env);
@@ -16,9 +18,15 @@ export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
     description: 'Slipway: the table (stateful)',
     deletionProtection: config.deletionProtection,
   });
+  const delivery = new DeliveryStack(app, `${prefix}-Delivery`, {
+    description: 'Slipway: deploy and rollback workflows, event bus, rules and stream (stateless)',
+    table: data.table,
+    config,
+  });
   const api = new ApiStack(app, `${prefix}-Api`, {
     description: 'Slipway: HTTP API and functions (stateless)',
     table: data.table,
+    reach: delivery.reach,
     config,
   });
   // Cost allocation and ownership in the console, per stage.
@@ -26,5 +34,5 @@ export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
   Tags.of(app).add('stage', config.stage);
   // cdk-nag 3 is a policy validation plugin: it reads the synthesized templates.
   if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, data, api };
+  return { config, data, delivery, api };
 }

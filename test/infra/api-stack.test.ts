@@ -1,9 +1,7 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FunctionName, functions, routeKey, routes } from '../../infra/manifest.ts';
-import { tableSchema } from '../../shared/store/table-schema.ts';
 import { ISSUER, slipwayApp } from './synth.ts';
 
 describe('ApiStack', () => {
@@ -17,8 +15,11 @@ describe('ApiStack', () => {
   });
   afterAll(() => app.cleanup());
 
-  const logicalId = (construct: IConstruct) => app.api.getLogicalId(construct.node.defaultChild as CfnElement);
-  const fnId = (name: FunctionName) => logicalId(app.api.functions[name]);
+  const fnId = (name: FunctionName) => {
+    const fn = app.api.functions[name];
+    if (!fn) throw new Error(`${name} is not in the ApiStack`);
+    return app.api.getLogicalId(fn.node.defaultChild as CfnElement);
+  };
   const resources = (type: string) => Object.entries(api.findResources(type));
   const only = (type: string) => {
     const [first, ...more] = resources(type);
@@ -35,6 +36,13 @@ describe('ApiStack', () => {
   };
 
   describe('routes, generated from the manifest', () => {
+    it('are served by the API functions only, each built here', () => {
+      const apiFunctions = functions.filter((spec) => (spec.trigger ?? 'api') === 'api').map((spec) => spec.name);
+      expect(Object.keys(app.api.functions).sort()).toEqual([...apiFunctions].sort());
+      expect(resources('AWS::Lambda::Function')).toHaveLength(apiFunctions.length);
+      for (const route of routes) expect(apiFunctions).toContain(route.function);
+    });
+
     it('has exactly one route per manifest route', () => {
       const keys = resources('AWS::ApiGatewayV2::Route').map(([, route]) => route.Properties.RouteKey);
       expect(keys.sort()).toEqual(routes.map(routeKey).sort());
@@ -76,88 +84,6 @@ describe('ApiStack', () => {
     });
   });
 
-  describe('functions, one per manifest function', () => {
-    it('creates no other functions', () => {
-      expect(resources('AWS::Lambda::Function')).toHaveLength(functions.length);
-    });
-
-    it.each(functions)(
-      '$name: nodejs24.x on arm64, traced, with its own log group and the house environment',
-      (spec) => {
-        const { Properties: fn } = api.toJSON().Resources[fnId(spec.name)];
-        expect(fn).toMatchObject({
-          Runtime: 'nodejs24.x',
-          Architectures: ['arm64'],
-          Handler: 'index.handler',
-          MemorySize: spec.memoryMb,
-          Timeout: spec.timeoutSeconds,
-          TracingConfig: { Mode: 'Active' },
-        });
-        const logGroup = api.toJSON().Resources[fn.LoggingConfig.LogGroup.Ref];
-        expect(logGroup.Properties.RetentionInDays).toBeGreaterThan(0);
-        const expected: Record<string, unknown> = {
-          POWERTOOLS_SERVICE_NAME: 'slipway',
-          POWERTOOLS_LOG_LEVEL: 'INFO',
-          NODE_OPTIONS: '--enable-source-maps',
-          SLIPWAY_ADMIN_GROUPS: 'platform-admins',
-        };
-        if (spec.tableAccess !== 'none') expected.TABLE_NAME = tableImport('Ref');
-        expect(fn.Environment.Variables).toEqual(expected);
-      },
-    );
-  });
-
-  describe('least privilege', () => {
-    const roleOf = (name: FunctionName): string => api.toJSON().Resources[fnId(name)].Properties.Role['Fn::GetAtt'][0];
-    const statementsOf = (name: FunctionName) =>
-      resources('AWS::IAM::Policy')
-        .filter(([, policy]) => policy.Properties.Roles.some((role: { Ref: string }) => role.Ref === roleOf(name)))
-        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement)
-        .map((s) => ({ ...s, Action: [s.Action].flat(), Resource: [s.Resource].flat() }));
-    const dynamo = (statements: ReturnType<typeof statementsOf>) =>
-      statements.filter((s) => s.Action.some((a: string) => a.startsWith('dynamodb:')));
-
-    it.each(functions)('$name holds no AWS managed policy and writes logs only to its own log group', (spec) => {
-      expect(api.toJSON().Resources[roleOf(spec.name)].Properties.ManagedPolicyArns).toBeUndefined();
-      const statements = statementsOf(spec.name);
-      const logGroupId = api.toJSON().Resources[fnId(spec.name)].Properties.LoggingConfig.LogGroup.Ref;
-      const logs = statements.filter((s) => s.Action.some((a: string) => a.startsWith('logs:')));
-      expect(logs).toEqual([expect.objectContaining({ Resource: [{ 'Fn::GetAtt': [logGroupId, 'Arn'] }] })]);
-      // Only X-Ray, which has no resource-level permissions, gets Resource "*".
-      for (const s of statements.filter((s) => s.Resource.includes('*'))) {
-        expect(s.Action.every((a: string) => a.startsWith('xray:'))).toBe(true);
-      }
-    });
-
-    const noTable = functions.filter((spec) => spec.tableAccess === 'none');
-    const withTable = functions.filter((spec) => spec.tableAccess !== 'none');
-
-    it.each(noTable)('$name has no access to the table at all', (spec) => {
-      expect(dynamo(statementsOf(spec.name))).toEqual([]);
-    });
-
-    it.each(withTable)('$name ($tableAccess) reaches only the table and its named indexes, and cannot scan', (spec) => {
-      const statements = dynamo(statementsOf(spec.name));
-      const table = JSON.stringify(tableImport('Arn'));
-      const indexes = tableSchema.globalSecondaryIndexes.map((gsi) =>
-        JSON.stringify({ 'Fn::Join': ['', [tableImport('Arn'), `/index/${gsi.indexName}`]] }),
-      );
-      const on = (s: (typeof statements)[number]) => s.Resource.map((r: unknown) => JSON.stringify(r));
-      for (const s of statements) {
-        for (const resource of on(s)) expect([table, ...indexes]).toContain(resource);
-        expect(s.Action.some((a: string) => a.includes('*') || /Scan|Stream|Shard/.test(a))).toBe(false);
-        // Indexes are read-only projections: Query is all anyone needs there.
-        if (on(s).some((r: string) => indexes.includes(r))) expect(s.Action).toEqual(['dynamodb:Query']);
-      }
-      expect(statements.flatMap(on)).toEqual(expect.arrayContaining([table, ...indexes]));
-      const actions = statements.filter((s) => on(s).includes(table)).flatMap((s) => s.Action);
-      expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
-      const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
-      if (spec.tableAccess === 'readwrite') expect(actions).toEqual(expect.arrayContaining(writes));
-      else for (const write of writes) expect(actions).not.toContain(write);
-    });
-  });
-
   describe('the $default stage', () => {
     it('throttles every route', () => {
       expect(only('AWS::ApiGatewayV2::Stage')[1].Properties).toMatchObject({
@@ -193,7 +119,7 @@ describe('ApiStack', () => {
   });
 
   it('synthesizes without construct warnings or errors', () => {
-    for (const stack of [app.api, app.data]) {
+    for (const stack of [app.api, app.delivery, app.data]) {
       expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     }

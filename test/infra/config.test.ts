@@ -24,6 +24,9 @@ describe('readConfig', () => {
       throttleBurstLimit: 100,
       corsOrigins: [],
       nag: false,
+      clusterSecretPrefix: 'slipway/clusters/',
+      clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
+      chatSecretArn: undefined,
     });
   });
 
@@ -55,6 +58,12 @@ describe('readConfig', () => {
     [{ stage: 'Prod_1' }, /Stage "Prod_1"/],
     [{ deletionProtection: 'no' }, /true or false/],
     [{ throttleBurstLimit: '-5' }, /positive integer/],
+    // A role pattern without a literal name prefix would let the deployer become any role.
+    [{ clusterRolePattern: 'arn:aws:iam::*:role/*' }, /literal name prefix/],
+    [{ clusterRolePattern: '*' }, /literal name prefix/],
+    [{ clusterSecretPrefix: 'a b' }, /secret name prefix/],
+    // A partial ARN (no -XXXXXX suffix) would not match the secret in IAM.
+    [{ chatSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/chat' }, /complete ARN/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

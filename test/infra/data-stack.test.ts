@@ -46,6 +46,10 @@ describe('DataStack', () => {
     expect(props.BillingMode).toBe('PAY_PER_REQUEST');
   });
 
+  it('streams new images, which feed the event publisher', () => {
+    expect(props.StreamSpecification).toEqual({ StreamViewType: 'NEW_IMAGE' });
+  });
+
   it('expires items by the TTL attribute', () => {
     expect(props.TimeToLiveSpecification).toEqual({ AttributeName: tableSchema.timeToLiveAttribute, Enabled: true });
   });

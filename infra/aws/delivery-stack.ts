@@ -1,0 +1,244 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  Aws,
+  CfnOutput,
+  CrossStackReferences,
+  Duration,
+  ReferenceStrength,
+  RemovalPolicy,
+  SecretValue,
+  Stack,
+  type StackProps,
+  Validations,
+} from 'aws-cdk-lib';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
+import type { Construct } from 'constructs';
+import {
+  EVENT_BUS_NAME,
+  functions,
+  type RuleSpec,
+  rules,
+  type StateMachineSpec,
+  stateMachines,
+  streamConsumer,
+} from '../manifest.ts';
+import type { SlipwayConfig } from './config.ts';
+import {
+  createFunctions,
+  type Functions,
+  functionNamed,
+  isApiFunction,
+  pascal,
+  type Reach,
+} from './manifest-functions.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface DeliveryStackProps extends StackProps {
+  table: ITableV2;
+  config: SlipwayConfig;
+}
+
+/**
+ * Where deploys are orchestrated: the deploy and rollback state machines and their step
+ * functions, the platform bus with its rules (each with a dead-letter queue), the table stream
+ * that feeds the one event publisher, and the bus consumers (notifier, auditor). The ApiStack
+ * starts and answers the workflows through `reach`.
+ */
+export class DeliveryStack extends Stack {
+  readonly bus: EventBus;
+  readonly workflows: Readonly<Record<StateMachineSpec['name'], StateMachine>>;
+  readonly chatSecret: ISecret;
+  readonly functions: Functions;
+  /** What API functions may be granted (start-workflows, answer-approvals, ...). */
+  readonly reach: Reach;
+
+  constructor(scope: Construct, id: string, props: DeliveryStackProps) {
+    super(scope, id, props);
+    CrossStackReferences.of(this).consume(ReferenceStrength.STRONG); // as the ApiStack: see there
+    const { config, table } = props;
+
+    // Stages may share an account: the stage is part of every explicit name.
+    this.bus = new EventBus(this, 'Bus', { eventBusName: `${EVENT_BUS_NAME}-${config.stage}` });
+    // Replaying the archive re-feeds the audit log and chats after an outage of theirs.
+    this.bus.archive('Archive', {
+      description: 'Every Slipway change event, for replay',
+      eventPattern: { account: [Aws.ACCOUNT_ID] },
+      retention: Duration.days(90),
+    });
+    this.chatSecret = this.chatConfiguration(config);
+
+    const clusterAccess = { secretPrefix: config.clusterSecretPrefix, rolePattern: config.clusterRolePattern };
+    const specs = functions.filter((spec) => !isApiFunction(spec));
+    // Step functions first: the state machines need their ARNs.
+    this.functions = createFunctions(this, specs, {
+      config,
+      table,
+      reach: { bus: this.bus, clusterAccess, chatSecret: this.chatSecret },
+    });
+    this.workflows = {
+      deploy: this.stateMachine(specOf('deploy'), config),
+      rollback: this.stateMachine(specOf('rollback'), config),
+    };
+    // No clusterAccess: no API function may reach cluster secrets or roles.
+    this.reach = { workflows: this.workflows, bus: this.bus, chatSecret: this.chatSecret };
+
+    for (const rule of rules) this.rule(rule);
+    this.outboxStream(table);
+
+    new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
+    new CfnOutput(this, 'DeployStateMachineArn', { value: this.workflows.deploy.stateMachineArn });
+    new CfnOutput(this, 'RollbackStateMachineArn', { value: this.workflows.rollback.stateMachineArn });
+    new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
+  }
+
+  /**
+   * The ASL file as written (the local cloud runs the same file), its `${...}` placeholders
+   * replaced by the step functions' ARNs, and a role that may invoke exactly those functions.
+   */
+  private stateMachine(spec: StateMachineSpec, config: SlipwayConfig): StateMachine {
+    const name = `slipway-${config.stage}-${spec.name}`;
+    const steps = Object.entries(spec.functions).map(
+      ([placeholder, fn]) => [placeholder, functionNamed(this.functions, fn)] as const,
+    );
+    const logs = new LogGroup(this, `${pascal(spec.name)}ExecutionLogs`, {
+      // The vendedlogs prefix keeps Step Functions' log resource policy from outgrowing its size limit.
+      logGroupName: `/aws/vendedlogs/states/${name}`,
+      retention: RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.DESTROY, // the audit log, not these, is the durable record of a deploy
+    });
+    const machine = new StateMachine(this, `${pascal(spec.name)}StateMachine`, {
+      stateMachineName: name,
+      stateMachineType: StateMachineType.STANDARD, // approval waits last days; Express stops at 5 minutes
+      definitionBody: DefinitionBody.fromFile(join(repoRoot, spec.file)),
+      definitionSubstitutions: Object.fromEntries(steps.map(([placeholder, fn]) => [placeholder, fn.functionArn])),
+      logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
+      tracingEnabled: true,
+    });
+    // The ASL names unqualified function ARNs, so no `:*` (versions and aliases) grant is needed.
+    machine.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: [...new Set(steps.map(([, fn]) => fn.functionArn))],
+      }),
+    );
+    Validations.of(machine.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Step Functions logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing actions have no resource-level permissions.',
+    });
+    return machine;
+  }
+
+  /**
+   * A bus rule and its target. EventBridge retries delivery per the manifest's policy; a handler
+   * error is retried by Lambda's asynchronous invoke (at most twice). Either way, an event that
+   * keeps failing lands in the rule's dead-letter queue, never silently dropped.
+   */
+  private rule(spec: RuleSpec): void {
+    const target = functionNamed(this.functions, spec.target);
+    const deadLetters = this.deadLetterQueue(
+      `${pascal(spec.name)}RuleDeadLetters`,
+      `events the ${spec.name} rule could not deliver`,
+    );
+    new Rule(this, `${pascal(spec.name)}Rule`, {
+      eventBus: this.bus,
+      description: spec.description,
+      eventPattern: eventPatternOf(spec.pattern),
+      targets: [
+        new LambdaFunction(target, {
+          deadLetterQueue: deadLetters,
+          retryAttempts: spec.retry.maximumRetryAttempts,
+          maxEventAge: Duration.seconds(spec.retry.maximumEventAgeSeconds),
+        }),
+      ],
+    });
+    target.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.seconds(Math.min(spec.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS)),
+      onFailure: new SqsDestination(deadLetters),
+    });
+  }
+
+  /** Table stream → the event publisher: new outbox items only, partial batch failures retried. */
+  private outboxStream(table: ITableV2): void {
+    const publisher = functionNamed(this.functions, streamConsumer.function);
+    const deadLetters = this.deadLetterQueue(
+      'OutboxStreamDeadLetters',
+      'stream batches the event publisher gave up on',
+    );
+    publisher.addEventSource(
+      new DynamoEventSource(table, {
+        startingPosition: StartingPosition.TRIM_HORIZON,
+        batchSize: streamConsumer.batchSize,
+        filters: [FilterCriteria.filter(streamConsumer.filter)],
+        reportBatchItemFailures: true,
+        // Age, not count, bounds the retries: a bus outage stalls the shard (keeping order) for up
+        // to 6 h; then the batch's position goes to the queue while its outbox items (kept 24 h)
+        // can still be republished.
+        retryAttempts: 10_000,
+        maxRecordAge: Duration.hours(6),
+        onFailure: new SqsDlq(deadLetters),
+      }),
+    );
+  }
+
+  private deadLetterQueue(id: string, holds: string): Queue {
+    const queue = new Queue(this, id, {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14), // the maximum: time to notice, fix and redrive
+    });
+    Validations.of(queue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: `This queue is itself a dead-letter queue (${holds}).`,
+    });
+    return queue;
+  }
+
+  /** The notifier's channels (webhook URLs, signing secrets): an existing secret, or an empty one to fill in. */
+  private chatConfiguration(config: SlipwayConfig): ISecret {
+    if (config.chatSecretArn) return Secret.fromSecretCompleteArn(this, 'ChatSecret', config.chatSecretArn);
+    const secret = new Secret(this, 'ChatSecret', {
+      secretName: `slipway/${config.stage}/chat`,
+      description: 'Slipway chat channels (shared/notify/config.ts); operators put the real configuration',
+      // Not a secret yet: no channels. CloudFormation leaves later PutSecretValue changes alone.
+      secretStringValue: SecretValue.unsafePlainText(JSON.stringify({ channels: [] })),
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Third-party chat webhooks are rotated by re-issuing them at the chat provider, not by a Lambda rotation.',
+    });
+    return secret;
+  }
+}
+
+/** Lambda keeps an asynchronous event at most 6 hours. */
+const LAMBDA_MAX_EVENT_AGE_SECONDS = 6 * 60 * 60;
+
+const specOf = (name: StateMachineSpec['name']): StateMachineSpec => {
+  const spec = stateMachines.find((machine) => machine.name === name);
+  if (!spec) throw new Error(`manifest.ts declares no ${name} state machine`);
+  return spec;
+};
+
+/**
+ * The manifest writes raw EventBridge patterns (what the local bus matches); the CDK renders its
+ * EventPattern verbatim except that `detail-type` is spelled `detailType`.
+ */
+export function eventPatternOf(pattern: Record<string, unknown>): EventPattern {
+  const { 'detail-type': detailType, ...rest } = pattern;
+  return (detailType === undefined ? rest : { ...rest, detailType }) as EventPattern;
+}

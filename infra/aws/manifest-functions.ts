@@ -1,0 +1,74 @@
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { Construct } from 'constructs';
+import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
+import type { SlipwayConfig } from './config.ts';
+import { type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
+
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+export type Functions = Readonly<Partial<Record<FunctionName, PlatformFunction>>>;
+
+/** What a stack can grant its functions; a capability whose target is absent here is a wiring bug. */
+export interface Reach {
+  workflows?: Workflows;
+  bus?: IEventBus;
+  clusterAccess?: ClusterAccess;
+  chatSecret?: ISecret;
+}
+
+/** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
+export const isApiFunction = (spec: FunctionSpec): boolean => (spec.trigger ?? 'api') === 'api';
+
+/**
+ * One PlatformFunction per spec, each granted its table access and then exactly its manifest
+ * capabilities (least privilege: nothing a spec does not name).
+ */
+export function createFunctions(
+  scope: Construct,
+  specs: readonly FunctionSpec[],
+  { config, table, reach }: { config: SlipwayConfig; table: ITableV2; reach: Reach },
+): Functions {
+  const fns: Partial<Record<FunctionName, PlatformFunction>> = {};
+  for (const spec of specs) {
+    const fn = new PlatformFunction(scope, `${pascal(spec.name)}Function`, {
+      entry: join(repoRoot, spec.entry),
+      description: `Slipway ${config.stage}: ${spec.description}`,
+      memoryMb: spec.memoryMb,
+      timeoutSeconds: spec.timeoutSeconds,
+      logLevel: config.logLevel,
+      environment: { SLIPWAY_ADMIN_GROUPS: config.adminGroups },
+    });
+    if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
+    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach);
+    fns[spec.name] = fn;
+  }
+  return fns;
+}
+
+function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {
+  const { workflows, bus, clusterAccess, chatSecret } = reach;
+  if (capability === 'start-workflows' && workflows) fn.bindWorkflowStarts(workflows);
+  else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
+  else if (capability === 'put-events' && bus) fn.bindBus(bus);
+  else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
+  else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
+  else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
+}
+
+/** `approval-request` → `ApprovalRequest`: the functions' construct ids. */
+export const pascal = (name: string): string =>
+  name
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+
+/** The function a stack must have built (the manifest names it as a target). */
+export function functionNamed(fns: Functions, name: FunctionName): PlatformFunction {
+  const fn = fns[name];
+  if (!fn) throw new Error(`${name} is not built in this stack; check its trigger in manifest.ts`);
+  return fn;
+}
