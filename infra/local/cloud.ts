@@ -38,6 +38,7 @@ export interface LocalCloudOptions {
   busBackoff?: ServicesOptions['busBackoff'];
   kubernetes?: ServicesOptions['kubernetes'];
   chat?: ServicesOptions['chat'];
+  awsPort?: ServicesOptions['awsPort'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
   /**
@@ -95,6 +96,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.busBackoff ? { busBackoff: options.busBackoff } : {}),
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
+      ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);

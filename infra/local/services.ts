@@ -42,6 +42,8 @@ export interface ServicesOptions {
   kubernetes?: { port?: number; podStartMs?: number; badImageFailAfterMs?: number };
   /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
   chat?: Record<string, unknown>;
+  /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
+  awsPort?: number;
   log?: (line: string) => void;
 }
 
@@ -136,6 +138,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
 
   const endpoint = await startAwsEndpoint({
+    ...(options.awsPort === undefined ? {} : { port: options.awsPort }),
     services: { AWSStepFunctions: stepFunctions.service, AWSEvents: bus.service, secretsmanager: secrets.service },
     views: { '/_local/eventbridge/dead-letters': () => bus.deadLetters() },
   });

@@ -1,7 +1,7 @@
 /**
  * `npm start`: the platform on this machine.
  *   node infra/local/start.ts [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--kube-port 6443]
- *                             [--chat channels.json] [--quiet]
+ *                             [--aws-port 4566] [--chat channels.json] [--quiet]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -10,12 +10,13 @@ import { type ChatReceiver, receiverChannels, startChatReceiver } from './chat-r
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
 
 const USAGE = `Usage: npm start -- [--port 3000] [--data-dir .data] [--in-memory] [--dynamo-port N] [--kube-port 6443]
-                        [--chat channels.json] [--quiet]
+                        [--aws-port 4566] [--chat channels.json] [--quiet]
   --port         gateway port (0: any free port)
   --data-dir     keeps the database, the dev issuer's key, executions and the simulated cluster between runs
   --in-memory    keep nothing: a throwaway database and signing key
   --dynamo-port  DynamoDB Local's port (default: any free port)
   --kube-port    the simulated Kubernetes cluster's port (default 6443; a registered cluster keeps its URL)
+  --aws-port     Step Functions, EventBridge and Secrets Manager endpoint (default 4566, as LocalStack)
   --chat         chat channels (shared/notify/config.ts format); default: print messages here
   --quiet        no access log lines`;
 
@@ -26,6 +27,7 @@ const { values: args } = parseArgs({
     'in-memory': { type: 'boolean', default: false },
     'dynamo-port': { type: 'string' },
     'kube-port': { type: 'string', default: '6443' },
+    'aws-port': { type: 'string', default: '4566' },
     chat: { type: 'string' },
     quiet: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -41,6 +43,7 @@ const port = portNumber(args.port, '--port');
 const dynamoPort = args['dynamo-port'] === undefined ? undefined : portNumber(args['dynamo-port'], '--dynamo-port');
 
 const kubePort = portNumber(args['kube-port'], '--kube-port');
+const awsPort = portNumber(args['aws-port'], '--aws-port');
 
 let cloud: LocalCloud;
 let receiver: ChatReceiver | undefined;
@@ -54,6 +57,7 @@ try {
     quiet: args.quiet,
     ...(dynamoPort === undefined ? {} : { dynamoPort }),
     kubernetes: { port: kubePort },
+    awsPort,
     chat: chat ?? receiverChannels(receiver as ChatReceiver),
   });
 } catch (error) {
