@@ -132,8 +132,9 @@ export async function decide(
     throw notFound('Approval');
   }
   const view = present<ApprovalView>(approval);
-  if (view.state !== 'pending') throw conflict('approval-closed', `This approval is already ${view.state}.`);
+  // Who may decide comes first: a caller who may not gets 403 whatever the approval's state.
   await requireApprover(caller, view, access.can('approval.decide', envScope(view.project_id, view.app_id, view.env)));
+  if (view.state !== 'pending') throw conflict('approval-closed', `This approval is already ${view.state}.`);
   if (decision === 'approve' && view.prevent_self_approval && view.requested_by === caller.sub) {
     throw forbidden('This environment forbids approving your own deployment; another approver must decide.');
   }

@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { appChanges, newApp } from '../domain/app.ts';
 import { clusterChanges, newCluster } from '../domain/cluster.ts';
+import { approvalDecision, deployRequest, newDeployment, newRollback } from '../domain/deployment.ts';
 import { envChanges, newEnv } from '../domain/environment.ts';
 import { dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
@@ -23,7 +24,7 @@ export interface Parameter {
 }
 
 export interface Success {
-  status: 200 | 201 | 204;
+  status: 200 | 201 | 202 | 204;
   description: string;
   /** Absent for 204. */
   schema?: z.ZodMiniType;
@@ -73,6 +74,15 @@ export const tags = [
     description: 'A binding gives a role (a set of permissions) to a user or team on a scope.',
   },
   {
+    name: 'Deployments',
+    description:
+      'A deployment puts an image on an environment; a rollback puts back an earlier release. Both answer 202 at once and run as a workflow: poll the status URL until `final`.',
+  },
+  {
+    name: 'Approvals',
+    description: "A protected environment's deployments wait for its approvers: they approve or reject here.",
+  },
+  {
     name: 'Audit',
     description: 'Every change, once, in a hash chain per subject: list it newest first, or verify a chain.',
   },
@@ -91,6 +101,9 @@ const pages = {
   users: views.page(views.user),
   roles: views.page(views.role),
   audit: views.page(views.auditEntry),
+  deployments: views.page(views.deployment),
+  releases: views.page(views.release),
+  approvals: views.page(views.approval),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -105,6 +118,10 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   ClusterChanges: clusterChanges,
   NewTeam: newTeam,
   NewBinding: newBinding,
+  DeployRequest: deployRequest,
+  NewDeployment: newDeployment,
+  NewRollback: newRollback,
+  ApprovalDecision: approvalDecision,
   Project: views.project,
   ProjectPage: pages.projects,
   App: views.app,
@@ -127,6 +144,13 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   AuditEntry: views.auditEntry,
   AuditPage: pages.audit,
   ChainReport: views.chainReport,
+  Deployment: views.deployment,
+  DeploymentPage: pages.deployments,
+  DeploymentStatus: views.deploymentStatus,
+  Release: views.release,
+  ReleasePage: pages.releases,
+  Approval: views.approval,
+  ApprovalPage: pages.approvals,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -144,6 +168,8 @@ const ids = {
   cluster: path('id', resourceId('cls'), 'Cluster id.'),
   team: path('id', resourceId('team'), 'Team id.'),
   binding: path('id', resourceId('bnd'), 'Role binding id.'),
+  deployment: path('id', resourceId('dep'), 'Deployment id.'),
+  approval: path('id', resourceId('apr'), 'Approval id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -196,6 +222,36 @@ const patch = (schema: z.ZodMiniType, view: z.ZodMiniType) =>
     success: changed(view),
   }) as const;
 const remove = { ifMatch: true, success: gone } as const;
+/** Deploys and rollbacks run as workflows: the answer is the queued deployment and where to watch it. */
+const start = (schema: z.ZodMiniType): Details => ({
+  body: { schema },
+  idempotencyKey: true,
+  success: [
+    {
+      status: 202,
+      description: 'Accepted: the deployment is queued. Location is its status URL.',
+      schema: views.deployment,
+      location: true,
+    },
+  ],
+});
+/** A vote: every POST may carry an Idempotency-Key (shared/http/api.ts), so a retried vote is replayed. */
+const vote = (summary: string): Details => ({
+  parameters: [ids.approval],
+  body: { schema: approvalDecision },
+  idempotencyKey: true,
+  success: [{ status: 200, description: summary, schema: views.approval }],
+  errors: {
+    403: 'Only members of the approver teams decide (without teams: approval.decide on the environment); self-approval may be forbidden.',
+    404: 'The approval does not exist, or you cannot see its application.',
+    409: 'The approval is closed (`approval-closed`), you already voted (`already-voted`), or a vote landed at the same moment (`concurrent-vote`).',
+  },
+});
+const deployErrors = {
+  403: 'Needs deployment.create on the environment.',
+  404: 'The application or environment does not exist, or you cannot see it.',
+  422: "The image is not from the application's image repository (`image-repository-mismatch`).",
+};
 
 type Details = Omit<Operation, 'method' | 'path' | 'operationId' | 'tag' | 'summary'>;
 type Untagged = Omit<Operation, 'tag'>;
@@ -436,6 +492,85 @@ export const operations: readonly Operation[] = [
       parameters: [ids.binding],
       success: gone,
       errors: { 403: 'Needs the same rights as granting it.', 409: 'The team changed meanwhile: retry.' },
+    }),
+  ),
+  ...section(
+    'Deployments',
+    op('POST /api/v1/apps/{id}/deploy', 'deployApp', 'Deploy an image to an environment', {
+      description:
+        '`image` is a tag, a digest or a full reference in the application’s image repository. Replicas and strategy default to the current release’s. One deployment runs per environment at a time; later ones queue.',
+      parameters: [ids.app],
+      ...start(deployRequest),
+      errors: deployErrors,
+    }),
+    op('GET /api/v1/deployments', 'listDeployments', "List an application's deployments", {
+      description: 'Newest first. `app_id` is required (400 without).',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The application (required).' },
+        { name: 'env', in: 'query', schema: dnsLabel, description: 'Only the deployments to this environment.' },
+      ],
+      paged: true,
+      success: list(pages.deployments),
+      errors: { 400: 'No `app_id`.', 404: 'The application does not exist or you cannot see it.' },
+    }),
+    op('POST /api/v1/deployments', 'createDeployment', 'Deploy an image (the application in the body)', {
+      description: 'The same as `POST /apps/{id}/deploy`, naming the application by `app_id`.',
+      ...start(newDeployment),
+      errors: deployErrors,
+    }),
+    op('GET /api/v1/deployments/{id}', 'getDeployment', 'Get a deployment', {
+      parameters: [ids.deployment],
+      success: [{ status: 200, description: 'The deployment.', schema: views.deployment }],
+    }),
+    op('GET /api/v1/deployments/{id}/status', 'getDeploymentStatus', "A deployment's progress", {
+      description: 'The steps so far, rollout counts, its place in the environment’s queue and its approval.',
+      parameters: [ids.deployment],
+      success: [{ status: 200, description: 'Its progress.', schema: views.deploymentStatus }],
+    }),
+    op('GET /api/v1/apps/{id}/envs/{env}/releases', 'listReleases', "List an environment's releases", {
+      description: 'Every deployment that reached the cluster, newest revision first, with its outcome.',
+      parameters: [ids.app, ids.env],
+      paged: true,
+      success: list(pages.releases),
+    }),
+    op('POST /api/v1/rollbacks', 'createRollback', 'Roll an environment back', {
+      description:
+        'Puts back `target_revision`, by default the last successful release before the current one, through the rollback workflow.',
+      ...start(newRollback),
+      errors: {
+        403: 'Needs rollback.create on the environment.',
+        404: 'The application, environment or `target_revision` does not exist, or you cannot see it.',
+        409: 'No earlier successful release (`no-rollback-target`), or `target_revision` did not succeed (`not-a-good-release`).',
+      },
+    }),
+  ),
+  ...section(
+    'Approvals',
+    op('GET /api/v1/approvals', 'listApprovals', 'List approvals', {
+      description: 'The approvals of applications you can read, newest first.',
+      parameters: [
+        {
+          name: 'state',
+          in: 'query',
+          schema: z.enum(['pending', 'approved', 'rejected', 'expired']),
+          description: 'Only approvals in this state (default `pending`).',
+        },
+      ],
+      paged: true,
+      success: list(pages.approvals),
+    }),
+    op('GET /api/v1/approvals/{id}', 'getApproval', 'Get an approval', {
+      parameters: [ids.approval],
+      success: [{ status: 200, description: 'The approval, with its votes.', schema: views.approval }],
+    }),
+    op('POST /api/v1/approvals/{id}/approve', 'approve', 'Approve a deployment', {
+      description:
+        'Your vote; the last vote needed resumes the deployment. The environment may forbid approving your own.',
+      ...vote('The approval with your vote: `approved` once enough have approved.'),
+    }),
+    op('POST /api/v1/approvals/{id}/reject', 'reject', 'Reject a deployment', {
+      description: 'One rejection ends the deployment as `rejected`, with your comment as the reason.',
+      ...vote('The approval, now `rejected`.'),
     }),
   ),
   ...section(

@@ -6,8 +6,9 @@ import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
 import { newApp } from '../domain/app.ts';
 import { clusterAuth, newCluster } from '../domain/cluster.ts';
+import { rolloutStrategy } from '../domain/deployment.ts';
 import { newEnv, protection } from '../domain/environment.ts';
-import { dnsLabel, resourceId } from '../domain/fields.ts';
+import { description, dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
 import { newProject } from '../domain/project.ts';
 
@@ -129,4 +130,130 @@ export const chainReport = z.object({
   valid: z.boolean(),
   first_invalid_seq: z.optional(z.int().check(z.minimum(1))),
   reason: z.optional(z.string()),
+});
+
+/** The states of shared/delivery/deployments.ts (test/unit/openapi.test.ts holds them equal). */
+export const deploymentState = z.enum([
+  'queued',
+  'waiting_for_lock',
+  'waiting_for_approval',
+  'applying',
+  'rolling_out',
+  'rolling_back',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+]);
+
+const deploymentKind = z.enum(['deploy', 'rollback']);
+const revision = z.int().check(z.minimum(1));
+const count = z.int().check(z.minimum(0));
+
+const step = z.object({
+  state: deploymentState,
+  at: timestamp,
+  actor: z.string().check(z.describe('Who moved it: a user’s sub, or `slipway` for the workflow.')),
+  detail: z.optional(z.string()),
+});
+
+const rollout = z.object({ desired: count, updated: count, ready: count, available: count });
+
+/** One attempt to put an image on an environment (kind `deploy`) or to put back an earlier release (`rollback`). */
+export const deployment = z.object({
+  id: resourceId('dep'),
+  kind: deploymentKind,
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  env: dnsLabel,
+  image: z.string().check(z.describe('The full image reference, completed with the application’s repository.')),
+  replicas: z.int().check(z.minimum(0), z.maximum(100)),
+  strategy: rolloutStrategy,
+  progress_deadline_seconds: z.int().check(z.minimum(5), z.maximum(3600)),
+  description: z.optional(description),
+  state: deploymentState,
+  steps: z.array(step).check(z.describe('Every state it has passed, oldest first.')),
+  requested_by: userId,
+  status_url: z.string().check(z.describe('Where to watch it: GET answers its status.')),
+  target_revision: z.optional(revision.check(z.describe('For a rollback: the release it puts back.'))),
+  revision: z.optional(revision.check(z.describe('The release it recorded, once it reached the cluster.'))),
+  reason: z.optional(z.string().check(z.describe('Why it failed, rolled back, was rejected or expired.'))),
+  rollout: z.optional(rollout),
+  approval_id: z.optional(resourceId('apr')),
+  version,
+  created_at: timestamp,
+  updated_at: timestamp,
+  finished_at: z.optional(timestamp),
+});
+
+/** `GET /deployments/{id}/status`: what a pipeline polls until `final`. */
+export const deploymentStatus = z.object({
+  id: resourceId('dep'),
+  state: deploymentState,
+  final: z.boolean().check(z.describe('True once the state can no longer change.')),
+  steps: z.array(step),
+  rollout: z.optional(rollout),
+  reason: z.optional(z.string()),
+  queue: z.optional(
+    z
+      .object({
+        holder: z.nullable(resourceId('dep')),
+        position: z.nullable(z.int().check(z.minimum(1))),
+      })
+      .check(z.describe('The environment lock: who holds it, and this deployment’s place in line.')),
+  ),
+  approval: z.optional(
+    z.object({
+      id: resourceId('apr'),
+      state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+      approvals: count.check(z.describe('Votes cast so far.')),
+      minimum_approvals: z.int().check(z.minimum(1)),
+      expires_at: timestamp,
+    }),
+  ),
+});
+
+/** One revision in an environment's release history. */
+export const release = z.object({
+  revision,
+  image: z.string(),
+  replicas: z.int().check(z.minimum(0), z.maximum(100)),
+  strategy: rolloutStrategy,
+  progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
+  deployment_id: resourceId('dep'),
+  kind: deploymentKind,
+  deployed_by: userId,
+  deployed_at: timestamp,
+  outcome: z.enum(['succeeded', 'rolled_back', 'failed']),
+  restored_revision: z.optional(revision.check(z.describe('For a rollback: the revision it restored.'))),
+});
+
+const vote = z.object({
+  by: userId,
+  decision: z.enum(['approve', 'reject']),
+  comment: z.optional(z.string().check(z.maxLength(1000))),
+  at: timestamp,
+});
+
+/** A protected environment's gate for one deployment. */
+export const approval = z.object({
+  id: resourceId('apr'),
+  deployment_id: resourceId('dep'),
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  env: dnsLabel,
+  image: z.string(),
+  requested_by: userId,
+  state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  approver_teams: z.array(resourceId('team')),
+  minimum_approvals: z.int().check(z.minimum(1), z.maximum(10)),
+  prevent_self_approval: z.boolean(),
+  votes: z.array(vote),
+  expires_at: timestamp,
+  created_at: timestamp,
+  updated_at: timestamp,
+  version,
 });

@@ -10,6 +10,9 @@ import type { AppView } from '../../shared/catalog/apps.ts';
 import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts';
 import type { EnvView } from '../../shared/catalog/environments.ts';
 import type { ProjectView } from '../../shared/catalog/projects.ts';
+import type { ApprovalView } from '../../shared/delivery/approvals.ts';
+import { DEPLOYMENT_STATES, type DeploymentView, type deploymentStatus } from '../../shared/delivery/deployments.ts';
+import type { Release } from '../../shared/delivery/releases.ts';
 import { newProject } from '../../shared/domain/project.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
@@ -97,10 +100,17 @@ describe('the OpenAPI document', () => {
     expect(newProject.safeParse({ name: 'shop', owner: 'me' }).success).toBe(false);
   });
 
-  it('asks for Idempotency-Key on every POST, which answers 201 with Location and ETag', () => {
+  it('asks for Idempotency-Key on every POST: a create answers 201 with Location and ETag, a start 202 with Location', () => {
+    const headersOf: Record<string, string[]> = {
+      '200': ['Idempotent-Replayed'],
+      '201': ['ETag', 'Location', 'Idempotent-Replayed'],
+      '202': ['Location', 'Idempotent-Replayed'],
+    };
     for (const { key, op } of docOperations.filter(({ key }) => key.startsWith('POST '))) {
       expect(op.parameters, key).toContainEqual({ $ref: '#/components/parameters/IdempotencyKey' });
-      expect(Object.keys(op.responses['201']?.headers ?? {}), key).toEqual(['ETag', 'Location', 'Idempotent-Replayed']);
+      const [success, ...others] = Object.keys(op.responses).filter((status) => Number(status) < 300);
+      expect(others, key).toEqual([]);
+      expect(Object.keys(op.responses[success ?? '']?.headers ?? {}), key).toEqual(headersOf[success ?? '']);
       expect(Object.keys(op.responses), key).toEqual(expect.arrayContaining(['409', '422']));
     }
   });
@@ -154,6 +164,11 @@ describe('the response schemas describe what the API answers', () => {
     expectTypeOf<z.infer<typeof views.user>>().toExtend<UserView>();
     expectTypeOf<z.infer<typeof views.me>>().toExtend<Awaited<ReturnType<typeof me>>>();
     expectTypeOf<z.infer<typeof views.role>>().toExtend<Role>();
+    expectTypeOf<z.infer<typeof views.deployment>>().toExtend<DeploymentView>();
+    expectTypeOf<z.infer<typeof views.deploymentStatus>>().toExtend<Awaited<ReturnType<typeof deploymentStatus>>>();
+    expectTypeOf<z.infer<typeof views.release>>().toExtend<Release>();
+    expectTypeOf<z.infer<typeof views.approval>>().toExtend<ApprovalView>();
+    expect(views.deploymentState.options).toEqual(DEPLOYMENT_STATES);
   });
 
   it('matches a presented project', () => {

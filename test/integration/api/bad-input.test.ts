@@ -1,31 +1,64 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Client, client } from '../client.ts';
+import { type Client, client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
-import { adminSession, bodies, world } from '../seed.ts';
+import { adminSession, bodies, create, world } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
+/** The approval a deployment waits for at the gate of a protected environment. */
+let pendingApproval: string;
 
 /** Snapshot of everything a refused request could have touched. */
 async function everything() {
-  const [projects, apps, clusters, envs, teams, bindings] = await Promise.all([
+  const replies = await Promise.all([
     admin.get('/api/v1/projects?limit=100'),
     admin.get('/api/v1/apps?limit=100'),
     admin.get('/api/v1/clusters?limit=100'),
     admin.get(`/api/v1/apps/${fixture.app.id}/envs?limit=100`),
     admin.get('/api/v1/teams?limit=100'),
     admin.get('/api/v1/bindings?limit=100'),
+    admin.get(`/api/v1/projects/${fixture.project.id}`),
+    // A refused deploy or rollback would be listed here; a refused vote would show on the approval.
+    admin.get(`/api/v1/deployments?app_id=${fixture.app.id}&limit=100`),
+    admin.get(`/api/v1/approvals/${pendingApproval}`),
   ]);
-  const project = await admin.get(`/api/v1/projects/${fixture.project.id}`);
-  return [projects, apps, clusters, envs, teams, bindings, project].map((r) => r.text);
+  return replies.map((r) => r.text);
 }
 
 beforeAll(async () => {
   ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
+  pendingApproval = await waitingAtTheGate();
 });
 afterAll(() => cloud?.stop());
+
+/** The workflow stops at the approval before it touches the cluster: the fixture's cluster never needs to exist. */
+async function waitingAtTheGate(): Promise<string> {
+  await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, {
+    ...bodies.env(fixture.cluster.id, 'gated'),
+    protection: {
+      requires_approval: true,
+      approver_teams: [],
+      minimum_approvals: 1,
+      prevent_self_approval: false,
+      approval_timeout_minutes: 60,
+    },
+  });
+  const deployment = (await admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'gated', image: '1.0.0' })).body
+    .id as string;
+  return eventually(async () => {
+    const status = (await admin.get(`/api/v1/deployments/${deployment}/status`)).body;
+    if (status.state !== 'waiting_for_approval') throw new Error(`deployment is ${status.state}`);
+    return status.approval.id as string;
+  });
+}
+
+/** A valid deploy of the fixture app to its prod environment, with `change` applied. */
+const deploy = (change: Record<string, unknown>) =>
+  admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'prod', image: '1.0.0', ...change });
+const rollback = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
 
 describe('bad input gets a clear 4xx problem and changes nothing', () => {
   const cases: [string, () => Promise<{ status: number; body: { type?: string; status?: number } }>, number, string][] =
@@ -126,6 +159,27 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         'invalid-request',
       ],
       ['a bad subject filter', () => admin.get('/api/v1/bindings?subject=robot:x'), 400, 'invalid-request'],
+      ['a deploy with an unknown field', () => deploy({ force: true }), 400, 'invalid-request'],
+      ['a deploy of a bad image reference', () => deploy({ image: 'Shop API:latest' }), 400, 'invalid-request'],
+      [
+        'a deploy of an image from another repository',
+        () => deploy({ image: 'docker.io/mallory/miner:1.0.0' }),
+        422,
+        'image-repository-mismatch',
+      ],
+      ['a deploy of too many replicas', () => deploy({ replicas: 101 }), 400, 'invalid-request'],
+      ['a deploy of negative replicas', () => deploy({ replicas: -1 }), 400, 'invalid-request'],
+      ['a deploy to an unknown environment', () => deploy({ env: 'nowhere' }), 404, 'not-found'],
+      ['a deploy with a 1 s progress deadline', () => deploy({ progress_deadline_seconds: 1 }), 400, 'invalid-request'],
+      ['a rollback to revision 0', () => rollback({ target_revision: 0 }), 400, 'invalid-request'],
+      ['a rollback to an unknown revision', () => rollback({ target_revision: 99 }), 404, 'not-found'],
+      [
+        'an approval with an unknown field',
+        () => admin.post(`/api/v1/approvals/${pendingApproval}/approve`, { comment: 'ok', force: true }),
+        400,
+        'invalid-request',
+      ],
+      ['a malformed deployment id', () => admin.get('/api/v1/deployments/dep_..%2F..%2Fx'), 404, 'not-found'],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {

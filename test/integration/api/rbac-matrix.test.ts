@@ -3,6 +3,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { type Client, client } from '../client.ts';
+import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
@@ -13,6 +14,8 @@ import { adminSession, bodies, create, unique, world } from '../seed.ts';
  * - allowed → the route's success status;
  * - not allowed but can read the object → 403; cannot even read it → 404 (existence not revealed);
  * - creates and platform-wide actions that name no readable object → 403.
+ * Deploys, rollbacks and approvals act on environments of P's app placed on the simulated cluster,
+ * so the workflows they start really run (test/integration/delivery/scene.ts).
  */
 
 type Persona =
@@ -327,6 +330,67 @@ const cases: Record<string, RouteCase> = {
     },
   },
 
+  'POST /api/v1/apps/{id}/deploy': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/deploy`, body: { env: delivery.deployEnv, image: '1.0.1' } }),
+  },
+  'GET /api/v1/deployments': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/deployments?app_id=${P.app.id}` }),
+  },
+  'POST /api/v1/deployments': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({
+      path: `${v1}/deployments`,
+      body: { app_id: P.app.id, env: delivery.deployEnv, image: '1.0.2' },
+    }),
+  },
+  'GET /api/v1/deployments/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/deployments/${delivery.deployment}` }),
+  },
+  'GET /api/v1/deployments/{id}/status': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/deployments/${delivery.deployment}/status` }),
+  },
+  'GET /api/v1/apps/{id}/envs/{env}/releases': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/envs/${delivery.releasedEnv}/releases` }),
+  },
+  // The released environment has two good releases: a rollback always has an earlier one to go to.
+  'POST /api/v1/rollbacks': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/rollbacks`, body: { app_id: P.app.id, env: delivery.releasedEnv } }),
+  },
+  'GET /api/v1/approvals': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/approvals` }),
+  },
+  'GET /api/v1/approvals/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/approvals/${delivery.approval}` }),
+  },
+  // The gates have no approver teams: approval.decide decides, which only admins hold (not maintainers).
+  'POST /api/v1/approvals/{id}/approve': {
+    need: { on: 'P', level: 'admin' },
+    success: 200,
+    setup: async (persona) => ({ path: `${v1}/approvals/${await approvalFor(persona)}/approve`, body: {} }),
+  },
+  'POST /api/v1/approvals/{id}/reject': {
+    need: { on: 'P', level: 'admin' },
+    success: 200,
+    setup: async (persona) => ({ path: `${v1}/approvals/${await approvalFor(persona)}/reject`, body: {} }),
+  },
+
   'GET /api/v1/audit': {
     need: { on: 'P', level: 'maintainer' },
     success: 200,
@@ -368,13 +432,69 @@ function auditProjectP() {
   return auditedP;
 }
 
+/** Delivery fixtures on P's app: environments on the simulated cluster, a deployment, a pending approval. */
+const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '' };
+let simulatedCluster: { id: string };
+
+const simulatedEnv = async (protection?: Record<string, unknown>) =>
+  (
+    await create(admin, `${v1}/apps/${P.app.id}/envs`, {
+      ...bodies.env(simulatedCluster.id),
+      ...(protection ? { protection } : {}),
+    })
+  ).name as string;
+
+/** A deploy that reaches the gate of a fresh protected environment (one per gate: a waiting deploy holds its lock). */
+async function pendingApproval(): Promise<string> {
+  const env = await simulatedEnv({
+    requires_approval: true,
+    approver_teams: [],
+    minimum_approvals: 1,
+    prevent_self_approval: true,
+    approval_timeout_minutes: 60,
+  });
+  const reply = await admin.post(`${v1}/apps/${P.app.id}/deploy`, { env, image: '2.0.0' });
+  const status = await statusWhen(admin, reply.body.id, (s) => s.state === 'waiting_for_approval');
+  return (status.approval as { id: string }).id;
+}
+
+/** Deciding closes an approval: who may decide gets a fresh one; the others try the shared one they cannot change. */
+const approvalFor = async (persona: Persona) =>
+  expected({ on: 'P', level: 'admin' }, persona, 200) === 200 ? pendingApproval() : delivery.approval;
+
+/** Two deploys that succeed (queued together: the lock runs them in turn), so the environment has a rollback target. */
+async function releasedEnv(): Promise<string> {
+  const env = await simulatedEnv();
+  const ids: string[] = [];
+  for (const image of ['1.0.0', '1.1.0'])
+    ids.push((await admin.post(`${v1}/apps/${P.app.id}/deploy`, { env, image })).body.id);
+  for (const id of ids) expect((await statusWhen(admin, id)).state).toBe('succeeded');
+  delivery.deployment = ids[1] as string;
+  return env;
+}
+
+async function setUpDelivery() {
+  const sim = cloud.services.kubernetes;
+  simulatedCluster = await create(admin, `${v1}/clusters`, {
+    ...bodies.cluster(),
+    api_server_url: sim.url,
+    ca_data: sim.caData,
+    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+  });
+  [delivery.deployEnv, delivery.releasedEnv, delivery.approval] = await Promise.all([
+    simulatedEnv(),
+    releasedEnv(),
+    pendingApproval(),
+  ]);
+}
+
 const subs = {} as Record<Persona, string>;
 async function bind(persona: Persona, role: string, scope: Record<string, string>) {
   await create(admin, `${v1}/roles/bind`, { role, subject: { kind: 'user', id: subs[persona] }, scope });
 }
 
 beforeAll(async () => {
-  ({ cloud, admin } = await adminSession());
+  ({ cloud, admin } = await adminSession({ delivery: quickDelivery }));
   P = await world(admin);
   Q = await world(admin);
   team = await create(admin, `${v1}/teams`, bodies.team());
@@ -390,6 +510,7 @@ beforeAll(async () => {
     if (role) await bind(persona, role, { kind: 'project', project_id: P.project.id });
   }
   await bind('other-project', 'maintainer', { kind: 'project', project_id: Q.project.id });
+  await setUpDelivery();
 });
 afterAll(() => cloud?.stop());
 
