@@ -1,0 +1,551 @@
+/**
+ * The simulated cluster behind the Kubernetes simulator's HTTP API: the verbs (get, list, create,
+ * replace, patch, apply, delete) on the store with kube-apiserver's rules (resourceVersion
+ * preconditions, generation only on spec changes, field managers), and the deployment controller's
+ * effects (status, pods, events) from rollout.ts. Not a Kubernetes: no scheduler, no nodes, no containers.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { parse as parseYaml } from 'yaml';
+import { type FieldManager, managedFields, recordUpdate, serverSideApply } from './apply.ts';
+import { clone, isObject, type JsonObject, jsonPatch, mergePatch, sameJson } from './patch.ts';
+import { apiVersionOf, type ResourceType, resourceTypes } from './resources.ts';
+import {
+  deploymentPods,
+  deploymentStatus,
+  nextChangeAt,
+  type Rollout,
+  type RolloutTiming,
+  revisionAnnotation,
+  startRollout,
+  stateAt,
+} from './rollout.ts';
+import { fieldSelector, labelSelector } from './selectors.ts';
+import {
+  alreadyExists,
+  badRequest,
+  conflict,
+  invalid,
+  KubernetesError,
+  notFound,
+  type StatusCause,
+  successStatus,
+  unsupportedMediaType,
+} from './status.ts';
+import { metadataOf, ObjectStore, type StoredObject } from './store.ts';
+
+/** Where a request points: a resource type, maybe a namespace, maybe one object. */
+export interface Target {
+  type: ResourceType;
+  namespace?: string;
+  name?: string;
+}
+
+export interface WriteOptions {
+  query: URLSearchParams;
+  /** The client's User-Agent: its first word names the field manager when `fieldManager` is absent. */
+  userAgent: string;
+}
+
+const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public']);
+const type = (plural: string): ResourceType => resourceTypes.find((t) => t.plural === plural) as ResourceType;
+const namespaces = type('namespaces');
+const deployments = type('deployments');
+
+export class SimulatedCluster {
+  readonly store = new ObjectStore();
+  timing: RolloutTiming;
+  #rollouts = new Map<string, Rollout>();
+  #timers = new Map<string, NodeJS.Timeout>();
+  /** Rollouts whose old replica sets were reported scaled down already. */
+  #drained = new WeakSet<Rollout>();
+
+  constructor(timing: RolloutTiming) {
+    this.timing = timing;
+    for (const name of protectedNamespaces)
+      this.#commit({ type: namespaces, name }, undefined, { metadata: { name } }, []);
+  }
+
+  get(target: Target): JsonObject {
+    const name = target.name as string;
+    if (target.type.plural === 'pods') {
+      const pod = this.#pods(target.namespace).find((p) => metadataOf(p).name === name);
+      if (!pod) throw notFound(ref(target, name));
+      return pod;
+    }
+    if (target.type === deployments) this.#refresh(target.namespace as string, name);
+    const stored = this.store.get(target.type.plural, target.namespace, name);
+    if (!stored) throw notFound(ref(target, name));
+    return clone(stored.object);
+  }
+
+  /** The matching objects (with kind and apiVersion, as on a GET) and the revision the list is at. */
+  list(target: Target, query: URLSearchParams): { items: JsonObject[]; resourceVersion: string } {
+    if (target.type === deployments) {
+      for (const stored of this.store.list('deployments', target.namespace)) {
+        const metadata = metadataOf(stored.object);
+        this.#refresh(String(metadata.namespace), String(metadata.name));
+      }
+    }
+    const objects =
+      target.type.plural === 'pods'
+        ? this.#pods(target.namespace)
+        : this.store.list(target.type.plural, target.namespace).map((stored) => clone(stored.object));
+    const matches = selector(query);
+    return { items: objects.filter(matches), resourceVersion: String(this.store.revision) };
+  }
+
+  create(target: Target, body: unknown, options: WriteOptions): JsonObject {
+    const object = requireObject(body);
+    const name = String((object.metadata as JsonObject | undefined)?.name ?? '');
+    if (!name)
+      throw invalid(ref(target, ''), [
+        {
+          field: 'metadata.name',
+          reason: 'FieldValueRequired',
+          message: 'Required value: name or generateName is required',
+        },
+      ]);
+    const named = { ...target, name };
+    if (this.store.get(target.type.plural, target.namespace, name)) throw alreadyExists(ref(named, name));
+    const owners = recordUpdate(undefined, object, [], manager(options), apiVersionOf(target.type));
+    return this.#commit(named, undefined, object, owners, dryRun(options));
+  }
+
+  replace(target: Target, body: unknown, options: WriteOptions): JsonObject {
+    const previous = this.#existing(target);
+    const object = requireObject(body);
+    const owners = recordUpdate(previous.object, object, previous.owners, manager(options), apiVersionOf(target.type));
+    return this.#commit(target, previous, object, owners, dryRun(options));
+  }
+
+  /** PATCH in any of the four content types; `created` when an apply made a new object. */
+  patch(
+    target: Target,
+    contentType: string,
+    body: string,
+    options: WriteOptions,
+  ): { object: JsonObject; created: boolean } {
+    const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+    if (mediaType === 'application/apply-patch+yaml') return this.#apply(target, body, options);
+    const previous = this.#existing(target);
+    let patched: JsonObject;
+    if (mediaType === 'application/merge-patch+json' || mediaType === 'application/strategic-merge-patch+json') {
+      // Strategic merge patch is treated as a JSON merge patch: lists are replaced, not merged by key.
+      patched = requireObject(mergePatch(previous.object, requireObject(parseJson(body))));
+    } else if (mediaType === 'application/json-patch+json') {
+      patched = requireObject(jsonPatch(previous.object, parseJson(body)));
+    } else {
+      throw unsupportedMediaType(contentType);
+    }
+    const owners = recordUpdate(previous.object, patched, previous.owners, manager(options), apiVersionOf(target.type));
+    return { object: this.#commit(target, previous, patched, owners, dryRun(options)), created: false };
+  }
+
+  delete(target: Target, options: WriteOptions): JsonObject {
+    const name = target.name as string;
+    const previous = this.#existing(target);
+    if (target.type === namespaces && protectedNamespaces.has(name)) {
+      throw new KubernetesError(
+        403,
+        'Forbidden',
+        `namespaces "${name}" is forbidden: this namespace may not be deleted`,
+      );
+    }
+    if (dryRun(options)) return clone(previous.object);
+    if (target.type === namespaces) return this.#deleteNamespace(name);
+    this.store.remove(target.type.plural, target.namespace, name);
+    if (target.type === deployments) this.#forgetRollout(`${target.namespace}/${name}`);
+    const uid = String(metadataOf(previous.object).uid);
+    return successStatus({ name, group: target.type.group, kind: target.type.plural, uid });
+  }
+
+  /** New timing: status is recomputed from it on the next read, and the ticker is re-planned. */
+  setTiming(changes: Partial<RolloutTiming>): void {
+    this.timing = { ...this.timing, ...changes };
+    for (const key of this.#rollouts.keys()) {
+      const [namespace = '', name = ''] = key.split('/');
+      this.#refresh(namespace, name);
+    }
+  }
+
+  stop(): void {
+    for (const timer of this.#timers.values()) clearTimeout(timer);
+    this.#timers.clear();
+  }
+
+  #apply(target: Target, body: string, options: WriteOptions): { object: JsonObject; created: boolean } {
+    const fieldManager = options.query.get('fieldManager');
+    const name = target.name as string;
+    if (!fieldManager) {
+      throw invalid({ group: 'meta.k8s.io', plural: 'patchoptions', kind: 'PatchOptions.meta.k8s.io', name: '' }, [
+        { field: 'fieldManager', reason: 'FieldValueRequired', message: 'Required value: is required for apply patch' },
+      ]);
+    }
+    let applied: unknown;
+    try {
+      applied = parseYaml(body);
+    } catch (error) {
+      throw badRequest(`error decoding YAML: ${(error as Error).message}`);
+    }
+    const config = requireObject(applied);
+    if (!config.apiVersion || !config.kind) {
+      throw badRequest('apiVersion and kind must be set in an apply patch');
+    }
+    const previous = this.store.get(target.type.plural, target.namespace, name);
+    const result = serverSideApply({
+      existing: previous?.object ?? {},
+      applied: config,
+      owners: previous?.owners ?? [],
+      manager: fieldManager,
+      force: options.query.get('force') === 'true',
+      apiVersion: apiVersionOf(target.type),
+      describe: name,
+    });
+    return {
+      object: this.#commit(target, previous, result.object, result.owners, dryRun(options)),
+      created: !previous,
+    };
+  }
+
+  /** Every write ends here: checks, server-set fields, the store, and the controller's reaction. */
+  #commit(
+    target: Target,
+    previous: StoredObject | undefined,
+    body: JsonObject,
+    owners: FieldManager[],
+    dry = false,
+  ): JsonObject {
+    const name = target.name as string;
+    const object = this.#normalized(target, body);
+    const metadata = metadataOf(object);
+    if (previous) {
+      const before = metadataOf(previous.object);
+      if (metadata.resourceVersion !== undefined && metadata.resourceVersion !== before.resourceVersion) {
+        throw conflict(
+          ref(target, name),
+          'the object has been modified; please apply your changes to the latest version and try again',
+        );
+      }
+      metadata.uid = before.uid ?? null;
+      metadata.creationTimestamp = before.creationTimestamp ?? null;
+      const specChanged = !sameJson(object.spec, previous.object.spec);
+      metadata.generation = Number(before.generation ?? 1) + (specChanged ? 1 : 0);
+    } else {
+      if (target.namespace !== undefined && !this.store.get('namespaces', undefined, target.namespace)) {
+        throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace', name: target.namespace });
+      }
+      metadata.uid = randomUUID();
+      metadata.creationTimestamp = timestamp(Date.now());
+      metadata.generation = 1;
+    }
+    delete metadata.resourceVersion;
+    metadata.managedFields = managedFields(owners);
+    if (dry)
+      return {
+        ...object,
+        metadata: {
+          ...metadata,
+          resourceVersion: previous ? (metadataOf(previous.object).resourceVersion ?? null) : null,
+        },
+      };
+    if (target.type === deployments) return this.#writeDeployment(object, previous, owners);
+    return clone(this.store.write(target.type.plural, object, owners));
+  }
+
+  /** The body checked against the URL, with the kind's defaults and server-owned parts. */
+  #normalized(target: Target, body: JsonObject): JsonObject {
+    const name = target.name as string;
+    const object = clone(body);
+    const apiVersion = apiVersionOf(target.type);
+    if ((object.apiVersion && object.apiVersion !== apiVersion) || (object.kind && object.kind !== target.type.kind)) {
+      throw badRequest(
+        `the API version or kind in the body (${String(object.apiVersion)}, ${String(object.kind)}) does not match ${apiVersion}, ${target.type.kind}`,
+      );
+    }
+    object.apiVersion = apiVersion;
+    object.kind = target.type.kind;
+    const metadata = isObject(object.metadata) ? object.metadata : {};
+    object.metadata = metadata;
+    if (metadata.name !== undefined && metadata.name !== name) {
+      throw badRequest(
+        `the name of the object (${String(metadata.name)}) does not match the name on the URL (${name})`,
+      );
+    }
+    metadata.name = name;
+    if (target.namespace !== undefined) {
+      if (metadata.namespace !== undefined && metadata.namespace !== target.namespace) {
+        throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
+      }
+      metadata.namespace = target.namespace;
+    }
+    if (target.type === namespaces) {
+      checkName(target, name, dnsLabel);
+      metadata.labels = { ...(isObject(metadata.labels) ? metadata.labels : {}), 'kubernetes.io/metadata.name': name };
+      object.spec = { finalizers: ['kubernetes'] };
+      object.status = { phase: 'Active' };
+    }
+    if (target.type === deployments) validateDeployment(target, object);
+    return object;
+  }
+
+  #writeDeployment(object: JsonObject, previous: StoredObject | undefined, owners: FieldManager[]): JsonObject {
+    const metadata = metadataOf(object);
+    const key = `${metadata.namespace}/${metadata.name}`;
+    const now = Date.now();
+    let rollout = this.#rollouts.get(key);
+    if (!previous || !sameJson(object.spec, previous.object.spec) || !rollout) {
+      const next = startRollout(object, rollout, now, this.timing);
+      if (next.templateHash !== rollout?.templateHash || next.replicas !== rollout?.replicas)
+        this.#rolloutEvents(next, object);
+      rollout = next;
+      this.#rollouts.set(key, rollout);
+    }
+    metadata.annotations = {
+      ...(isObject(metadata.annotations) ? metadata.annotations : {}),
+      [revisionAnnotation]: String(rollout.revision),
+    };
+    object.status = deploymentStatus(object, rollout, now, this.timing);
+    const written = clone(this.store.write('deployments', object, owners));
+    this.#schedule(key, rollout, now);
+    return written;
+  }
+
+  /** Brings a deployment's stored status up to "now" (a write, so watchers hear of it). */
+  #refresh(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const stored = this.store.get('deployments', namespace, name);
+    const rollout = this.#rollouts.get(key);
+    if (!stored || !rollout) return;
+    const now = Date.now();
+    const status = deploymentStatus(stored.object, rollout, now, this.timing);
+    if (!sameJson(stored.object.status, status)) {
+      this.store.write('deployments', { ...clone(stored.object), status }, stored.owners);
+      this.#reportDrained(rollout, stored.object, now);
+    }
+    this.#schedule(key, rollout, now);
+  }
+
+  /** One timer per rollout, at its next change, so watches see progress without anyone reading. */
+  #schedule(key: string, rollout: Rollout, now: number): void {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    const at = nextChangeAt(rollout, now, this.timing);
+    if (at === undefined) return;
+    const [namespace = '', name = ''] = key.split('/');
+    const timer = setTimeout(() => this.#refresh(namespace, name), Math.max(0, at - now) + 1);
+    timer.unref();
+    this.#timers.set(key, timer);
+  }
+
+  #forgetRollout(key: string): void {
+    clearTimeout(this.#timers.get(key));
+    this.#timers.delete(key);
+    this.#rollouts.delete(key);
+  }
+
+  #deleteNamespace(name: string): JsonObject {
+    for (const plural of ['deployments', 'events']) {
+      for (const stored of this.store.list(plural, name)) {
+        const objectName = String(metadataOf(stored.object).name);
+        this.store.remove(plural, name, objectName);
+        if (plural === 'deployments') this.#forgetRollout(`${name}/${objectName}`);
+      }
+    }
+    const removed = this.store.remove('namespaces', undefined, name) as JsonObject;
+    metadataOf(removed).deletionTimestamp = timestamp(Date.now());
+    removed.status = { phase: 'Terminating' };
+    return removed;
+  }
+
+  #pods(namespace: string | undefined): JsonObject[] {
+    const now = Date.now();
+    return [...this.#rollouts.values()]
+      .filter((rollout) => namespace === undefined || rollout.namespace === namespace)
+      .flatMap((rollout) => {
+        const stored = this.store.get('deployments', rollout.namespace, rollout.deployment);
+        const resourceVersion = String(metadataOf(stored?.object ?? { metadata: {} }).resourceVersion ?? '');
+        return deploymentPods(rollout, now, this.timing).map((pod) => {
+          metadataOf(pod).resourceVersion = resourceVersion;
+          return pod;
+        });
+      });
+  }
+
+  #rolloutEvents(rollout: Rollout, deployment: JsonObject): void {
+    const replicaSet = `${rollout.deployment}-${rollout.templateHash}`;
+    this.#event(
+      deployment,
+      'Normal',
+      'ScalingReplicaSet',
+      `Scaled up replica set ${replicaSet} to ${rollout.replicas}`,
+    );
+    if (rollout.image === 'bad') {
+      const image = JSON.stringify(rollout.template).match(/"image":"([^"]*:bad)"/)?.[1] ?? '';
+      this.#event(
+        deployment,
+        'Warning',
+        'Failed',
+        `Failed to pull image "${image}": manifest unknown`,
+        `${replicaSet}-pod`,
+      );
+    }
+  }
+
+  #reportDrained(rollout: Rollout, deployment: JsonObject, now: number): void {
+    if (rollout.old.length === 0 || this.#drained.has(rollout) || stateAt(rollout, now, this.timing).oldPods > 0)
+      return;
+    this.#drained.add(rollout);
+    for (const set of rollout.old) {
+      this.#event(
+        deployment,
+        'Normal',
+        'ScalingReplicaSet',
+        `Scaled down replica set ${rollout.deployment}-${set.hash} to 0`,
+      );
+    }
+  }
+
+  /** An Event about the deployment (or, with `podName`, one of its pods), as the controllers write them. */
+  #event(deployment: JsonObject, kind: 'Normal' | 'Warning', reason: string, message: string, podName?: string): void {
+    const metadata = metadataOf(deployment);
+    const namespace = String(metadata.namespace);
+    const involvedName = podName ?? String(metadata.name);
+    const time = timestamp(Date.now());
+    const event: JsonObject = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: {
+        name: `${involvedName}.${randomBytes(8).toString('hex')}`,
+        namespace,
+        uid: randomUUID(),
+        creationTimestamp: time,
+      },
+      involvedObject: podName
+        ? { kind: 'Pod', namespace, name: podName, apiVersion: 'v1' }
+        : { kind: 'Deployment', namespace, name: involvedName, uid: metadata.uid ?? null, apiVersion: 'apps/v1' },
+      reason,
+      message,
+      type: kind,
+      source: { component: podName ? 'kubelet' : 'deployment-controller' },
+      firstTimestamp: time,
+      lastTimestamp: time,
+      count: 1,
+      reportingComponent: podName ? 'kubelet' : 'deployment-controller',
+      reportingInstance: '',
+    };
+    this.store.write('events', event, []);
+  }
+
+  #existing(target: Target): StoredObject {
+    const name = target.name as string;
+    const stored = this.store.get(target.type.plural, target.namespace, name);
+    if (!stored) throw notFound(ref(target, name));
+    return stored;
+  }
+}
+
+/** The label and field selectors of a list or watch, as one predicate. */
+export function selector(query: URLSearchParams): (object: JsonObject) => boolean {
+  const labels = labelSelector(query.get('labelSelector'));
+  const fields = fieldSelector(query.get('fieldSelector'));
+  return (object) => labels(object) && fields(object);
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function checkName(target: Target, name: string, pattern: RegExp): void {
+  if (pattern.test(name) && name.length <= 253) return;
+  throw invalid(ref(target, name), [
+    {
+      field: 'metadata.name',
+      message: `Invalid value: "${name}": a lowercase RFC 1123 name must consist of lower case alphanumeric characters or '-'`,
+    },
+  ]);
+}
+
+/** The checks kube-apiserver makes that a deploy tool can trip over, and the defaults it fills in. */
+function validateDeployment(target: Target, object: JsonObject): void {
+  const name = target.name as string;
+  checkName(target, name, dnsSubdomain);
+  const spec = isObject(object.spec) ? object.spec : {};
+  object.spec = spec;
+  const causes: StatusCause[] = [];
+  const matchLabels =
+    isObject(spec.selector) && isObject(spec.selector.matchLabels) ? spec.selector.matchLabels : undefined;
+  const template = isObject(spec.template) ? spec.template : {};
+  const templateLabels =
+    isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
+  const podSpec = isObject(template.spec) ? template.spec : {};
+  const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
+  if (!matchLabels || Object.keys(matchLabels).length === 0) {
+    causes.push({ field: 'spec.selector', reason: 'FieldValueRequired', message: 'Required value' });
+  } else if (Object.entries(matchLabels).some(([key, value]) => templateLabels[key] !== value)) {
+    causes.push({
+      field: 'spec.template.metadata.labels',
+      message: 'Invalid value: `selector` does not match template `labels`',
+    });
+  }
+  if (containers.length === 0) {
+    causes.push({ field: 'spec.template.spec.containers', reason: 'FieldValueRequired', message: 'Required value' });
+  }
+  containers.forEach((container, index) => {
+    if (!isObject(container) || typeof container.name !== 'string' || !container.name) {
+      causes.push({
+        field: `spec.template.spec.containers[${index}].name`,
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+      });
+    }
+    if (!isObject(container) || typeof container.image !== 'string' || !container.image) {
+      causes.push({
+        field: `spec.template.spec.containers[${index}].image`,
+        reason: 'FieldValueRequired',
+        message: 'Required value',
+      });
+    }
+  });
+  const replicas = spec.replicas ?? 1;
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
+    causes.push({
+      field: 'spec.replicas',
+      message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+    });
+  }
+  if (causes.length > 0) throw invalid(ref(target, name), causes);
+  spec.replicas = replicas;
+  spec.progressDeadlineSeconds ??= 600;
+  spec.revisionHistoryLimit ??= 10;
+  spec.strategy ??= { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '25%', maxSurge: '25%' } };
+  podSpec.restartPolicy ??= 'Always';
+  delete object.status;
+}
+
+function ref(target: Target, name: string): { group: string; plural: string; kind: string; name: string } {
+  return { group: target.type.group, plural: target.type.plural, kind: target.type.kind, name };
+}
+
+function requireObject(value: unknown): JsonObject {
+  if (!isObject(value)) throw badRequest('the request body must be a JSON object');
+  return value;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw badRequest(`error decoding JSON: ${(error as Error).message}`);
+  }
+}
+
+function manager(options: WriteOptions): string {
+  return options.query.get('fieldManager') || options.userAgent.split('/')[0] || 'unknown';
+}
+
+function dryRun(options: WriteOptions): boolean {
+  return options.query.getAll('dryRun').includes('All');
+}
+
+function timestamp(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+}

@@ -1,0 +1,348 @@
+/**
+ * The Kubernetes simulator speaks the API the way a real cluster does, as seen by two independent
+ * clients: @kubernetes/client-node (what Slipway deploys with) and kubectl. Set SLIPWAY_KUBECTL to run
+ * the kubectl part with another binary (e.g. Debian's kubernetes-client 1.20).
+ */
+import { execFile } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Deployment,
+  Watch,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type KubernetesSimulator, startKubernetesSimulator } from '../../../infra/local/kubernetes/simulator.ts';
+
+const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
+const fieldManager = 'slipway-test';
+
+let sim: KubernetesSimulator;
+let apps: AppsV1Api;
+let core: CoreV1Api;
+let kubeConfig: KubeConfig;
+
+beforeAll(async () => {
+  sim = await startKubernetesSimulator({ podStartMs: 40, badImageFailAfterMs: 300 });
+  kubeConfig = new KubeConfig();
+  kubeConfig.loadFromString(sim.kubeconfig);
+  apps = kubeConfig.makeApiClient(AppsV1Api);
+  core = kubeConfig.makeApiClient(CoreV1Api);
+});
+
+afterAll(async () => {
+  await sim?.stop();
+});
+
+function deployment(name: string, namespace: string, image: string, replicas = 2): V1Deployment {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+    },
+  };
+}
+
+async function createNamespace(name: string): Promise<void> {
+  await core.patchNamespace(
+    { name, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, fieldManager, force: true },
+    serverSideApply,
+  );
+}
+
+async function applyDeployment(body: V1Deployment, manager = fieldManager, force = true): Promise<V1Deployment> {
+  const { name = '', namespace = '' } = body.metadata ?? {};
+  return apps.patchNamespacedDeployment({ name, namespace, body, fieldManager: manager, force }, serverSideApply);
+}
+
+/** kubectl rollout status's rule: the controller saw this generation and every new pod is available, no old ones left. */
+function rolledOut(d: V1Deployment): boolean {
+  const wanted = d.spec?.replicas ?? 1;
+  const status = d.status ?? {};
+  return (
+    (status.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (status.updatedReplicas ?? 0) === wanted &&
+    (status.replicas ?? 0) === wanted &&
+    (status.availableReplicas ?? 0) === wanted
+  );
+}
+
+async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The status code and the Status `reason` of a refused call (client-node drops the body of a 401). */
+async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string | undefined }> {
+  const error = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ApiException)) throw new Error(`expected an ApiException, got ${String(error)}`);
+  return { code: error.code, reason: error.body === undefined ? undefined : JSON.parse(String(error.body)).reason };
+}
+
+describe('Kubernetes simulator through @kubernetes/client-node (TLS verified against its CA)', () => {
+  it('server-side apply creates a deployment that rolls out; a new image bumps the generation and rolls out again', async () => {
+    await createNamespace('shop');
+    const created = await applyDeployment(deployment('web', 'shop', 'nginx:1.27', 3));
+    expect(created.metadata?.generation).toBe(1);
+    expect(created.metadata?.managedFields?.[0]).toMatchObject({ manager: fieldManager, operation: 'Apply' });
+    const read = () => apps.readNamespacedDeployment({ name: 'web', namespace: 'shop' });
+    const first = await eventually(read, rolledOut);
+    expect(first.status?.conditions?.find((c) => c.type === 'Progressing')?.reason).toBe('NewReplicaSetAvailable');
+
+    const updated = await applyDeployment(deployment('web', 'shop', 'nginx:1.28', 3));
+    expect(updated.metadata?.generation).toBe(2);
+    expect(Number(updated.metadata?.resourceVersion)).toBeGreaterThan(Number(first.metadata?.resourceVersion));
+    expect(rolledOut(updated)).toBe(false);
+    await eventually(read, rolledOut);
+
+    const pods = await core.listNamespacedPod({ namespace: 'shop', labelSelector: 'app=web' });
+    expect(pods.items).toHaveLength(3);
+    for (const pod of pods.items) {
+      expect(pod.spec?.containers[0]?.image).toBe('nginx:1.28');
+      expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+    }
+    const events = await core.listNamespacedEvent({ namespace: 'shop' });
+    expect(events.items.map((e) => e.reason)).toContain('ScalingReplicaSet');
+
+    const sameAgain = await applyDeployment(deployment('web', 'shop', 'nginx:1.28', 3));
+    expect(sameAgain.metadata?.generation).toBe(2);
+  });
+
+  it('a watch from a list resourceVersion streams the rollout until it is done', async () => {
+    await createNamespace('watched');
+    const list = await apps.listNamespacedDeployment({ namespace: 'watched' });
+    const seen: string[] = [];
+    let finished!: (d: V1Deployment) => void;
+    const rolled = new Promise<V1Deployment>((resolve) => {
+      finished = resolve;
+    });
+    const watch = await new Watch(kubeConfig).watch(
+      '/apis/apps/v1/namespaces/watched/deployments',
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type, object: V1Deployment) => {
+        seen.push(type);
+        if (rolledOut(object)) finished(object);
+      },
+      () => {},
+    );
+    await applyDeployment(deployment('api', 'watched', 'api:1', 2));
+    const done = await rolled;
+    watch.abort();
+    expect(done.status?.availableReplicas).toBe(2);
+    expect(seen[0]).toBe('ADDED');
+    expect(seen).toContain('MODIFIED');
+  });
+
+  it('refuses a replace with a stale resourceVersion (409 Conflict)', async () => {
+    await createNamespace('stale');
+    await applyDeployment(deployment('web', 'stale', 'nginx:1', 1));
+    const original = await apps.readNamespacedDeployment({ name: 'web', namespace: 'stale' });
+    const scaled = structuredClone(original);
+    if (scaled.spec) scaled.spec.replicas = 2;
+    const replaced = await apps.replaceNamespacedDeployment({ name: 'web', namespace: 'stale', body: scaled });
+    expect(replaced.metadata?.generation).toBe(2);
+    expect(
+      await failure(apps.replaceNamespacedDeployment({ name: 'web', namespace: 'stale', body: original })),
+    ).toEqual({
+      code: 409,
+      reason: 'Conflict',
+    });
+  });
+
+  it('refuses an apply that changes a field another manager owns unless forced', async () => {
+    await createNamespace('owners');
+    await applyDeployment(deployment('web', 'owners', 'nginx:1', 2), 'team-a');
+    const conflicting = applyDeployment(deployment('web', 'owners', 'nginx:1', 5), 'team-b', false);
+    expect(await failure(conflicting)).toEqual({ code: 409, reason: 'Conflict' });
+    const forced = await applyDeployment(deployment('web', 'owners', 'nginx:1', 5), 'team-b', true);
+    expect(forced.spec?.replicas).toBe(5);
+  });
+
+  it('answers 415 to an unknown patch content type and 422 to an apply without fieldManager', async () => {
+    await createNamespace('patches');
+    await applyDeployment(deployment('web', 'patches', 'nginx:1', 1));
+    const xml = setHeaderOptions('Content-Type', 'application/xml');
+    const body = { spec: { replicas: 2 } };
+    expect(await failure(apps.patchNamespacedDeployment({ name: 'web', namespace: 'patches', body }, xml))).toEqual({
+      code: 415,
+      reason: 'UnsupportedMediaType',
+    });
+    const noManager = apps.patchNamespacedDeployment(
+      { name: 'web', namespace: 'patches', body: deployment('web', 'patches', 'nginx:2') },
+      serverSideApply,
+    );
+    expect(await failure(noManager)).toEqual({ code: 422, reason: 'Invalid' });
+    const merged = await apps.patchNamespacedDeployment(
+      { name: 'web', namespace: 'patches', body },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    expect(merged.spec?.replicas).toBe(2);
+    const jsonPatched = await apps.patchNamespacedDeployment({
+      name: 'web',
+      namespace: 'patches',
+      body: [{ op: 'replace', path: '/spec/template/spec/containers/0/image', value: 'nginx:3' }],
+    });
+    expect(jsonPatched.spec?.template.spec?.containers[0]?.image).toBe('nginx:3');
+    expect(jsonPatched.metadata?.generation).toBe(3);
+  });
+
+  it('answers 401 to a wrong token', async () => {
+    const wrong = new KubeConfig();
+    wrong.loadFromString(sim.kubeconfig.replace(sim.token, 'not-the-token'));
+    const call = wrong.makeApiClient(CoreV1Api).listNamespace();
+    expect(await failure(call)).toEqual({ code: 401, reason: undefined });
+  });
+
+  it('a :bad image never gets ready, keeps the old pods and ends in ProgressDeadlineExceeded; :hang never ends', async () => {
+    await createNamespace('failing');
+    await applyDeployment(deployment('web', 'failing', 'nginx:1', 2));
+    const read = () => apps.readNamespacedDeployment({ name: 'web', namespace: 'failing' });
+    await eventually(read, rolledOut);
+    await applyDeployment(deployment('stuck', 'failing', 'nginx:hang', 1));
+    await applyDeployment(deployment('web', 'failing', 'nginx:bad', 2));
+    const progressing = (d: V1Deployment) => d.status?.conditions?.find((c) => c.type === 'Progressing');
+    const failed = await eventually(read, (d) => progressing(d)?.status === 'False');
+    expect(progressing(failed)?.reason).toBe('ProgressDeadlineExceeded');
+    // :hang started earlier and never reports the deadline: the platform's own deadline must catch it.
+    const stuck = await apps.readNamespacedDeployment({ name: 'stuck', namespace: 'failing' });
+    expect(progressing(stuck)).toMatchObject({ status: 'True', reason: 'ReplicaSetUpdated' });
+    expect(stuck.status?.availableReplicas).toBeUndefined();
+    expect(failed.status?.availableReplicas).toBe(2);
+    const pods = await core.listNamespacedPod({ namespace: 'failing', labelSelector: 'app=web' });
+    const waiting = pods.items.map((p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason).filter(Boolean);
+    expect(waiting).toEqual(['ImagePullBackOff', 'ImagePullBackOff']);
+  });
+
+  it('deletes a deployment: reads answer 404 NotFound afterwards', async () => {
+    await createNamespace('gone');
+    await applyDeployment(deployment('web', 'gone', 'nginx:1', 1));
+    await apps.deleteNamespacedDeployment({ name: 'web', namespace: 'gone' });
+    expect(await failure(apps.readNamespacedDeployment({ name: 'web', namespace: 'gone' }))).toEqual({
+      code: 404,
+      reason: 'NotFound',
+    });
+    const unknownNamespace = applyDeployment(deployment('web', 'nowhere', 'nginx:1'));
+    expect(await failure(unknownNamespace)).toEqual({ code: 404, reason: 'NotFound' });
+  });
+
+  it('keeps its CA in the data folder across restarts, and can be paused like an unreachable cluster', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'slipway-k8s-'));
+    try {
+      const first = await startKubernetesSimulator({ dataDir, podStartMs: 0 });
+      const port = Number(new URL(first.url).port);
+      await first.stop();
+      const second = await startKubernetesSimulator({ dataDir, podStartMs: 0, port });
+      expect(second.caData).toBe(first.caData);
+      expect(second.kubeconfigPath).toBe(join(dataDir, 'kubernetes', 'kubeconfig'));
+      const config = new KubeConfig();
+      config.loadFromFile(second.kubeconfigPath as string);
+      const client = config.makeApiClient(CoreV1Api);
+      await second.pause();
+      const refused = await client.listNamespace().catch((error: Error) => error);
+      expect((refused as Error & { cause?: { code?: string } }).cause?.code).toBe('ECONNREFUSED');
+      await second.resume();
+      const namespaces = await client.listNamespace();
+      expect(namespaces.items.map((n) => n.metadata?.name)).toContain('default');
+      expect(second.requests).toBe(1);
+      await second.stop();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** SLIPWAY_KUBECTL, or kubectl on PATH. */
+function findKubectl(): string | undefined {
+  if (process.env.SLIPWAY_KUBECTL) return process.env.SLIPWAY_KUBECTL;
+  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
+    const candidate = join(folder, 'kubectl');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not in this folder
+    }
+  }
+  return undefined;
+}
+
+const kubectl = findKubectl();
+const run = promisify(execFile);
+
+describe('Kubernetes simulator through kubectl', () => {
+  const title = kubectl
+    ? `kubectl (${kubectl}) applies server-side, waits for the rollout, and reads deployments and namespaces`
+    : 'kubectl fidelity — kubectl not installed: apt-get install kubernetes-client';
+  it.skipIf(!kubectl)(title, async () => {
+    const folder = await mkdtemp(join(tmpdir(), 'slipway-kubectl-'));
+    try {
+      const kubeconfigFile = join(folder, 'kubeconfig');
+      await writeFile(kubeconfigFile, sim.kubeconfig);
+      const manifest = join(folder, 'manifest.yaml');
+      await writeFile(
+        manifest,
+        `apiVersion: v1
+kind: Namespace
+metadata:
+  name: cli
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: shop
+  namespace: cli
+spec:
+  replicas: 3
+  selector:
+    matchLabels: {app: shop}
+  template:
+    metadata:
+      labels: {app: shop}
+    spec:
+      containers:
+        - name: shop
+          image: shop:1.0
+`,
+      );
+      const common = ['--kubeconfig', kubeconfigFile, '--cache-dir', join(folder, 'cache')];
+      const k = (...args: string[]) => run(kubectl as string, [...common, ...args], { timeout: 20_000 });
+
+      // The simulator serves no OpenAPI schema, so client-side validation is off.
+      const applied = await k('apply', '--server-side', '--validate=false', '-f', manifest);
+      expect(applied.stdout).toContain('deployment.apps/shop serverside-applied');
+      const rollout = await k('rollout', 'status', 'deployment/shop', '-n', 'cli', '--timeout=20s');
+      expect(rollout.stdout).toContain('successfully rolled out');
+
+      const listed = JSON.parse((await k('get', 'deployments', '-n', 'cli', '-o', 'json')).stdout);
+      expect(listed.items).toHaveLength(1);
+      expect(listed.items[0].status.availableReplicas).toBe(3);
+      expect(listed.items[0].metadata.generation).toBe(1);
+
+      const namespaces = (await k('get', 'ns')).stdout;
+      expect(namespaces).toMatch(/^NAME\s+STATUS\s+AGE/);
+      expect(namespaces).toMatch(/^cli\s+Active/m);
+    } finally {
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});
