@@ -6,7 +6,6 @@
 import { randomBytes, webcrypto } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-// Must load before @peculiar/x509 (module evaluation follows import order).
 // @peculiar/x509 (through tsyringe) needs the Reflect metadata API before it loads.
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
