@@ -1,7 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
-import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { DEPLOYMENT_STATES, type DeploymentState, type DeployRequest, type NewRollback } from '../domain/deployment.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
@@ -20,20 +20,7 @@ import { startWorkflow } from './workflow.ts';
  * back an earlier release). The API creates it `queued` and starts its state machine; the
  * workflow steps move it along (shared/delivery/progress.ts) and record every step it passes.
  */
-export const DEPLOYMENT_STATES = [
-  'queued',
-  'waiting_for_lock',
-  'waiting_for_approval',
-  'applying',
-  'rolling_out',
-  'rolling_back',
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'rejected',
-  'expired',
-] as const;
-export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+export { DEPLOYMENT_STATES, type DeploymentState };
 export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
   'succeeded',
   'failed',

@@ -1,6 +1,22 @@
 import * as z from 'zod/mini';
 import { description, dnsLabel, resourceId } from './fields.ts';
 
+/** Where a deployment stands; the last five are final. */
+export const DEPLOYMENT_STATES = [
+  'queued',
+  'waiting_for_lock',
+  'waiting_for_approval',
+  'applying',
+  'rolling_out',
+  'rolling_back',
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+] as const;
+export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
 /**
  * What a deploy request names. `image` is a tag (`1.4.2`), a digest (`sha256:…`) or a full
  * reference in the application's own image repository: a deploy cannot smuggle in an image

@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
 import { newApp } from '../domain/app.ts';
 import { clusterAuth, newCluster } from '../domain/cluster.ts';
-import { rolloutStrategy } from '../domain/deployment.ts';
+import { DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
 import { newEnv, protection } from '../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
@@ -132,20 +132,7 @@ export const chainReport = z.object({
   reason: z.optional(z.string()),
 });
 
-/** The states of shared/delivery/deployments.ts (test/unit/openapi.test.ts holds them equal). */
-export const deploymentState = z.enum([
-  'queued',
-  'waiting_for_lock',
-  'waiting_for_approval',
-  'applying',
-  'rolling_out',
-  'rolling_back',
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'rejected',
-  'expired',
-]);
+export const deploymentState = z.enum(DEPLOYMENT_STATES);
 
 const deploymentKind = z.enum(['deploy', 'rollback']);
 const revision = z.int().check(z.minimum(1));
