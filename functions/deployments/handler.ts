@@ -1,11 +1,11 @@
 import {
-  type DeploymentView,
   deploymentStatus,
   getDeployment,
   listDeployments,
   requestDeployment,
   requestRollback,
 } from '../../shared/delivery/deployments.ts';
+import type { DeploymentView } from '../../shared/delivery/model.ts';
 import { listReleases } from '../../shared/delivery/releases.ts';
 import { deployRequest, newDeployment, newRollback } from '../../shared/domain/deployment.ts';
 import { api } from '../../shared/http/api.ts';

@@ -7,8 +7,8 @@ import { badRequest, conflict, forbidden, notFound } from '../http/problem.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage, type Write } from '../store/table.ts';
-import { type DeploymentView, eventData } from './deployments.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
+import { type DeploymentView, eventData } from './model.ts';
 import { actorOf, advance } from './progress.ts';
 import { failWorkflowStep, resumeWorkflow } from './workflow.ts';
 

@@ -1,7 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
-import { DEPLOYMENT_STATES, type DeploymentState, type DeployRequest, type NewRollback } from '../domain/deployment.ts';
+import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
@@ -10,59 +10,18 @@ import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage } from '../store/table.ts';
-import { enqueue, queueOf } from './environment-lock.ts';
+import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
+import { type DeploymentView, eventData, FINAL_STATES, statusUrl } from './model.ts';
+import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
-import { startWorkflow } from './workflow.ts';
+import { startWorkflow, workflowUnavailable } from './workflow.ts';
 
 /**
  * A deployment is one attempt to put an image on an environment (or, for kind `rollback`, to put
  * back an earlier release). The API creates it `queued` and starts its state machine; the
  * workflow steps move it along (shared/delivery/progress.ts) and record every step it passes.
  */
-export { DEPLOYMENT_STATES, type DeploymentState };
-export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'rejected',
-  'expired',
-]);
-
-export interface Step {
-  state: DeploymentState;
-  at: string;
-  actor: string;
-  detail?: string;
-}
-
-export interface DeploymentView {
-  id: string;
-  kind: 'deploy' | 'rollback';
-  app_id: string;
-  app_name: string;
-  project_id: string;
-  env: string;
-  image: string;
-  replicas: number;
-  strategy: Record<string, unknown>;
-  progress_deadline_seconds: number;
-  state: DeploymentState;
-  steps: Step[];
-  requested_by: string;
-  status_url: string;
-  target_revision?: number;
-  revision?: number;
-  reason?: string;
-  rollout?: { desired: number; updated: number; ready: number; available: number };
-  approval_id?: string;
-  created_at: string;
-  updated_at: string;
-  finished_at?: string;
-}
-
-const API = '/api/v1';
-export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
 const DEFAULT_DEADLINE_SECONDS = 600;
 
 /** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */
@@ -168,27 +127,20 @@ async function launch(
     }),
     ...alsoCommit(view),
   ]);
-  await startWorkflow(kind, id);
+  try {
+    await startWorkflow(kind, id);
+  } catch (error) {
+    // Recorded but never started: end it as failed and leave the queue, so nothing waits behind it.
+    await advance(item as Item & DeploymentView, {
+      step: { state: 'failed', detail: `the workflow could not be started: ${(error as Error).name}` },
+      set: { reason: 'the workflow could not be started' },
+      event: `${kind === 'deploy' ? 'Deployment' : 'Rollback'} Failed`,
+    });
+    await release({ appId, env: envName }, id);
+    throw workflowUnavailable();
+  }
   return view;
 }
-
-/** What events about a deployment carry: enough for a chat line and an audit entry. */
-export const eventData = (
-  d: Pick<DeploymentView, 'id' | 'kind' | 'app_id' | 'app_name' | 'env' | 'image'> & Partial<DeploymentView>,
-) => ({
-  deployment_id: d.id,
-  kind: d.kind,
-  app_id: d.app_id,
-  app_name: d.app_name,
-  env: d.env,
-  image: d.image,
-  ...(d.state ? { state: d.state } : {}),
-  ...(d.requested_by ? { requested_by: d.requested_by } : {}),
-  ...(d.revision ? { revision: d.revision } : {}),
-  ...(d.target_revision ? { target_revision: d.target_revision } : {}),
-  ...(d.reason ? { reason: d.reason } : {}),
-  url: statusUrl(d.id),
-});
 
 /** A tag or digest is completed with the app's repository; a full reference must name that repository. */
 export function resolveImage(repository: string, image: string): string {

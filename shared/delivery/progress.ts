@@ -1,8 +1,8 @@
 import { type Change, recordChange } from '../events/outbox.ts';
 import { conflict, Problem } from '../http/problem.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
-import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './deployments.ts';
 import { deliveryKeys } from './keys.ts';
+import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
 
 /**
  * How the workflow steps move a deployment along: each move appends a step, may set fields, and

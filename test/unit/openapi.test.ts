@@ -11,7 +11,8 @@ import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts'
 import type { EnvView } from '../../shared/catalog/environments.ts';
 import type { ProjectView } from '../../shared/catalog/projects.ts';
 import type { ApprovalView } from '../../shared/delivery/approvals.ts';
-import { DEPLOYMENT_STATES, type DeploymentView, type deploymentStatus } from '../../shared/delivery/deployments.ts';
+import type { deploymentStatus } from '../../shared/delivery/deployments.ts';
+import { DEPLOYMENT_STATES, type DeploymentView } from '../../shared/delivery/model.ts';
 import type { Release } from '../../shared/delivery/releases.ts';
 import { newProject } from '../../shared/domain/project.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';

@@ -1,0 +1,68 @@
+import type { DeploymentState } from '../domain/deployment.ts';
+
+/**
+ * What a deployment is, as the API shows it and the workflow steps move it. A deployment is one
+ * attempt to put an image on an environment (or, for kind `rollback`, to put back an earlier
+ * release): the API creates it `queued`, the workflow moves it along and records every step.
+ */
+export { DEPLOYMENT_STATES, type DeploymentState } from '../domain/deployment.ts';
+export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+]);
+
+export interface Step {
+  state: DeploymentState;
+  at: string;
+  actor: string;
+  detail?: string;
+}
+
+export interface DeploymentView {
+  id: string;
+  kind: 'deploy' | 'rollback';
+  app_id: string;
+  app_name: string;
+  project_id: string;
+  env: string;
+  image: string;
+  replicas: number;
+  strategy: Record<string, unknown>;
+  progress_deadline_seconds: number;
+  state: DeploymentState;
+  steps: Step[];
+  requested_by: string;
+  status_url: string;
+  target_revision?: number;
+  revision?: number;
+  reason?: string;
+  rollout?: { desired: number; updated: number; ready: number; available: number };
+  approval_id?: string;
+  created_at: string;
+  updated_at: string;
+  finished_at?: string;
+}
+
+const API = '/api/v1';
+export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
+
+/** What events about a deployment carry: enough for a chat line and an audit entry. */
+export const eventData = (
+  d: Pick<DeploymentView, 'id' | 'kind' | 'app_id' | 'app_name' | 'env' | 'image'> & Partial<DeploymentView>,
+) => ({
+  deployment_id: d.id,
+  kind: d.kind,
+  app_id: d.app_id,
+  app_name: d.app_name,
+  env: d.env,
+  image: d.image,
+  ...(d.state ? { state: d.state } : {}),
+  ...(d.requested_by ? { requested_by: d.requested_by } : {}),
+  ...(d.revision ? { revision: d.revision } : {}),
+  ...(d.target_revision ? { target_revision: d.target_revision } : {}),
+  ...(d.reason ? { reason: d.reason } : {}),
+  url: statusUrl(d.id),
+});
