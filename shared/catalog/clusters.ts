@@ -14,19 +14,27 @@ import { claimName, createRecord, deleteRecord, present, releaseName, replaceRec
 import { commit, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
-/** The API's view of a cluster: the token's secret reference is never shown, only that one is set. */
+/** The API's view of a cluster: a secret reference (token or kubeconfig) is never shown, only that one is set. */
 export type ClusterView = Omit<NewCluster, 'auth'> & {
   id: string;
   version: number;
-  auth: { mode: 'eks-iam'; role_arn: string; eks_cluster_name: string } | { mode: 'token'; token_configured: true };
+  auth:
+    | { mode: 'eks-iam'; role_arn: string; eks_cluster_name: string }
+    | { mode: 'token'; token_configured: true }
+    | { mode: 'kubeconfig'; kubeconfig_configured: true; context?: string };
 };
 
 const CHANGEABLE = Object.keys(clusterChanges.shape);
 const what = 'Cluster';
 
 export function clusterView(item: Item): ClusterView {
-  const view = present<ClusterView & { auth: { token_secret_arn?: string } }>(item);
-  if (view.auth.mode === 'token') return { ...view, auth: { mode: 'token', token_configured: true } };
+  const view = present<ClusterView>(item);
+  const { auth } = view;
+  if (auth.mode === 'token') return { ...view, auth: { mode: 'token', token_configured: true } };
+  if (auth.mode === 'kubeconfig') {
+    const context = auth.context === undefined ? {} : { context: auth.context };
+    return { ...view, auth: { mode: 'kubeconfig', kubeconfig_configured: true, ...context } };
+  }
   return view;
 }
 

@@ -1,9 +1,20 @@
 import * as z from 'zod/mini';
 import { description, dnsLabel, httpsUrl } from './fields.ts';
 
+const secretArn = z
+  .string()
+  .check(
+    z.maxLength(2048),
+    z.regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/,
+      'must be a Secrets Manager secret ARN',
+    ),
+  );
+
 /**
- * How Slipway authenticates to a cluster: an IAM role it assumes (EKS), or a token kept in
- * Secrets Manager that we only reference. Neither secret nor reference is ever returned.
+ * How Slipway authenticates to a cluster: an IAM role it assumes (EKS), a token kept in Secrets
+ * Manager, or a kubeconfig kept there (kind, k3s, on-prem: client certificates) of which only the
+ * user's credentials are used. Secrets are only referenced, and references are never returned.
  */
 export const clusterAuth = z.discriminatedUnion('mode', [
   z.strictObject({
@@ -16,17 +27,21 @@ export const clusterAuth = z.discriminatedUnion('mode', [
       ),
     eks_cluster_name: z.string().check(z.minLength(1), z.maxLength(100), z.regex(/^[0-9A-Za-z][A-Za-z0-9\-_]*$/)),
   }),
+  z.strictObject({ mode: z.literal('token'), token_secret_arn: secretArn }),
   z.strictObject({
-    mode: z.literal('token'),
-    token_secret_arn: z
-      .string()
-      .check(
-        z.maxLength(2048),
-        z.regex(
-          /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/,
-          'must be a Secrets Manager secret ARN',
+    mode: z.literal('kubeconfig'),
+    kubeconfig_secret_arn: secretArn,
+    // Context names are free text in a kubeconfig (EKS uses the cluster ARN): bounded, no control characters.
+    context: z.optional(
+      z
+        .string()
+        .check(
+          z.minLength(1),
+          z.maxLength(253),
+          z.regex(/^[^\p{Cc}]+$/u, 'must have no control characters'),
+          z.describe('The kubeconfig context whose user Slipway uses; its current-context when left out.'),
         ),
-      ),
+    ),
   }),
 ]);
 

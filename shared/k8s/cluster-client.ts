@@ -1,7 +1,8 @@
 /**
  * The port the deployer uses to reach a cluster: apply a workload, read its rollout. Every
- * failure leaves as one of three errors whose `name` the state machine's Retry/Catch match:
- * ClusterUnreachable and ClusterThrottled are worth retrying, ClusterRejected is not.
+ * cluster failure leaves as an error whose `name` the state machine's Retry/Catch match:
+ * ClusterUnreachable and ClusterThrottled are worth retrying; ClusterRejected (the cluster said
+ * no) and ClusterConfigInvalid (the registered credentials cannot be used) are not.
  */
 import { STATUS_CODES } from 'node:http';
 import {
@@ -16,11 +17,12 @@ import {
   type V1Deployment,
 } from '@kubernetes/client-node';
 import { type ClusterTarget, clusterCredentials, forgetCredentials } from './credentials.ts';
-import { kubeConfigFor } from './kubeconfig.ts';
+import { type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
 import { type RolloutStatus, rolloutStatus } from './rollout.ts';
 import { MANAGED_BY_LABEL } from './workload.ts';
 
 export type { ClusterTarget } from './credentials.ts';
+export { ClusterConfigInvalid } from './kubeconfig.ts';
 export type { RolloutStatus } from './rollout.ts';
 
 const FIELD_MANAGER = 'slipway';
@@ -118,21 +120,21 @@ const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideAp
 
 const clientCache = new Map<string, { fingerprint: string; clients: Clients }>();
 
-/** Built once per cluster, rebuilt when the token (or the cluster's address or CA) changes. */
-function clientsFor(cluster: ClusterTarget, token: string): Clients {
-  const fingerprint = JSON.stringify([token, cluster.api_server_url, cluster.ca_data]);
+/** Built once per cluster, rebuilt when the credentials (or the cluster's address or CA) change. */
+function clientsFor(cluster: ClusterTarget, user: ClusterUser): Clients {
+  const fingerprint = JSON.stringify([user, cluster.api_server_url, cluster.ca_data]);
   const cached = clientCache.get(cluster.id);
   if (cached?.fingerprint === fingerprint) return cached.clients;
-  const kubeConfig = kubeConfigFor(cluster, token);
+  const kubeConfig = kubeConfigFor(cluster, user);
   const clients = { apps: kubeConfig.makeApiClient(AppsV1Api), core: kubeConfig.makeApiClient(CoreV1Api) };
   clientCache.set(cluster.id, { fingerprint, clients });
   return clients;
 }
 
 async function call<T>(cluster: ClusterTarget, work: (clients: Clients) => Promise<T>): Promise<T> {
-  const { token } = await clusterCredentials(cluster);
+  const { user } = await clusterCredentials(cluster);
   try {
-    return await work(clientsFor(cluster, token));
+    return await work(clientsFor(cluster, user));
   } catch (error) {
     const classified = classify(cluster, error);
     if (classified instanceof ClusterRejected && classified.status === 401) forgetCredentials(cluster);

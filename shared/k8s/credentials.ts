@@ -1,13 +1,15 @@
 /**
- * The bearer token Slipway presents to a cluster's API server. Token mode reads it from Secrets
- * Manager; eks-iam mode assumes the cluster's role and builds the token EKS accepts (what
- * `aws eks get-token` prints): a presigned STS GetCallerIdentity URL, so no aws-iam-authenticator.
+ * What Slipway presents to a cluster's API server. Token mode reads a bearer token from Secrets
+ * Manager; kubeconfig mode reads a kubeconfig from there and keeps its user's credentials only;
+ * eks-iam mode assumes the cluster's role and builds the token EKS accepts (what `aws eks get-token`
+ * prints): a presigned STS GetCallerIdentity URL, so no aws-iam-authenticator.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { NewCluster } from '../domain/cluster.ts';
+import { ClusterConfigInvalid, type ClusterUser, userFromKubeconfig } from './kubeconfig.ts';
 
 /** What reaching a cluster needs from its stored record (the secret reference included). */
 export type ClusterTarget = Pick<NewCluster, 'name' | 'region' | 'api_server_url' | 'ca_data' | 'auth'> & {
@@ -15,8 +17,8 @@ export type ClusterTarget = Pick<NewCluster, 'name' | 'region' | 'api_server_url
 };
 
 export interface ClusterCredentials {
-  token: string;
-  /** Epoch ms after which the token must not be used. */
+  user: ClusterUser;
+  /** Epoch ms after which the credentials must not be used. */
   expiresAt: number;
 }
 
@@ -31,8 +33,8 @@ const sts = new STSClient({});
 
 /** EKS accepts a token for 15 minutes after signing, whatever X-Amz-Expires says. */
 const EKS_TOKEN_LIFETIME_MS = 15 * 60_000;
-/** A stored token may be rotated: read it again after a while. */
-const SECRET_TOKEN_LIFETIME_MS = 5 * 60_000;
+/** A stored secret may be rotated: read it again after a while. */
+const SECRET_LIFETIME_MS = 5 * 60_000;
 /** Refresh this long before expiry, so a token never expires between our check and the request. */
 const REFRESH_MARGIN_MS = 60_000;
 
@@ -48,7 +50,7 @@ export async function clusterCredentials(cluster: ClusterTarget): Promise<Cluste
   return fresh;
 }
 
-/** After the cluster refused a token (401), the next call fetches a new one. */
+/** After the cluster refused the credentials (401), the next call fetches new ones. */
 export function forgetCredentials(cluster: ClusterTarget): void {
   cache.delete(cacheKey(cluster));
 }
@@ -60,8 +62,12 @@ function cacheKey(cluster: ClusterTarget): string {
 async function fetchCredentials(cluster: ClusterTarget): Promise<ClusterCredentials> {
   const { auth } = cluster;
   if (auth.mode === 'token') {
-    const secret = await secrets.send(new GetSecretValueCommand({ SecretId: auth.token_secret_arn }));
-    return { token: tokenFromSecret(secret.SecretString), expiresAt: Date.now() + SECRET_TOKEN_LIFETIME_MS };
+    const token = tokenFromSecret(await secretString(auth.token_secret_arn));
+    return { user: { token }, expiresAt: Date.now() + SECRET_LIFETIME_MS };
+  }
+  if (auth.mode === 'kubeconfig') {
+    const user = kubeconfigUser(cluster, await secretString(auth.kubeconfig_secret_arn), auth.context);
+    return { user, expiresAt: Date.now() + SECRET_LIFETIME_MS };
   }
   const assumed = await sts.send(
     new AssumeRoleCommand({ RoleArn: auth.role_arn, RoleSessionName: 'slipway-deployer', DurationSeconds: 3600 }),
@@ -81,19 +87,43 @@ async function fetchCredentials(cluster: ClusterTarget): Promise<ClusterCredenti
     signingDate: now,
   });
   const roleExpiry = role.Expiration?.getTime() ?? Number.POSITIVE_INFINITY;
-  return { token, expiresAt: Math.min(now.getTime() + EKS_TOKEN_LIFETIME_MS, roleExpiry) };
+  return { user: { token }, expiresAt: Math.min(now.getTime() + EKS_TOKEN_LIFETIME_MS, roleExpiry) };
+}
+
+async function secretString(secretArn: string): Promise<string | undefined> {
+  return (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+}
+
+/** The kubeconfig's refusal, naming the cluster the way every cluster error does. */
+function kubeconfigUser(cluster: ClusterTarget, kubeconfig: string | undefined, context?: string): ClusterUser {
+  try {
+    return userFromKubeconfig(kubeconfig ?? '', context);
+  } catch (error) {
+    if (!(error instanceof ClusterConfigInvalid)) throw error;
+    throw new ClusterConfigInvalid(`cluster ${cluster.name} (${cluster.api_server_url}): ${error.message}`);
+  }
 }
 
 /** The secret holds the raw token, or JSON `{ "token": "..." }`. */
 function tokenFromSecret(secret: string | undefined): string {
   const text = secret?.trim() ?? '';
   if (text.startsWith('{')) {
-    const parsed = JSON.parse(text) as { token?: unknown };
-    if (typeof parsed.token === 'string' && parsed.token.length > 0) return parsed.token;
-    throw new Error('The cluster token secret is JSON without a "token" string');
+    const token = jsonToken(text);
+    if (token) return token;
+    throw new ClusterConfigInvalid('The cluster token secret is not JSON with a "token" string');
   }
-  if (text.length === 0) throw new Error('The cluster token secret is empty');
+  if (text.length === 0) throw new ClusterConfigInvalid('The cluster token secret is empty');
   return text;
+}
+
+/** JSON.parse's error quotes the text, here a secret: it must not reach a deployment's reason. */
+function jsonToken(text: string): string | undefined {
+  try {
+    const { token } = JSON.parse(text) as { token?: unknown };
+    return typeof token === 'string' && token.length > 0 ? token : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export interface EksTokenInput {

@@ -33,11 +33,16 @@ export const env = z.object({
   ...stamped,
 });
 
-const [eksIamAuth] = clusterAuth._zod.def.options;
-/** The token mode never shows its secret reference, only that one is set. */
+const [eksIamAuth, , kubeconfigAuth] = clusterAuth._zod.def.options;
+/** The token and kubeconfig modes never show their secret reference, only that one is set. */
 const shownAuth = z.discriminatedUnion('mode', [
   eksIamAuth,
   z.object({ mode: z.literal('token'), token_configured: z.literal(true) }),
+  z.object({
+    mode: z.literal('kubeconfig'),
+    kubeconfig_configured: z.literal(true),
+    context: kubeconfigAuth.shape.context,
+  }),
 ]);
 export const cluster = z.object({ id: resourceId('cls'), ...newCluster.shape, auth: shownAuth, ...stamped });
 

@@ -60,6 +60,16 @@ const deploy = (change: Record<string, unknown>) =>
 const rollback = (change: Record<string, unknown>) =>
   admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
 
+/** A valid kubeconfig-mode cluster, with `change` applied to its auth. */
+const kubeconfigCluster = (change: Record<string, unknown>) => ({
+  ...bodies.cluster(),
+  auth: {
+    mode: 'kubeconfig',
+    kubeconfig_secret_arn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/clusters/kind-AbCdEf',
+    ...change,
+  },
+});
+
 describe('bad input gets a clear 4xx problem and changes nothing', () => {
   const cases: [string, () => Promise<{ status: number; body: { type?: string; status?: number } }>, number, string][] =
     [
@@ -159,6 +169,18 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         'invalid-request',
       ],
       ['a bad subject filter', () => admin.get('/api/v1/bindings?subject=robot:x'), 400, 'invalid-request'],
+      [
+        'a kubeconfig cluster with an unknown auth field',
+        () => admin.post('/api/v1/clusters', kubeconfigCluster({ kubeconfig: 'apiVersion: v1' })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a kubeconfig cluster whose secret reference is not an ARN',
+        () => admin.post('/api/v1/clusters', kubeconfigCluster({ kubeconfig_secret_arn: 'slipway/clusters/kind' })),
+        400,
+        'invalid-request',
+      ],
       ['a deploy with an unknown field', () => deploy({ force: true }), 400, 'invalid-request'],
       ['a deploy of a bad image reference', () => deploy({ image: 'Shop API:latest' }), 400, 'invalid-request'],
       [

@@ -203,6 +203,30 @@ describe('clusters', () => {
     const list = await admin.get('/api/v1/clusters?limit=100');
     for (const text of [JSON.stringify(created), read.text, list.text]) expect(text).not.toContain('secretsmanager');
   });
+
+  it('never return the kubeconfig secret reference, only that one is set and which context is used', async () => {
+    const secret = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/clusters/kind-AbCdEf';
+    const body = {
+      ...bodies.cluster(),
+      auth: { mode: 'kubeconfig', kubeconfig_secret_arn: secret, context: 'kind-kind' },
+    };
+    const created = await create(admin, '/api/v1/clusters', body);
+    expect(created.auth).toEqual({ mode: 'kubeconfig', kubeconfig_configured: true, context: 'kind-kind' });
+
+    // a patch replaces auth whole: without a context, the kubeconfig's current-context is used
+    const patched = await admin.patch(
+      `/api/v1/clusters/${created.id}`,
+      { auth: { mode: 'kubeconfig', kubeconfig_secret_arn: secret } },
+      { 'if-match': '"v1"' },
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body.auth).toEqual({ mode: 'kubeconfig', kubeconfig_configured: true });
+    const read = await admin.get(`/api/v1/clusters/${created.id}`);
+    const list = await admin.get('/api/v1/clusters?limit=100');
+    for (const text of [JSON.stringify(created), patched.text, read.text, list.text]) {
+      expect(text).not.toContain('secretsmanager');
+    }
+  });
 });
 
 describe('users, teams and bindings', () => {

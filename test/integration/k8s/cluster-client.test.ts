@@ -1,14 +1,20 @@
 /**
  * The deployer's cluster port against the Kubernetes API server simulator (HTTPS, its own CA,
- * bearer tokens, server-side apply, computed rollouts), with the token read by the real Secrets
- * Manager client from the local secrets service, and eks-iam roles assumed from an STS simulator.
+ * bearer tokens, server-side apply, computed rollouts), with the token or kubeconfig read by the
+ * real Secrets Manager client from the local secrets service, and eks-iam roles assumed from an
+ * STS simulator.
  */
-import { randomUUID } from 'node:crypto';
+import { randomUUID, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type AwsEndpoint, type AwsService, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
+import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { type AwsEndpoint, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
 import { serverCredentials } from '../../../infra/local/kubernetes/certificates.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from '../../../infra/local/kubernetes/simulator.ts';
 import { createLocalSecrets } from '../../../infra/local/secrets.ts';
@@ -183,6 +189,13 @@ describe('failures, named for the state machine to retry or not', () => {
     await expect(client.applyWorkload(cluster, renderDeployment(input))).resolves.toMatchObject({ generation: 1 });
   });
 
+  it('a token secret that is broken JSON is refused by name, without quoting the secret', async () => {
+    const cluster = tokenCluster('prod-eu', '{"token": "half-a-secret');
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(error.name).toBe('ClusterConfigInvalid');
+    expect(error.message).toBe('The cluster token secret is not JSON with a "token" string');
+  });
+
   it('a closed port is unreachable, at once', async () => {
     const closed = await freePort();
     const cluster = tokenCluster('prod-eu', simulator.token, {
@@ -239,7 +252,8 @@ describe('eks-iam clusters', () => {
 
   it('assume the role once, and present its presigned STS URL as the bearer token', async () => {
     const before = sts.calls.length;
-    const { token, expiresAt } = await credentials.clusterCredentials(eksCluster(simulator));
+    const { user, expiresAt } = await credentials.clusterCredentials(eksCluster(simulator));
+    const token = user.token as string;
     expect(sts.calls.slice(before).map((call) => Object.fromEntries(call))).toEqual([
       expect.objectContaining({ Action: 'AssumeRole', RoleArn: role, RoleSessionName: 'slipway-deployer' }),
     ]);
@@ -260,6 +274,166 @@ describe('eks-iam clusters', () => {
     }
   });
 });
+
+describe('kubeconfig clusters', () => {
+  function kubeconfigCluster(
+    name: string,
+    kubeconfig: string,
+    where: { url: string; caData: string } = simulator,
+    context?: string,
+  ): ClusterTarget {
+    const secret = secretArn(`slipway/clusters/${name}-${randomUUID()}`, kubeconfig);
+    return {
+      id: `cls_${randomUUID()}`,
+      name,
+      region,
+      api_server_url: where.url,
+      ca_data: where.caData,
+      auth: { mode: 'kubeconfig', kubeconfig_secret_arn: secret, ...(context ? { context } : {}) },
+    };
+  }
+
+  /** The simulator's kubeconfig with its one user replaced, and its one cluster edited. */
+  function editedKubeconfig(user: Record<string, unknown>, cluster: Record<string, unknown> = {}): string {
+    const config = parseYaml(simulator.kubeconfig);
+    config.users[0].user = user;
+    Object.assign(config.clusters[0].cluster, cluster);
+    return stringifyYaml(config);
+  }
+
+  it('deploy with the user of a registered kubeconfig: apply, then the rollout completes', async () => {
+    const cluster = kubeconfigCluster('kind-dev', simulator.kubeconfig);
+    const input = release('kube', 'ghcr.io/acme/kube:1.0.0');
+    const { generation } = await client.applyWorkload(cluster, renderDeployment(input));
+    expect(generation).toBe(1);
+    const { phases, last } = await followRollout(cluster, input, generation);
+    expect(phases.at(-1)).toBe('complete');
+    expect(last).toMatchObject({ desired: 2, available: 2, observed_generation: generation });
+    const stored = await inspector().apps.readNamespacedDeployment({ name: 'kube', namespace: 'shop-kube' });
+    expect(stored.spec?.template.spec?.containers[0]?.image).toBe('ghcr.io/acme/kube:1.0.0');
+  });
+
+  it('trust the record, not the kubeconfig: its server and insecure-skip-tls-verify are ignored', async () => {
+    const elsewhere = editedKubeconfig(
+      { token: simulator.token },
+      { server: 'https://127.0.0.1:1', 'insecure-skip-tls-verify': true },
+    );
+    const reached = kubeconfigCluster('kind-dev', elsewhere);
+    await expect(client.readRollout(reached, 'nowhere', 'ghost', 1)).rejects.toMatchObject({
+      name: 'ClusterRejected',
+      status: 404,
+    });
+
+    const otherCa = Buffer.from((await serverCredentials()).caPem).toString('base64');
+    const untrusted = kubeconfigCluster('kind-dev', elsewhere, { url: simulator.url, caData: otherCa });
+    const error = await failure(client.readRollout(untrusted, 'nowhere', 'ghost', 1));
+    expect(error.name).toBe('ClusterUnreachable');
+    expect(error.message).toContain('TLS verification failed against the registered CA');
+  });
+
+  it('an exec user is refused by name before any request, and the state machine does not retry it', async () => {
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1beta1', command: 'aws', args: ['eks', 'get-token'] };
+    const cluster = kubeconfigCluster('eks-prod', editedKubeconfig({ exec }));
+    const before = simulator.requests;
+    const error = await failure(client.applyWorkload(cluster, renderDeployment(release('web', 'ghcr.io/acme/web:1'))));
+    expect(error).toBeInstanceOf(client.ClusterConfigInvalid);
+    expect(error.name).toBe('ClusterConfigInvalid');
+    expect(error.message).toBe(
+      `cluster eks-prod (${simulator.url}): the kubeconfig user "slipway-simulator" runs a command to get ` +
+        'credentials (exec): store a kubeconfig whose user has client-certificate-data and client-key-data, ' +
+        'a token, or a username and password',
+    );
+    expect(simulator.requests).toBe(before);
+    for (const file of ['deploy', 'rollback']) {
+      const { States } = JSON.parse(
+        readFileSync(join(import.meta.dirname, `../../../statemachines/${file}.asl.json`), 'utf8'),
+      ) as AslStates;
+      const retried = Object.values(States)
+        .filter((state) => state.Resource?.includes('DeployerFunctionArn'))
+        .flatMap((state) => (state.Retry ?? []).flatMap((retry) => retry.ErrorEquals));
+      expect(retried).toContain('ClusterUnreachable');
+      expect(retried).not.toContain(error.name);
+      expect(retried).not.toContain('States.ALL');
+    }
+  });
+
+  it('an unknown context is refused by name', async () => {
+    const cluster = kubeconfigCluster('kind-dev', simulator.kubeconfig, simulator, 'kind-prod');
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(error.name).toBe('ClusterConfigInvalid');
+    expect(error.message).toBe(`cluster kind-dev (${simulator.url}): the kubeconfig has no context "kind-prod"`);
+  });
+
+  it('a wrong token is rejected by the cluster', async () => {
+    const cluster = kubeconfigCluster('kind-dev', editedKubeconfig({ token: 'not-the-token' }));
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(error.name).toBe('ClusterRejected');
+    expect(error.status).toBe(401);
+  });
+
+  it('a client certificate is presented in the TLS handshake, a username and password as basic auth', async () => {
+    const witness = await startCredentialWitness();
+    try {
+      const client_ = await serverCredentials();
+      const certUser = {
+        'client-certificate-data': Buffer.from(client_.certPem).toString('base64'),
+        'client-key-data': Buffer.from(client_.keyPem).toString('base64'),
+      };
+      const withCert = kubeconfigCluster('kind-dev', editedKubeconfig(certUser), witness);
+      expect((await failure(client.readRollout(withCert, 'shop', 'web', 1))).status).toBe(404);
+      expect(witness.seen.at(-1)).toEqual({
+        certificate: new X509Certificate(client_.certPem).fingerprint256,
+        authorization: undefined,
+      });
+
+      const withPassword = kubeconfigCluster(
+        'k3s',
+        editedKubeconfig({ username: 'admin', password: 's3cret' }),
+        witness,
+      );
+      expect((await failure(client.readRollout(withPassword, 'shop', 'web', 1))).status).toBe(404);
+      expect(witness.seen.at(-1)).toEqual({
+        certificate: undefined,
+        authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}`,
+      });
+    } finally {
+      await witness.close();
+    }
+  });
+});
+
+/**
+ * An HTTPS server that notes the client certificate and Authorization header of each request and
+ * answers 404: the simulator knows bearer tokens only, so client certificates are checked here.
+ */
+async function startCredentialWitness() {
+  const tls = await serverCredentials();
+  const seen: { certificate?: string; authorization?: string }[] = [];
+  const server = createHttpsServer(
+    { cert: tls.certPem, key: tls.keyPem, requestCert: true, rejectUnauthorized: false },
+    (request, response) => {
+      const peer = (request.socket as TLSSocket).getPeerCertificate();
+      seen.push({ certificate: peer.fingerprint256, authorization: request.headers.authorization });
+      response.writeHead(404, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ kind: 'Status', code: 404, message: 'not found' }));
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    caData: Buffer.from(tls.caPem).toString('base64'),
+    seen,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+interface AslStates {
+  States: Record<string, { Resource?: string; Retry?: { ErrorEquals: string[] }[] }>;
+}
 
 interface StsSimulator {
   url: string;
