@@ -160,4 +160,26 @@ describe('faults', () => {
     expect(list.body.items).toHaveLength(1);
     expect(list.body.items[0]).toMatchObject({ event_id: detail.id, type: 'Deployment Queued', seq: 1 });
   });
+
+  it('a workflow that cannot be started answers 503, records the deployment as failed and holds no lock', async () => {
+    const machine = process.env.DEPLOY_STATE_MACHINE_ARN;
+    process.env.DEPLOY_STATE_MACHINE_ARN = `${machine}-missing`;
+    let refused: Awaited<ReturnType<typeof deploy>>;
+    try {
+      refused = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '8.0.0' });
+    } finally {
+      process.env.DEPLOY_STATE_MACHINE_ARN = machine;
+    }
+    expect(refused.status).toBe(503);
+    expect(refused.body.type).toMatch(/workflow-unavailable$/);
+    expect(refused.headers.get('retry-after')).toBeTruthy();
+    const [recorded] = (await scene.developer.get(`/api/v1/deployments?app_id=${scene.app.id}&env=dev&limit=1`)).body
+      .items;
+    expect(recorded).toMatchObject({ image: expect.stringMatching(/:8\.0\.0$/), state: 'failed' });
+
+    const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '8.0.1' });
+    const status = await statusWhen(scene.developer, next.body.id);
+    expect(status.state).toBe('succeeded');
+    expect(status.steps.map((s: { state: string }) => s.state)).not.toContain('waiting_for_lock');
+  });
 });
