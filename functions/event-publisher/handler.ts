@@ -1,11 +1,9 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { ChangeEvent } from '../../shared/events/envelope.ts';
 import { outboxEvent, publish } from '../../shared/events/publisher.ts';
-
-const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'slipway' });
+import { logger } from '../../shared/logger.ts';
 
 /**
  * Table stream → bus. The event source mapping's filter (outboxStreamFilter) lets only new outbox

@@ -4,16 +4,14 @@
  * it. Delivery is at least once; channels that already got an event are remembered per container so
  * a retry landing here does not post twice.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { type BusEvent, type ChangeEvent, changeOf } from '../../shared/events/envelope.ts';
+import { logger } from '../../shared/logger.ts';
 import type { ChatMessage } from '../../shared/notify/channels.ts';
 import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
 import { renderMessage } from '../../shared/notify/render.ts';
 import { ChatDeliveryFailed } from '../../shared/notify/safe-fetch.ts';
-
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'slipway' });
 
 /** `<event id> <channel id>` pairs already delivered, oldest first; bounded so a warm container does not grow. */
 const delivered = new Set<string>();

@@ -1,4 +1,4 @@
-import { logger } from '../http/kernel.ts';
+import { logger } from '../logger.ts';
 
 /**
  * The kernel of a workflow step function: the state machine passes `{ action, deployment_id, … }`

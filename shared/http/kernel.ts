@@ -1,8 +1,8 @@
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { logger } from '../logger.ts';
 import {
   internalError,
   malformedJson,
@@ -17,8 +17,6 @@ import { validate } from './validation.ts';
 
 /** Documented request body limit (API Gateway allows 10 MB; nothing we accept comes close). */
 export const MAX_BODY_BYTES = 64 * 1024;
-
-export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'slipway' });
 
 /** What every route reads of its request, signed in or not. */
 export interface HttpRequest {
