@@ -1,9 +1,10 @@
 /**
- * Section 1: what each function costs before it serves anything. Every manifest function is
- * bundled the way production bundles it (infra/aws/platform-function.ts), then measured for size,
- * gzip size and module import time, next to "the floor": a handler that only does a DynamoDB
- * DocumentClient GetCommand. Ratios against the floor are what we can act on; the absolute
- * numbers depend on this machine.
+ * Section 1: what each function costs before it serves anything. Every manifest function (API,
+ * workflow, bus and stream) is bundled the way production bundles it
+ * (infra/aws/platform-function.ts), then measured for size, gzip size and module import time, next
+ * to "the floor": a handler that only does a DynamoDB DocumentClient GetCommand. Ratios against
+ * the floor are what we can act on; the absolute numbers depend on this machine. It also guards
+ * that the Kubernetes client stays in the deployer: no API function may bundle it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -11,11 +12,13 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build, type Metafile } from 'esbuild';
-import { functions } from '../../infra/manifest.ts';
+import { type FunctionSpec, functions } from '../../infra/manifest.ts';
 import { kb, ms, percentile, ratio, table } from './stats.ts';
 
 export const TARGET = 1.5;
 export const STRETCH = 1.25;
+/** Only the deployer reaches clusters; in an API function this package would be dead weight on every cold start. */
+export const KUBERNETES_CLIENT = '@kubernetes/client-node';
 
 const FLOOR_SOURCE = `// Written by test/bench/bundles.ts: the least a DynamoDB-backed handler can ship.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -31,17 +34,23 @@ export const handler = async (event: { id: string }) => {
 
 export interface BundleResult {
   name: string;
+  /** Who calls it (the manifest's trigger); `floor` for the floor. */
+  trigger: NonNullable<FunctionSpec['trigger']> | 'floor';
   bytes: number;
   gzipBytes: number;
   importMs: { p50: number; p90: number; samples: number[] };
   /** Largest packages in the output, from esbuild's metafile. */
   topPackages: { name: string; bytes: number }[];
+  /** Whether esbuild read any file of @kubernetes/client-node for this bundle (the metafile's inputs). */
+  hasKubernetesClient: boolean;
 }
 
 export interface BundlesReport {
   runs: number;
   floor: BundleResult;
   functions: (BundleResult & { vsFloor: { size: number; gzip: number; importP50: number } })[];
+  /** API functions whose bundle contains @kubernetes/client-node: must stay empty. */
+  apiFunctionsWithKubernetesClient: string[];
 }
 
 export async function measureBundles(repoRoot: string, runs = 20): Promise<BundlesReport> {
@@ -50,11 +59,11 @@ export async function measureBundles(repoRoot: string, runs = 20): Promise<Bundl
   writeFileSync(join(benchDir, 'floor.ts'), FLOOR_SOURCE);
 
   const entries = [
-    { name: 'floor', entry: join(benchDir, 'floor.ts') },
-    ...functions.map((fn) => ({ name: fn.name, entry: join(repoRoot, fn.entry) })),
+    { name: 'floor', trigger: 'floor' as const, entry: join(benchDir, 'floor.ts') },
+    ...functions.map((fn) => ({ name: fn.name, trigger: fn.trigger ?? 'api', entry: join(repoRoot, fn.entry) })),
   ];
   const built = [];
-  for (const { name, entry } of entries) {
+  for (const { name, trigger, entry } of entries) {
     const outfile = join(benchDir, 'bundles', `${name}.mjs`);
     const { metafile } = await build({
       absWorkingDir: repoRoot,
@@ -73,7 +82,7 @@ export async function measureBundles(repoRoot: string, runs = 20): Promise<Bundl
       banner: { js: "import { createRequire } from 'module'; const require = createRequire(import.meta.url);" },
     });
     const code = readFileSync(outfile);
-    built.push({ name, outfile, bytes: code.length, gzipBytes: gzipSync(code).length, metafile });
+    built.push({ name, trigger, outfile, bytes: code.length, gzipBytes: gzipSync(code).length, metafile });
   }
 
   // One untimed round warms the page cache, then rounds go round-robin over the bundles so that
@@ -90,16 +99,23 @@ export async function measureBundles(repoRoot: string, runs = 20): Promise<Bundl
     const times = samples.get(b.name) ?? [];
     return {
       name: b.name,
+      trigger: b.trigger,
       bytes: b.bytes,
       gzipBytes: b.gzipBytes,
       importMs: { p50: percentile(times, 50), p90: percentile(times, 90), samples: times },
       topPackages: topPackages(b.metafile, 4),
+      hasKubernetesClient: Object.keys(b.metafile.inputs).some((path) =>
+        path.includes(`node_modules/${KUBERNETES_CLIENT}/`),
+      ),
     };
   });
   const [floor, ...rest] = results as [BundleResult, ...BundleResult[]];
   return {
     runs,
     floor,
+    apiFunctionsWithKubernetesClient: rest
+      .filter((r) => r.trigger === 'api' && r.hasKubernetesClient)
+      .map((r) => r.name),
     functions: rest.map((r) => ({
       ...r,
       vsFloor: {
@@ -153,6 +169,7 @@ export function bundlesMarkdown(report: BundlesReport): string {
   const { floor } = report;
   const row = (r: BundleResult, target: string, ratios?: { size: number; gzip: number; importP50: number }) => [
     r.name,
+    r.trigger,
     kb(r.bytes),
     kb(r.gzipBytes),
     ms(r.importMs.p50, 1),
@@ -163,7 +180,18 @@ export function bundlesMarkdown(report: BundlesReport): string {
     target,
   ];
   const sizes = table(
-    ['function', 'minified', 'gzip', 'import p50', 'import p90', 'size/floor', 'gzip/floor', 'import/floor', 'target'],
+    [
+      'function',
+      'trigger',
+      'minified',
+      'gzip',
+      'import p50',
+      'import p90',
+      'size/floor',
+      'gzip/floor',
+      'import/floor',
+      'target',
+    ],
     [
       row(floor, '(the floor)'),
       ...report.functions.map((f) =>
@@ -178,10 +206,34 @@ export function bundlesMarkdown(report: BundlesReport): string {
   return [
     '## Bundles',
     '',
-    `Production esbuild options (ESM, minified, node24, SDK bundled). Import time: ${report.runs} fresh Node ${process.versions.node} processes per bundle, \`await import()\` timed inside the child. Target: every ratio ≤${TARGET}x (stretch ${STRETCH}x).`,
+    `Every function in the manifest, with the production esbuild options (ESM, minified, node24, SDK bundled). Import time: ${report.runs} fresh Node ${process.versions.node} processes per bundle, \`await import()\` timed inside the child. Target: every ratio ≤${TARGET}x (stretch ${STRETCH}x).`,
     '',
     sizes,
     '',
     packages,
+    '',
+    deployerMarkdown(report),
+    '',
+    kubernetesGuardLine(report),
   ].join('\n');
+}
+
+/** The one function that carries the Kubernetes client, on its own: its cold start is the workflow's, not a user's. */
+function deployerMarkdown(report: BundlesReport): string {
+  const deployer = report.functions.find((f) => f.name === 'deployer');
+  if (!deployer) return '### Deployer\n\nNo `deployer` function in the manifest.';
+  return [
+    '### Deployer',
+    '',
+    `${kb(deployer.bytes)} minified (${ratio(deployer.vsFloor.size)} the floor), ${kb(deployer.gzipBytes)} gzip (${ratio(deployer.vsFloor.gzip)}), import p50 ${ms(deployer.importMs.p50, 1)} / p90 ${ms(deployer.importMs.p90, 1)} (${ratio(deployer.vsFloor.importP50)}); ${KUBERNETES_CLIENT} ${deployer.hasKubernetesClient ? 'is' : 'is not'} in its bundle.`,
+  ].join('\n');
+}
+
+/** The guard's verdict; run.ts exits non-zero when an API function carries the Kubernetes client. */
+export function kubernetesGuardLine(report: BundlesReport): string {
+  const api = report.functions.filter((f) => f.trigger === 'api').map((f) => f.name);
+  const offenders = report.apiFunctionsWithKubernetesClient;
+  return offenders.length === 0
+    ? `Guard: no API function bundle contains ${KUBERNETES_CLIENT} (metafile inputs of ${api.join(', ')}).`
+    : `**Guard failed: ${KUBERNETES_CLIENT} is in the bundle of API function(s) ${offenders.join(', ')}.**`;
 }

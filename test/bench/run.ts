@@ -1,6 +1,8 @@
 /**
- * `npm run bench`: bundle sizes and import times, warm handler overhead and local API throughput.
+ * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput and
+ * delivery orchestration (deploy/rollback time, state transitions).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
+ * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -8,7 +10,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
-import { bundlesMarkdown, measureBundles } from './bundles.ts';
+import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
+import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
 
@@ -25,25 +28,36 @@ const print = (markdown: string) => {
   process.stdout.write(`${markdown}\n\n`);
 };
 
-// Load average is printed because the numbers are only as quiet as the machine was.
+const loadAverage = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+
+// Load average is printed (at start and end) because the numbers are only as quiet as the machine was.
 print(
   [
     '# Slipway benchmark',
     '',
-    `${new Date().toISOString()} · Node ${process.versions.node} · ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} · load average at start ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ')}`,
+    `${new Date().toISOString()} · Node ${process.versions.node} · ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length} · load average at start ${loadAverage()}`,
   ].join('\n'),
 );
 
 progress('bundling and timing imports (20 fresh processes per bundle)');
 const bundles = await measureBundles(repoRoot);
 print(bundlesMarkdown(bundles));
+const guardFailed = bundles.apiFunctionsWithKubernetesClient.length > 0;
 
 progress('starting the local cloud (DynamoDB Local)');
-const cloud = await startLocalCloud({ port: 0, inMemory: true, quiet: true });
+// Instant rollouts, and `:bad` images failing at once: the delivery section times the orchestration, not pods.
+const cloud = await startLocalCloud({
+  port: 0,
+  inMemory: true,
+  quiet: true,
+  kubernetes: { podStartMs: 0, badImageFailAfterMs: 1 },
+});
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
+let delivery: Awaited<ReturnType<typeof measureDelivery>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -55,6 +69,11 @@ try {
   progress(`throughput (${durationSeconds} s API, ${durationSeconds} s bare SDK, plus warm-ups)`);
   throughput = await measureThroughput(cloud, projectId, token, { durationSeconds });
   print(throughputMarkdown(throughput));
+
+  progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
+  delivery = await measureDelivery(cloud, token);
+  print(deliveryMarkdown(delivery));
+  print(`Load average at end: ${loadAverage()}.`);
 } finally {
   // A DynamoDB Local JVM left behind would keep its port and memory after we are gone.
   await cloud.stop();
@@ -64,9 +83,13 @@ mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'results.md'), `${sections.join('\n\n')}\n`);
 writeFileSync(
   join(outDir, 'results.json'),
-  `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, bundles, overhead, throughput }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.versions.node, bundles, overhead, throughput, delivery }, null, 2)}\n`,
 );
 progress(`wrote ${join(outDir, 'results.md')} and results.json`);
+if (guardFailed) {
+  progress(`FAILED: ${KUBERNETES_CLIENT} is bundled into ${bundles.apiFunctionsWithKubernetesClient.join(', ')}`);
+  process.exitCode = 1;
+}
 
 /** The one project every measurement reads; its creation also registers the user `bench`. */
 async function createProject(url: string, token: string): Promise<string> {
