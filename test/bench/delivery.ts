@@ -6,6 +6,8 @@
  * kind of run takes, which is what AWS bills Standard workflows for.
  */
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import type { Client } from '../integration/client.ts';
+import { deliveryWorld } from '../integration/delivery/world.ts';
 import { ms, percentile, table } from './stats.ts';
 
 /** AWS Step Functions Standard: $0.025 per 1,000 state transitions (us-east-1, beyond the free tier). */
@@ -44,10 +46,9 @@ export interface DeliveryReport {
 /** The cloud must run the simulated cluster with `podStartMs: 0` and a small `badImageFailAfterMs`. */
 export async function measureDelivery(
   cloud: LocalCloud,
-  adminToken: string,
   { deploys = 20, rollbacks = 10, warmups = 2 } = {},
 ): Promise<DeliveryReport> {
-  const bench = await setUp(cloud, adminToken);
+  const bench = await setUp(cloud);
   const waitsEntered: string[] = [];
   let executionsChecked = 0;
   /** Waits for the execution to end (the lock is released after the status says succeeded), then reads its history. */
@@ -61,11 +62,14 @@ export async function measureDelivery(
   let version = 0;
   const nextImage = () => `1.0.${++version}`;
   const deployOnce = async () => {
-    const run = await timedRun(bench.admin, `/api/v1/apps/${bench.appId}/deploy`, { env: 'dev', image: nextImage() });
+    const run = await timedRun(bench.developer, `/api/v1/apps/${bench.appId}/deploy`, {
+      env: 'dev',
+      image: nextImage(),
+    });
     return { ...run, transitions: await settle('deploy', run.id) };
   };
   const rollbackOnce = async () => {
-    const run = await timedRun(bench.admin, '/api/v1/rollbacks', { app_id: bench.appId, env: 'dev' });
+    const run = await timedRun(bench.developer, '/api/v1/rollbacks', { app_id: bench.appId, env: 'dev' });
     return { ...run, transitions: await settle('rollback', run.id) };
   };
 
@@ -83,86 +87,21 @@ export async function measureDelivery(
 }
 
 interface Bench {
-  admin: Api;
-  approver: Api;
+  developer: Client;
+  approver: Client;
   appId: string;
 }
 
-type Api = (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Record<string, unknown> }>;
-
-function api(url: string, token: string): Api {
-  return async (method, path, body) => {
-    const response = await fetch(url + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${token}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
-}
-
-async function create(call: Api, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const reply = await call('POST', path, body);
-  if (reply.status !== 201) throw new Error(`POST ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
-  return reply.body;
-}
-
-/**
- * An app on the simulated cluster with an unprotected `dev` and a protected `prod` environment,
- * whose approver team holds one release manager (not the requester: self-approval is refused).
- */
-async function setUp(cloud: LocalCloud, adminToken: string): Promise<Bench> {
-  const admin = api(cloud.url, adminToken);
-  const approver = api(cloud.url, await cloud.mintToken({ sub: 'bench-approver', groups: [] }));
-  await approver('GET', '/api/v1/users/me'); // registers the user
-  const sim = cloud.services.kubernetes;
-  const project = await create(admin, '/api/v1/projects', { name: 'bench-delivery' });
-  const cluster = await create(admin, '/api/v1/clusters', {
-    name: 'bench-sim',
-    region: 'us-east-1',
-    api_server_url: sim.url,
-    ca_data: sim.caData,
-    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
-  });
-  const app = await create(admin, '/api/v1/apps', {
-    project_id: project.id,
-    name: 'bench-api',
-    repository: { provider: 'github', url: 'https://github.com/acme/bench-api', default_branch: 'main' },
-    deploy: { kind: 'helm', path: 'charts/api' },
-    image_repository: 'registry.example.com/bench/api',
-  });
-  const team = await create(admin, '/api/v1/teams', { name: 'bench-release-managers' });
-  const member = await admin('PUT', `/api/v1/teams/${team.id}/members/bench-approver`);
-  if (member.status >= 300) throw new Error(`Adding the approver answered ${member.status}`);
-  await create(admin, '/api/v1/roles/bind', {
-    role: 'viewer',
-    subject: { kind: 'team', id: team.id },
-    scope: { kind: 'project', project_id: project.id },
-  });
-  await create(admin, `/api/v1/apps/${app.id}/envs`, { name: 'dev', cluster_id: cluster.id, namespace: 'bench-dev' });
-  await create(admin, `/api/v1/apps/${app.id}/envs`, {
-    name: 'prod',
-    cluster_id: cluster.id,
-    namespace: 'bench-prod',
-    order: 2,
-    protection: {
-      requires_approval: true,
-      approver_teams: [team.id],
-      minimum_approvals: 1,
-      prevent_self_approval: true,
-      approval_timeout_minutes: 60,
-    },
-  });
-  return { admin, approver, appId: String(app.id) };
+/** The delivery world of the end-to-end tests: dev, a protected prod, a developer and release managers. */
+async function setUp(cloud: LocalCloud): Promise<Bench> {
+  const world = await deliveryWorld(cloud);
+  return { developer: world.developer, approver: world.approvers[0], appId: world.app.id };
 }
 
 /** POSTs a deploy or rollback and polls its status every ~10 ms until it is final; it must succeed. */
-async function timedRun(call: Api, path: string, body: unknown) {
+async function timedRun(call: Client, path: string, body: unknown) {
   const start = performance.now();
-  const reply = await call('POST', path, body);
+  const reply = await call.post(path, body);
   if (reply.status !== 202) throw new Error(`POST ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
   const id = String(reply.body.id);
   const status = await statusWhen(call, id, (s) => FINAL.has(String(s.state)));
@@ -171,11 +110,11 @@ async function timedRun(call: Api, path: string, body: unknown) {
   return { id, clientMs, recordedMs: stepSpan(status, 'queued', 'succeeded') };
 }
 
-async function statusWhen(call: Api, id: string, done: (status: Record<string, unknown>) => boolean) {
+async function statusWhen(call: Client, id: string, done: (status: Record<string, unknown>) => boolean) {
   const deadline = performance.now() + DEADLINE_MS;
   for (;;) {
     const polled = performance.now();
-    const reply = await call('GET', `/api/v1/deployments/${id}/status`);
+    const reply = await call.get(`/api/v1/deployments/${id}/status`);
     if (reply.status !== 200) throw new Error(`Status of ${id} answered ${reply.status}`);
     if (done(reply.body)) return reply.body;
     if (performance.now() > deadline)
@@ -215,25 +154,25 @@ async function repeat(
 
 /** A `:bad` image fails its rollout and the workflow restores the previous release by itself. */
 async function autoRolledBack(bench: Bench): Promise<string> {
-  const reply = await bench.admin('POST', `/api/v1/apps/${bench.appId}/deploy`, { env: 'dev', image: 'bad' });
+  const reply = await bench.developer.post(`/api/v1/apps/${bench.appId}/deploy`, { env: 'dev', image: 'bad' });
   if (reply.status !== 202) throw new Error(`Deploying :bad answered ${reply.status}`);
   const id = String(reply.body.id);
-  const status = await statusWhen(bench.admin, id, (s) => FINAL.has(String(s.state)));
+  const status = await statusWhen(bench.developer, id, (s) => FINAL.has(String(s.state)));
   if (status.state !== 'rolled_back') throw new Error(`The :bad deploy ended ${status.state}, not rolled_back`);
   return id;
 }
 
 /** A deploy to the protected environment, approved through the API by the release manager. */
 async function approvedDeploy(bench: Bench): Promise<string> {
-  const reply = await bench.admin('POST', `/api/v1/apps/${bench.appId}/deploy`, { env: 'prod', image: '1.0.0' });
+  const reply = await bench.developer.post(`/api/v1/apps/${bench.appId}/deploy`, { env: 'prod', image: '1.0.0' });
   if (reply.status !== 202) throw new Error(`Deploying to prod answered ${reply.status}`);
   const id = String(reply.body.id);
-  const waiting = await statusWhen(bench.admin, id, (s) => s.state === 'waiting_for_approval');
+  const waiting = await statusWhen(bench.developer, id, (s) => s.state === 'waiting_for_approval');
   const approvalId = String((waiting.approval as { id: string }).id);
-  const approved = await bench.approver('POST', `/api/v1/approvals/${approvalId}/approve`, { comment: 'bench' });
+  const approved = await bench.approver.post(`/api/v1/approvals/${approvalId}/approve`, { comment: 'bench' });
   if (approved.status !== 200)
     throw new Error(`Approving answered ${approved.status}: ${JSON.stringify(approved.body)}`);
-  const status = await statusWhen(bench.admin, id, (s) => FINAL.has(String(s.state)));
+  const status = await statusWhen(bench.developer, id, (s) => FINAL.has(String(s.state)));
   if (status.state !== 'succeeded') throw new Error(`The approved deploy ended ${status.state}`);
   return id;
 }

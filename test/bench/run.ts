@@ -71,7 +71,7 @@ try {
   print(throughputMarkdown(throughput));
 
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
-  delivery = await measureDelivery(cloud, token);
+  delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
   print(`Load average at end: ${loadAverage()}.`);
 } finally {

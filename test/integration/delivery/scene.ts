@@ -1,14 +1,13 @@
 /**
- * A delivery scene on the local cloud: a project with an app, a `dev` and a protected `prod`
- * environment on the simulated cluster, a developer who deploys and two release managers who
- * approve. Everything goes through the HTTP API, as a platform team would set it up.
+ * A delivery scene for a test file: a local cloud with quick workflow waits, and the delivery
+ * world of world.ts on it.
  */
 import { expect } from 'vitest';
-import { type Client, client, eventually, type Reply } from '../client.ts';
+import { type Client, eventually, type Reply } from '../client.ts';
 import { startTestCloud, type TestCloud, type TestCloudOptions } from '../harness.ts';
-import { bodies, create, unique } from '../seed.ts';
+import { type DeliveryWorld, deliveryWorld, IMAGE_REPOSITORY } from './world.ts';
 
-export const IMAGE_REPOSITORY = 'registry.example.com/shop/api';
+export { IMAGE_REPOSITORY };
 
 /** Waits of the deploy and rollback workflows shortened by the interpreter's overrides (the ASL is unchanged). */
 const quick = {
@@ -22,65 +21,13 @@ export const quickDelivery: NonNullable<TestCloudOptions['delivery']> = {
   kubernetes: { podStartMs: 30, badImageFailAfterMs: 300 },
 };
 
-export interface Scene {
+export interface Scene extends DeliveryWorld {
   cloud: TestCloud;
-  admin: Client;
-  developer: Client;
-  approvers: [Client, Client];
-  project: { id: string };
-  app: { id: string; name: string };
-  cluster: { id: string };
-  team: { id: string };
 }
 
 export async function startScene(delivery: TestCloudOptions['delivery'] = {}): Promise<Scene> {
   const cloud = await startTestCloud({ delivery: { ...quickDelivery, ...delivery } });
-  const as = async (sub: string, groups: string[] = []) => {
-    const api = client(cloud.url, await cloud.mintToken({ sub, groups }));
-    expect((await api.get('/api/v1/users/me')).status).toBe(200); // registers the user
-    return api;
-  };
-  const admin = await as('root', ['platform-admins']);
-  const developer = await as('dev-alice');
-  const approvers: [Client, Client] = [await as('rm-bob'), await as('rm-carol')];
-
-  const project = await create(admin, '/api/v1/projects', bodies.project());
-  const sim = cloud.services.kubernetes;
-  const cluster = await create(admin, '/api/v1/clusters', {
-    name: unique('sim'),
-    region: 'us-east-1',
-    api_server_url: sim.url,
-    ca_data: sim.caData,
-    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
-  });
-  const app = await create(admin, '/api/v1/apps', { ...bodies.app(project.id), image_repository: IMAGE_REPOSITORY });
-  const team = await create(admin, '/api/v1/teams', bodies.team());
-  for (const sub of ['rm-bob', 'rm-carol']) await admin.put(`/api/v1/teams/${team.id}/members/${sub}`, undefined);
-  await create(admin, '/api/v1/roles/bind', {
-    role: 'developer',
-    subject: { kind: 'user', id: 'dev-alice' },
-    scope: { kind: 'project', project_id: project.id },
-  });
-  await create(admin, '/api/v1/roles/bind', {
-    role: 'viewer',
-    subject: { kind: 'team', id: team.id },
-    scope: { kind: 'project', project_id: project.id },
-  });
-  await create(admin, `/api/v1/apps/${app.id}/envs`, { name: 'dev', cluster_id: cluster.id, namespace: 'shop-dev' });
-  await create(admin, `/api/v1/apps/${app.id}/envs`, {
-    name: 'prod',
-    cluster_id: cluster.id,
-    namespace: 'shop-prod',
-    order: 2,
-    protection: {
-      requires_approval: true,
-      approver_teams: [team.id],
-      minimum_approvals: 1,
-      prevent_self_approval: true,
-      approval_timeout_minutes: 60,
-    },
-  });
-  return { cloud, admin, developer, approvers, project, app, cluster, team };
+  return { cloud, ...(await deliveryWorld(cloud)) };
 }
 
 export async function deploy(api: Client, appId: string, body: Record<string, unknown>): Promise<Reply> {
