@@ -18,7 +18,8 @@ export type FunctionName =
   | 'release'
   | 'event-publisher'
   | 'notifier'
-  | 'auditor';
+  | 'auditor'
+  | 'workflow-watch';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -190,6 +191,15 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
   },
+  {
+    name: 'workflow-watch',
+    entry: 'functions/workflow-watch/handler.ts',
+    description: 'Ends deployments whose workflow stopped or timed out without recording it, and frees their lock',
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -269,6 +279,11 @@ export interface RuleSpec {
   /** EventBridge event pattern (the local bus implements the same language). */
   pattern: Record<string, unknown>;
   target: FunctionName;
+  /**
+   * `platform` (default): our own bus. `aws`: events AWS services send, which arrive on the
+   * account's default bus (Step Functions execution status changes).
+   */
+  bus?: 'platform' | 'aws';
   /** Explicit retry policy; a target that keeps failing lands in the rule's dead-letter queue. */
   retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
 }
@@ -286,6 +301,18 @@ export const rules: readonly RuleSpec[] = [
     description: 'Every change event into the audit log',
     pattern: { source: [{ prefix: 'slipway.' }] },
     target: 'auditor',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+  {
+    name: 'workflow-ended',
+    description: 'A deploy or rollback execution that was stopped, timed out or failed outside its own Catch',
+    bus: 'aws',
+    pattern: {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT', 'FAILED'] },
+    },
+    target: 'workflow-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
 ];

@@ -153,9 +153,10 @@ export class DeliveryStack extends Stack {
       `events the ${spec.name} rule could not deliver`,
     );
     new Rule(this, `${pascal(spec.name)}Rule`, {
-      eventBus: this.bus,
+      // AWS services (Step Functions' status changes) publish to the account's default bus.
+      eventBus: spec.bus === 'aws' ? EventBus.fromEventBusName(this, `${pascal(spec.name)}Bus`, 'default') : this.bus,
       description: spec.description,
-      eventPattern: eventPatternOf(spec.pattern),
+      eventPattern: eventPatternOf(spec.bus === 'aws' ? this.ownWorkflowsOnly(spec.pattern) : spec.pattern),
       targets: [
         new LambdaFunction(target, {
           deadLetterQueue: deadLetters,
@@ -169,6 +170,13 @@ export class DeliveryStack extends Stack {
       maxEventAge: Duration.seconds(Math.min(spec.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS)),
       onFailure: new SqsDestination(deadLetters),
     });
+  }
+
+  /** On the shared default bus, a Step Functions pattern must only match this stage's state machines. */
+  private ownWorkflowsOnly(pattern: Record<string, unknown>): Record<string, unknown> {
+    const detail = (pattern.detail ?? {}) as Record<string, unknown>;
+    const stateMachineArn = Object.values(this.workflows).map((machine) => machine.stateMachineArn);
+    return { ...pattern, detail: { ...detail, stateMachineArn } };
   }
 
   /** Table stream → the event publisher: new outbox items only, partial batch failures retried. */

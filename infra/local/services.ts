@@ -125,6 +125,25 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     putEvents: async (entries) =>
       (await bus.service('PutEvents', { Entries: entries })) as { FailedEntryCount: number; Entries: unknown[] },
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    // As on AWS, every execution's end is an event ("Step Functions Execution Status Change").
+    onExecutionEnd: (execution) =>
+      bus.emit({
+        source: 'aws.states',
+        detailType: 'Step Functions Execution Status Change',
+        resources: [execution.executionArn],
+        detail: {
+          executionArn: execution.executionArn,
+          stateMachineArn: execution.stateMachineArn,
+          name: execution.name,
+          status: execution.status,
+          startDate: execution.startDate,
+          stopDate: execution.stopDate ?? null,
+          input: execution.input,
+          output: execution.output ?? null,
+          error: execution.error ?? null,
+          cause: execution.cause ?? null,
+        },
+      }),
     overrides: Object.fromEntries(
       Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [`slipway-${name}`, overrides]),
     ),
@@ -180,6 +199,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     async stop() {
       await streams?.stop();
       await stepFunctions.stop();
+      // Executions cut short by the stop are events too: let their consumers record them, briefly.
+      await Promise.race([bus.drained(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
       await bus.stop();
       await endpoint.close();
       await simulator.stop();

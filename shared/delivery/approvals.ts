@@ -195,8 +195,11 @@ async function requireApprover(caller: Caller, approval: ApprovalView, mayDecide
   }
 }
 
-/** The workflow's timeout path: nobody decided in time. */
-export async function expireApproval(deployment: Item & DeploymentView): Promise<void> {
+/** The workflow's timeout path: nobody decided in time (or the workflow itself ended: `reason`). */
+export async function expireApproval(
+  deployment: Item & DeploymentView,
+  reason = 'nobody decided the approval before it timed out',
+): Promise<void> {
   const id = deployment.approval_id;
   const [approval] = id ? await getMany([deliveryKeys.approval(id)]) : [];
   const closeApproval: Write[] =
@@ -219,8 +222,8 @@ export async function expireApproval(deployment: Item & DeploymentView): Promise
         ]
       : [];
   await advance(deployment, {
-    step: { state: 'expired', detail: 'nobody decided the approval before it timed out' },
-    set: { reason: 'approval expired' },
+    step: { state: 'expired', detail: reason },
+    set: { reason: reason === 'nobody decided the approval before it timed out' ? 'approval expired' : reason },
     event: 'Deployment Expired',
     also: closeApproval,
   });

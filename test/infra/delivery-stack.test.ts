@@ -161,8 +161,18 @@ describe('DeliveryStack', () => {
         const [ruleId, { Properties: props }] = one(
           ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Description === rule.description),
         );
-        expect(props.EventBusName).toEqual({ Ref: idOf(app.delivery.bus) });
-        expect(props.EventPattern).toEqual(rule.pattern);
+        if (rule.bus === 'aws') {
+          // Step Functions' status changes arrive on the default bus; only this stage's machines count.
+          expect(props.EventBusName).toBe('default');
+          const machines = Object.values(app.delivery.workflows).map((m) => ({ Ref: idOf(m) }));
+          expect(props.EventPattern).toEqual({
+            ...rule.pattern,
+            detail: { ...(rule.pattern.detail as object), stateMachineArn: machines },
+          });
+        } else {
+          expect(props.EventBusName).toEqual({ Ref: idOf(app.delivery.bus) });
+          expect(props.EventPattern).toEqual(rule.pattern);
+        }
         expect(props.Targets).toHaveLength(1);
         const [target] = props.Targets;
         expect(target).toMatchObject({

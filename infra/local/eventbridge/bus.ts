@@ -62,6 +62,8 @@ export interface LocalEventBus {
   /** Mount as `services: { AWSEvents: bus.service }` on startAwsEndpoint. */
   service: AwsService;
   deadLetters(): DeadLetter[];
+  /** An event an AWS service sends (e.g. Step Functions' status changes), routed like any other. */
+  emit(event: { source: string; detailType: string; detail: Record<string, unknown>; resources?: string[] }): void;
   /** Resolves when no delivery is pending (every event delivered or dead-lettered). */
   drained(): Promise<void>;
   stop(): Promise<void>;
@@ -192,6 +194,14 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
   return {
     service,
     deadLetters: () => [...deadLetters],
+    emit: ({ source, detailType, detail, resources }) => {
+      if (stopping.signal.aborted) return;
+      const event = envelope(
+        { Source: source, DetailType: detailType, Detail: JSON.stringify(detail), Resources: resources ?? [] },
+        options,
+      );
+      track(new Promise<void>((resolve) => setImmediate(() => resolve(route(event)))));
+    },
     drained: () =>
       inFlight.size === 0
         ? Promise.resolve()

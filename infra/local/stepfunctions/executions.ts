@@ -58,10 +58,15 @@ export class ExecutionStore {
   readonly #dirty = new Set<ExecutionRecord>();
   #flushScheduled = false;
   #nextSeq = 1;
+  readonly #onEnd: ((record: ExecutionRecord) => void) | undefined;
 
-  /** With `dir`, loads the executions saved there; ones left RUNNING by an earlier process are ABORTED. */
-  constructor(dir?: string) {
+  /**
+   * With `dir`, loads the executions saved there; ones left RUNNING by an earlier process are ABORTED.
+   * `onEnd` hears of every execution that ends, as EventBridge hears of Step Functions' status changes.
+   */
+  constructor(dir?: string, onEnd?: (record: ExecutionRecord) => void) {
     this.#dir = dir;
+    this.#onEnd = onEnd;
     if (dir === undefined) return;
     mkdirSync(dir, { recursive: true });
     for (const file of readdirSync(dir).filter((name) => name.endsWith('.json'))) {
@@ -124,6 +129,7 @@ export class ExecutionStore {
         ? { output: end.output, outputDetails: { truncated: false } }
         : { error: end.error, cause: end.cause };
     this.append(record, END_EVENT[end.status], details);
+    this.#onEnd?.(record);
   }
 
   countTransition(record: ExecutionRecord): void {

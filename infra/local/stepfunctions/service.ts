@@ -40,6 +40,8 @@ export interface LocalStepFunctionsOptions {
   dataDir?: string;
   /** By state machine name. */
   overrides?: Record<string, MachineOverrides>;
+  /** Every execution that ends (succeeded, failed, timed out, aborted), as its status-change event. */
+  onExecutionEnd?(record: ExecutionRecord): void;
 }
 
 export interface LocalStepFunctions {
@@ -89,7 +91,10 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
   }
   const overrides = new Map(Object.entries(options.overrides ?? {}));
   const deps: RunnerDeps = {
-    store: new ExecutionStore(options.dataDir === undefined ? undefined : join(options.dataDir, 'stepfunctions')),
+    store: new ExecutionStore(
+      options.dataDir === undefined ? undefined : join(options.dataDir, 'stepfunctions'),
+      options.onExecutionEnd,
+    ),
     tokens: new TaskTokens(),
     region,
     roleArn: `arn:aws:iam::${accountId}:role/local-stepfunctions`,

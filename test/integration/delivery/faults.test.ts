@@ -10,7 +10,7 @@ import { deploy, type Scene, startScene, statusWhen } from './scene.ts';
 
 /**
  * The paths that are the product: a cluster that does not answer, a chat endpoint that is down,
- * a crashed execution holding the lock, a duplicate event. Nothing is lost and no lock stays held.
+ * a stopped execution holding the lock, a duplicate event. Nothing is lost and no lock stays held.
  */
 let scene: Scene;
 let chat: Server;
@@ -32,7 +32,6 @@ beforeAll(async () => {
   const url = `http://127.0.0.1:${(chat.address() as AddressInfo).port}/services/T000/B000/XXXX`;
   scene = await startScene({
     chat: { channels: [{ kind: 'slack', url }], allowed_hosts: ['127.0.0.1'], allow_private: ['127.0.0.1'] },
-    lockLeaseSeconds: 2,
   });
 });
 afterAll(async () => {
@@ -96,20 +95,33 @@ describe('faults', () => {
     }, 10_000);
   });
 
-  it('a crashed execution holding the lock loses it when its lease expires', async () => {
+  it('a stopped execution ends its deployment as failed and frees the lock at once, not after the lease', async () => {
     const hung = await deploy(scene.developer, scene.app.id, {
       env: 'dev',
       image: 'hang',
       progress_deadline_seconds: 3600,
     });
     await statusWhen(scene.developer, hung.body.id, (s) => s.state === 'rolling_out');
-    const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
-    const executionArn = `${scene.cloud.services.stateMachineArn('deploy').replace(':stateMachine:', ':execution:')}:${hung.body.id}`;
-    await sfn.send(new StopExecutionCommand({ executionArn, cause: 'simulated crash' }));
+    await stopExecution(hung.body.id, 'simulated crash');
 
+    const ended = await statusWhen(scene.developer, hung.body.id);
+    expect(ended).toMatchObject({ state: 'failed', reason: expect.stringMatching(/workflow ended ABORTED/) });
     const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '6.0.0' });
-    const status = await statusWhen(scene.developer, next.body.id, undefined, 20_000);
-    expect(status.state).toBe('succeeded');
+    // The lease is 15 minutes here: only the workflow-ended rule can have freed the lock this soon.
+    expect((await statusWhen(scene.developer, next.body.id)).state).toBe('succeeded');
+  });
+
+  it('a stopped execution waiting for approval expires the approval and frees the environment', async () => {
+    const waiting = await deploy(scene.developer, scene.app.id, { env: 'prod', image: '6.1.0' });
+    const status = await statusWhen(scene.developer, waiting.body.id, (s) => s.state === 'waiting_for_approval');
+    await stopExecution(waiting.body.id, 'operator stopped it');
+
+    expect((await statusWhen(scene.developer, waiting.body.id)).state).toBe('expired');
+    const approval = await scene.approvers[0].get(`/api/v1/approvals/${status.approval.id}`);
+    expect(approval.body.state).toBe('expired');
+    const next = await deploy(scene.developer, scene.app.id, { env: 'prod', image: '6.1.1' });
+    await statusWhen(scene.developer, next.body.id, (s) => s.state === 'waiting_for_approval');
+    await stopExecution(next.body.id, 'cleanup');
   });
 
   it('every change is audited once, chained, and the chain verifies', async () => {
@@ -183,3 +195,14 @@ describe('faults', () => {
     expect(status.steps.map((s: { state: string }) => s.state)).not.toContain('waiting_for_lock');
   });
 });
+
+async function stopExecution(deploymentId: string, cause: string) {
+  const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
+  const machine = scene.cloud.services.stateMachineArn('deploy');
+  await sfn.send(
+    new StopExecutionCommand({
+      executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${deploymentId}`,
+      cause,
+    }),
+  );
+}

@@ -1,0 +1,54 @@
+import { expireApproval } from '../../shared/delivery/approvals.ts';
+import { release } from '../../shared/delivery/environment-lock.ts';
+import { FINAL_STATES } from '../../shared/delivery/model.ts';
+import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
+import { logger } from '../../shared/logger.ts';
+
+/**
+ * Step Functions' own event for an execution that ended ABORTED, TIMED_OUT or FAILED. A stopped or
+ * timed-out execution runs no Catch, so nothing recorded its end: this ends the deployment as
+ * failed (an open approval as expired) and frees its lock, instead of leaving both to the lease.
+ * A deployment already final (our own Fail state comes after recording) is left as it is.
+ */
+interface ExecutionStatusChange {
+  detail: { executionArn: string; status: string; input?: string; cause?: string | null; error?: string | null };
+}
+
+export async function handler(event: ExecutionStatusChange): Promise<{ ended: boolean }> {
+  const { executionArn, status, input, cause, error } = event.detail;
+  const deploymentId = deploymentOf(input);
+  if (!deploymentId) return { ended: false };
+  let deployment: Awaited<ReturnType<typeof loadDeployment>>;
+  try {
+    deployment = await loadDeployment(deploymentId);
+  } catch (e) {
+    if (e instanceof DeploymentNotFound) return { ended: false };
+    throw e;
+  }
+  if (FINAL_STATES.has(deployment.state)) return { ended: false };
+
+  const reason = `the workflow ended ${status}${error || cause ? `: ${[error, cause].filter(Boolean).join(': ')}` : ''}`;
+  logger.warn('Ending a deployment its workflow left unfinished', {
+    deployment_id: deploymentId,
+    executionArn,
+    status,
+  });
+  if (deployment.state === 'waiting_for_approval') await expireApproval(deployment, reason);
+  else
+    await advance(deployment, {
+      step: { state: 'failed', detail: reason },
+      set: { reason },
+      event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Failed`,
+    });
+  await release({ appId: deployment.app_id, env: deployment.env }, deploymentId);
+  return { ended: true };
+}
+
+function deploymentOf(input: string | undefined): string | undefined {
+  try {
+    const id = (JSON.parse(input ?? '{}') as { deployment_id?: unknown }).deployment_id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
