@@ -88,6 +88,24 @@ describe('a deploy to a protected environment', () => {
     expect((await statusWhen(scene.developer, deployment.id)).state).toBe('succeeded');
   });
 
+  it('holds a rollback of the protected environment for approval too', async () => {
+    const releases = (await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/prod/releases`)).body.items;
+    expect(releases.filter((r: { outcome: string }) => r.outcome === 'succeeded').length).toBeGreaterThanOrEqual(2);
+    const rollback = await scene.developer.post('/api/v1/rollbacks', { app_id: scene.app.id, env: 'prod' });
+    expect(rollback.status).toBe(202);
+    const waiting = await statusWhen(scene.developer, rollback.body.id, (s) => s.state === 'waiting_for_approval');
+    await scene.approvers[0].post(`/api/v1/approvals/${waiting.approval.id}/approve`, {});
+    await scene.approvers[1].post(`/api/v1/approvals/${waiting.approval.id}/approve`, {});
+    const done = await statusWhen(scene.developer, rollback.body.id);
+    expect(done.state).toBe('succeeded');
+    const latest = (await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/prod/releases`)).body.items[0];
+    expect(latest).toMatchObject({
+      kind: 'rollback',
+      outcome: 'succeeded',
+      restored_revision: rollback.body.target_revision,
+    });
+  });
+
   it('expires when nobody answers before the timeout', async () => {
     scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
       waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },

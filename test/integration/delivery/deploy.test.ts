@@ -89,6 +89,24 @@ describe('a deploy to an unprotected environment', () => {
     expect(after).toMatchObject({ kind: 'rollback', restored_revision: target.revision, outcome: 'succeeded' });
   });
 
+  it('answers a repeated deploy with the same Idempotency-Key with the first deployment, and runs it once', async () => {
+    const key = { 'idempotency-key': `deploy-${Date.now()}` };
+    const body = { env: 'dev', image: '1.2.0' };
+    const [first, again] = [
+      await scene.developer.post(`/api/v1/apps/${scene.app.id}/deploy`, body, key),
+      await scene.developer.post(`/api/v1/apps/${scene.app.id}/deploy`, body, key),
+    ];
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.body.id).toBe(first.body.id);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect((await statusWhen(scene.developer, first.body.id)).state).toBe('succeeded');
+    const recent = (await scene.developer.get(`/api/v1/deployments?app_id=${scene.app.id}&env=dev&limit=2`)).body.items;
+    expect(recent.filter((d: { image: string }) => d.image.endsWith(':1.2.0'))).toHaveLength(1);
+    const other = await scene.developer.post(`/api/v1/apps/${scene.app.id}/deploy`, { ...body, image: '1.2.1' }, key);
+    expect(other.status).toBe(422);
+  });
+
   it('refuses a rollback with nowhere to go, and an image from another repository, changing nothing', async () => {
     const none = await scene.developer.post('/api/v1/rollbacks', { app_id: scene.app.id, env: 'prod' });
     expect(none.status).toBe(409);
