@@ -6,7 +6,7 @@
  * @kubernetes/client-node and kubectl. It runs no containers: rollouts are computed (rollout.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
@@ -64,7 +64,7 @@ const defaultWatchSeconds = 1800;
 export async function startKubernetesSimulator(options: SimulatorOptions = {}): Promise<KubernetesSimulator> {
   const folder = options.dataDir ? join(options.dataDir, 'kubernetes') : undefined;
   const credentials = await serverCredentials(folder);
-  const token = options.token ?? randomBytes(24).toString('base64url');
+  const token = options.token ?? (await bearerToken(folder));
   const cluster = new SimulatedCluster({
     podStartMs: options.podStartMs ?? 1000,
     badImageFailAfterMs: options.badImageFailAfterMs,
@@ -410,4 +410,18 @@ function kubeconfigYaml(server: string, caData: string, token: string): string {
     'current-context': clusterName,
     preferences: {},
   });
+}
+
+/** Kept in the data folder like the CA, so a cluster registered with it still works after a restart. */
+async function bearerToken(folder: string | undefined): Promise<string> {
+  const fresh = randomBytes(24).toString('base64url');
+  if (!folder) return fresh;
+  const file = join(folder, 'token');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    await mkdir(folder, { recursive: true });
+    await writeFile(file, fresh, { mode: 0o600 });
+    return fresh;
+  }
 }

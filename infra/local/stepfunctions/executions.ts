@@ -59,6 +59,7 @@ export class ExecutionStore {
   #flushScheduled = false;
   #nextSeq = 1;
   readonly #onEnd: ((record: ExecutionRecord) => void) | undefined;
+  #detached = false;
 
   /**
    * With `dir`, loads the executions saved there; ones left RUNNING by an earlier process are ABORTED.
@@ -129,12 +130,22 @@ export class ExecutionStore {
         ? { output: end.output, outputDetails: { truncated: false } }
         : { error: end.error, cause: end.cause };
     this.append(record, END_EVENT[end.status], details);
-    this.#onEnd?.(record);
+    if (!this.#detached) this.#onEnd?.(record);
   }
 
   countTransition(record: ExecutionRecord): void {
     record.transitions += 1;
     this.#save(record);
+  }
+
+  /**
+   * Saves what is on disk now and ignores every later change: executions still running stay
+   * RUNNING in their files, so the next start aborts them and tells `onEnd` then, when the
+   * consumers (and the database they write to) are up again.
+   */
+  detach(): void {
+    this.flush();
+    this.#detached = true;
   }
 
   /** Writes pending changes now (saves are otherwise batched once per event-loop turn). */
@@ -151,7 +162,7 @@ export class ExecutionStore {
   }
 
   #save(record: ExecutionRecord): void {
-    if (this.#dir === undefined) return;
+    if (this.#dir === undefined || this.#detached) return;
     this.#dirty.add(record);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;

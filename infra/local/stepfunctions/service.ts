@@ -205,6 +205,9 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
       overrides.set(machineName, machineOverrides);
     },
     stop: async () => {
+      // Kept on disk, running executions are ended by the next start (its consumers can record
+      // that); in memory, they end now.
+      if (options.dataDir !== undefined) deps.store.detach();
       for (const record of deps.store.running()) stopExecution(record, 'States.Runtime', 'The local cloud stopped');
       await Promise.allSettled([...runs.values()].map((run) => run.done));
       deps.store.flush();
