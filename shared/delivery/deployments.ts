@@ -10,6 +10,7 @@ import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import type { Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData, FINAL_STATES, statusUrl } from './model.ts';
@@ -180,6 +181,7 @@ export async function deploymentStatus(caller: Caller, id: string) {
     deployment.approval_id ? getMany([deliveryKeys.approval(deployment.approval_id)]).then((r) => r[0]) : undefined,
   ]);
   const position = queue?.waiting.find((w) => w.deployment_id === id)?.position;
+  const votes = (approval?.votes ?? []) as Vote[];
   return {
     id,
     state: deployment.state,
@@ -193,9 +195,10 @@ export async function deploymentStatus(caller: Caller, id: string) {
           approval: {
             id: approval.id,
             state: approval.state,
-            approvals: (approval.votes as unknown[] | undefined)?.length ?? 0,
+            approvals: votes.filter((v) => v.decision === 'approve').length,
             minimum_approvals: approval.minimum_approvals,
             expires_at: approval.expires_at,
+            votes: votes.map(({ by, decision, at }) => ({ by, decision, at })),
           },
         }
       : {}),

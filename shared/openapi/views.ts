@@ -200,9 +200,12 @@ export const deploymentStatus = z.object({
     z.object({
       id: resourceId('apr'),
       state: z.enum(['pending', 'approved', 'rejected', 'expired']),
-      approvals: count.check(z.describe('Votes cast so far.')),
+      approvals: count.check(z.describe('Approving votes so far.')),
       minimum_approvals: z.int().check(z.minimum(1)),
       expires_at: timestamp,
+      votes: z
+        .array(z.object({ by: z.string(), decision: z.enum(['approve', 'reject']), at: timestamp }))
+        .check(z.describe('Who decided, how and when.')),
     }),
   ),
 });

@@ -40,6 +40,7 @@ describe('a deploy to a protected environment', () => {
     const done = await statusWhen(scene.developer, deployment.id);
     expect(done.state).toBe('succeeded');
     expect(stepNames(done)).toEqual(['queued', 'waiting_for_approval', 'applying', 'rolling_out', 'succeeded']);
+    expect(done.approval).toMatchObject({ state: 'approved', votes: [{ by: 'rm-bob', decision: 'approve' }] });
     const again = await scene.approvers[1].post(`/api/v1/approvals/${approvalId}/approve`, {});
     expect(again.status).toBe(409);
   });
