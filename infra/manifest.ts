@@ -23,7 +23,7 @@ export type FunctionName =
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
- * - `start-workflows`: StartExecution on the deploy and rollback state machines
+ * - `start-workflows`: StartExecution on the deploy and rollback state machines, StopExecution on their executions
  * - `answer-approvals`: SendTaskSuccess/Failure on them
  * - `put-events`: PutEvents on the platform bus
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
@@ -258,6 +258,7 @@ export const routes: readonly RouteSpec[] = [
   r('POST', '/deployments', 'deployments'),
   r('GET', '/deployments/{id}', 'deployments'),
   r('GET', '/deployments/{id}/status', 'deployments'),
+  r('POST', '/deployments/{id}/cancel', 'deployments'),
   r('GET', '/apps/{id}/envs/{env}/releases', 'deployments'),
   r('POST', '/rollbacks', 'deployments'),
 

@@ -1,6 +1,6 @@
 import { openApproval, type Protection } from '../../shared/delivery/approvals.ts';
 import { renew } from '../../shared/delivery/environment-lock.ts';
-import { DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
+import { DeploymentNotFound, loadActiveDeployment } from '../../shared/delivery/progress.ts';
 import { type StepInput, workflowStep } from '../../shared/delivery/step.ts';
 import { keys } from '../../shared/store/keys.ts';
 import { getMany } from '../../shared/store/table.ts';
@@ -11,7 +11,7 @@ import { getMany } from '../../shared/store/table.ts';
  */
 export const handler = workflowStep({
   async request({ deployment_id, token }: StepInput) {
-    const deployment = await loadDeployment(deployment_id);
+    const deployment = await loadActiveDeployment(deployment_id);
     const [env] = await getMany([keys.env(deployment.app_id, deployment.env)]);
     if (!env) throw new DeploymentNotFound(`Environment ${deployment.env} no longer exists`);
     const protection = env.protection as Protection;

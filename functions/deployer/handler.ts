@@ -1,6 +1,6 @@
 import { renew } from '../../shared/delivery/environment-lock.ts';
 import { deliveryKeys } from '../../shared/delivery/keys.ts';
-import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
+import { advance, DeploymentNotFound, loadActiveDeployment } from '../../shared/delivery/progress.ts';
 import type { Release } from '../../shared/delivery/releases.ts';
 import { lockLeaseSeconds, rolloutCheckWaitSeconds } from '../../shared/delivery/settings.ts';
 import { type StepInput, workflowStep } from '../../shared/delivery/step.ts';
@@ -16,7 +16,7 @@ import { getMany, type Item } from '../../shared/store/table.ts';
  */
 export const handler = workflowStep({
   async apply({ deployment_id, restore }: StepInput) {
-    const deployment = await loadDeployment(deployment_id);
+    const deployment = await loadActiveDeployment(deployment_id);
     const { app, env, cluster, head } = await target(deployment);
     const release = restore ? (head?.current as Release | undefined) : undefined;
     if (restore && !release) throw new DeploymentNotFound('No release to restore');
@@ -49,7 +49,7 @@ export const handler = workflowStep({
   },
 
   async check({ deployment_id, generation, started_at, attempt }: StepInput) {
-    const deployment = await loadDeployment(deployment_id);
+    const deployment = await loadActiveDeployment(deployment_id);
     const { app, env, cluster } = await target(deployment);
     await renew({ appId: deployment.app_id, env: deployment.env }, deployment_id, lockLeaseSeconds());
     const status = await readRollout(cluster, env.namespace, app.name, Number(generation));

@@ -1,4 +1,5 @@
 import {
+  cancelDeployment,
   deploymentStatus,
   getDeployment,
   listDeployments,
@@ -7,7 +8,7 @@ import {
 } from '../../shared/delivery/deployments.ts';
 import type { DeploymentView } from '../../shared/delivery/model.ts';
 import { listReleases } from '../../shared/delivery/releases.ts';
-import { deployRequest, newDeployment, newRollback } from '../../shared/domain/deployment.ts';
+import { cancelRequest, deployRequest, newDeployment, newRollback } from '../../shared/domain/deployment.ts';
 import { api } from '../../shared/http/api.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId, pathName } from '../../shared/http/params.ts';
@@ -38,6 +39,9 @@ export const handler = api({
 
   [`GET ${base}/deployments/{id}/status`]: async (req) =>
     json(200, await deploymentStatus(req.caller, deploymentId(req.params.id))),
+
+  [`POST ${base}/deployments/{id}/cancel`]: async (req) =>
+    json(200, await cancelDeployment(req.caller, deploymentId(req.params.id), req.body(cancelRequest).reason)),
 
   [`GET ${base}/apps/{id}/envs/{env}/releases`]: async (req) =>
     json(

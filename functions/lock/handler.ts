@@ -1,5 +1,5 @@
 import { release, renew, tryAcquire } from '../../shared/delivery/environment-lock.ts';
-import { advance, loadDeployment } from '../../shared/delivery/progress.ts';
+import { advance, loadActiveDeployment, loadDeployment } from '../../shared/delivery/progress.ts';
 import { lockLeaseSeconds } from '../../shared/delivery/settings.ts';
 import { type StepInput, workflowStep } from '../../shared/delivery/step.ts';
 
@@ -7,7 +7,7 @@ const envOf = (d: { app_id: string; env: string }) => ({ appId: d.app_id, env: d
 
 export const handler = workflowStep({
   async acquire({ deployment_id }: StepInput) {
-    const deployment = await loadDeployment(deployment_id);
+    const deployment = await loadActiveDeployment(deployment_id);
     const result = await tryAcquire(envOf(deployment), deployment_id, lockLeaseSeconds());
     if (!result.acquired && deployment.state === 'queued') {
       const behind = result.holder ? ` behind ${result.holder}` : '';

@@ -1,6 +1,6 @@
 import { expireApproval, type Protection } from '../../shared/delivery/approvals.ts';
 import { deliveryKeys } from '../../shared/delivery/keys.ts';
-import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
+import { advance, DeploymentNotFound, loadActiveDeployment, loadDeployment } from '../../shared/delivery/progress.ts';
 import { type Release, releaseWrites } from '../../shared/delivery/releases.ts';
 import { describeFailure, type StepInput, workflowStep } from '../../shared/delivery/step.ts';
 import { keys } from '../../shared/store/keys.ts';
@@ -38,7 +38,7 @@ export const handler = workflowStep({
 
   /** The rollout failed: is there a release to go back to? */
   async rolling_back({ deployment_id, error }: StepInput) {
-    const deployment = await loadDeployment(deployment_id);
+    const deployment = await loadActiveDeployment(deployment_id);
     const [head] = await getMany([deliveryKeys.releaseHead(deployment.app_id, deployment.env)]);
     const previous = head?.current as Release | undefined;
     const reason = describeFailure(error);

@@ -6,9 +6,10 @@ import { logger } from '../../shared/logger.ts';
 
 /**
  * Step Functions' own event for an execution that ended ABORTED, TIMED_OUT or FAILED. A stopped or
- * timed-out execution runs no Catch, so nothing recorded its end: this ends the deployment as
- * failed (an open approval as expired) and frees its lock, instead of leaving both to the lease.
- * A deployment already final (our own Fail state comes after recording) is left as it is.
+ * timed-out execution runs no Catch, so nothing recorded its end: this ends the deployment (failed;
+ * expired when it waited for approval) and frees its lock, instead of leaving both to the lease. A
+ * deployment already final is left as it is (our own Fail state comes after recording, and a cancel
+ * records itself before it stops the execution).
  */
 interface ExecutionStatusChange {
   detail: { executionArn: string; status: string; input?: string; cause?: string | null; error?: string | null };
@@ -27,19 +28,18 @@ export async function handler(event: ExecutionStatusChange): Promise<{ ended: bo
   }
   if (FINAL_STATES.has(deployment.state)) return { ended: false };
 
+  const noun = deployment.kind === 'rollback' ? 'Rollback' : 'Deployment';
   const reason = `the workflow ended ${status}${error || cause ? `: ${[error, cause].filter(Boolean).join(': ')}` : ''}`;
   logger.warn('Ending a deployment its workflow left unfinished', {
     deployment_id: deploymentId,
     executionArn,
     status,
   });
-  if (deployment.state === 'waiting_for_approval') await expireApproval(deployment, reason);
-  else
-    await advance(deployment, {
-      step: { state: 'failed', detail: reason },
-      set: { reason },
-      event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Failed`,
-    });
+  if (deployment.state === 'waiting_for_approval') {
+    await expireApproval(deployment, reason);
+  } else {
+    await advance(deployment, { step: { state: 'failed', detail: reason }, set: { reason }, event: `${noun} Failed` });
+  }
   await release({ appId: deployment.app_id, env: deployment.env }, deploymentId);
   return { ended: true };
 }

@@ -92,7 +92,12 @@ export class DeliveryStack extends Stack {
       rollback: this.stateMachine(specOf('rollback'), config),
     };
     // No clusterAccess: no API function may reach cluster secrets or roles.
-    this.reach = { workflows: this.workflows, bus: this.bus, chatSecret: this.chatSecret };
+    this.reach = {
+      workflows: this.workflows,
+      workflowNames: { deploy: workflowName(config, 'deploy'), rollback: workflowName(config, 'rollback') },
+      bus: this.bus,
+      chatSecret: this.chatSecret,
+    };
 
     for (const rule of rules) this.rule(rule);
     this.outboxStream(table);
@@ -108,7 +113,7 @@ export class DeliveryStack extends Stack {
    * replaced by the step functions' ARNs, and a role that may invoke exactly those functions.
    */
   private stateMachine(spec: StateMachineSpec, config: SlipwayConfig): StateMachine {
-    const name = `slipway-${config.stage}-${spec.name}`;
+    const name = workflowName(config, spec.name);
     const steps = Object.entries(spec.functions).map(
       ([placeholder, fn]) => [placeholder, functionNamed(this.functions, fn)] as const,
     );
@@ -250,3 +255,6 @@ export function eventPatternOf(pattern: Record<string, unknown>): EventPattern {
   const { 'detail-type': detailType, ...rest } = pattern;
   return (detailType === undefined ? rest : { ...rest, detailType }) as EventPattern;
 }
+
+/** `slipway-<stage>-deploy`: stages may share an account, and execution ARNs are built from it. */
+const workflowName = (config: SlipwayConfig, name: StateMachineSpec['name']) => `slipway-${config.stage}-${name}`;

@@ -15,6 +15,8 @@ export type Functions = Readonly<Partial<Record<FunctionName, PlatformFunction>>
 /** What a stack can grant its functions; a capability whose target is absent here is a wiring bug. */
 export interface Reach {
   workflows?: Workflows;
+  /** The state machines' names (`slipway-<stage>-deploy`): execution ARNs are built from them. */
+  workflowNames?: Readonly<Record<keyof Workflows, string>>;
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
@@ -50,8 +52,8 @@ export function createFunctions(
 }
 
 function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {
-  const { workflows, bus, clusterAccess, chatSecret } = reach;
-  if (capability === 'start-workflows' && workflows) fn.bindWorkflowStarts(workflows);
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
+  if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

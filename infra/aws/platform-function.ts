@@ -117,11 +117,26 @@ export class PlatformFunction extends NodejsFunction {
     this.addEnvironment('TABLE_NAME', table.tableName);
   }
 
-  /** StartExecution on each workflow, and its ARN as `<NAME>_STATE_MACHINE_ARN`. */
-  bindWorkflowStarts(workflows: Workflows): void {
-    for (const [name, machine] of Object.entries(workflows)) {
+  /**
+   * StartExecution on each workflow, StopExecution on its executions (cancel), and its ARN as
+   * `<NAME>_STATE_MACHINE_ARN`. Execution ARNs are built from the machine's literal name, so the
+   * grant reads `execution:slipway-<stage>-deploy:*` in the template.
+   */
+  bindWorkflowStarts(workflows: Workflows, names: Readonly<Record<keyof Workflows, string>>): void {
+    for (const [kind, machine] of Object.entries(workflows) as [keyof Workflows, Workflows[keyof Workflows]][]) {
       machine.grantStartExecution(this);
-      this.addEnvironment(`${name.toUpperCase()}_STATE_MACHINE_ARN`, machine.stateMachineArn);
+      const executions = Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'execution',
+        resourceName: `${names[kind]}:*`,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      Grant.addToPrincipal({ grantee: this, actions: ['states:StopExecution'], resourceArns: [executions] });
+      Validations.of(this.role ?? this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${names[kind]}:*]`,
+        reason: 'Executions are named after deployments at run time; the grant is limited to this state machine.',
+      });
+      this.addEnvironment(`${kind.toUpperCase()}_STATE_MACHINE_ARN`, machine.stateMachineArn);
     }
   }
 

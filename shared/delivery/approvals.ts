@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
+import { APPROVAL_STATES, type ApprovalState } from '../domain/deployment.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { badRequest, conflict, forbidden, notFound } from '../http/problem.ts';
@@ -18,7 +19,6 @@ import { failWorkflowStep, resumeWorkflow } from './workflow.ts';
  * a rejection fails its step (SendTaskFailure `ApprovalRejected`), and nobody answering lets the
  * step time out (`States.Timeout`), which the workflow records as expired.
  */
-export type ApprovalState = 'pending' | 'approved' | 'rejected' | 'expired';
 
 export interface Vote {
   by: string;
@@ -200,33 +200,38 @@ export async function expireApproval(
   deployment: Item & DeploymentView,
   reason = 'nobody decided the approval before it timed out',
 ): Promise<void> {
-  const id = deployment.approval_id;
-  const [approval] = id ? await getMany([deliveryKeys.approval(id)]) : [];
-  const closeApproval: Write[] =
-    approval && approval.state === 'pending'
-      ? [
-          {
-            update: deliveryKeys.approval(id as string),
-            set: 'SET #state = :expired, GSI1PK = :index, updated_at = :now, #version = #version + :one',
-            condition: '#state = :pending',
-            names: { '#state': 'state', '#version': 'version' },
-            values: {
-              ':expired': 'expired',
-              ':pending': 'pending',
-              ':index': deliveryIndexes.approvalsInState('expired'),
-              ':now': new Date().toISOString(),
-              ':one': 1,
-            },
-            onFail: () => conflict('approval-closed', 'The approval was decided meanwhile.'),
-          },
-        ]
-      : [];
   await advance(deployment, {
     step: { state: 'expired', detail: reason },
     set: { reason: reason === 'nobody decided the approval before it timed out' ? 'approval expired' : reason },
     event: 'Deployment Expired',
-    also: closeApproval,
+    also: await closePendingApproval(deployment, 'expired'),
   });
+}
+
+/** The write that closes the deployment's approval, if one is still pending (none otherwise). */
+export async function closePendingApproval(
+  deployment: DeploymentView,
+  state: 'expired' | 'cancelled',
+): Promise<Write[]> {
+  const id = deployment.approval_id;
+  const [approval] = id ? await getMany([deliveryKeys.approval(id)]) : [];
+  if (!approval || approval.state !== 'pending') return [];
+  return [
+    {
+      update: deliveryKeys.approval(id as string),
+      set: 'SET #state = :closed, GSI1PK = :index, updated_at = :now, #version = #version + :one',
+      condition: '#state = :pending',
+      names: { '#state': 'state', '#version': 'version' },
+      values: {
+        ':closed': state,
+        ':pending': 'pending',
+        ':index': deliveryIndexes.approvalsInState(state),
+        ':now': new Date().toISOString(),
+        ':one': 1,
+      },
+      onFail: () => conflict('approval-closed', 'The approval was decided meanwhile.'),
+    },
+  ];
 }
 
 /** `GET /approvals?state=pending`: the ones the caller can see, newest first. */
@@ -236,8 +241,8 @@ export async function listApprovals(
   page: PageRequest,
 ): Promise<Page<ApprovalView>> {
   const wanted = (state ?? 'pending') as ApprovalState;
-  if (!['pending', 'approved', 'rejected', 'expired'].includes(wanted)) {
-    throw badRequest('state must be pending, approved, rejected or expired.', [{ name: 'state', reason: 'unknown' }]);
+  if (!(APPROVAL_STATES as readonly string[]).includes(wanted)) {
+    throw badRequest(`state must be one of ${APPROVAL_STATES.join(', ')}.`, [{ name: 'state', reason: 'unknown' }]);
   }
   const { access } = await readWithAccess(caller);
   const result = await queryPage({

@@ -10,13 +10,13 @@ import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage } from '../store/table.ts';
-import type { Vote } from './approvals.ts';
+import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData, FINAL_STATES, statusUrl } from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
-import { startWorkflow, workflowUnavailable } from './workflow.ts';
+import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
 
 /**
  * A deployment is one attempt to put an image on an environment (or, for kind `rollback`, to put
@@ -159,6 +159,39 @@ export function resolveImage(repository: string, image: string): string {
   }
   return image;
 }
+
+/**
+ * `POST /deployments/{id}/cancel`: ends it `cancelled` (with its approval, if one is pending), then
+ * stops its workflow and frees its environment. Recorded first, so nothing can record it otherwise:
+ * a step already running when the workflow stops finds the deployment final and acts no further.
+ * Whoever may start such a deployment may cancel it.
+ */
+export async function cancelDeployment(caller: Caller, id: string, reason: string | undefined) {
+  const { access, items } = await readWithAccess(caller, [deliveryKeys.deployment(id)]);
+  const deployment = items[0] as (Item & DeploymentView) | undefined;
+  if (!deployment) throw notFound('Deployment');
+  const permission = deployment.kind === 'rollback' ? 'rollback.create' : 'deployment.create';
+  const scope = envScope(deployment.project_id, deployment.app_id, deployment.env);
+  access.require(permission, scope, 'app.read', 'Deployment');
+  if (FINAL_STATES.has(deployment.state)) throw alreadyFinished(deployment.state);
+
+  const detail = `cancelled by ${caller.sub}${reason ? `: ${reason}` : ''}`;
+  const cancelled = await advance(deployment, {
+    step: { state: 'cancelled', actor: caller.sub, detail },
+    set: { reason: detail },
+    event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Cancelled`,
+    also: await closePendingApproval(deployment, 'cancelled'),
+    by: caller,
+  });
+  // It finished between our read and our write.
+  if (!cancelled) throw alreadyFinished((await getDeployment(caller, id)).deployment.state);
+  await stopWorkflow(deployment.kind, id, detail);
+  await release({ appId: deployment.app_id, env: deployment.env }, id);
+  return present<DeploymentView>(deployment);
+}
+
+const alreadyFinished = (state: string) =>
+  conflict('deployment-final', `The deployment has already finished (${state}); there is nothing to cancel.`);
 
 export async function getDeployment(
   caller: Caller,

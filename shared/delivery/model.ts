@@ -12,6 +12,7 @@ export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
   'rolled_back',
   'rejected',
   'expired',
+  'cancelled',
 ]);
 
 export interface Step {

@@ -1,4 +1,4 @@
-import { type Change, recordChange } from '../events/outbox.ts';
+import { type Actor, type Change, recordChange } from '../events/outbox.ts';
 import { conflict, Problem } from '../http/problem.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
@@ -12,6 +12,20 @@ import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, typ
 
 export class DeploymentNotFound extends Error {
   override name = 'DeploymentNotFound';
+}
+
+/** A step found its deployment final already (cancelled): it must not act, and the workflow ends. */
+export class DeploymentFinished extends Error {
+  override name = 'DeploymentFinished';
+}
+
+/** For steps that act (lock, approval, cluster): a deployment that has ended (cancelled) stops the workflow. */
+export async function loadActiveDeployment(id: string): Promise<Item & DeploymentView> {
+  const deployment = await loadDeployment(id);
+  if (FINAL_STATES.has(deployment.state)) {
+    throw new DeploymentFinished(`Deployment ${id} has already ended (${deployment.state}); nothing more is done`);
+  }
+  return deployment;
 }
 
 export async function loadDeployment(id: string): Promise<Item & DeploymentView> {
@@ -34,6 +48,8 @@ export interface Move {
   event?: string;
   /** More writes in the same commit (release records, lock). */
   also?: Write[];
+  /** Who made this move, when a person did (a cancel); the event is theirs, not the requester's. */
+  by?: Actor;
 }
 
 /** Applies `move` unless the deployment is already final; answers whether it applied. */
@@ -71,7 +87,7 @@ export async function advance(deployment: Item & DeploymentView, move: Move): Pr
       values,
       onFail: () => conflict('deployment-final', 'The deployment has already finished.'),
     },
-    ...(move.event ? [recordChange(actorOf(deployment), deploymentChange(after, move.event))] : []),
+    ...(move.event ? [recordChange(move.by ?? actorOf(deployment), deploymentChange(after, move.event))] : []),
     ...(move.also ?? []),
   ];
   try {

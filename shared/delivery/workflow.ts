@@ -1,4 +1,10 @@
-import { SendTaskFailureCommand, SendTaskSuccessCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  SendTaskFailureCommand,
+  SendTaskSuccessCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
 import { Problem } from '../http/problem.ts';
 
 /**
@@ -29,6 +35,18 @@ export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: s
       input: JSON.stringify({ deployment_id: deploymentId }),
     }),
   );
+}
+
+/** Stops the deployment's execution (no step runs after this); false when it had ended already. */
+export async function stopWorkflow(kind: 'deploy' | 'rollback', deploymentId: string, cause: string): Promise<boolean> {
+  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${deploymentId}`;
+  try {
+    await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
+    return true;
+  } catch (error) {
+    if ((error as { name?: string }).name === 'ExecutionDoesNotExist') return false;
+    throw error;
+  }
 }
 
 /** Resumes the workflow waiting on an approval. False when the token is no longer valid (expired, stopped). */

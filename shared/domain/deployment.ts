@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { description, dnsLabel, resourceId } from './fields.ts';
 
-/** Where a deployment stands; the last five are final. */
+/** Where a deployment stands; the last six are final. */
 export const DEPLOYMENT_STATES = [
   'queued',
   'waiting_for_lock',
@@ -14,8 +14,13 @@ export const DEPLOYMENT_STATES = [
   'rolled_back',
   'rejected',
   'expired',
+  'cancelled',
 ] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
+
+/** Where an approval stands: only `pending` can still be decided. */
+export const APPROVAL_STATES = ['pending', 'approved', 'rejected', 'expired', 'cancelled'] as const;
+export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 /**
  * What a deploy request names. `image` is a tag (`1.4.2`), a digest (`sha256:…`) or a full
@@ -63,6 +68,11 @@ export const newRollback = z.strictObject({
   env: dnsLabel,
   target_revision: z.optional(z.int().check(z.minimum(1))),
   description: z.optional(description),
+});
+
+/** `POST /deployments/{id}/cancel` */
+export const cancelRequest = z.strictObject({
+  reason: z.optional(z.string().check(z.maxLength(1000))),
 });
 
 /** `POST /approvals/{id}/approve|reject` */

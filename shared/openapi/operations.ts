@@ -6,7 +6,14 @@
 import * as z from 'zod/mini';
 import { appChanges, newApp } from '../domain/app.ts';
 import { clusterChanges, newCluster } from '../domain/cluster.ts';
-import { approvalDecision, deployRequest, newDeployment, newRollback } from '../domain/deployment.ts';
+import {
+  APPROVAL_STATES,
+  approvalDecision,
+  cancelRequest,
+  deployRequest,
+  newDeployment,
+  newRollback,
+} from '../domain/deployment.ts';
 import { envChanges, newEnv } from '../domain/environment.ts';
 import { dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
@@ -122,6 +129,7 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   NewDeployment: newDeployment,
   NewRollback: newRollback,
   ApprovalDecision: approvalDecision,
+  CancelRequest: cancelRequest,
   Project: views.project,
   ProjectPage: pages.projects,
   App: views.app,
@@ -527,6 +535,19 @@ export const operations: readonly Operation[] = [
       parameters: [ids.deployment],
       success: [{ status: 200, description: 'Its progress.', schema: views.deploymentStatus }],
     }),
+    op('POST /api/v1/deployments/{id}/cancel', 'cancelDeployment', 'Cancel a deployment', {
+      description:
+        'Stops its workflow wherever it is (queued, waiting for the lock or an approval, rolling out), ends it as `cancelled` with its pending approval, and frees the environment. What the cluster already took stays: roll back if needed. Whoever may start the deployment may cancel it.',
+      parameters: [ids.deployment],
+      body: { schema: cancelRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The deployment, now `cancelled`.', schema: views.deployment }],
+      errors: {
+        403: 'Needs deployment.create (rollback.create for a rollback) on the environment.',
+        404: 'The deployment does not exist, or you cannot see it.',
+        409: 'The deployment has already finished (`deployment-final`).',
+      },
+    }),
     op('GET /api/v1/apps/{id}/envs/{env}/releases', 'listReleases', "List an environment's releases", {
       description: 'Every deployment that reached the cluster, newest revision first, with its outcome.',
       parameters: [ids.app, ids.env],
@@ -552,7 +573,7 @@ export const operations: readonly Operation[] = [
         {
           name: 'state',
           in: 'query',
-          schema: z.enum(['pending', 'approved', 'rejected', 'expired']),
+          schema: z.enum(APPROVAL_STATES),
           description: 'Only approvals in this state (default `pending`).',
         },
       ],

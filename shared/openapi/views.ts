@@ -6,7 +6,7 @@ import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
 import { newApp } from '../domain/app.ts';
 import { clusterAuth, newCluster } from '../domain/cluster.ts';
-import { DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
+import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
 import { newEnv, protection } from '../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
@@ -199,7 +199,7 @@ export const deploymentStatus = z.object({
   approval: z.optional(
     z.object({
       id: resourceId('apr'),
-      state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+      state: z.enum(APPROVAL_STATES),
       approvals: count.check(z.describe('Approving votes so far.')),
       minimum_approvals: z.int().check(z.minimum(1)),
       expires_at: timestamp,
@@ -242,7 +242,7 @@ export const approval = z.object({
   env: dnsLabel,
   image: z.string(),
   requested_by: userId,
-  state: z.enum(['pending', 'approved', 'rejected', 'expired']),
+  state: z.enum(APPROVAL_STATES),
   approver_teams: z.array(resourceId('team')),
   minimum_approvals: z.int().check(z.minimum(1), z.maximum(10)),
   prevent_self_approval: z.boolean(),

@@ -6,6 +6,7 @@
  * kind of run takes, which is what AWS bills Standard workflows for.
  */
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import { FINAL_STATES } from '../../shared/delivery/model.ts';
 import type { Client } from '../integration/client.ts';
 import { deliveryWorld } from '../integration/delivery/world.ts';
 import { ms, percentile, table } from './stats.ts';
@@ -14,7 +15,6 @@ import { ms, percentile, table } from './stats.ts';
 export const USD_PER_1000_TRANSITIONS = 0.025;
 const POLL_INTERVAL_MS = 10;
 const DEADLINE_MS = 60_000;
-const FINAL = new Set(['succeeded', 'failed', 'rolled_back', 'rejected', 'expired']);
 
 export interface Timings {
   warmups: number;
@@ -104,7 +104,7 @@ async function timedRun(call: Client, path: string, body: unknown) {
   const reply = await call.post(path, body);
   if (reply.status !== 202) throw new Error(`POST ${path} answered ${reply.status}: ${JSON.stringify(reply.body)}`);
   const id = String(reply.body.id);
-  const status = await statusWhen(call, id, (s) => FINAL.has(String(s.state)));
+  const status = await statusWhen(call, id, (s) => FINAL_STATES.has(s.state as never));
   const clientMs = performance.now() - start;
   if (status.state !== 'succeeded') throw new Error(`${path} ${id} ended ${status.state}: ${status.reason}`);
   return { id, clientMs, recordedMs: stepSpan(status, 'queued', 'succeeded') };
@@ -157,7 +157,7 @@ async function autoRolledBack(bench: Bench): Promise<string> {
   const reply = await bench.developer.post(`/api/v1/apps/${bench.appId}/deploy`, { env: 'dev', image: 'bad' });
   if (reply.status !== 202) throw new Error(`Deploying :bad answered ${reply.status}`);
   const id = String(reply.body.id);
-  const status = await statusWhen(bench.developer, id, (s) => FINAL.has(String(s.state)));
+  const status = await statusWhen(bench.developer, id, (s) => FINAL_STATES.has(s.state as never));
   if (status.state !== 'rolled_back') throw new Error(`The :bad deploy ended ${status.state}, not rolled_back`);
   return id;
 }
@@ -172,7 +172,7 @@ async function approvedDeploy(bench: Bench): Promise<string> {
   const approved = await bench.approver.post(`/api/v1/approvals/${approvalId}/approve`, { comment: 'bench' });
   if (approved.status !== 200)
     throw new Error(`Approving answered ${approved.status}: ${JSON.stringify(approved.body)}`);
-  const status = await statusWhen(bench.developer, id, (s) => FINAL.has(String(s.state)));
+  const status = await statusWhen(bench.developer, id, (s) => FINAL_STATES.has(s.state as never));
   if (status.state !== 'succeeded') throw new Error(`The approved deploy ended ${status.state}`);
   return id;
 }

@@ -166,9 +166,18 @@ describe('manifest functions', () => {
     it('only the functions with start-workflows may start executions, of the two machines only', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(holders(acts(/^states:StartExecution$/))).toEqual(rolesWith('start-workflows'));
-      const [grant] = statementsOf('deployments').filter(acts(/^states:/));
+      const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
+    });
+
+    it('only the functions with start-workflows may stop (cancel) executions, of their own machines', () => {
+      expect(holders(acts(/^states:StopExecution$/))).toEqual(rolesWith('start-workflows'));
+      const stops = statementsOf('deployments').filter(acts(/^states:StopExecution$/));
+      const resources = JSON.stringify(stops.map((s) => s.Resource));
+      expect(resources).toContain(':execution:slipway-dev-deploy:*');
+      expect(resources).toContain(':execution:slipway-dev-rollback:*');
+      expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
     });
 
     it('only the functions with answer-approvals may answer task tokens (success, failure, heartbeat)', () => {

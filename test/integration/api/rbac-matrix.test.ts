@@ -358,6 +358,19 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => ({ path: `${v1}/deployments/${delivery.deployment}/status` }),
   },
+  // Cancelling ends a deployment: who may cancel gets a fresh waiting one; the others try the shared one.
+  'POST /api/v1/deployments/{id}/cancel': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async (persona) => ({
+      path: `${v1}/deployments/${
+        expected({ on: 'P', level: 'developer' }, persona, 200) === 200
+          ? (await waitingDeployment()).deployment
+          : delivery.waiting
+      }/cancel`,
+      body: {},
+    }),
+  },
   'GET /api/v1/apps/{id}/envs/{env}/releases': {
     need: { on: 'P', level: 'viewer' },
     success: 200,
@@ -433,7 +446,7 @@ function auditProjectP() {
 }
 
 /** Delivery fixtures on P's app: environments on the simulated cluster, a deployment, a pending approval. */
-const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '' };
+const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '' };
 let simulatedCluster: { id: string };
 
 const simulatedEnv = async (protection?: Record<string, unknown>) =>
@@ -446,6 +459,10 @@ const simulatedEnv = async (protection?: Record<string, unknown>) =>
 
 /** A deploy that reaches the gate of a fresh protected environment (one per gate: a waiting deploy holds its lock). */
 async function pendingApproval(): Promise<string> {
+  return (await waitingDeployment()).approval;
+}
+
+async function waitingDeployment(): Promise<{ deployment: string; approval: string }> {
   const env = await simulatedEnv({
     requires_approval: true,
     approver_teams: [],
@@ -455,7 +472,7 @@ async function pendingApproval(): Promise<string> {
   });
   const reply = await admin.post(`${v1}/apps/${P.app.id}/deploy`, { env, image: '2.0.0' });
   const status = await statusWhen(admin, reply.body.id, (s) => s.state === 'waiting_for_approval');
-  return (status.approval as { id: string }).id;
+  return { deployment: reply.body.id, approval: (status.approval as { id: string }).id };
 }
 
 /** Deciding closes an approval: who may decide gets a fresh one; the others try the shared one they cannot change. */
@@ -481,11 +498,14 @@ async function setUpDelivery() {
     ca_data: sim.caData,
     auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
   });
-  [delivery.deployEnv, delivery.releasedEnv, delivery.approval] = await Promise.all([
+  let shared: { deployment: string; approval: string };
+  [delivery.deployEnv, delivery.releasedEnv, shared] = await Promise.all([
     simulatedEnv(),
     releasedEnv(),
-    pendingApproval(),
+    waitingDeployment(),
   ]);
+  delivery.approval = shared.approval;
+  delivery.waiting = shared.deployment;
 }
 
 const subs = {} as Record<Persona, string>;

@@ -107,6 +107,28 @@ describe('a deploy to a protected environment', () => {
     });
   });
 
+  it('can be cancelled while it waits: the approval is closed and the environment freed', async () => {
+    const { deployment, approvalId } = await waitingForApproval();
+    const viewer = await scene.approvers[0].post(`/api/v1/deployments/${deployment.id}/cancel`, {});
+    expect(viewer.status).toBe(403); // approvers read the project; cancelling needs deployment.create
+    const cancelled = await scene.developer.post(`/api/v1/deployments/${deployment.id}/cancel`, {
+      reason: 'wrong tag',
+    });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body).toMatchObject({ state: 'cancelled', reason: 'cancelled by dev-alice: wrong tag' });
+    const approval = await scene.approvers[0].get(`/api/v1/approvals/${approvalId}`);
+    expect(approval.body.state).toBe('cancelled');
+    expect((await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {})).status).toBe(409);
+    const again = await scene.developer.post(`/api/v1/deployments/${deployment.id}/cancel`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.type).toMatch(/deployment-final$/);
+    // The environment is free: the next deploy reaches its own approval.
+    const next = await waitingForApproval();
+    expect((await scene.developer.post(`/api/v1/deployments/${next.deployment.id}/cancel`, {})).status).toBe(200);
+    const steps = (await statusWhen(scene.developer, next.deployment.id)).steps;
+    expect(steps.at(-1)).toMatchObject({ state: 'cancelled', actor: 'dev-alice' });
+  });
+
   it('expires when nobody answers before the timeout', async () => {
     scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
       waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },

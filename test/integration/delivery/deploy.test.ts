@@ -141,6 +141,28 @@ describe('the environment lock', () => {
     }
   });
 
+  it('cancels a deployment waiting in the queue, and the queue moves on without it', async () => {
+    scene.cloud.services.kubernetes.setOptions({ podStartMs: 400 });
+    try {
+      const first = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '2.1.0' });
+      const second = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '2.1.1' });
+      const third = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '2.1.2' });
+      await statusWhen(scene.developer, second.body.id, (s) => s.state === 'waiting_for_lock');
+      const cancelled = await scene.developer.post(`/api/v1/deployments/${second.body.id}/cancel`, {});
+      expect(cancelled.body.state).toBe('cancelled');
+      const [a, c] = await Promise.all([
+        statusWhen(scene.developer, first.body.id),
+        statusWhen(scene.developer, third.body.id),
+      ]);
+      expect([a.state, c.state]).toEqual(['succeeded', 'succeeded']);
+      expect(await imageOnCluster('shop-dev')).toBe(`${IMAGE_REPOSITORY}:2.1.2`);
+      const releases = (await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/dev/releases`)).body.items;
+      expect(releases.map((r: { image: string }) => r.image)).not.toContain(`${IMAGE_REPOSITORY}:2.1.1`);
+    } finally {
+      scene.cloud.services.kubernetes.setOptions({ podStartMs: 30 });
+    }
+  });
+
   it('runs deploys to two environments at the same time', async () => {
     await scene.admin.post(`/api/v1/apps/${scene.app.id}/envs`, {
       name: 'qa',

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports.ts';
 import { eventually } from '../client.ts';
@@ -109,6 +109,32 @@ describe('faults', () => {
     const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '6.0.0' });
     // The lease is 15 minutes here: only the workflow-ended rule can have freed the lock this soon.
     expect((await statusWhen(scene.developer, next.body.id)).state).toBe('succeeded');
+  });
+
+  it('cancelling a rollout stops its workflow and frees the environment; nothing is rolled back for it', async () => {
+    const hung = await deploy(scene.developer, scene.app.id, {
+      env: 'dev',
+      image: 'hang',
+      progress_deadline_seconds: 3600,
+    });
+    await statusWhen(scene.developer, hung.body.id, (s) => s.state === 'rolling_out');
+    const cancelled = await scene.developer.post(`/api/v1/deployments/${hung.body.id}/cancel`, { reason: 'stuck' });
+    expect(cancelled.body).toMatchObject({ state: 'cancelled', reason: 'cancelled by dev-alice: stuck' });
+    const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
+    const machine = scene.cloud.services.stateMachineArn('deploy');
+    const executionArn = `${machine.replace(':stateMachine:', ':execution:')}:${hung.body.id}`;
+    await eventually(async () => {
+      expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+    });
+    const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '6.2.0' });
+    expect((await statusWhen(scene.developer, next.body.id)).state).toBe('succeeded');
+    const final = (await scene.developer.get(`/api/v1/deployments/${hung.body.id}/status`)).body;
+    expect(final.steps.map((s: { state: string }) => s.state)).toEqual([
+      'queued',
+      'applying',
+      'rolling_out',
+      'cancelled',
+    ]);
   });
 
   it('a stopped execution waiting for approval expires the approval and frees the environment', async () => {

@@ -3,6 +3,7 @@
  * world of world.ts on it.
  */
 import { expect } from 'vitest';
+import { FINAL_STATES } from '../../../shared/delivery/model.ts';
 import { type Client, eventually, type Reply } from '../client.ts';
 import { startTestCloud, type TestCloud, type TestCloudOptions } from '../harness.ts';
 import { type DeliveryWorld, deliveryWorld, IMAGE_REPOSITORY } from './world.ts';
@@ -34,13 +35,11 @@ export async function deploy(api: Client, appId: string, body: Record<string, un
   return api.post(`/api/v1/apps/${appId}/deploy`, body);
 }
 
-const FINAL = ['succeeded', 'failed', 'rolled_back', 'rejected', 'expired'];
-
 /** Polls a deployment's status until `done` holds (default: a final state). */
 export async function statusWhen(
   api: Client,
   id: string,
-  done: (status: { state: string } & Record<string, unknown>) => boolean = (s) => FINAL.includes(s.state),
+  done: (status: { state: string } & Record<string, unknown>) => boolean = (s) => FINAL_STATES.has(s.state as never),
   deadlineMs = 20_000,
 ) {
   return eventually(async () => {
