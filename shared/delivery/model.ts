@@ -1,4 +1,4 @@
-import type { DeploymentState } from '../domain/deployment.ts';
+import { type DeploymentState, FINAL_DEPLOYMENT_STATES } from '../domain/deployment.ts';
 
 /**
  * What a deployment is, as the API shows it and the workflow steps move it. A deployment is one
@@ -6,14 +6,7 @@ import type { DeploymentState } from '../domain/deployment.ts';
  * release): the API creates it `queued`, the workflow moves it along and records every step.
  */
 export { DEPLOYMENT_STATES, type DeploymentState } from '../domain/deployment.ts';
-export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set([
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'rejected',
-  'expired',
-  'cancelled',
-]);
+export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set(FINAL_DEPLOYMENT_STATES);
 
 export interface Step {
   state: DeploymentState;

@@ -1,7 +1,17 @@
 import * as z from 'zod/mini';
 import { description, dnsLabel, resourceId } from './fields.ts';
 
-/** Where a deployment stands; the last six are final. */
+/** Where a deployment ends: once in one of these, it never moves again. */
+export const FINAL_DEPLOYMENT_STATES = [
+  'succeeded',
+  'failed',
+  'rolled_back',
+  'rejected',
+  'expired',
+  'cancelled',
+] as const;
+
+/** Where a deployment stands, in the order it can pass them. */
 export const DEPLOYMENT_STATES = [
   'queued',
   'waiting_for_lock',
@@ -9,12 +19,7 @@ export const DEPLOYMENT_STATES = [
   'applying',
   'rolling_out',
   'rolling_back',
-  'succeeded',
-  'failed',
-  'rolled_back',
-  'rejected',
-  'expired',
-  'cancelled',
+  ...FINAL_DEPLOYMENT_STATES,
 ] as const;
 export type DeploymentState = (typeof DEPLOYMENT_STATES)[number];
 

@@ -120,11 +120,9 @@ describe('faults', () => {
     await statusWhen(scene.developer, hung.body.id, (s) => s.state === 'rolling_out');
     const cancelled = await scene.developer.post(`/api/v1/deployments/${hung.body.id}/cancel`, { reason: 'stuck' });
     expect(cancelled.body).toMatchObject({ state: 'cancelled', reason: 'cancelled by dev-alice: stuck' });
-    const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
-    const machine = scene.cloud.services.stateMachineArn('deploy');
-    const executionArn = `${machine.replace(':stateMachine:', ':execution:')}:${hung.body.id}`;
     await eventually(async () => {
-      expect((await sfn.send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+      const execution = await sfn().send(new DescribeExecutionCommand({ executionArn: executionOf(hung.body.id) }));
+      expect(execution.status).toBe('ABORTED');
     });
     const next = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '6.2.0' });
     expect((await statusWhen(scene.developer, next.body.id)).state).toBe('succeeded');
@@ -223,12 +221,11 @@ describe('faults', () => {
 });
 
 async function stopExecution(deploymentId: string, cause: string) {
-  const sfn = new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
-  const machine = scene.cloud.services.stateMachineArn('deploy');
-  await sfn.send(
-    new StopExecutionCommand({
-      executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${deploymentId}`,
-      cause,
-    }),
-  );
+  await sfn().send(new StopExecutionCommand({ executionArn: executionOf(deploymentId), cause }));
 }
+
+const sfn = () => new SFNClient({ endpoint: scene.cloud.services.endpoint.url, region: 'us-east-1' });
+
+/** Executions are named after their deployment (shared/delivery/workflow.ts). */
+const executionOf = (deploymentId: string) =>
+  `${scene.cloud.services.stateMachineArn('deploy').replace(':stateMachine:', ':execution:')}:${deploymentId}`;
