@@ -155,7 +155,12 @@ describe('faults', () => {
     const entries = await eventually(async () => {
       const list = await scene.admin.get(`/api/v1/audit?subject=${encodeURIComponent(subject)}`);
       expect(list.status).toBe(200);
-      expect(list.body.items.map((e: { type: string }) => e.type)).toContain('Deployment Succeeded');
+      // Every change of a happy deploy, each once (the bus may deliver them in any order).
+      expect(list.body.items.map((e: { type: string }) => e.type).sort()).toEqual([
+        'Deployment Queued',
+        'Deployment Started',
+        'Deployment Succeeded',
+      ]);
       return list.body.items;
     }, 15_000);
     expect(new Set(entries.map((e: { event_id: string }) => e.event_id)).size).toBe(entries.length);
