@@ -1,6 +1,8 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
+import { deliveryKeys } from '../delivery/keys.ts';
+import type { Release } from '../delivery/releases.ts';
 import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
@@ -10,7 +12,7 @@ import { notFound, unprocessable } from '../http/problem.ts';
 import { validate } from '../http/validation.ts';
 import { keys } from '../store/keys.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
-import { commit, type Item, queryPage, type Write } from '../store/table.ts';
+import { commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 export type EnvView = NewEnv & {
@@ -35,8 +37,15 @@ export async function listEnvs(caller: Caller, appId: string, page: PageRequest)
   return { items: envs, next_cursor: result.next_cursor };
 }
 
-export async function getEnv(caller: Caller, appId: string, name: string): Promise<EnvView> {
-  return present((await readEnv(caller, appId, name, 'env.read')).env);
+/** One environment, with what runs there now: its release head rides in the same BatchGetItem. */
+export async function getEnv(
+  caller: Caller,
+  appId: string,
+  name: string,
+): Promise<EnvView & { current_release: Release | null }> {
+  const { env, extra } = await readEnv(caller, appId, name, 'env.read', [deliveryKeys.releaseHead(appId, name)]);
+  const current = extra[0]?.current as Release | undefined;
+  return { ...present<EnvView>(env), current_release: current ?? null };
 }
 
 /** The cluster must exist: its environment counter is bumped in the same transaction. */
@@ -144,9 +153,10 @@ async function readEnv(
   appId: string,
   name: string,
   permission: 'env.read' | 'env.update' | 'env.delete',
+  extraKeys: Key[] = [],
 ) {
-  const { access, items } = await readWithAccess(caller, [keys.app(appId), keys.env(appId, name)]);
-  const [app, env] = items;
+  const { access, items } = await readWithAccess(caller, [keys.app(appId), keys.env(appId, name), ...extraKeys]);
+  const [app, env, ...extra] = items;
   if (!app) throw notFound('Application');
   const scope = envScope(app.project_id as string, appId, name);
   if (!env) {
@@ -154,5 +164,5 @@ async function readEnv(
     throw notFound(what);
   }
   access.require(permission, scope, 'env.read', what);
-  return { access, env };
+  return { access, env, extra };
 }

@@ -135,6 +135,7 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   App: views.app,
   AppPage: pages.apps,
   Env: views.env,
+  EnvWithRelease: views.envWithRelease,
   EnvPage: pages.envs,
   Cluster: views.cluster,
   ClusterPage: pages.clusters,
@@ -377,8 +378,9 @@ export const operations: readonly Operation[] = [
       },
     }),
     op('GET /api/v1/apps/{id}/envs/{env}', 'getEnv', 'Get an environment', {
+      description: 'With `current_release`: what runs there now (the last release that succeeded).',
       parameters: [ids.app, ids.env],
-      success: read(views.env),
+      success: read(views.envWithRelease),
     }),
     op('PATCH /api/v1/apps/{id}/envs/{env}', 'updateEnv', 'Update an environment', {
       parameters: [ids.app, ids.env],

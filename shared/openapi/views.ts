@@ -225,6 +225,14 @@ export const release = z.object({
   restored_revision: z.optional(revision.check(z.describe('For a rollback: the revision it restored.'))),
 });
 
+/** One environment as `GET /apps/{id}/envs/{env}` shows it: with what runs there now. */
+export const envWithRelease = z.object({
+  ...env.shape,
+  current_release: z
+    .nullable(release)
+    .check(z.describe('The last release that succeeded here, or null before the first.')),
+});
+
 const vote = z.object({
   by: userId,
   decision: z.enum(['approve', 'reject']),

@@ -34,6 +34,11 @@ describe('a deploy to an unprotected environment', () => {
     for (const step of status.steps) expect(Date.parse(step.at)).not.toBeNaN();
     expect(await imageOnCluster('shop-dev')).toBe(`${IMAGE_REPOSITORY}:1.0.0`);
 
+    const dev = await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/dev`);
+    expect(dev.body.current_release).toMatchObject({ revision: 1, image: `${IMAGE_REPOSITORY}:1.0.0` });
+    const prod = await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/prod`);
+    expect(prod.body.current_release).toBeNull();
+
     const releases = await scene.developer.get(`/api/v1/apps/${scene.app.id}/envs/dev/releases`);
     expect(releases.body.items[0]).toMatchObject({
       revision: 1,
