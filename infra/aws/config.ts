@@ -38,6 +38,8 @@ export interface SlipwayConfig {
    * `slipway/<stage>/chat` holding an empty configuration (no channels).
    */
   chatSecretArn: string | undefined;
+  /** Where people reach the API (a custom domain): chat messages link deployments and approvals there. */
+  publicUrl: string | undefined;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -47,6 +49,7 @@ const ENV: Record<string, string> = {
   audience: 'SLIPWAY_AUDIENCE',
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
+  publicUrl: 'SLIPWAY_PUBLIC_URL',
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -108,5 +111,13 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     clusterSecretPrefix,
     clusterRolePattern,
     chatSecretArn,
+    publicUrl: httpsOrigin(raw('publicUrl')),
   };
+}
+
+function httpsOrigin(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!/^https:\/\/[^/\s]+\/?$/.test(value))
+    throw new Error(`publicUrl must be an https origin such as https://deploy.example.com, got "${value}"`);
+  return value.replace(/\/$/, '');
 }

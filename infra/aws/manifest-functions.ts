@@ -42,7 +42,10 @@ export function createFunctions(
       memoryMb: spec.memoryMb,
       timeoutSeconds: spec.timeoutSeconds,
       logLevel: config.logLevel,
-      environment: { SLIPWAY_ADMIN_GROUPS: config.adminGroups },
+      environment: {
+        SLIPWAY_ADMIN_GROUPS: config.adminGroups,
+        ...(config.publicUrl ? { SLIPWAY_PUBLIC_URL: config.publicUrl } : {}),
+      },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
     for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach);

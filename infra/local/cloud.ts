@@ -114,6 +114,9 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.quiet === undefined ? {} : { quiet: options.quiet }),
     });
 
+    // Chat messages link deployments and approvals on this gateway.
+    process.env.SLIPWAY_PUBLIC_URL ??= gateway.url;
+
     let stopping: Promise<void> | undefined;
     return {
       url: gateway.url,

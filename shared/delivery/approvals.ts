@@ -109,6 +109,7 @@ export async function openApproval(
         data: {
           ...eventData(deployment),
           approval_id: id,
+          links: { approve: `/api/v1/approvals/${id}` },
           approver_teams: view.approver_teams,
           minimum_approvals: view.minimum_approvals,
           expires_at: view.expires_at,

@@ -186,11 +186,15 @@ function text(value: unknown): string | undefined {
   return line(value) || undefined;
 }
 
-/** Only http(s) links: a button must not run `javascript:`. */
+/**
+ * Only http(s) links: a button must not run `javascript:`. Events carry API paths
+ * (`/api/v1/deployments/…/status`); with SLIPWAY_PUBLIC_URL (where people reach the API) they
+ * become links, without it there is no button.
+ */
 function webUrl(value: unknown): string | undefined {
   if (typeof value !== 'string' || value.length > 2048) return undefined;
   try {
-    const url = new URL(value);
+    const url = new URL(value, value.startsWith('/') ? process.env.SLIPWAY_PUBLIC_URL : undefined);
     return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
   } catch {
     return undefined;

@@ -27,7 +27,14 @@ describe('readConfig', () => {
       clusterSecretPrefix: 'slipway/clusters/',
       clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
       chatSecretArn: undefined,
+      publicUrl: undefined,
     });
+  });
+
+  it('takes the public URL chat links point at as an https origin', () => {
+    expect(read({ publicUrl: 'https://deploy.example.test/' }).publicUrl).toBe('https://deploy.example.test');
+    expect(() => read({ publicUrl: 'http://deploy.example.test' })).toThrow(/https origin/);
+    expect(() => read({ publicUrl: 'https://deploy.example.test/api' })).toThrow(/https origin/);
   });
 
   it('reads CLI context strings (-c key=value) as booleans, numbers and lists', () => {

@@ -90,7 +90,9 @@ describe('faults', () => {
     const ok = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '5.0.1' });
     await statusWhen(scene.developer, ok.body.id);
     await eventually(() => {
-      expect(chatMessages.some((m) => m.includes('5.0.1'))).toBe(true);
+      const message = chatMessages.find((m) => m.includes('5.0.1') && m.includes('Deployed'));
+      // A button to the deployment's status on this cloud's API.
+      expect(message).toContain(`${scene.cloud.url}/api/v1/deployments/${ok.body.id}/status`);
       return Promise.resolve();
     }, 10_000);
   });

@@ -137,6 +137,22 @@ describe('renderMessage', () => {
     );
   });
 
+  it('turns the API paths events carry into links on SLIPWAY_PUBLIC_URL, and offers no button without it', () => {
+    const relative = { ...deployData, url: '/api/v1/deployments/dep_01jd0000000000000000000000/status' };
+    const before = process.env.SLIPWAY_PUBLIC_URL;
+    try {
+      delete process.env.SLIPWAY_PUBLIC_URL;
+      expect(renderMessage(event('Deployment Succeeded', relative))).not.toHaveProperty('link');
+      process.env.SLIPWAY_PUBLIC_URL = 'https://deploy.example.test';
+      expect(renderMessage(event('Deployment Succeeded', relative))?.link?.url).toBe(
+        'https://deploy.example.test/api/v1/deployments/dep_01jd0000000000000000000000/status',
+      );
+    } finally {
+      if (before === undefined) delete process.env.SLIPWAY_PUBLIC_URL;
+      else process.env.SLIPWAY_PUBLIC_URL = before;
+    }
+  });
+
   it('offers no button for a link that is not http(s)', () => {
     const message = renderMessage(event('Deployment Succeeded', { ...deployData, url: 'javascript:alert(1)' }));
     expect(message).not.toHaveProperty('link');
