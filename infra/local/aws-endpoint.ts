@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readBody } from './request-body.ts';
 
 /** One service: an operation name (`StartExecution`) and its parsed JSON input. */
 export type AwsService = (operation: string, input: Record<string, unknown>) => Promise<unknown>;
@@ -71,7 +72,7 @@ async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: Ser
   if (req.method !== 'POST' || service === undefined) {
     return send(res, 400, { __type: 'UnknownOperationException', message: `No local service for '${target}'` });
   }
-  const text = await readBody(req);
+  const text = (await readBody(req, MAX_BODY_BYTES))?.toString('utf8');
   if (text === undefined) return send(res, 413, { __type: 'RequestEntityTooLarge', message: 'Request too large' });
   let input: Record<string, unknown>;
   try {
@@ -87,19 +88,6 @@ async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: Ser
     }
     throw error;
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {

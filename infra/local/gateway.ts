@@ -11,6 +11,7 @@ import { gatewayResponse, type HttpResponseData, internalServerError, interpretR
 import { createDevIssuer, DEFAULT_AUDIENCE, type DevIssuer, devIssuerUrl, type SigningKey } from './dev-issuer.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import { createLambdaRuntime, type FunctionLike, type Invocation, localFunctionName } from './lambda-runtime.ts';
+import { readBody } from './request-body.ts';
 import { createRouter, type RouteLike } from './router.ts';
 
 /** What the gateway needs of a route; the manifest's RouteSpec is one. */
@@ -206,23 +207,6 @@ function answer(
     case 'integration-timeout':
       return gatewayResponse(503, 'Service Unavailable');
   }
-}
-
-/**
- * The whole body, or undefined once it passes `limit`. The rest is still read (and dropped) so the
- * client, which may still be sending, gets the 413 instead of a reset connection.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on('end', () => resolve(size <= limit ? Buffer.concat(chunks) : undefined));
-    req.on('error', reject);
-  });
 }
 
 /** Writes the response; a header Node refuses (a handler's bad value) turns it into a 500, as a malformed response would. */

@@ -11,6 +11,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { join } from 'node:path';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
+import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
 import type { JsonObject } from './patch.ts';
@@ -134,7 +135,8 @@ async function handle(api: Api, request: IncomingMessage, response: ServerRespon
   if (['/healthz', '/readyz', '/livez'].includes(path)) return sendText(response, 'ok');
   if (path === '/version') return sendJson(response, 200, serverVersion);
   if (!authorized(request, api.token)) throw unauthorized();
-  const body = await readBody(request);
+  const body = (await readBody(request, maxBodyBytes))?.toString('utf8');
+  if (body === undefined) throw new KubernetesError(413, 'RequestEntityTooLarge', 'request entity too large');
   const discovery = discoveryDocument(path, api.serverAddress);
   if (discovery) return sendJson(response, 200, discovery);
   const route = parseRoute(path);
@@ -330,17 +332,6 @@ function authorized(request: IncomingMessage, token: string): boolean {
   const given = Buffer.from(match[1]?.trim() ?? '');
   const expected = Buffer.from(token);
   return given.length === expected.length && timingSafeEqual(given, expected);
-}
-
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > maxBodyBytes) throw new KubernetesError(413, 'RequestEntityTooLarge', 'request entity too large');
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** POST and PUT bodies: JSON, or YAML when the client says so (kube-apiserver accepts both). */
