@@ -17,6 +17,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { type AwsEndpoint, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
 import { serverCredentials } from '../../../infra/local/kubernetes/certificates.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from '../../../infra/local/kubernetes/simulator.ts';
+import { freePort } from '../../../infra/local/ports.ts';
 import { createLocalSecrets } from '../../../infra/local/secrets.ts';
 import type { ClusterTarget, RolloutStatus } from '../../../shared/k8s/cluster-client.ts';
 import { renderDeployment, type WorkloadInput } from '../../../shared/k8s/workload.ts';
@@ -467,12 +468,4 @@ async function startStsSimulator(): Promise<StsSimulator> {
     calls,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
