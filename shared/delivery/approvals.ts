@@ -216,7 +216,7 @@ export async function closePendingApproval(
 ): Promise<Write[]> {
   const id = deployment.approval_id;
   const [approval] = id ? await getMany([deliveryKeys.approval(id)]) : [];
-  if (!approval || approval.state !== 'pending') return [];
+  if (approval?.state !== 'pending') return [];
   return [
     {
       update: deliveryKeys.approval(id as string),
