@@ -1,7 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
+import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
 import { conflict, notFound } from '../http/problem.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
@@ -77,7 +77,7 @@ export async function rollbackTarget(
 }
 
 /** The newest succeeded release below `revision` (a few Query pages at most: failures are rare). */
-export async function previousGoodRelease(
+async function previousGoodRelease(
   appId: string,
   env: string,
   below: number | undefined,
@@ -95,7 +95,7 @@ export async function previousGoodRelease(
     });
     const good = page.items.find((i) => i.outcome === 'succeeded');
     if (good) return present<Release>(good);
-    after = page.next_cursor ? JSON.parse(Buffer.from(page.next_cursor, 'base64url').toString('utf8')) : undefined;
+    after = page.next_cursor ? parsePageRequest({ cursor: page.next_cursor }).after : undefined;
   }
   return undefined;
 }
