@@ -15,6 +15,7 @@ import {
   stateMachines,
   streamConsumer,
 } from '../manifest.ts';
+import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
 import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes/simulator.ts';
@@ -24,7 +25,6 @@ import { createLocalStepFunctions, type LocalStepFunctions, type MachineOverride
 import { type StreamPoller, startStreamPoller } from './streams.ts';
 
 export const LOCAL_REGION = 'us-east-1';
-export const LOCAL_ACCOUNT = '000000000000';
 /** Where `npm start` keeps the simulator's token: register the simulated cluster with this secret. */
 export const SIMULATOR_SECRET_NAME = 'slipway/clusters/local-simulator';
 
@@ -63,7 +63,7 @@ export interface LocalServices {
 }
 
 export const functionArn = (fn: FunctionLike) =>
-  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT}:function:${localFunctionName(fn)}`;
+  `arn:aws:lambda:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:function:${localFunctionName(fn)}`;
 
 export async function startServices(options: ServicesOptions): Promise<LocalServices> {
   const all: FunctionLike[] = [...functions, ...(options.extraFunctions ?? [])];
@@ -73,7 +73,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const runtime = createLambdaRuntime({
     rootDir: options.rootDir,
     region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
+    accountId: LOCAL_ACCOUNT_ID,
     integrationTimeoutMs: 15 * 60_000,
   });
   const invoke = async (fn: FunctionLike, payload: unknown): Promise<unknown> => {
@@ -87,14 +87,14 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const dataPath = (...parts: string[]) => (options.dataDir ? join(options.dataDir, ...parts) : undefined);
   const secrets = createLocalSecrets({
     region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
+    accountId: LOCAL_ACCOUNT_ID,
     ...(options.dataDir ? { file: dataPath('secrets.json') } : {}),
   });
 
   const bus = createLocalEventBus({
     busName: EVENT_BUS_NAME,
     region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
+    accountId: LOCAL_ACCOUNT_ID,
     rules: rules.map((rule) => ({
       name: rule.name,
       pattern: rule.pattern,
@@ -107,10 +107,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   });
 
   const stateMachineArn = (name: string) =>
-    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT}:stateMachine:slipway-${name}`;
+    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:slipway-${name}`;
   const stepFunctions = createLocalStepFunctions({
     region: LOCAL_REGION,
-    accountId: LOCAL_ACCOUNT,
+    accountId: LOCAL_ACCOUNT_ID,
     stateMachines: stateMachines.map((machine) => ({
       name: `slipway-${machine.name}`,
       definition: definitionOf(options.rootDir, machine, (name) => functionArn(byName.get(name) as FunctionSpec)),
