@@ -1,6 +1,11 @@
 import { renew } from '../../shared/delivery/environment-lock.ts';
 import { deliveryKeys } from '../../shared/delivery/keys.ts';
-import { advance, DeploymentNotFound, loadActiveDeployment } from '../../shared/delivery/progress.ts';
+import {
+  advance,
+  advanceBeforeActing,
+  DeploymentNotFound,
+  loadActiveDeployment,
+} from '../../shared/delivery/progress.ts';
 import type { Release } from '../../shared/delivery/releases.ts';
 import { lockLeaseSeconds, rolloutCheckWaitSeconds } from '../../shared/delivery/settings.ts';
 import { type StepInput, workflowStep } from '../../shared/delivery/step.ts';
@@ -23,7 +28,9 @@ export const handler = workflowStep({
     const spec = release ?? deployment;
     await renew({ appId: deployment.app_id, env: deployment.env }, deployment_id, lockLeaseSeconds());
     if (!restore)
-      await advance(deployment, { step: { state: 'applying', detail: `${spec.image} to ${env.namespace}` } });
+      await advanceBeforeActing(deployment, {
+        step: { state: 'applying', detail: `${spec.image} to ${env.namespace}` },
+      });
     const applied = await applyWorkload(
       cluster,
       renderDeployment({

@@ -10,7 +10,7 @@ import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage, type Write } from '../store/table.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData } from './model.ts';
-import { actorOf, advance } from './progress.ts';
+import { actorOf, advance, advanceBeforeActing } from './progress.ts';
 import { failWorkflowStep, resumeWorkflow } from './workflow.ts';
 
 /**
@@ -95,7 +95,8 @@ export async function openApproval(
     values: { ':pending': 'pending' },
     onFail: () => conflict('approval-closed', 'This approval has already been decided.'),
   };
-  await advance(deployment, {
+  // Recorded with its token, or not at all: a deployment cancelled meanwhile gets no approval to wait on.
+  await advanceBeforeActing(deployment, {
     step: { state: 'waiting_for_approval', detail: `needs ${protection.minimum_approvals} approval(s)` },
     set: { approval_id: id },
     event: 'Deployment Waiting For Approval',

@@ -19,6 +19,16 @@ export class DeploymentFinished extends Error {
   override name = 'DeploymentFinished';
 }
 
+/**
+ * For a step about to act (open an approval, apply to the cluster): the move is its last check
+ * that the deployment has not ended meanwhile (a cancel between its read and now).
+ */
+export async function advanceBeforeActing(deployment: Item & DeploymentView, move: Move): Promise<void> {
+  if (!(await advance(deployment, move))) {
+    throw new DeploymentFinished(`Deployment ${deployment.id} ended while this step ran; nothing more is done`);
+  }
+}
+
 /** For steps that act (lock, approval, cluster): a deployment that has ended (cancelled) stops the workflow. */
 export async function loadActiveDeployment(id: string): Promise<Item & DeploymentView> {
   const deployment = await loadDeployment(id);

@@ -129,6 +129,26 @@ describe('a deploy to a protected environment', () => {
     expect(steps.at(-1)).toMatchObject({ state: 'cancelled', actor: 'dev-alice' });
   });
 
+  it('a step that read the deployment before a cancel acts no further: no cluster change, no new approval', async () => {
+    const { deployment } = await waitingForApproval();
+    // The workflow steps' own modules, in this process (the cloud has set their environment).
+    const { advanceBeforeActing, loadDeployment } = await import('../../../shared/delivery/progress.ts');
+    const { openApproval } = await import('../../../shared/delivery/approvals.ts');
+    const stale = await loadDeployment(deployment.id);
+    expect((await scene.developer.post(`/api/v1/deployments/${deployment.id}/cancel`, {})).status).toBe(200);
+
+    await expect(advanceBeforeActing(stale, { step: { state: 'applying' } })).rejects.toMatchObject({
+      name: 'DeploymentFinished',
+    });
+    const protection = (await scene.admin.get(`/api/v1/apps/${scene.app.id}/envs/prod`)).body.protection;
+    await expect(openApproval(await loadDeployment(deployment.id), protection, 'token', 60)).rejects.toMatchObject({
+      name: 'DeploymentFinished',
+    });
+    const after = (await scene.developer.get(`/api/v1/deployments/${deployment.id}/status`)).body;
+    expect(after.state).toBe('cancelled');
+    expect(after.approval.state).toBe('cancelled');
+  });
+
   it('expires when nobody answers before the timeout', async () => {
     scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
       waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },
