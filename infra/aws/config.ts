@@ -18,6 +18,10 @@ export interface SlipwayConfig {
   audience: string;
   /** Comma list of IdP groups that act as platform admins (read by the functions). */
   adminGroups: string;
+  /** The token claim holding the caller's groups (`groups`, `cognito:groups`, `roles`...). */
+  groupsClaim: string;
+  /** Set only if the IdP sends several groups in one string claim, joined by this (ADR 17). */
+  groupsDelimiter: string | undefined;
   /** Table deletion protection; when off the table is also destroyed with its stack (dev stages). */
   deletionProtection: boolean;
   /** Powertools log level of every function. */
@@ -48,6 +52,8 @@ const ENV: Record<string, string> = {
   issuerUrl: 'SLIPWAY_ISSUER_URL',
   audience: 'SLIPWAY_AUDIENCE',
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
+  groupsClaim: 'SLIPWAY_GROUPS_CLAIM',
+  groupsDelimiter: 'SLIPWAY_GROUPS_DELIMITER',
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
 };
@@ -99,6 +105,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     issuerUrl,
     audience: raw('audience') ?? 'slipway',
     adminGroups: raw('adminGroups') ?? 'platform-admins',
+    groupsClaim: raw('groupsClaim') ?? 'groups',
+    groupsDelimiter: raw('groupsDelimiter'),
     deletionProtection: bool('deletionProtection', true),
     logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
     throttleRateLimit: int('throttleRateLimit', 50),

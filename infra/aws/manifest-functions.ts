@@ -44,6 +44,8 @@ export function createFunctions(
       logLevel: config.logLevel,
       environment: {
         SLIPWAY_ADMIN_GROUPS: config.adminGroups,
+        SLIPWAY_GROUPS_CLAIM: config.groupsClaim,
+        ...(config.groupsDelimiter ? { SLIPWAY_GROUPS_DELIMITER: config.groupsDelimiter } : {}),
         ...(config.publicUrl ? { SLIPWAY_PUBLIC_URL: config.publicUrl } : {}),
       },
     });

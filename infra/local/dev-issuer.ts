@@ -16,6 +16,7 @@ import {
   type JWK,
   SignJWT,
 } from 'jose';
+import { groupsClaim } from '../../shared/auth/groups.ts';
 
 /** The audience the local cloud's authorizer accepts (as `jwtAudience` does in infra/aws). */
 export const DEFAULT_AUDIENCE = 'slipway';
@@ -33,7 +34,7 @@ export interface TokenRequest {
   sub: string;
   name?: string;
   email?: string;
-  /** IdP groups; `SLIPWAY_ADMIN_GROUPS` (default `platform-admins`) makes a platform admin. */
+  /** IdP groups, in the `SLIPWAY_GROUPS_CLAIM` claim; `SLIPWAY_ADMIN_GROUPS` (default `platform-admins`) makes a platform admin. */
   groups?: string[];
   /** Lifetime from now; negative mints an already expired token (tests). Default 3600. */
   ttlSeconds?: number;
@@ -41,7 +42,7 @@ export interface TokenRequest {
   audience?: string | string[];
   /** OAuth scopes, space separated. */
   scope?: string;
-  /** Any other claims (tests of claim handling). */
+  /** Any other claims, or other values for the ones above (tests of claim handling). */
   claims?: Record<string, unknown>;
 }
 
@@ -85,13 +86,14 @@ export function createDevIssuer(key: SigningKey, issuer: string): DevIssuer {
     response_types_supported: ['id_token'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: [ALG],
-    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'name', 'email', 'groups', 'scope'],
+    claims_supported: ['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'name', 'email', groupsClaim(), 'scope'],
   };
 
   const mintToken = async (request: TokenRequest): Promise<string> => {
     const now = Math.floor(Date.now() / 1000);
     const { sub, name, email, groups = [], ttlSeconds = 3600, audience = DEFAULT_AUDIENCE, scope, claims } = request;
-    return new SignJWT({ ...claims, name, email, groups, scope })
+    // Groups under the claim the functions read (SLIPWAY_GROUPS_CLAIM); `claims` may override anything (tests).
+    return new SignJWT({ name, email, [groupsClaim()]: groups, scope, ...claims })
       .setProtectedHeader({ alg: ALG, kid: key.kid, typ: 'JWT' })
       .setIssuer(issuer)
       .setAudience(audience)

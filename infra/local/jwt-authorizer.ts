@@ -21,6 +21,8 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+// The functions read this rendering back, so it is defined once, beside them.
+import { stringifyClaim } from '../../shared/auth/groups.ts';
 
 /** HS* would let anyone holding the public key sign; `none` signs nothing. */
 export const ALLOWED_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
@@ -87,14 +89,6 @@ export function createJwtAuthorizer(config: JwtAuthorizerConfig): JwtAuthorizer 
 /** The way API Gateway hands claims to the integration: every value a string. */
 export function stringifyClaims(payload: Record<string, unknown>): Record<string, string> {
   return Object.fromEntries(Object.entries(payload).map(([name, value]) => [name, stringifyClaim(value)]));
-}
-
-export function stringifyClaim(value: unknown): string {
-  if (typeof value === 'string') return value;
-  if (Array.isArray(value)) return `[${value.map(stringifyClaim).join(' ')}]`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  // Objects and null: AWS's rendering is not documented; JSON keeps them parseable.
-  return JSON.stringify(value);
 }
 
 /** `scope` (space separated, OAuth) or `scp` (string or array, Okta/Azure style); null when absent. */

@@ -1,4 +1,5 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { readGroups } from './groups.ts';
 
 /** Who is calling, from the claims the JWT authorizer verified. */
 export interface Caller {
@@ -8,17 +9,6 @@ export interface Caller {
   groups: string[];
   /** The API request this call is (API Gateway's request id): change events and audit entries name it. */
   requestId?: string | undefined;
-}
-
-/**
- * API Gateway hands claims over as strings and writes an array claim as `[a b c]`; a local run
- * or a future authorizer may pass a real array. Accept both, so handlers never care.
- */
-export function parseGroups(value: unknown): string[] {
-  if (Array.isArray(value)) return value.map(String);
-  if (typeof value !== 'string' || value.length === 0) return [];
-  const inner = value.startsWith('[') && value.endsWith(']') ? value.slice(1, -1) : value;
-  return inner.split(/[\s,]+/).filter(Boolean);
 }
 
 export function callerFrom(event: APIGatewayProxyEventV2WithJWTAuthorizer): Caller | undefined {
@@ -31,7 +21,7 @@ export function callerFrom(event: APIGatewayProxyEventV2WithJWTAuthorizer): Call
     sub,
     name: text(claims?.name),
     email: text(claims?.email),
-    groups: parseGroups(claims?.groups),
+    groups: readGroups(claims, event.headers?.authorization),
     requestId: event.requestContext?.requestId,
   };
 }

@@ -5,13 +5,7 @@ import { present } from '../store/records.ts';
 import { commit, getMany, type Item, type Key } from '../store/table.ts';
 import { Access, type Grant, platformAdmin } from './access.ts';
 import type { Caller } from './caller.ts';
-
-const adminGroups = new Set(
-  (process.env.SLIPWAY_ADMIN_GROUPS ?? 'platform-admins')
-    .split(',')
-    .map((g) => g.trim())
-    .filter(Boolean),
-);
+import { isPlatformAdmin } from './groups.ts';
 
 /**
  * Reads the objects a request touches together with the caller's user record, in one
@@ -41,7 +35,7 @@ export async function readAccessOnly(
 
 export function accessOf(caller: Caller, user: Item): Access {
   const grants = Object.values((user._grants ?? {}) as Record<string, Grant>);
-  return new Access(caller.groups.some((g) => adminGroups.has(g)) ? [platformAdmin, ...grants] : grants);
+  return new Access(isPlatformAdmin(caller.groups) ? [platformAdmin, ...grants] : grants);
 }
 
 /** The IdP owns name, email and groups: a change there shows here on the user's next call (one write, only then). */

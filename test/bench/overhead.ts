@@ -55,7 +55,7 @@ export async function measureOverhead(
   const { handler } = await import('../../functions/projects/handler.ts');
   // Built like shared/store/dynamo.ts builds the handler's client, so both sides pay the same SDK costs.
   const { client: bare, command: batchGet } = bareProjectRead(cloud.tableName, projectId);
-  const event = projectEvent(projectId);
+  const event = projectEvent(projectId, await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] }));
   const context = lambdaContext();
 
   const callHandler = async () => {
@@ -102,13 +102,19 @@ async function timed(call: () => Promise<void>): Promise<number> {
 }
 
 /** What API Gateway (HTTP API, payload 2.0, JWT authorizer) sends for this route: built as the local gateway builds it. */
-function projectEvent(id: string): APIGatewayProxyEventV2WithJWTAuthorizer {
+function projectEvent(id: string, token: string): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
   return buildApiEvent(
     {
       method: 'GET',
       target: `/api/v1/projects/${id}`,
       httpVersion: '1.1',
-      headers: { accept: ['application/json'], host: ['localhost'], 'user-agent': ['slipway-bench'] },
+      headers: {
+        accept: ['application/json'],
+        authorization: [`Bearer ${token}`],
+        host: ['localhost'],
+        'user-agent': ['slipway-bench'],
+      },
       body: Buffer.alloc(0),
       sourceIp: '127.0.0.1',
       port: 3000,
@@ -118,7 +124,7 @@ function projectEvent(id: string): APIGatewayProxyEventV2WithJWTAuthorizer {
       pathParameters: { id },
       requestId: 'bench-request',
       time: new Date(),
-      jwt: { claims: stringifyClaims({ sub: 'bench', groups: ['platform-admins'] }), scopes: null },
+      jwt: { claims: stringifyClaims(payload), scopes: null },
     },
   ) as APIGatewayProxyEventV2WithJWTAuthorizer;
 }

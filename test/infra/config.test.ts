@@ -18,6 +18,8 @@ describe('readConfig', () => {
       issuerUrl: undefined,
       audience: 'slipway',
       adminGroups: 'platform-admins',
+      groupsClaim: 'groups',
+      groupsDelimiter: undefined,
       deletionProtection: true,
       logLevel: 'INFO',
       throttleRateLimit: 50,
@@ -35,6 +37,14 @@ describe('readConfig', () => {
     expect(read({ publicUrl: 'https://deploy.example.test/' }).publicUrl).toBe('https://deploy.example.test');
     expect(() => read({ publicUrl: 'http://deploy.example.test' })).toThrow(/https origin/);
     expect(() => read({ publicUrl: 'https://deploy.example.test/api' })).toThrow(/https origin/);
+  });
+
+  it('names the groups claim and, only when asked, a delimiter for a groups string', () => {
+    expect(read({ groupsClaim: 'cognito:groups' })).toMatchObject({ groupsClaim: 'cognito:groups' });
+    expect(read({}, { SLIPWAY_GROUPS_CLAIM: 'roles', SLIPWAY_GROUPS_DELIMITER: ';' })).toMatchObject({
+      groupsClaim: 'roles',
+      groupsDelimiter: ';',
+    });
   });
 
   it('reads CLI context strings (-c key=value) as booleans, numbers and lists', () => {

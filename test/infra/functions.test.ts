@@ -74,6 +74,7 @@ describe('manifest functions', () => {
         POWERTOOLS_LOG_LEVEL: 'INFO',
         NODE_OPTIONS: '--enable-source-maps',
         SLIPWAY_ADMIN_GROUPS: 'platform-admins',
+        SLIPWAY_GROUPS_CLAIM: 'groups',
       };
       if (spec.tableAccess !== 'none') expected.TABLE_NAME = tableRef(spec.name, 'Ref');
       if (has(spec, 'start-workflows')) {

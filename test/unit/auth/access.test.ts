@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { Access } from '../../../shared/auth/access.ts';
-import { parseGroups } from '../../../shared/auth/caller.ts';
 import { PERMISSIONS, ROLE_NAMES, ROLES } from '../../../shared/auth/roles.ts';
 import { appScope, covers, envScope, PLATFORM, projectScope } from '../../../shared/auth/scope.ts';
 
@@ -76,15 +75,5 @@ describe('Access', () => {
       { role: 'viewer', scope: PLATFORM },
     ]);
     expect(access.visibleProjects()).toEqual(['a', 'b']);
-  });
-});
-
-describe('groups claim', () => {
-  it('reads API Gateway stringified arrays, real arrays and single values', () => {
-    expect(parseGroups('[platform-admins dev]')).toEqual(['platform-admins', 'dev']);
-    expect(parseGroups(['a', 'b'])).toEqual(['a', 'b']);
-    expect(parseGroups('ops')).toEqual(['ops']);
-    expect(parseGroups('[]')).toEqual([]);
-    expect(parseGroups(undefined)).toEqual([]);
   });
 });

@@ -5,9 +5,9 @@ import {
   createJwtAuthorizer,
   type JwtAuthorizer,
   scopesOf,
-  stringifyClaim,
   stringifyClaims,
 } from '../../../infra/local/jwt-authorizer.ts';
+import { stringifyClaim } from '../../../shared/auth/groups.ts';
 
 const ISSUER = 'http://localhost:3000/dev-issuer';
 const now = () => Math.floor(Date.now() / 1000);
