@@ -69,20 +69,31 @@ const adapters: Record<ChatKind, Adapter> = {
 
 const severityMark: Record<Severity, string> = { info: 'ℹ️', success: '✅', warning: '⚠️', failure: '❌' };
 
-/** Slack mrkdwn and Feishu lark_md both read HTML entities: `<!channel>` and `<at id=all>` stay text. */
-const entities = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/**
+ * Message text holds what people wrote (names, reasons, comments, images): it must reach chat as
+ * text, never as a link or a mention (ADR 17); only `message.link`, the platform's own, is one. On
+ * every platform `://` gets full-width slashes, so no client links a URL, and an `@` that starts a
+ * word gets a full-width look-alike, so `@all` calls nobody. Then each platform's markup is escaped.
+ */
+const defanged = (text: string) => text.replace(/:\/\//g, ':／／').replace(/(?<!\w)@/g, '＠');
 
-const heading = (message: ChatMessage) => `${severityMark[message.severity]} ${message.title}`;
+/** Slack mrkdwn: `&`, `<`, `>` as entities (Slack's rule), so `<https://x|click>` and `<!channel>` stay text. */
+const slackText = (text: string) => defanged(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** Slack's own parsing of mrkdwn (links from bare URLs, names, mentions) stays off: `verbatim`. */
+const mrkdwn = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
+
+/** Titles also go where nothing is markup (headers, notifications): defanged, and escaped where markup is read. */
+const heading = (message: ChatMessage) => `${severityMark[message.severity]} ${defanged(message.title)}`;
 
 // Slack: Block Kit limits (header 150, section text 3000, field 2000, 10 fields, button label 75).
 function slackPayload(message: ChatMessage) {
   const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: clip(heading(message), 150) } }];
-  if (message.text)
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(entities(message.text), 3000) } });
+  if (message.text) blocks.push({ type: 'section', text: mrkdwn(clip(slackText(message.text), 3000)) });
   if (message.fields?.length) {
     const fields = message.fields
       .slice(0, 10)
-      .map(([name, value]) => ({ type: 'mrkdwn', text: clip(`*${entities(name)}*\n${entities(value)}`, 2000) }));
+      .map(([name, value]) => mrkdwn(clip(`*${slackText(name)}*\n${slackText(value)}`, 2000)));
     blocks.push({ type: 'section', fields });
   }
   if (message.link) {
@@ -93,9 +104,10 @@ function slackPayload(message: ChatMessage) {
     };
     blocks.push({ type: 'actions', elements: [button] });
   }
-  if (message.footer) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: entities(message.footer) }] });
-  // `text` is what notifications and screen readers show.
-  return { text: clip(`${heading(message)}${message.text ? `\n${entities(message.text)}` : ''}`, 3000), blocks };
+  if (message.footer) blocks.push({ type: 'context', elements: [mrkdwn(slackText(message.footer))] });
+  // `text` is what notifications and screen readers show (mrkdwn too: the title is escaped as well).
+  const fallback = slackText(`${heading(message)}${message.text ? `\n${message.text}` : ''}`);
+  return { text: clip(fallback, 3000), blocks };
 }
 
 const feishuTemplate: Record<Severity, string> = { info: 'blue', success: 'green', warning: 'orange', failure: 'red' };
@@ -104,11 +116,11 @@ const feishuTemplate: Record<Severity, string> = { info: 'blue', success: 'green
 function feishuPayload(message: ChatMessage) {
   const markdown = (content: string) => ({ tag: 'lark_md', content });
   const elements: unknown[] = [];
-  if (message.text) elements.push({ tag: 'div', text: markdown(clip(entities(message.text), 4000)) });
+  if (message.text) elements.push({ tag: 'div', text: markdown(clip(markdownText(message.text), 4000)) });
   if (message.fields?.length) {
     const fields = message.fields.map(([name, value]) => ({
       is_short: true,
-      text: markdown(clip(`**${entities(name)}**\n${entities(value)}`, 1000)),
+      text: markdown(clip(`**${markdownText(name)}**\n${markdownText(value)}`, 1000)),
     }));
     elements.push({ tag: 'div', fields });
   }
@@ -121,7 +133,8 @@ function feishuPayload(message: ChatMessage) {
     };
     elements.push({ tag: 'action', actions: [button] });
   }
-  if (message.footer) elements.push({ tag: 'note', elements: [{ tag: 'plain_text', content: message.footer }] });
+  if (message.footer)
+    elements.push({ tag: 'note', elements: [{ tag: 'plain_text', content: defanged(message.footer) }] });
   return {
     msg_type: 'interactive',
     card: {
@@ -149,15 +162,20 @@ function signedDingTalkUrl(target: ChannelTarget): string {
   return url.toString();
 }
 
-/** DingTalk and WeCom markdown: `<` would open an HTML tag or a WeCom `<@user>` mention. */
-const plainMarkdown = (text: string) => text.replace(/</g, '＜').replace(/>/g, '＞');
+/**
+ * Feishu lark_md, DingTalk and WeCom markdown: `[` opens a link or an image, `<` a tag, an autolink
+ * or a mention (`<at id=all>`, `<@userid>`), `&` an entity that could decode to one. Full-width
+ * look-alikes keep them text however the platform decodes (backslash escapes are not documented there).
+ */
+const FULL_WIDTH: Record<string, string> = { '&': '＆', '<': '＜', '>': '＞', '[': '［', ']': '］' };
+const markdownText = (text: string) => defanged(text).replace(/[&<>[\]]/g, (c) => FULL_WIDTH[c] ?? c);
 
 /** Markdown body shared by DingTalk and WeCom: bold title, the lines, then `**Name**: value` lines. */
 function markdownBody(message: ChatMessage, paragraph: string): string {
-  const parts = [`**${plainMarkdown(heading(message))}**`];
-  if (message.text) parts.push(...plainMarkdown(message.text).split('\n'));
-  for (const [name, value] of message.fields ?? []) parts.push(`**${plainMarkdown(name)}**: ${plainMarkdown(value)}`);
-  if (message.footer) parts.push(plainMarkdown(message.footer));
+  const parts = [`**${markdownText(heading(message))}**`];
+  if (message.text) parts.push(...markdownText(message.text).split('\n'));
+  for (const [name, value] of message.fields ?? []) parts.push(`**${markdownText(name)}**: ${markdownText(value)}`);
+  if (message.footer) parts.push(markdownText(message.footer));
   return parts.join(paragraph);
 }
 
@@ -175,7 +193,9 @@ function dingTalkPayload(message: ChatMessage) {
 // WeCom: markdown content of at most 4096 bytes; the link goes last as a markdown link.
 function weComPayload(message: ChatMessage) {
   let content = markdownBody(message, '\n');
-  if (message.link) content += `\n[${plainMarkdown(message.link.label)}](${message.link.url})`;
+  // A parenthesis in the URL would end the markdown link early.
+  const url = message.link?.url.replace(/\(/g, '%28').replace(/\)/g, '%29');
+  if (message.link) content += `\n[${markdownText(message.link.label)}](${url})`;
   return { msgtype: 'markdown', markdown: { content: clipBytes(content, 4096) } };
 }
 

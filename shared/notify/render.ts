@@ -187,15 +187,16 @@ function text(value: unknown): string | undefined {
 }
 
 /**
- * Only http(s) links: a button must not run `javascript:`. Events carry API paths
- * (`/api/v1/deployments/…/status`); with SLIPWAY_PUBLIC_URL (where people reach the API) they
- * become links, without it there is no button.
+ * Only the platform's own pages are links (ADR 17): events carry API paths
+ * (`/api/v1/deployments/…/status`), which become links on SLIPWAY_PUBLIC_URL (where people reach
+ * the API); an absolute URL counts only on that origin. Without a public URL there is no button.
  */
 function webUrl(value: unknown): string | undefined {
-  if (typeof value !== 'string' || value.length > 2048) return undefined;
+  const base = process.env.SLIPWAY_PUBLIC_URL;
+  if (typeof value !== 'string' || value.length > 2048 || !base) return undefined;
   try {
-    const url = new URL(value, value.startsWith('/') ? process.env.SLIPWAY_PUBLIC_URL : undefined);
-    return url.protocol === 'https:' || url.protocol === 'http:' ? url.toString() : undefined;
+    const url = new URL(value, base);
+    return url.origin === new URL(base).origin ? url.toString() : undefined;
   } catch {
     return undefined;
   }

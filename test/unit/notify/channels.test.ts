@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ChatMessage, createChannel, type DeliveryPolicy } from '../../../shared/notify/channels.ts';
 import { ChatDeliveryFailed } from '../../../shared/notify/safe-fetch.ts';
@@ -47,12 +48,12 @@ describe('Slack incoming webhook', () => {
       text: `❌ Deploy failed: shop-api to prod\n${escapedText}`,
       blocks: [
         { type: 'header', text: { type: 'plain_text', text: '❌ Deploy failed: shop-api to prod' } },
-        { type: 'section', text: { type: 'mrkdwn', text: escapedText } },
+        { type: 'section', text: { type: 'mrkdwn', text: escapedText, verbatim: true } },
         {
           type: 'section',
           fields: [
-            { type: 'mrkdwn', text: '*Image*\nghcr.io/acme/shop-api:1.4.2' },
-            { type: 'mrkdwn', text: '*By*\nalice' },
+            { type: 'mrkdwn', text: '*Image*\nghcr.io/acme/shop-api:1.4.2', verbatim: true },
+            { type: 'mrkdwn', text: '*By*\nalice', verbatim: true },
           ],
         },
         {
@@ -65,7 +66,10 @@ describe('Slack incoming webhook', () => {
             },
           ],
         },
-        { type: 'context', elements: [{ type: 'mrkdwn', text: 'Slipway · deployment/dep_1 · 2026-11-20 14:03 UTC' }] },
+        {
+          type: 'context',
+          elements: [{ type: 'mrkdwn', text: 'Slipway · deployment/dep_1 · 2026-11-20 14:03 UTC', verbatim: true }],
+        },
       ],
     });
   });
@@ -123,7 +127,7 @@ describe('Feishu custom bot', () => {
             text: {
               tag: 'lark_md',
               content:
-                '`ghcr.io/acme/shop-api:1.4.2` did not roll out.\nReason: &lt;!channel&gt; &lt;at id=all&gt;&lt;/at&gt; readiness probe failed',
+                '`ghcr.io/acme/shop-api:1.4.2` did not roll out.\nReason: ＜!channel＞ ＜at id=all＞＜/at＞ readiness probe failed',
             },
           },
           {
@@ -285,5 +289,120 @@ describe('every channel', () => {
       /not in the allowed hosts/,
     );
     expect(receiver.requests).toHaveLength(0);
+  });
+});
+
+describe('text people wrote', () => {
+  /** What a deployer, an approver or an app's owner may type into a reason, a comment or a name. */
+  const HOSTILE = [
+    '<https://evil.example/login|Approve here>',
+    '[Approve here](https://evil.example/login)',
+    '![logo](https://evil.example/pixel.png)',
+    '<!channel> <!here> <!subteam^S123> <@U123> <#C123>',
+    '@all @here @channel @everyone',
+    '<at id=all></at> <at user_id="all">all</at> <@all>',
+    '<a href="https://evil.example">docs</a> <font color="warning">urgent</font>',
+    '&lt;!channel&gt; &#60;at id=all&#62; &lt;https://evil.example|x&gt;',
+    'see https://evil.example/phish or http://evil.example or ftp://evil.example',
+    '<https://evil.example>',
+  ];
+  const link = { label: 'Open deployment', url: 'https://slipway.example.com/api/v1/deployments/dep_1/status' };
+  const written = (words: string): ChatMessage => ({
+    title: `Deploy failed: ${words}`,
+    text: `\`img:${words}\` did not roll out.\nReason: ${words}`,
+    fields: [
+      ['By', words],
+      ['Image', words],
+    ],
+    link,
+    severity: 'failure',
+    footer: `Slipway · ${words}`,
+  });
+
+  /** Every text a platform shows, plain or markup, with our own button taken out: it is the one link allowed. */
+  function shown(kind: string, payload: unknown): { text: string; plain: boolean }[] {
+    const texts: { text: string; plain: boolean }[] = [];
+    const walk = (value: unknown, key: string, parent: Record<string, unknown>) => {
+      if (typeof value === 'string') {
+        const plain = parent.type === 'plain_text' || parent.tag === 'plain_text' || key === 'title';
+        if (key !== 'url' && key !== 'singleURL') texts.push({ text: value, plain });
+      } else if (value && typeof value === 'object') {
+        const next = Array.isArray(value) ? parent : (value as Record<string, unknown>);
+        for (const [k, v] of Object.entries(value)) walk(v, Array.isArray(value) ? key : k, next);
+      }
+    };
+    walk(payload, '', {});
+    const button = `\n[${link.label}](${link.url})`;
+    return texts.map(({ text, plain }) => ({
+      text: kind === 'wecom' && text.endsWith(button) ? text.slice(0, -button.length) : text,
+      plain,
+    }));
+  }
+
+  /**
+   * Nowhere a URL a client would link, nor an `@` starting a word. Where markup is read: on Slack
+   * no `<`/`>` and `&` only in its entities; on the markdown platforms no `<`, `>`, `[`, `]`, `&`.
+   */
+  function expectInert(kind: string, texts: { text: string; plain: boolean }[]) {
+    for (const { text, plain } of texts) {
+      expect(text, kind).not.toMatch(/:\/\//);
+      expect(text, kind).not.toMatch(/(?<!\w)@/);
+      if (plain) continue;
+      expect(text, kind).not.toMatch(/[<>]/);
+      if (kind === 'slack') expect(text.replace(/&(amp|lt|gt);/g, ''), kind).not.toContain('&');
+      else expect(text, kind).not.toMatch(/[[\]&]/);
+    }
+  }
+
+  const kinds = ['slack', 'feishu', 'dingtalk', 'wecom'] as const;
+
+  it.each(kinds)('%s shows links, mentions and tags people wrote as text, and only our button links', async (kind) => {
+    receiver.answer = () => ({ body: { code: 0, errcode: 0 } });
+    for (const words of HOSTILE) await createChannel(kind, { url: receiver.url }, policy).send(written(words));
+    expect(receiver.requests).toHaveLength(HOSTILE.length);
+    for (const request of receiver.requests) {
+      expectInert(kind, shown(kind, request.json));
+      // The only URL anywhere in the payload is our button's.
+      expect(new Set(JSON.stringify(request.json).match(/[a-z]+:\/\/[^"\s)]+/g))).toEqual(new Set([link.url]));
+    }
+  });
+
+  it('slack turns off its own link and mention parsing, and escapes the notification text too', async () => {
+    receiver.answer = () => ({ body: 'ok' });
+    await createChannel('slack', { url: receiver.url }, policy).send(written('<!channel> https://evil.example'));
+    const { text, blocks } = received().json as { text: string; blocks: { text?: { verbatim?: boolean } }[] };
+    expect(text).toBe(
+      '❌ Deploy failed: &lt;!channel&gt; https:／／evil.example\n`img:&lt;!channel&gt; https:／／evil.example` did not roll out.\nReason: &lt;!channel&gt; https:／／evil.example',
+    );
+    expect(blocks[1]?.text?.verbatim).toBe(true);
+  });
+
+  it('the markdown platforms keep what was written readable, with look-alikes', async () => {
+    receiver.answer = () => ({ body: { errcode: 0 } });
+    await createChannel('wecom', { url: receiver.url }, policy).send({
+      title: 'Deploy failed',
+      text: 'Reason: [x](https://evil.example) <@all> @all & mail alice@example.com',
+      severity: 'failure',
+    });
+    const { markdown } = received().json as { markdown: { content: string } };
+    expect(markdown.content).toBe(
+      '**❌ Deploy failed**\nReason: ［x］(https:／／evil.example) ＜＠all＞ ＠all ＆ mail alice@example.com',
+    );
+  });
+
+  it.each(kinds)('%s: whatever is written, nothing in it becomes markup', async (kind) => {
+    receiver.answer = () => ({ body: { code: 0, errcode: 0 } });
+    const piece = fc.oneof(
+      fc.constantFrom(...HOSTILE, '<', '>', '[', ']', '&', '@', '://', '|', '!', '`'),
+      fc.string(),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(piece, { maxLength: 6 }), async (pieces) => {
+        receiver.requests.length = 0;
+        await createChannel(kind, { url: receiver.url }, policy).send(written(pieces.join('')));
+        expectInert(kind, shown(kind, received().json));
+      }),
+      { numRuns: 40 },
+    );
   });
 });

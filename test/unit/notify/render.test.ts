@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChangeEvent } from '../../../shared/events/envelope.ts';
 import { renderMessage } from '../../../shared/notify/render.ts';
 
@@ -25,6 +25,16 @@ function event(type: string, data: unknown, source: ChangeEvent['source'] = 'sli
     data: data as Record<string, unknown>,
   };
 }
+
+// Events link deployments on the platform's public URL; the fixtures' URLs are on it.
+const publicUrl = process.env.SLIPWAY_PUBLIC_URL;
+beforeAll(() => {
+  process.env.SLIPWAY_PUBLIC_URL = 'https://slipway.example.com';
+});
+afterAll(() => {
+  if (publicUrl === undefined) delete process.env.SLIPWAY_PUBLIC_URL;
+  else process.env.SLIPWAY_PUBLIC_URL = publicUrl;
+});
 
 describe('renderMessage', () => {
   it.each([
@@ -139,23 +149,29 @@ describe('renderMessage', () => {
 
   it('turns the API paths events carry into links on SLIPWAY_PUBLIC_URL, and offers no button without it', () => {
     const relative = { ...deployData, url: '/api/v1/deployments/dep_01jd0000000000000000000000/status' };
-    const before = process.env.SLIPWAY_PUBLIC_URL;
     try {
       delete process.env.SLIPWAY_PUBLIC_URL;
       expect(renderMessage(event('Deployment Succeeded', relative))).not.toHaveProperty('link');
+      expect(renderMessage(event('Deployment Succeeded', deployData))).not.toHaveProperty('link');
       process.env.SLIPWAY_PUBLIC_URL = 'https://deploy.example.test';
       expect(renderMessage(event('Deployment Succeeded', relative))?.link?.url).toBe(
         'https://deploy.example.test/api/v1/deployments/dep_01jd0000000000000000000000/status',
       );
     } finally {
-      if (before === undefined) delete process.env.SLIPWAY_PUBLIC_URL;
-      else process.env.SLIPWAY_PUBLIC_URL = before;
+      process.env.SLIPWAY_PUBLIC_URL = 'https://slipway.example.com';
     }
   });
 
-  it('offers no button for a link that is not http(s)', () => {
-    const message = renderMessage(event('Deployment Succeeded', { ...deployData, url: 'javascript:alert(1)' }));
-    expect(message).not.toHaveProperty('link');
+  it.each([
+    'javascript:alert(1)',
+    'https://evil.example/deployments/dep_1',
+    '//evil.example/deployments/dep_1',
+    'https://slipway.example.com.evil.example/x',
+    'http://slipway.example.com/x',
+  ])('offers no button for %s: only pages of the platform are links', (url) => {
+    expect(renderMessage(event('Deployment Succeeded', { ...deployData, url }))).not.toHaveProperty('link');
+    const approval = { approval_id: 'apr_1', links: { approve: url } };
+    expect(renderMessage(event('Approval Requested', approval, 'slipway.approvals'))).not.toHaveProperty('link');
   });
 
   it('keeps a backtick in the image from breaking out of its code span', () => {
