@@ -17,8 +17,7 @@ const routes: Record<string, PublicRoute> = {
       { 'cache-control': 'no-store' },
     ),
 
-  'GET /api/v1/openapi.json': async (req) =>
-    json(200, openApiDocument(serverUrl(req.header('host'))), { 'cache-control': 'public, max-age=300' }),
+  'GET /api/v1/openapi.json': async () => json(200, openApiDocument(), { 'cache-control': 'public, max-age=300' }),
 
   'GET /docs': async () => ({
     statusCode: 200,
@@ -36,13 +35,6 @@ const routes: Record<string, PublicRoute> = {
 function docsPage(): string {
   page ??= renderDocs(openApiDocument());
   return page;
-}
-
-/** The caller's own host, so tools that read `servers` reach this deployment; plain http only on a local run. */
-function serverUrl(host: string | undefined): string | undefined {
-  if (!host || !/^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\])(?::\d{1,5})?$/.test(host)) return undefined;
-  const local = ['localhost', '127.0.0.1', '[::1]'].includes(host.replace(/:\d+$/, '').toLowerCase());
-  return `${local ? 'http' : 'https'}://${host}`;
 }
 
 export const handler = publicApi(routes);

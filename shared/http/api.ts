@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer as JwtEvent } from 'aws-lambda';
 import { type Caller, callerFrom } from '../auth/caller.ts';
 import type { Write } from '../store/table.ts';
 import { IdempotencyClaim } from './idempotency.ts';
@@ -24,10 +24,11 @@ export type Route = (req: ApiRequest) => Promise<ApiResult>;
 
 /**
  * The kernel every API function uses: the caller from the verified JWT claims, and idempotency
- * for POST (shared/http/kernel.ts routes, bounds the body and maps errors).
+ * for POST (shared/http/kernel.ts routes, bounds the body and maps errors). Every answer depends
+ * on who asks: `Vary: Authorization`.
  */
 export function api(routes: Record<string, Route>) {
-  return kernel<APIGatewayProxyEventV2WithJWTAuthorizer, Route>(routes, async (route, http, event, context) => {
+  return kernel<JwtEvent, Route>(routes, { vary: ['Authorization'] }, async (route, http, event, context) => {
     const caller = callerFrom(event);
     // The JWT authorizer verified the token; a subject we cannot use as an identity is still refused.
     if (!caller) throw unauthorized('The token has no usable subject (sub, 1 to 256 characters).');

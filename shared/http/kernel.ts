@@ -37,26 +37,33 @@ export type PublicRoute = (req: HttpRequest) => Promise<ApiResult>;
 /**
  * The shell of every function: routes by API Gateway's routeKey, bounds the body, and maps every
  * error to problem+json in one place. It imports no store: `api()` adds the caller and idempotency.
+ * `vary` names the request headers every answer depends on, so no cache hands one caller's answer
+ * to another (RFC 9110 §12.5.5); it is set here, on errors too, and nowhere else.
  */
 export function kernel<E extends APIGatewayProxyEventV2, R>(
   routes: Record<string, R>,
+  { vary = [] }: { vary?: readonly string[] },
   serve: (route: R, req: HttpRequest, event: E, context: Context) => Promise<ApiResult>,
 ) {
   const run = async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
+    let result: ApiResult;
     try {
       const route = routes[event.routeKey];
       if (!route) throw notFound(`Route ${event.routeKey}`);
-      return await serve(route, httpRequest(event, requestId), event, context);
+      result = await serve(route, httpRequest(event, requestId), event, context);
     } catch (error) {
-      return problemResult(error, requestId);
+      result = problemResult(error, requestId);
     }
+    if (vary.length === 0) return result;
+    const varies = [result.headers.vary, ...vary].filter(Boolean).join(', ');
+    return { ...result, headers: { ...result.headers, vary: varies } };
   };
   return middy(run).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 /** Routes that skip the JWT authorizer (manifest `public`): they have no caller. */
-export const publicApi = (routes: Record<string, PublicRoute>) => kernel(routes, (route, req) => route(req));
+export const publicApi = (routes: Record<string, PublicRoute>) => kernel(routes, {}, (route, req) => route(req));
 
 function rawBody(event: APIGatewayProxyEventV2): string | undefined {
   if (event.body === undefined || event.body === null) return undefined;

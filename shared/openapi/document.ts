@@ -43,7 +43,7 @@ export interface OperationObject {
 export interface OpenApiDocument {
   openapi: '3.1.0';
   info: { title: string; version: string; description: string };
-  servers?: { url: string }[];
+  servers: { url: string }[];
   tags: { name: string; description: string }[];
   paths: Record<string, Record<string, OperationObject>>;
   components: {
@@ -231,7 +231,7 @@ function operationObject(op: Operation): OperationObject {
   };
 }
 
-function build(): OpenApiDocument {
+function build(): Omit<OpenApiDocument, 'servers'> {
   const components = componentSchemas();
   for (const op of operations) {
     const name = op.body?.mergePatch ? names.get(op.body.schema) : undefined;
@@ -305,10 +305,13 @@ function build(): OpenApiDocument {
   };
 }
 
-let built: OpenApiDocument | undefined;
+let built: Omit<OpenApiDocument, 'servers'> | undefined;
 
-/** Built on first use and kept for the life of the container; `serverUrl` only sets `servers`. */
-export function openApiDocument(serverUrl?: string): OpenApiDocument {
+/**
+ * Built on first use and kept for the life of the container. `servers` is the configured public
+ * URL, or `/` (this origin) without one: never the request's Host, which the client chooses.
+ */
+export function openApiDocument(): OpenApiDocument {
   built ??= build();
-  return serverUrl ? { ...built, servers: [{ url: serverUrl }] } : built;
+  return { ...built, servers: [{ url: process.env.SLIPWAY_PUBLIC_URL || '/' }] };
 }

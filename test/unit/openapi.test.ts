@@ -265,19 +265,25 @@ describe('the meta function', () => {
     expect(JSON.parse(result.body)).toMatchObject({ status: 'ok', service: 'slipway' });
   });
 
-  it('serves the document with the caller host as server: https, http only locally', async () => {
-    const remote = await call('GET /api/v1/openapi.json');
-    expect(remote.statusCode).toBe(200);
-    expect(remote.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(remote.body)).toMatchObject({
-      openapi: '3.1.0',
-      servers: [{ url: 'https://api.slipway.example' }],
-    });
+  it('names the configured public URL as its server, or this origin, never the Host the request claims', async () => {
+    const before = process.env.SLIPWAY_PUBLIC_URL;
+    try {
+      delete process.env.SLIPWAY_PUBLIC_URL;
+      const plain = await call('GET /api/v1/openapi.json');
+      expect(plain.statusCode).toBe(200);
+      expect(plain.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(plain.body)).toMatchObject({ openapi: '3.1.0', servers: [{ url: '/' }] });
 
-    const local = JSON.parse((await call('GET /api/v1/openapi.json', { host: 'localhost:3000' })).body);
-    expect(local.servers).toEqual([{ url: 'http://localhost:3000' }]);
-    const forged = JSON.parse((await call('GET /api/v1/openapi.json', { host: 'evil.example/"><x' })).body);
-    expect(forged.servers).toBeUndefined();
+      process.env.SLIPWAY_PUBLIC_URL = 'https://deploy.example.test';
+      for (const host of ['evil.example', 'evil.example:443', 'localhost:3000']) {
+        const forged = await call('GET /api/v1/openapi.json', { host, 'x-forwarded-host': host });
+        expect(JSON.parse(forged.body).servers).toEqual([{ url: 'https://deploy.example.test' }]);
+        expect(forged.body).not.toContain('evil.example');
+      }
+    } finally {
+      if (before === undefined) delete process.env.SLIPWAY_PUBLIC_URL;
+      else process.env.SLIPWAY_PUBLIC_URL = before;
+    }
   });
 
   it('serves the docs page as HTML that may run no script', async () => {
