@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller.ts';
+import { busy, unprocessable } from '../errors.ts';
 import { commit, type Item, type Write } from '../store/table.ts';
 import { IDEMPOTENCY_RETENTION_HOURS } from './idempotency-key.ts';
-import { busy, unprocessable } from './problem.ts';
 import type { ApiResult } from './response.ts';
 
 const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;

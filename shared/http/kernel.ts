@@ -2,14 +2,14 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { notFound } from '../errors.ts';
 import { logger } from '../logger.ts';
 import {
   internalError,
   malformedJson,
-  notFound,
-  Problem,
   payloadTooLarge,
   problemBody,
+  toProblem,
   unsupportedMediaType,
 } from './problem.ts';
 import type { ApiResult } from './response.ts';
@@ -64,8 +64,9 @@ function rawBody(event: APIGatewayProxyEventV2): string | undefined {
 }
 
 function problemResult(error: unknown, instance: string): ApiResult {
-  const problem = error instanceof Problem ? error : internalError();
-  if (!(error instanceof Problem)) logger.error('Unhandled fault', error as Error);
+  const known = toProblem(error);
+  if (!known) logger.error('Unhandled fault', error as Error);
+  const problem = known ?? internalError();
   return {
     statusCode: problem.status,
     headers: {

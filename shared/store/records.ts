@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { conflict, notFound, type Problem, preconditionFailed } from '../http/problem.ts';
+import { conflict, type DomainError, notFound, staleVersion } from '../errors.ts';
 import type { Item, Key, Write } from './table.ts';
 
 /**
@@ -63,7 +63,7 @@ export function replaceRecord(
       condition: '#version = :expected',
       names: { '#version': 'version' },
       values: { ':expected': expected },
-      onFail: (old) => (old ? preconditionFailed() : notFound(what)),
+      onFail: (old) => (old ? staleVersion() : notFound(what)),
     },
   };
 }
@@ -85,9 +85,9 @@ export function deleteRecord(
       : '#version = :expected',
     names: { '#version': 'version', ...(childCounter ? { '#count': childCounter.attr } : {}) },
     values: { ':expected': expected, ...(childCounter ? { ':zero': 0 } : {}) },
-    onFail: (old): Problem => {
+    onFail: (old): DomainError => {
       if (!old) return notFound(what);
-      if (old.version !== expected) return preconditionFailed();
+      if (old.version !== expected) return staleVersion();
       return conflict('has-children', `${what} still has ${childCounter?.children ?? 'children'}: delete them first.`);
     },
   };

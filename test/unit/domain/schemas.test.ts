@@ -6,7 +6,7 @@ import { newCluster } from '../../../shared/domain/cluster.ts';
 import { newEnv } from '../../../shared/domain/environment.ts';
 import { newBinding, newTeam } from '../../../shared/domain/identity.ts';
 import { newProject } from '../../../shared/domain/project.ts';
-import { Problem } from '../../../shared/http/problem.ts';
+import { type Problem, toProblem } from '../../../shared/http/problem.ts';
 import { validate } from '../../../shared/http/validation.ts';
 
 const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
@@ -63,8 +63,7 @@ describe.each(schemas)('%s schema', (_name, schema, example) => {
           try {
             validate(schema, input);
           } catch (error) {
-            expect(error).toBeInstanceOf(Problem);
-            expect((error as Problem).status).toBe(400);
+            expect(toProblem(error)?.status).toBe(400);
           }
         },
       ),
@@ -111,7 +110,8 @@ function catchProblem(fn: () => unknown): Problem {
   try {
     fn();
   } catch (error) {
-    if (error instanceof Problem) return error;
+    const problem = toProblem(error);
+    if (problem) return problem;
     throw error;
   }
   throw new Error('expected a problem');
