@@ -1,12 +1,12 @@
 import { ROLES } from '../../shared/auth/roles.ts';
 import { newBinding, newTeam, userId } from '../../shared/domain/identity.ts';
+import { validate } from '../../shared/domain/validate.ts';
 import { invalid } from '../../shared/errors.ts';
 import { api } from '../../shared/http/api.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId, pathSubject } from '../../shared/http/params.ts';
 import { created, json, noContent, resource } from '../../shared/http/response.ts';
-import { validate } from '../../shared/http/validation.ts';
 import { type BindingView, createBinding, deleteBinding, listBindings } from '../../shared/iam/bindings.ts';
 import {
   addMember,

@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
 import { logger } from '../logger.ts';
 import {
@@ -13,7 +14,6 @@ import {
   unsupportedMediaType,
 } from './problem.ts';
 import type { ApiResult } from './response.ts';
-import { validate } from './validation.ts';
 
 /** Documented request body limit (API Gateway allows 10 MB; nothing we accept comes close). */
 export const MAX_BODY_BYTES = 64 * 1024;

@@ -36,6 +36,12 @@ export type Write = (
   onFail: (current: Item | undefined) => DomainError;
 };
 
+/**
+ * Writes a caller hands a use case to commit in the same transaction as the record it creates,
+ * given the record's view (e.g. the idempotency record holding the response to that view).
+ */
+export type AlsoCommit<T> = (view: T) => Write[];
+
 /** Reads several items by key in one request (BatchGetItem), keeping the order of `keys`. */
 export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[]> {
   const unique = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];

@@ -6,8 +6,8 @@ import { newCluster } from '../../../shared/domain/cluster.ts';
 import { newEnv } from '../../../shared/domain/environment.ts';
 import { newBinding, newTeam } from '../../../shared/domain/identity.ts';
 import { newProject } from '../../../shared/domain/project.ts';
+import { validate } from '../../../shared/domain/validate.ts';
 import { type Problem, toProblem } from '../../../shared/http/problem.ts';
-import { validate } from '../../../shared/http/validation.ts';
 
 const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
 const valid = {

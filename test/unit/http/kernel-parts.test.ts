@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { mergePatch } from '../../../shared/domain/merge-patch.ts';
 import { etagOf, expectedVersion } from '../../../shared/http/etag.ts';
-import { mergePatch } from '../../../shared/http/merge-patch.ts';
 import { encodeCursor, MAX_LIMIT, parsePageRequest } from '../../../shared/http/pagination.ts';
 import { toProblem } from '../../../shared/http/problem.ts';
 import { problemOf } from '../problem-of.ts';
