@@ -2,12 +2,12 @@ import { type AppView, createApp, deleteApp, getApp, listApps, updateApp } from 
 import { createEnv, deleteEnv, type EnvView, getEnv, listEnvs, updateEnv } from '../../shared/catalog/environments.ts';
 import { appChanges, newApp } from '../../shared/domain/app.ts';
 import { newEnv } from '../../shared/domain/environment.ts';
+import { jsonObject } from '../../shared/domain/validate.ts';
 import { api } from '../../shared/http/api.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId, pathName } from '../../shared/http/params.ts';
 import { created, json, noContent, resource } from '../../shared/http/response.ts';
-import { jsonObject } from '../../shared/http/validation.ts';
 
 const base = '/api/v1/apps';
 const appCreated = (app: AppView) => created(app, `${base}/${app.id}`);

@@ -1,12 +1,12 @@
 import { ROLES } from '../../shared/auth/roles.ts';
 import { newBinding, newTeam, userId } from '../../shared/domain/identity.ts';
+import { validate } from '../../shared/domain/validate.ts';
+import { invalid } from '../../shared/errors.ts';
 import { api } from '../../shared/http/api.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId, pathSubject } from '../../shared/http/params.ts';
-import { badRequest } from '../../shared/http/problem.ts';
 import { created, json, noContent, resource } from '../../shared/http/response.ts';
-import { validate } from '../../shared/http/validation.ts';
 import { type BindingView, createBinding, deleteBinding, listBindings } from '../../shared/iam/bindings.ts';
 import {
   addMember,
@@ -34,7 +34,7 @@ function subjectFilter(value: string | undefined) {
     (match[1] === 'team'
       ? { kind: 'team' as const, id: teamId(match[2]) }
       : { kind: 'user' as const, id: validate(userId, match[2], 'subject') });
-  if (!parsed) throw badRequest('subject must be user:<id> or team:<id>.', [{ name: 'subject', reason: 'invalid' }]);
+  if (!parsed) throw invalid('subject must be user:<id> or team:<id>.', [{ name: 'subject', reason: 'invalid' }]);
   return parsed;
 }
 

@@ -7,12 +7,12 @@ import {
   updateProject,
 } from '../../shared/catalog/projects.ts';
 import { newProject, projectChanges } from '../../shared/domain/project.ts';
+import { jsonObject } from '../../shared/domain/validate.ts';
 import { api } from '../../shared/http/api.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId } from '../../shared/http/params.ts';
 import { created, json, noContent, resource } from '../../shared/http/response.ts';
-import { jsonObject } from '../../shared/http/validation.ts';
 
 const base = '/api/v1/projects';
 const respondCreated = (project: ProjectView) => created(project, `${base}/${project.id}`);

@@ -1,5 +1,5 @@
+import { busy, conflict, isError } from '../errors.ts';
 import type { ChangeEvent } from '../events/envelope.ts';
-import { busy, conflict, PROBLEM_BASE, Problem } from '../http/problem.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { type AuditEntry, EMPTY_CHAIN, nextEntry } from './chain.ts';
 import { auditByActor, auditKeys, auditOfProject, auditOrder } from './keys.ts';
@@ -23,8 +23,8 @@ export async function appendToAuditLog(event: ChangeEvent): Promise<AppendOutcom
       await commit(appendWrites(entry, (head?.project_id as string | null | undefined) ?? entry.project_id));
       return { outcome: 'appended', seq: entry.seq };
     } catch (error) {
-      if (isProblem(error, 'already-audited')) return { outcome: 'duplicate' };
-      if (!isProblem(error, 'concurrent-modification')) throw error;
+      if (isError(error, 'already-audited')) return { outcome: 'duplicate' };
+      if (!isError(error, 'concurrent-modification')) throw error;
       if (attempt >= MAX_ATTEMPTS) {
         throw new Error(`Audit chain of ${event.subject} kept moving: gave up after ${attempt} attempts`, {
           cause: error,
@@ -76,6 +76,3 @@ function appendWrites(entry: AuditEntry, projectId: string | null): Write[] {
     },
   ];
 }
-
-const isProblem = (error: unknown, slug: string): boolean =>
-  error instanceof Problem && error.type === `${PROBLEM_BASE}${slug}`;

@@ -3,8 +3,8 @@ import type { Caller } from '../auth/caller.ts';
 // The audit function may only read the table (manifest): readAccessOnly registers and syncs nobody.
 import { readAccessOnly } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
+import { invalid, notFound } from '../errors.ts';
 import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
-import { badRequest, notFound } from '../http/problem.ts';
 import { ID_PATTERN } from '../store/ids.ts';
 import { present } from '../store/records.ts';
 import { type Item, queryPage } from '../store/table.ts';
@@ -23,7 +23,7 @@ const what = 'Audit log';
 export function auditFilter(query: Record<string, string | undefined>): AuditFilter {
   const given = FILTERS.filter((name) => query[name] !== undefined);
   if (given.length !== 1) {
-    throw badRequest('Give exactly one of subject, actor or project_id.', [
+    throw invalid('Give exactly one of subject, actor or project_id.', [
       { name: given.length ? given.join(',') : 'subject', reason: 'exactly one of subject, actor, project_id' },
     ]);
   }
@@ -35,14 +35,14 @@ export function auditFilter(query: Record<string, string | undefined>): AuditFil
       : name === 'actor'
         ? value.length <= 256
         : ID_PATTERN.test(value);
-  if (!valid || value.length === 0) throw badRequest(`${name} is not valid.`, [{ name, reason: 'malformed' }]);
+  if (!valid || value.length === 0) throw invalid(`${name} is not valid.`, [{ name, reason: 'malformed' }]);
   return { [name]: value } as AuditFilter;
 }
 
 export function subjectParam(query: Record<string, string | undefined>): string {
   const filter = auditFilter(query);
   if (!('subject' in filter))
-    throw badRequest('Verify one subject’s chain: give subject.', [{ name: 'subject', reason: 'required' }]);
+    throw invalid('Verify one subject’s chain: give subject.', [{ name: 'subject', reason: 'required' }]);
   return filter.subject;
 }
 

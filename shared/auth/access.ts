@@ -1,4 +1,4 @@
-import { forbidden, notFound } from '../http/problem.ts';
+import { forbidden, notFound } from '../errors.ts';
 import { type Permission, ROLES, type RoleName, roleAllows } from './roles.ts';
 import { covers, PLATFORM, projectOf, type ScopePath } from './scope.ts';
 

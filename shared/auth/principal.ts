@@ -1,5 +1,5 @@
+import { Conflict, conflict } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import { conflict, Problem } from '../http/problem.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, type Key } from '../store/table.ts';
@@ -90,7 +90,7 @@ async function registerUser(caller: Caller): Promise<Item> {
 
 /** Concurrent first (or first-after-a-claims-change) calls race to write the same profile: any winner will do. */
 function ignoreConflict(error: unknown): void {
-  if (!(error instanceof Problem && error.status === 409)) throw error;
+  if (!(error instanceof Conflict)) throw error;
 }
 
 /** A user's public fields (their grants are the bindings' and memberships' story, not theirs). */

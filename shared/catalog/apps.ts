@@ -2,12 +2,11 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
+import { mergePatch, pick } from '../domain/merge-patch.ts';
+import { validate } from '../domain/validate.ts';
+import { invalid, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
-import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { badRequest, notFound } from '../http/problem.ts';
-import { validate } from '../http/validation.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, byParent, keys } from '../store/keys.ts';
 import {
@@ -20,7 +19,7 @@ import {
   replaceRecord,
   stamp,
 } from '../store/records.ts';
-import { commit, type Item, queryPage } from '../store/table.ts';
+import { type AlsoCommit, commit, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 export type AppView = NewApp & {
@@ -48,7 +47,7 @@ export async function listApps(
   } else if (access.can('app.read', PLATFORM)) {
     result = await queryPage({ index: 'GSI1', partition: byKind.app, page });
   } else {
-    throw badRequest('Give project_id: you can read applications of some projects, not of every project.', [
+    throw invalid('Give project_id: you can read applications of some projects, not of every project.', [
       { name: 'project_id', reason: 'required without platform-wide read' },
     ]);
   }

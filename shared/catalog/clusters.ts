@@ -2,16 +2,15 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
+import { mergePatch, pick } from '../domain/merge-patch.ts';
+import { validate } from '../domain/validate.ts';
+import { forbidden, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
-import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { forbidden, notFound } from '../http/problem.ts';
-import { validate } from '../http/validation.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
-import { commit, type Item, queryPage } from '../store/table.ts';
+import { type AlsoCommit, commit, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 /** The API's view of a cluster: a secret reference (token or kubeconfig) is never shown, only that one is set. */

@@ -4,15 +4,14 @@ import { appScope, envScope } from '../auth/scope.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
 import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
+import { mergePatch, pick } from '../domain/merge-patch.ts';
+import { validate } from '../domain/validate.ts';
+import { notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
-import { mergePatch, pick } from '../http/merge-patch.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { notFound, unprocessable } from '../http/problem.ts';
-import { validate } from '../http/validation.ts';
 import { keys } from '../store/keys.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
-import { commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { type AlsoCommit, commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 export type EnvView = NewEnv & {

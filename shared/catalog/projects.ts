@@ -1,17 +1,16 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
+import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
+import { validate } from '../domain/validate.ts';
+import { notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
-import { mergePatch, pick } from '../http/merge-patch.ts';
 import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
-import { notFound } from '../http/problem.ts';
-import { validate } from '../http/validation.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
-import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 export type ProjectView = NewProject & {

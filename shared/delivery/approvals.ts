@@ -2,9 +2,9 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { APPROVAL_STATES, type ApprovalState } from '../domain/deployment.ts';
+import { conflict, forbidden, invalid, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { badRequest, conflict, forbidden, notFound } from '../http/problem.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage, type Write } from '../store/table.ts';
@@ -244,7 +244,7 @@ export async function listApprovals(
 ): Promise<Page<ApprovalView>> {
   const wanted = (state ?? 'pending') as ApprovalState;
   if (!(APPROVAL_STATES as readonly string[]).includes(wanted)) {
-    throw badRequest(`state must be one of ${APPROVAL_STATES.join(', ')}.`, [{ name: 'state', reason: 'unknown' }]);
+    throw invalid(`state must be one of ${APPROVAL_STATES.join(', ')}.`, [{ name: 'state', reason: 'unknown' }]);
   }
   const { access } = await readWithAccess(caller);
   const result = await queryPage({

@@ -2,14 +2,13 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { badRequest, conflict, notFound, unprocessable } from '../http/problem.ts';
 import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
-import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
@@ -150,7 +149,7 @@ export function resolveImage(repository: string, image: string): string {
   const at = image.indexOf('@');
   const colon = image.lastIndexOf(':');
   const repo = at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
-  if (repo === image) throw badRequest('image needs a tag or digest.', [{ name: 'image', reason: 'no tag or digest' }]);
+  if (repo === image) throw invalid('image needs a tag or digest.', [{ name: 'image', reason: 'no tag or digest' }]);
   if (repo !== repository) {
     throw unprocessable(
       'image-repository-mismatch',
@@ -245,7 +244,7 @@ export async function listDeployments(
   env: string | undefined,
   page: PageRequest,
 ): Promise<Page<DeploymentView>> {
-  if (!appId) throw badRequest('app_id is required.', [{ name: 'app_id', reason: 'missing' }]);
+  if (!appId) throw invalid('app_id is required.', [{ name: 'app_id', reason: 'missing' }]);
   const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
   const app = items[0];
   if (!app || !access.can('app.read', appScope(app.project_id as string, appId))) throw notFound('Application');

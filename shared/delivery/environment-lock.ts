@@ -1,5 +1,5 @@
+import { busy, Conflict, conflict, isError } from '../errors.ts';
 import { parsePageRequest } from '../http/pagination.ts';
-import { conflict, Problem } from '../http/problem.ts';
 import { ID_PATTERN } from '../store/ids.ts';
 import { commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 
@@ -54,23 +54,18 @@ export interface EnvQueue {
 }
 
 /** Raised by `renew` (and `tryAcquire` of a holder) when another deployment holds the lock now. */
-export class LockLost extends Problem {
+export class LockLost extends Conflict {
+  override name = 'LockLost';
   constructor(deploymentId: string, holder: unknown) {
-    super(
-      409,
-      'lock-lost',
-      'Environment lock lost',
-      `${deploymentId} no longer holds the lock (holder: ${holder ?? 'none'}).`,
-    );
-    this.name = 'LockLost';
+    super('lock-lost', `${deploymentId} no longer holds the lock (holder: ${holder ?? 'none'}).`);
   }
 }
 
 /** Raised by `tryAcquire` for a deployment that is neither holding nor waiting (never queued, or released). */
-export class NotQueued extends Problem {
+export class NotQueued extends Conflict {
+  override name = 'NotQueued';
   constructor(deploymentId: string) {
-    super(409, 'not-queued', 'Not waiting for the environment lock', `${deploymentId} is not in the queue.`);
-    this.name = 'NotQueued';
+    super('not-queued', `${deploymentId} is not in the queue.`);
   }
 }
 
@@ -262,7 +257,7 @@ async function removeIfAbandoned(env: EnvRef, entry: Item, now: number): Promise
     ]);
     return false;
   } catch (error) {
-    if (error instanceof Problem && error.type.endsWith('/waiter-alive')) return true;
+    if (isError(error, 'waiter-alive')) return true;
     throw error;
   }
 }
@@ -313,11 +308,11 @@ async function extendLease(env: EnvRef, deploymentId: string, leaseSeconds: numb
 }
 
 /** An acquire whose conditions failed at commit: the lock or the queue changed since the read. */
-const raceLost = () => conflict('lock-race-lost', 'The lock or its queue changed while acquiring.');
+const raceLost = () => busy('lock-race-lost', 'The lock or its queue changed while acquiring.');
 
 /** A failed acquire worth a second look: its conditions, or a concurrent transaction on the same items. */
 function lostRace(error: unknown): boolean {
-  if (error instanceof Problem) return /\/(lock-race-lost|concurrent-modification)$/.test(error.type);
+  if (isError(error, 'lock-race-lost') || isError(error, 'concurrent-modification')) return true;
   return (error as { name?: string }).name === 'TransactionConflictException';
 }
 

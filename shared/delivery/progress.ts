@@ -1,5 +1,5 @@
+import { conflict, isError } from '../errors.ts';
 import { type Actor, type Change, recordChange } from '../events/outbox.ts';
-import { conflict, Problem } from '../http/problem.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
@@ -105,7 +105,7 @@ export async function advance(deployment: Item & DeploymentView, move: Move): Pr
     Object.assign(deployment, after, { version: (deployment.version as number) + 1 });
     return true;
   } catch (error) {
-    if (error instanceof Problem && error.status === 409 && error.type.endsWith('/deployment-final')) return false;
+    if (isError(error, 'deployment-final')) return false;
     throw error;
   }
 }

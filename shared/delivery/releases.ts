@@ -1,8 +1,8 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
+import { busy, conflict, notFound } from '../errors.ts';
 import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
-import { conflict, notFound } from '../http/problem.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { getMany, type Item, queryPage, type Write } from '../store/table.ts';
@@ -41,13 +41,13 @@ export function releaseWrites(appId: string, env: string, head: Item | undefined
   const writes: Write[] = [
     {
       put: { ...deliveryKeys.release(appId, env, revision), ...full },
-      onFail: () => conflict('release-exists', 'Release exists'),
+      onFail: () => busy('release-exists', 'Another release took this revision; retry.'),
     },
     {
       put: { ...headKey, last: revision, ...(current ? { current } : {}) },
       condition: head ? '#last = :last' : 'attribute_not_exists(PK)',
       ...(head ? { names: { '#last': 'last' }, values: { ':last': last } } : {}),
-      onFail: () => conflict('concurrent-release', 'Another release was recorded for this environment.'),
+      onFail: () => busy('concurrent-release', 'Another release was recorded for this environment.'),
     },
   ];
   return { revision, writes };

@@ -5,7 +5,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
-import { Problem } from '../http/problem.ts';
+import { Transient } from '../errors.ts';
 
 /**
  * The port to the deploy and rollback state machines. Executions are named after the deployment,
@@ -20,12 +20,12 @@ const machineArn = (kind: 'deploy' | 'rollback'): string => {
 };
 
 export const workflowUnavailable = () =>
-  new Problem(
-    503,
+  new Transient(
     'workflow-unavailable',
-    'Temporarily unavailable',
     'The deployment could not be started; it was recorded as failed. Retry shortly.',
-  ).retryAfter(5);
+    5,
+    'unavailable',
+  );
 
 export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
   await sfn.send(

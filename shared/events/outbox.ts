@@ -1,5 +1,5 @@
 import { ulid } from 'ulid';
-import { conflict } from '../http/problem.ts';
+import { conflict } from '../errors.ts';
 import type { Item, Write } from '../store/table.ts';
 import type { ChangeEvent } from './envelope.ts';
 

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2WithJWTAuthorizer as JwtEvent } from 'aws-lambda';
 import { type Caller, callerFrom } from '../auth/caller.ts';
-import type { Write } from '../store/table.ts';
+import type { AlsoCommit } from '../store/table.ts';
 import { IdempotencyClaim } from './idempotency.ts';
 import { validateIdempotencyKey } from './idempotency-key.ts';
 import { type HttpRequest, kernel } from './kernel.ts';
@@ -18,8 +18,6 @@ export interface ApiRequest extends HttpRequest {
   alsoCommit<T>(respond: (view: T) => ApiResult): AlsoCommit<T>;
 }
 
-export type AlsoCommit<T> = (view: T) => Write[];
-
 export type Route = (req: ApiRequest) => Promise<ApiResult>;
 
 /**
@@ -36,9 +34,7 @@ export function api(routes: Record<string, Route>) {
       ...http,
       caller,
       idempotency: undefined,
-      alsoCommit(respond) {
-        return (view) => (this.idempotency ? [this.idempotency.completion(respond(view))] : []);
-      },
+      alsoCommit: (respond) => (view) => (req.idempotency ? [req.idempotency.completion(respond(view))] : []),
     };
     const key = req.header('idempotency-key');
     if (event.requestContext.http.method !== 'POST' || key === undefined) return route(req);

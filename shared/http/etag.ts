@@ -1,4 +1,4 @@
-import { preconditionRequired } from './problem.ts';
+import { preconditionRequired } from '../errors.ts';
 
 /** Strong ETag from the item's version counter: cheap, exact, and what a conditional write checks. */
 export const etagOf = (version: number): string => `"v${version}"`;

@@ -1,4 +1,4 @@
-import { badRequest } from './problem.ts';
+import { invalid } from '../errors.ts';
 
 /** What a client may send as Idempotency-Key (kept free of store imports: the OpenAPI document reads it). */
 export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7e]{1,255}$';
@@ -10,7 +10,7 @@ const pattern = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 export function validateIdempotencyKey(value: string): string {
   if (!pattern.test(value)) {
-    throw badRequest('Idempotency-Key must be 1 to 255 visible ASCII characters.', [
+    throw invalid('Idempotency-Key must be 1 to 255 visible ASCII characters.', [
       { name: 'Idempotency-Key', reason: 'invalid' },
     ]);
   }

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { Caller } from '../auth/caller.ts';
+import { busy, unprocessable } from '../errors.ts';
 import { commit, type Item, type Write } from '../store/table.ts';
 import { IDEMPOTENCY_RETENTION_HOURS } from './idempotency-key.ts';
-import { busy, unprocessable } from './problem.ts';
 import type { ApiResult } from './response.ts';
 
 const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;
@@ -16,7 +16,8 @@ const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;
 export class IdempotencyClaim {
   readonly key: { PK: string; SK: string };
   readonly fingerprint: string;
-  completed = false;
+  /** A use case took the completion write to commit with its own; `complete` then has nothing to add. */
+  completionTaken = false;
 
   constructor(caller: Caller, routeKey: string, path: string, idempotencyKey: string, body: string | undefined) {
     // Scoped to caller and route: two users' keys never collide, and a key is not reusable across endpoints.
@@ -65,7 +66,7 @@ export class IdempotencyClaim {
 
   /** The write that stores the response; commit it together with the request's own writes. */
   completion(response: ApiResult): Write {
-    this.completed = true;
+    this.completionTaken = true;
     return {
       update: this.key,
       set: 'SET #status = :completed, #response = :response REMOVE leaseUntil',
@@ -76,9 +77,9 @@ export class IdempotencyClaim {
     };
   }
 
-  /** Stores the response when the handler did not commit it with its own write. */
+  /** Stores the response when the handler did not take the completion to commit with its own write. */
   async complete(response: ApiResult): Promise<void> {
-    if (!this.completed) await commit([this.completion(response)]);
+    if (!this.completionTaken) await commit([this.completion(response)]);
   }
 
   /** Frees the key after a refused or failed request, so a corrected retry may use it. */

@@ -2,18 +2,18 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { validate } from '../domain/validate.ts';
+import { notFound } from '../errors.ts';
 import { logger } from '../logger.ts';
 import {
   internalError,
   malformedJson,
-  notFound,
-  Problem,
   payloadTooLarge,
   problemBody,
+  toProblem,
   unsupportedMediaType,
 } from './problem.ts';
 import type { ApiResult } from './response.ts';
-import { validate } from './validation.ts';
 
 /** Documented request body limit (API Gateway allows 10 MB; nothing we accept comes close). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -71,8 +71,9 @@ function rawBody(event: APIGatewayProxyEventV2): string | undefined {
 }
 
 function problemResult(error: unknown, instance: string): ApiResult {
-  const problem = error instanceof Problem ? error : internalError();
-  if (!(error instanceof Problem)) logger.error('Unhandled fault', error as Error);
+  const known = toProblem(error);
+  if (!known) logger.error('Unhandled fault', error as Error);
+  const problem = known ?? internalError();
   return {
     statusCode: problem.status,
     headers: {

@@ -1,4 +1,4 @@
-import { badCursor, badRequest } from './problem.ts';
+import { invalid, invalidCursor } from '../errors.ts';
 
 export const DEFAULT_LIMIT = 20;
 export const MAX_LIMIT = 100;
@@ -19,7 +19,7 @@ export function parsePageRequest(query: Record<string, string | undefined>): Pag
   let limit = DEFAULT_LIMIT;
   if (rawLimit !== undefined) {
     if (!/^\d{1,4}$/.test(rawLimit) || Number(rawLimit) < 1 || Number(rawLimit) > MAX_LIMIT) {
-      throw badRequest(`limit must be an integer from 1 to ${MAX_LIMIT}.`, [{ name: 'limit', reason: 'out of range' }]);
+      throw invalid(`limit must be an integer from 1 to ${MAX_LIMIT}.`, [{ name: 'limit', reason: 'out of range' }]);
     }
     limit = Number(rawLimit);
   }
@@ -32,21 +32,21 @@ export function encodeCursor(key: Record<string, unknown> | undefined): string |
 }
 
 function decodeCursor(cursor: string): Record<string, string> {
-  if (cursor.length === 0 || cursor.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw badCursor();
+  if (cursor.length === 0 || cursor.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
   let value: unknown;
   try {
     value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw badCursor();
+    throw invalidCursor();
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badCursor();
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidCursor();
   const entries = Object.entries(value);
   if (
     entries.length === 0 ||
     entries.length > 4 ||
     !entries.every(([, v]) => typeof v === 'string' && v.length <= 512)
   ) {
-    throw badCursor();
+    throw invalidCursor();
   }
   return value as Record<string, string>;
 }

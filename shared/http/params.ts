@@ -1,4 +1,4 @@
-import { notFound } from './problem.ts';
+import { notFound } from '../errors.ts';
 
 /** Path ids are checked before any read: a malformed id cannot name anything, so it is a plain 404. */
 export function pathId(

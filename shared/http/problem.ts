@@ -1,15 +1,21 @@
+import {
+  Conflict,
+  DomainError,
+  Forbidden,
+  Invalid,
+  NotFound,
+  PreconditionRequired,
+  StaleVersion,
+  Transient,
+} from '../errors.ts';
+
 /**
- * RFC 9457 problem details. Every error a client can see is a `Problem`; anything else is a
- * fault and becomes a 500 with no internals. This is the one place errors map to statuses.
+ * RFC 9457 problem details. Every error a client can see becomes a `Problem`: the core's domain
+ * errors (shared/errors.ts) by `toProblem`, the HTTP edge's own refusals directly; anything else
+ * is a fault and becomes a 500 with no internals. This is the one place errors map to statuses.
  */
 
 export const PROBLEM_BASE = 'https://slipway.dev/problems/';
-
-export interface InvalidParam {
-  /** JSON pointer-ish path of the offending field, e.g. `repository.url`. */
-  name: string;
-  reason: string;
-}
 
 export class Problem extends Error {
   readonly status: number;
@@ -37,56 +43,41 @@ export class Problem extends Error {
   }
 }
 
-export const badRequest = (detail: string, invalidParams?: InvalidParam[]) =>
-  new Problem(
-    400,
-    'invalid-request',
-    'The request is not valid',
-    detail,
-    invalidParams ? { invalid_params: invalidParams } : {},
-  );
+/** Status and title of each domain error; the code becomes the problem type. */
+function statusOf(error: DomainError): [number, string] {
+  if (error instanceof NotFound) return [404, 'Not found'];
+  if (error instanceof Conflict) return [409, 'Conflict'];
+  if (error instanceof StaleVersion) return [412, 'The resource has changed'];
+  if (error instanceof PreconditionRequired) return [428, 'If-Match is required'];
+  if (error instanceof Forbidden) return [403, 'You are not allowed to do this'];
+  if (error instanceof Transient) return error.cause_ === 'busy' ? [409, 'Conflict'] : [503, 'Temporarily unavailable'];
+  if (error instanceof Invalid) {
+    if (!error.malformed) return [422, 'The request cannot be processed'];
+    return error.code === 'invalid-cursor'
+      ? [400, 'The pagination cursor is not valid']
+      : [400, 'The request is not valid'];
+  }
+  return [500, 'Internal error'];
+}
+
+/** A domain error as the problem a client sees; undefined for anything else (a fault). */
+export function toProblem(error: unknown): Problem | undefined {
+  if (error instanceof Problem) return error;
+  if (!(error instanceof DomainError)) return undefined;
+  const [status, title] = statusOf(error);
+  const problem = new Problem(status, error.code, title, error.message, error.extensions);
+  return error instanceof Transient ? problem.retryAfter(error.retryAfterSeconds) : problem;
+}
+
+// The HTTP edge's own refusals: about the request as bytes on the wire, never about the domain.
+
 export const malformedJson = (detail: string) =>
   new Problem(400, 'malformed-json', 'The body is not valid JSON', detail);
-export const badCursor = () =>
-  new Problem(400, 'invalid-cursor', 'The pagination cursor is not valid', 'Start again without a cursor.');
 export const unauthorized = (detail: string) => new Problem(401, 'unauthorized', 'Not authenticated', detail);
-export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'You are not allowed to do this', detail);
-export const notFound = (what: string) =>
-  new Problem(404, 'not-found', 'Not found', `${what} does not exist or you cannot see it.`);
-export const conflict = (slug: string, detail: string) => new Problem(409, slug, 'Conflict', detail);
-/** A conflict with another request still in flight: the same request may succeed on retry. */
-export const busy = (slug: 'concurrent-modification' | 'idempotency-in-progress', detail: string) =>
-  conflict(slug, detail).retryAfter(1);
-export const preconditionFailed = () =>
-  new Problem(
-    412,
-    'stale-etag',
-    'The resource has changed',
-    'If-Match does not match the current ETag: read it again and retry.',
-  );
 export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'The body is too large', `Bodies are limited to ${limit} bytes.`);
 export const unsupportedMediaType = (expected: string) =>
   new Problem(415, 'unsupported-media-type', 'Unsupported media type', `Send the body as ${expected}.`);
-export const unprocessable = (slug: string, detail: string) =>
-  new Problem(422, slug, 'The request cannot be processed', detail);
-export const preconditionRequired = () =>
-  new Problem(
-    428,
-    'if-match-required',
-    'If-Match is required',
-    'Send the ETag you read in If-Match to change this resource.',
-  );
-
-/** The store did not answer or refused for load: nothing was written; try again shortly. */
-export const storeUnavailable = () =>
-  new Problem(
-    503,
-    'store-unavailable',
-    'Temporarily unavailable',
-    'The data store did not answer; nothing was changed. Retry shortly.',
-  ).retryAfter(2);
-
 export const internalError = () =>
   new Problem(500, 'internal', 'Internal error', 'Something went wrong on our side; it has been logged.');
 

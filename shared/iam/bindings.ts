@@ -4,14 +4,13 @@ import { readWithAccess } from '../auth/principal.ts';
 import type { RoleName } from '../auth/roles.ts';
 import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../auth/scope.ts';
 import type { NewBinding } from '../domain/identity.ts';
+import { forbidden, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
 import { MAX_LIMIT, type Page, type PageRequest } from '../http/pagination.ts';
-import { forbidden, notFound } from '../http/problem.ts';
 import { newId } from '../store/ids.ts';
 import { bindingClaim, byKind, byParent, keys } from '../store/keys.ts';
 import { claimName, createRecord, present, releaseName, stamp } from '../store/records.ts';
-import { commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { type AlsoCommit, commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 import { MAX_TEAM_MEMBERS, teamRevision, userGrants } from './grants.ts';
 
 export type BindingView = NewBinding & {

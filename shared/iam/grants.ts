@@ -1,5 +1,5 @@
 import type { Grant } from '../auth/access.ts';
-import { busy, conflict, notFound } from '../http/problem.ts';
+import { busy, conflict, notFound } from '../errors.ts';
 import { keys } from '../store/keys.ts';
 import type { Item, Write } from '../store/table.ts';
 

@@ -3,14 +3,13 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import type { newTeam } from '../domain/identity.ts';
+import { busy, conflict, forbidden, notFound, staleVersion } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { AlsoCommit } from '../http/api.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { busy, conflict, forbidden, notFound, preconditionFailed } from '../http/problem.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { claimName, createRecord, present, releaseName, stamp } from '../store/records.ts';
-import { commit, type Item, queryPage, type Write } from '../store/table.ts';
+import { type AlsoCommit, commit, type Item, queryPage, type Write } from '../store/table.ts';
 import { type GrantMap, teamRevision, userGrants } from './grants.ts';
 
 export type TeamView = z.infer<typeof newTeam> & { id: string; version: number; member_count: number };
@@ -85,7 +84,7 @@ export async function deleteTeam(caller: Caller, id: string, expected: number): 
         !old
           ? notFound(what)
           : old.version !== expected
-            ? preconditionFailed()
+            ? staleVersion()
             : busy('concurrent-modification', 'The team changed; retry.'),
     },
     releaseName(keys.teamName(team.name as string)),

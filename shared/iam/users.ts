@@ -1,8 +1,8 @@
 import type { Grant } from '../auth/access.ts';
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
+import { forbidden } from '../errors.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
-import { forbidden } from '../http/problem.ts';
 import { byKind } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { queryPage } from '../store/table.ts';

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { storeUnavailable } from '../http/problem.ts';
+import { storeUnavailable } from '../errors.ts';
 
 /**
  * One client per container, created at module scope so warm invocations reuse its connections.

@@ -1,5 +1,4 @@
-import type { Caller } from '../auth/caller.ts';
-import { conflict, notFound, type Problem, preconditionFailed } from '../http/problem.ts';
+import { conflict, type DomainError, notFound, staleVersion } from '../errors.ts';
 import type { Item, Key, Write } from './table.ts';
 
 /**
@@ -8,9 +7,10 @@ import type { Item, Key, Write } from './table.ts';
  * Storage-only attributes are keys (PK, SK, GSI*) or start with `_`; `present` strips them.
  */
 
-export function stamp(id: string, caller: Caller, fields: Record<string, unknown>): Item {
+/** A new record's common fields; `creator` is whoever asked (anything with a subject: a caller, an actor). */
+export function stamp(id: string, creator: { sub: string }, fields: Record<string, unknown>): Item {
   const now = new Date().toISOString();
-  return { id, ...fields, version: 1, created_at: now, updated_at: now, created_by: caller.sub };
+  return { id, ...fields, version: 1, created_at: now, updated_at: now, created_by: creator.sub };
 }
 
 export function present<T = Record<string, unknown>>(item: Item): T {
@@ -63,7 +63,7 @@ export function replaceRecord(
       condition: '#version = :expected',
       names: { '#version': 'version' },
       values: { ':expected': expected },
-      onFail: (old) => (old ? preconditionFailed() : notFound(what)),
+      onFail: (old) => (old ? staleVersion() : notFound(what)),
     },
   };
 }
@@ -85,9 +85,9 @@ export function deleteRecord(
       : '#version = :expected',
     names: { '#version': 'version', ...(childCounter ? { '#count': childCounter.attr } : {}) },
     values: { ':expected': expected, ...(childCounter ? { ':zero': 0 } : {}) },
-    onFail: (old): Problem => {
+    onFail: (old): DomainError => {
       if (!old) return notFound(what);
-      if (old.version !== expected) return preconditionFailed();
+      if (old.version !== expected) return staleVersion();
       return conflict('has-children', `${what} still has ${childCounter?.children ?? 'children'}: delete them first.`);
     },
   };

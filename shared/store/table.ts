@@ -9,9 +9,9 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { busy, type DomainError, invalidCursor } from '../errors.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { encodeCursor } from '../http/pagination.ts';
-import { badCursor, busy, type Problem } from '../http/problem.ts';
 import { documentClient, tableName } from './dynamo.ts';
 import { type IndexName, tableSchema } from './table-schema.ts';
 
@@ -33,8 +33,14 @@ export type Write = (
 ) & {
   names?: Record<string, string>;
   values?: Record<string, NativeAttributeValue>;
-  onFail: (current: Item | undefined) => Problem;
+  onFail: (current: Item | undefined) => DomainError;
 };
+
+/**
+ * Writes a caller hands a use case to commit in the same transaction as the record it creates,
+ * given the record's view (e.g. the idempotency record holding the response to that view).
+ */
+export type AlsoCommit<T> = (view: T) => Write[];
 
 /** Reads several items by key in one request (BatchGetItem), keeping the order of `keys`. */
 export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[]> {
@@ -71,7 +77,7 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
   const pkName = spec.index ? `${spec.index}PK` : tableSchema.partitionKey;
   const skName = spec.index ? `${spec.index}SK` : tableSchema.sortKey;
   const after = spec.page.after;
-  if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw badCursor();
+  if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw invalidCursor();
   const out = await documentClient.send(
     new QueryCommand({
       TableName: tableName(),

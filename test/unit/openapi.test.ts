@@ -15,6 +15,7 @@ import type { deploymentStatus } from '../../shared/delivery/deployments.ts';
 import { DEPLOYMENT_STATES, type DeploymentView } from '../../shared/delivery/model.ts';
 import type { Release } from '../../shared/delivery/releases.ts';
 import { newProject } from '../../shared/domain/project.ts';
+import * as errors from '../../shared/errors.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
 import * as problems from '../../shared/http/problem.ts';
@@ -194,15 +195,17 @@ describe('the response schemas describe what the API answers', () => {
 
   it('matches every problem the API answers', () => {
     const all = [
-      problems.badRequest('bad', [{ name: 'name', reason: 'too long' }]),
-      problems.notFound('Project'),
-      problems.conflict('name-taken', 'taken'),
-      problems.preconditionFailed(),
+      errors.invalid('bad', [{ name: 'name', reason: 'too long' }]),
+      errors.notFound('Project'),
+      errors.conflict('name-taken', 'taken'),
+      errors.staleVersion(),
+      errors.busy('concurrent-modification', 'retry'),
+      errors.storeUnavailable(),
       problems.payloadTooLarge(MAX_BODY_BYTES),
       problems.unsupportedMediaType('application/json'),
-      problems.preconditionRequired(),
+      errors.preconditionRequired(),
       problems.internalError(),
-    ];
+    ].map((error) => problems.toProblem(error) as problems.Problem);
     for (const problem of all)
       expect(views.problem.safeParse(problems.problemBody(problem, 'req-1')).error).toBeUndefined();
   });

@@ -6,8 +6,8 @@ import { newCluster } from '../../../shared/domain/cluster.ts';
 import { newEnv } from '../../../shared/domain/environment.ts';
 import { newBinding, newTeam } from '../../../shared/domain/identity.ts';
 import { newProject } from '../../../shared/domain/project.ts';
-import { Problem } from '../../../shared/http/problem.ts';
-import { validate } from '../../../shared/http/validation.ts';
+import { validate } from '../../../shared/domain/validate.ts';
+import { type Problem, toProblem } from '../../../shared/http/problem.ts';
 
 const ca = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString('base64');
 const valid = {
@@ -63,8 +63,7 @@ describe.each(schemas)('%s schema', (_name, schema, example) => {
           try {
             validate(schema, input);
           } catch (error) {
-            expect(error).toBeInstanceOf(Problem);
-            expect((error as Problem).status).toBe(400);
+            expect(toProblem(error)?.status).toBe(400);
           }
         },
       ),
@@ -111,7 +110,8 @@ function catchProblem(fn: () => unknown): Problem {
   try {
     fn();
   } catch (error) {
-    if (error instanceof Problem) return error;
+    const problem = toProblem(error);
+    if (problem) return problem;
     throw error;
   }
   throw new Error('expected a problem');

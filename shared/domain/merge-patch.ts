@@ -1,4 +1,4 @@
-import { badRequest } from './problem.ts';
+import { invalid } from '../errors.ts';
 
 type Json = Record<string, unknown>;
 
@@ -7,7 +7,7 @@ type Json = Record<string, unknown>;
  * `atomic` are replaced whole (a secret-bearing union the client cannot read back, say).
  */
 export function mergePatch(target: Json, patch: unknown, atomic: readonly string[] = []): Json {
-  if (!isObject(patch)) throw badRequest('A PATCH body must be a JSON object (RFC 7396 merge patch).');
+  if (!isObject(patch)) throw invalid('A PATCH body must be a JSON object (RFC 7396 merge patch).');
   return merge(target, patch, atomic) as Json;
 }
 
