@@ -10,6 +10,7 @@ import { ensureTable, localDynamoClient } from '../../../infra/local/dynamodb.ts
 import { createLocalEventBus } from '../../../infra/local/eventbridge/bus.ts';
 import { createLambdaRuntime } from '../../../infra/local/lambda-runtime.ts';
 import { type StreamBatchResult, type StreamPoller, startStreamPoller } from '../../../infra/local/streams.ts';
+import { streamConsumer } from '../../../infra/manifest.ts';
 import { type BusEvent, type ChangeEvent, changeOf } from '../../../shared/events/envelope.ts';
 import { eventually } from '../client.ts';
 
@@ -24,7 +25,6 @@ process.env.AWS_SECRET_ACCESS_KEY ||= 'local';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 const { commit } = await import('../../../shared/store/table.ts');
 const { recordChange } = await import('../../../shared/events/outbox.ts');
-const { outboxStreamFilter } = await import('../../../shared/events/publisher.ts');
 
 const dynamo = localDynamoClient(dynamoEndpoint);
 const pollers: StreamPoller[] = [];
@@ -72,7 +72,7 @@ function poll(
       dynamoEndpoint,
       tableName,
       region: REGION,
-      filter: outboxStreamFilter,
+      filter: streamConsumer.filter,
       pollIntervalMs: 20,
       backoff: { initialMs: 10, maxMs: 50 },
       ...extra,
@@ -208,7 +208,7 @@ describe('event publisher function', () => {
           dynamoEndpoint,
           tableName,
           region: REGION,
-          filter: outboxStreamFilter,
+          filter: streamConsumer.filter,
           pollIntervalMs: 20,
           backoff: { initialMs: 10, maxMs: 50 },
           invoke: async (event) => {
