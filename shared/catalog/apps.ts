@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
@@ -114,8 +115,12 @@ export async function deleteApp(caller: Caller, id: string, expected: number): P
   ]);
 }
 
-const appChange = (caller: Caller, type: string, app: { id: string; project_id: string }, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `app/${app.id}`, project_id: app.project_id, data });
+const appChange = <Type extends Extract<ChangeEventType, `Application ${string}`>>(
+  caller: Caller,
+  type: Type,
+  app: { id: string; project_id: string },
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `app/${app.id}`, project_id: app.project_id, data });
 
 async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
   const { access, items } = await readWithAccess(caller, [keys.app(id)]);

@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
@@ -106,8 +107,12 @@ export async function deleteCluster(caller: Caller, id: string, expected: number
 }
 
 /** Clusters are platform objects (no project); their data is the view, so the token's secret reference stays out. */
-const clusterChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `cluster/${id}`, data });
+const clusterChange = <Type extends Extract<ChangeEventType, `Cluster ${string}`>>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `cluster/${id}`, data });
 
 async function readForChange(
   caller: Caller,

@@ -4,6 +4,7 @@ import { appScope, envScope } from '../auth/scope.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
 import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
@@ -115,9 +116,13 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
 }
 
 /** Environments are named within their app: the subject names both. */
-const envChange = (caller: Caller, type: string, env: EnvView, data: object) =>
+const envChange = <Type extends Extract<ChangeEventType, `Environment ${string}`>>(
+  caller: Caller,
+  type: Type,
+  env: EnvView,
+  data: ChangeEventData<Type>,
+) =>
   recordChange(caller, {
-    source: 'slipway.catalog',
     type,
     subject: `env/${env.app_id}/${env.name}`,
     project_id: env.project_id,

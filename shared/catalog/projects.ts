@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
@@ -102,8 +103,12 @@ export async function deleteProject(caller: Caller, id: string, expected: number
   ]);
 }
 
-const projectChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `project/${id}`, project_id: id, data });
+const projectChange = <Type extends Extract<ChangeEventType, `Project ${string}`>>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `project/${id}`, project_id: id, data });
 
 async function readProject(
   caller: Caller,

@@ -4,7 +4,7 @@
  * from other functions and may lack fields: every read is defensive and every value is cut to one
  * short line (it lands in someone's chat).
  */
-import type { ChangeEvent } from '../events/envelope.ts';
+import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import type { ChatMessage, Severity } from './channels.ts';
 
 type Data = Record<string, unknown>;
@@ -87,7 +87,7 @@ const deploymentWording: Record<string, Wording> = {
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
 const chattySources = new Set(['slipway.deployments', 'slipway.approvals']);
 
-export function renderMessage(event: ChangeEvent): ChatMessage | undefined {
+export function renderMessage(event: ReceivedChangeEvent): ChatMessage | undefined {
   const data: Data = isObject(event.data) ? event.data : {};
   if (event.type === 'Approval Requested') return approvalRequested(event, data);
   const wording = deploymentWording[event.type];
@@ -102,7 +102,7 @@ export function renderMessage(event: ChangeEvent): ChatMessage | undefined {
   return undefined;
 }
 
-function deploymentMessage(event: ChangeEvent, d: Deploy, wording: Wording): ChatMessage {
+function deploymentMessage(event: ReceivedChangeEvent, d: Deploy, wording: Wording): ChatMessage {
   const text = [wording.text(d), d.reason ? `Reason: ${d.reason}` : undefined].filter(Boolean).join('\n');
   return {
     title: wording.title(d),
@@ -118,7 +118,7 @@ function deploymentMessage(event: ChangeEvent, d: Deploy, wording: Wording): Cha
   };
 }
 
-function approvalRequested(event: ChangeEvent, data: Data): ChatMessage {
+function approvalRequested(event: ReceivedChangeEvent, data: Data): ChatMessage {
   const d = deployOf(event, data);
   const requester = text(data.requested_by) ?? d.actor;
   const teams = Array.isArray(data.approver_teams) ? data.approver_teams.map(text).filter(Boolean).join(', ') : '';
@@ -143,7 +143,7 @@ function approvalRequested(event: ChangeEvent, data: Data): ChatMessage {
   };
 }
 
-function deployOf(event: ChangeEvent, data: Data): Deploy {
+function deployOf(event: ReceivedChangeEvent, data: Data): Deploy {
   return {
     app: text(data.app_name) ?? text(data.app_id) ?? 'an app',
     env: text(data.env) ?? text(data.env_name) ?? 'an environment',
@@ -165,7 +165,8 @@ function approvalLink(links: unknown): string | undefined {
   return undefined;
 }
 
-const footer = (event: ChangeEvent) => `Slipway · ${line(event.subject)} · ${instant(event.time) ?? line(event.time)}`;
+const footer = (event: ReceivedChangeEvent) =>
+  `Slipway · ${line(event.subject)} · ${instant(event.time) ?? line(event.time)}`;
 
 const image = (d: Deploy) => (d.image ? code(d.image) : 'the new image');
 

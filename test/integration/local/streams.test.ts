@@ -51,10 +51,9 @@ async function freshTable(): Promise<string> {
 
 /** Commits one change event through the outbox, as a route does; returns it. */
 async function recordEvent(subject: string): Promise<ChangeEvent> {
-  const write = recordChange(
-    { sub: 'alice' },
-    { source: 'slipway.catalog', type: 'Project Created', subject, data: {} },
-  );
+  const now = new Date().toISOString();
+  const project = { id: subject, name: 'shop', version: 1, created_at: now, updated_at: now, created_by: 'alice' };
+  const write = recordChange({ sub: 'alice' }, { type: 'Project Created', subject, data: project });
   await commit([write]);
   if (!('put' in write)) throw new Error('recordChange is a put');
   return write.put.event as ChangeEvent;
