@@ -1,5 +1,5 @@
 import { type AppendOutcome, appendToAuditLog } from '../../shared/audit/append.ts';
-import { type BusEvent, type ChangeEvent, changeOf } from '../../shared/events/envelope.ts';
+import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
 
 /**
  * The audit rule's target: every Slipway change event becomes one entry of its subject's chain.
@@ -10,7 +10,7 @@ export async function handler(event: BusEvent): Promise<AppendOutcome> {
 }
 
 /** Our own bus carries only our events; anything else is a bug upstream and goes to the dead-letter queue. */
-function wellFormed(event: ChangeEvent): ChangeEvent {
+function wellFormed(event: ReceivedChangeEvent): ReceivedChangeEvent {
   const fields = [event.id, event.source, event.type, event.time, event.actor, event.subject];
   if (!fields.every((f) => typeof f === 'string' && f.length > 0) || typeof event.data !== 'object') {
     throw new Error(`Not a Slipway change event: ${JSON.stringify(event).slice(0, 500)}`);

@@ -6,7 +6,7 @@ import { outboxEvent, publish } from '../../shared/events/publisher.ts';
 import { logger } from '../../shared/logger.ts';
 
 /**
- * Table stream → bus. The event source mapping's filter (outboxStreamFilter) lets only new outbox
+ * Table stream → bus. The event source mapping's filter (the manifest's streamConsumer) lets only new outbox
  * items through; each carries one ChangeEvent. Events the bus refuses are reported as batch item
  * failures, so the stream retries from the first of them (consumers deduplicate on the event id).
  */

@@ -6,7 +6,7 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
-import { type BusEvent, type ChangeEvent, changeOf } from '../../shared/events/envelope.ts';
+import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
 import { logger } from '../../shared/logger.ts';
 import type { ChatMessage } from '../../shared/notify/channels.ts';
 import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
@@ -44,7 +44,7 @@ async function notify(event: BusEvent): Promise<void> {
 }
 
 /** Sends unless this container already delivered it; answers the failure, or undefined once delivered. */
-async function deliver(change: ChangeEvent, message: ChatMessage, { id, channel }: ConfiguredChannel) {
+async function deliver(change: ReceivedChangeEvent, message: ChatMessage, { id, channel }: ConfiguredChannel) {
   const key = `${change.id} ${id}`;
   if (delivered.has(key)) return undefined;
   try {

@@ -1,5 +1,5 @@
 import { busy, conflict, isError } from '../errors.ts';
-import type { ChangeEvent } from '../events/envelope.ts';
+import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { type AuditEntry, EMPTY_CHAIN, nextEntry } from './chain.ts';
 import { auditByActor, auditKeys, auditOfProject, auditOrder } from './keys.ts';
@@ -14,7 +14,7 @@ export type AppendOutcome = { outcome: 'appended'; seq: number } | { outcome: 'd
  * claim on the event id are one transaction, conditioned on the head still being where it was
  * read. A redelivered event finds its claim and is answered as done.
  */
-export async function appendToAuditLog(event: ChangeEvent): Promise<AppendOutcome> {
+export async function appendToAuditLog(event: ReceivedChangeEvent): Promise<AppendOutcome> {
   for (let attempt = 1; ; attempt++) {
     const [head, claim] = await getMany([auditKeys.head(event.subject), auditKeys.claim(event.id)]);
     if (claim) return { outcome: 'duplicate' };

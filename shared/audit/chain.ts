@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { ChangeEvent } from '../events/envelope.ts';
+import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import { canonicalJson } from './canonical.ts';
 
 /**
@@ -43,7 +43,7 @@ export function hashOf(entry: Omit<AuditEntry, 'hash'> | AuditEntry): string {
 }
 
 /** The entry that appends `event` after `head`. */
-export function nextEntry(event: ChangeEvent, head: ChainHead): AuditEntry {
+export function nextEntry(event: ReceivedChangeEvent, head: ChainHead): AuditEntry {
   const content: Omit<AuditEntry, 'hash'> = {
     seq: head.seq + 1,
     event_id: event.id,

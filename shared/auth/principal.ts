@@ -1,5 +1,7 @@
 import { Conflict, conflict } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
+import type { UserView } from '../iam/users.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, type Key } from '../store/table.ts';
@@ -94,10 +96,13 @@ function ignoreConflict(error: unknown): void {
 }
 
 /** A user's public fields (their grants are the bindings' and memberships' story, not theirs). */
-const userView = (user: Item) => {
-  const { id, name, email, groups, created_at } = present(user);
+const userView = (user: Item): UserView => {
+  const { id, name, email, groups, created_at } = present<UserView>(user);
   return { id, name, email, groups, created_at };
 };
 
-const userChange = (caller: Caller, type: string, data: object) =>
-  recordChange(caller, { source: 'slipway.iam', type, subject: `user/${caller.sub}`, data });
+const userChange = <Type extends Extract<ChangeEventType, `User ${string}`>>(
+  caller: Caller,
+  type: Type,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `user/${caller.sub}`, data });

@@ -24,7 +24,6 @@ export const PERMISSIONS = [
   'iam.read',
   'iam.manage',
   'deployment.create',
-  'build.create',
   'rollback.create',
   'approval.decide',
   'audit.read',
@@ -36,7 +35,7 @@ export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'adm
 export type RoleName = (typeof ROLE_NAMES)[number];
 
 const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read'];
-const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'build.create', 'rollback.create'];
+const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create'];
 const maintainer: Permission[] = [
   ...developer,
   'project.update',

@@ -5,6 +5,7 @@ import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
 import { invalid, notFound } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
@@ -113,8 +114,12 @@ export async function deleteApp(caller: Caller, id: string, expected: number): P
   ]);
 }
 
-const appChange = (caller: Caller, type: string, app: { id: string; project_id: string }, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `app/${app.id}`, project_id: app.project_id, data });
+const appChange = <Type extends Extract<ChangeEventType, `Application ${string}`>>(
+  caller: Caller,
+  type: Type,
+  app: { id: string; project_id: string },
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `app/${app.id}`, project_id: app.project_id, data });
 
 async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
   const { access, items } = await readWithAccess(caller, [keys.app(id)]);

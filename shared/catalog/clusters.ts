@@ -5,6 +5,7 @@ import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
 import { forbidden, notFound } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
@@ -105,8 +106,12 @@ export async function deleteCluster(caller: Caller, id: string, expected: number
 }
 
 /** Clusters are platform objects (no project); their data is the view, so the token's secret reference stays out. */
-const clusterChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `cluster/${id}`, data });
+const clusterChange = <Type extends Extract<ChangeEventType, `Cluster ${string}`>>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `cluster/${id}`, data });
 
 async function readForChange(
   caller: Caller,

@@ -7,6 +7,7 @@ import { defaultProtection, envChanges, type NewEnv } from '../domain/environmen
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
 import { notFound, unprocessable } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { keys } from '../store/keys.ts';
@@ -114,9 +115,13 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
 }
 
 /** Environments are named within their app: the subject names both. */
-const envChange = (caller: Caller, type: string, env: EnvView, data: object) =>
+const envChange = <Type extends Extract<ChangeEventType, `Environment ${string}`>>(
+  caller: Caller,
+  type: Type,
+  env: EnvView,
+  data: ChangeEventData<Type>,
+) =>
   recordChange(caller, {
-    source: 'slipway.catalog',
     type,
     subject: `env/${env.app_id}/${env.name}`,
     project_id: env.project_id,

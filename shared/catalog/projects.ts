@@ -5,6 +5,7 @@ import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
 import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
@@ -101,8 +102,12 @@ export async function deleteProject(caller: Caller, id: string, expected: number
   ]);
 }
 
-const projectChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.catalog', type, subject: `project/${id}`, project_id: id, data });
+const projectChange = <Type extends Extract<ChangeEventType, `Project ${string}`>>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `project/${id}`, project_id: id, data });
 
 async function readProject(
   caller: Caller,

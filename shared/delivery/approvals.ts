@@ -103,7 +103,6 @@ export async function openApproval(
     also: [
       approvalWrite,
       recordChange(actorOf(deployment), {
-        source: 'slipway.approvals',
         type: 'Approval Requested',
         subject: `approval/${id}`,
         project_id: view.project_id,
@@ -161,7 +160,6 @@ export async function decide(
         conflict('concurrent-vote', 'Another vote was recorded at the same time; read the approval and retry.'),
     },
     recordChange(caller, {
-      source: 'slipway.approvals',
       type,
       subject: `approval/${id}`,
       project_id: view.project_id,

@@ -119,7 +119,6 @@ async function launch(
     { put: item, condition: 'attribute_not_exists(PK)', onFail: () => conflict('already-exists', 'Deployment exists') },
     enqueue({ appId, env: envName }, id, now),
     recordChange(caller, {
-      source: 'slipway.deployments',
       type: kind === 'deploy' ? 'Deployment Queued' : 'Rollback Queued',
       subject: `deployment/${id}`,
       project_id: view.project_id,

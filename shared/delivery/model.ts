@@ -60,3 +60,6 @@ export const eventData = (
   ...(d.reason ? { reason: d.reason } : {}),
   url: statusUrl(d.id),
 });
+
+/** The data of every `slipway.deployments` event. */
+export type DeploymentEventData = ReturnType<typeof eventData>;

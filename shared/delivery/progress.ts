@@ -1,4 +1,5 @@
 import { conflict, isError } from '../errors.ts';
+import type { DeploymentEventType } from '../events/catalog.ts';
 import { type Actor, type Change, recordChange } from '../events/outbox.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
@@ -55,7 +56,7 @@ export interface Move {
   step?: { state: DeploymentState; detail?: string; actor?: string };
   set?: Record<string, unknown>;
   /** Change event type, e.g. `Deployment Succeeded`. */
-  event?: string;
+  event?: DeploymentEventType;
   /** More writes in the same commit (release records, lock). */
   also?: Write[];
   /** Who made this move, when a person did (a cancel); the event is theirs, not the requester's. */
@@ -110,8 +111,7 @@ export async function advance(deployment: Item & DeploymentView, move: Move): Pr
   }
 }
 
-export const deploymentChange = (d: DeploymentView, type: string): Change => ({
-  source: 'slipway.deployments',
+export const deploymentChange = (d: DeploymentView, type: DeploymentEventType): Change<DeploymentEventType> => ({
   type,
   subject: `deployment/${d.id}`,
   project_id: d.project_id,

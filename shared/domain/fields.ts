@@ -41,12 +41,3 @@ export const httpsUrl = z.string().check(
 
 export const resourceId = (prefix: string) =>
   z.string().check(z.regex(new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`), `must be a ${prefix}_ id`));
-
-/** The fields every stored resource shows: who made it, when, and its version (the ETag). */
-export interface ResourceMeta {
-  id: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-}

@@ -32,4 +32,3 @@ export const newBinding = z.strictObject({
 });
 
 export type NewBinding = z.infer<typeof newBinding>;
-export type BindingScope = z.infer<typeof bindingScope>;

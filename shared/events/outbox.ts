@@ -1,6 +1,7 @@
 import { ulid } from 'ulid';
 import { conflict } from '../errors.ts';
 import type { Item, Write } from '../store/table.ts';
+import { CHANGE_EVENTS, type ChangeEventData, type ChangeEventType } from './catalog.ts';
 import type { ChangeEvent } from './envelope.ts';
 
 /**
@@ -18,14 +19,18 @@ export interface Actor {
   requestId?: string | undefined;
 }
 
-export type Change<T = Record<string, unknown>> = Pick<ChangeEvent<T>, 'source' | 'type' | 'subject' | 'data'> & {
+/** What a change records: its type (which fixes its source), the resource, and that type's data. */
+export interface Change<Type extends ChangeEventType = ChangeEventType> {
+  type: Type;
+  subject: string;
   project_id?: string | undefined;
-};
+  data: ChangeEventData<Type>;
+}
 
-export function changeEvent<T>(actor: Actor, change: Change<T>): ChangeEvent<T> {
+export function changeEvent<Type extends ChangeEventType>(actor: Actor, change: Change<Type>): ChangeEvent<Type> {
   return {
     id: ulid(),
-    source: change.source,
+    source: CHANGE_EVENTS[change.type].source,
     type: change.type,
     time: new Date().toISOString(),
     actor: actor.sub,
@@ -37,7 +42,7 @@ export function changeEvent<T>(actor: Actor, change: Change<T>): ChangeEvent<T> 
 }
 
 /** The write that records `change` in the outbox; commit it with the change itself. */
-export function recordChange<T>(actor: Actor, change: Change<T>): Write {
+export function recordChange<Type extends ChangeEventType>(actor: Actor, change: Change<Type>): Write {
   const event = changeEvent(actor, change);
   const item: Item = {
     PK: `${OUTBOX_PREFIX}${event.id}`,

@@ -16,15 +16,6 @@ const client = new EventBridgeClient({});
 /** PutEvents takes at most 10 entries per request. */
 const MAX_ENTRIES = 10;
 
-/**
- * The stream filter of the publisher's event source mapping (Lambda filter criteria, same
- * language locally): only new outbox items reach the function, and are billed.
- */
-export const outboxStreamFilter = {
-  eventName: ['INSERT'],
-  dynamodb: { Keys: { PK: { S: [{ prefix: OUTBOX_PREFIX }] } } },
-};
-
 /** Stream record image → the ChangeEvent it carries, or undefined for an item that is not an outbox event. */
 export function outboxEvent(image: Record<string, unknown> | undefined): ChangeEvent | undefined {
   if (!image) return undefined;

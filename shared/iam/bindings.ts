@@ -5,6 +5,7 @@ import type { RoleName } from '../auth/roles.ts';
 import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../auth/scope.ts';
 import type { NewBinding } from '../domain/identity.ts';
 import { forbidden, notFound } from '../errors.ts';
+import type { ChangeEventData } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import { MAX_LIMIT, type Page, type PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
@@ -102,8 +103,12 @@ export async function deleteBinding(caller: Caller, id: string): Promise<void> {
 }
 
 /** Bindings are platform-level IAM objects, whatever scope they grant on (the audit reads them at platform scope). */
-const bindingChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.iam', type, subject: `binding/${id}`, data });
+const bindingChange = <Type extends 'Role Bound' | 'Binding Deleted'>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `binding/${id}`, data });
 
 /** A user binding changes one user record; a team binding the team and every member. */
 async function grantWrites(

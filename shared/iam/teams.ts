@@ -4,6 +4,7 @@ import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import type { newTeam } from '../domain/identity.ts';
 import { busy, conflict, forbidden, notFound, staleVersion } from '../errors.ts';
+import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
@@ -153,8 +154,12 @@ export async function removeMember(caller: Caller, teamId: string, sub: string):
 }
 
 /** Membership changes are the team's history: their subject is the team. */
-const teamChange = (caller: Caller, type: string, id: string, data: object) =>
-  recordChange(caller, { source: 'slipway.iam', type, subject: `team/${id}`, data });
+const teamChange = <Type extends Extract<ChangeEventType, `Team ${string}`>>(
+  caller: Caller,
+  type: Type,
+  id: string,
+  data: ChangeEventData<Type>,
+) => recordChange(caller, { type, subject: `team/${id}`, data });
 
 async function readTeam(caller: Caller, id: string, forChange: boolean): Promise<Item> {
   const { access, items } = await readWithAccess(caller, [keys.team(id)]);

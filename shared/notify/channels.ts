@@ -8,7 +8,6 @@ import { createHmac } from 'node:crypto';
 import { ChatDeliveryFailed, type Resolver, safePost } from './safe-fetch.ts';
 
 export type ChatKind = 'slack' | 'feishu' | 'dingtalk' | 'wecom';
-export const CHAT_KINDS: readonly ChatKind[] = ['slack', 'feishu', 'dingtalk', 'wecom'];
 
 export type Severity = 'info' | 'success' | 'warning' | 'failure';
 

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
-import type { ChangeEvent } from '../events/envelope.ts';
+import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import { type ChatChannel, createChannel } from './channels.ts';
 import { DEFAULT_ALLOWED_HOSTS, type Resolver } from './safe-fetch.ts';
 
@@ -83,7 +83,7 @@ export interface ConfiguredChannel {
 }
 
 /** The channels that want this event, ready to send. */
-export function channelsFor(config: ChatConfig, event: ChangeEvent, resolve?: Resolver): ConfiguredChannel[] {
+export function channelsFor(config: ChatConfig, event: ReceivedChangeEvent, resolve?: Resolver): ConfiguredChannel[] {
   const policy = {
     allowedHosts: config.allowed_hosts ?? DEFAULT_ALLOWED_HOSTS,
     allowPrivate: config.allow_private ?? [],

@@ -4,7 +4,8 @@
  * from other functions and may lack fields: every read is defensive and every value is cut to one
  * short line (it lands in someone's chat).
  */
-import type { ChangeEvent } from '../events/envelope.ts';
+import { type ChangeEventType, isChangeEventType } from '../events/catalog.ts';
+import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import type { ChatMessage, Severity } from './channels.ts';
 
 type Data = Record<string, unknown>;
@@ -26,7 +27,7 @@ interface Wording {
   text: (d: Deploy) => string;
 }
 
-const deploymentWording: Record<string, Wording> = {
+const deploymentWording = {
   'Deployment Queued': {
     severity: 'info',
     title: (d) => `Deploy queued: ${d.app} to ${d.env}`,
@@ -82,27 +83,71 @@ const deploymentWording: Record<string, Wording> = {
     title: (d) => `Rolling back ${d.app} in ${d.env}`,
     text: (d) => `Returning ${d.env} to ${d.revision ? `revision ${code(d.revision)}` : 'the previous revision'}.`,
   },
+} satisfies Partial<Record<ChangeEventType, Wording>>;
+
+/** What an event type says in chat: its wording, a message of its own, or null (deliberately nothing). */
+type ChatLine = Wording | ((event: ReceivedChangeEvent, data: Data) => ChatMessage) | null;
+
+/**
+ * Every event type's chat line, so a new type does not compile until someone decides what it says.
+ * Deployment and approval types without wording of their own get the generic line; catalog and
+ * IAM changes belong to the audit log.
+ */
+export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
+  ...deploymentWording,
+  'Approval Requested': approvalRequested,
+  'Approval Vote Cast': genericMessage,
+  'Deployment Rolling Back': genericMessage,
+  'Deployment Cancelled': genericMessage,
+  'Rollback Queued': genericMessage,
+  'Rollback Succeeded': genericMessage,
+  'Rollback Failed': genericMessage,
+  'Rollback Rejected': genericMessage,
+  'Rollback Cancelled': genericMessage,
+  'Project Created': null,
+  'Project Updated': null,
+  'Project Deleted': null,
+  'Application Created': null,
+  'Application Updated': null,
+  'Application Deleted': null,
+  'Environment Created': null,
+  'Environment Updated': null,
+  'Environment Deleted': null,
+  'Cluster Created': null,
+  'Cluster Updated': null,
+  'Cluster Deleted': null,
+  'User Registered': null,
+  'User Updated': null,
+  'Team Created': null,
+  'Team Deleted': null,
+  'Team Member Added': null,
+  'Team Member Removed': null,
+  'Role Bound': null,
+  'Binding Deleted': null,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
 const chattySources = new Set(['slipway.deployments', 'slipway.approvals']);
 
-export function renderMessage(event: ChangeEvent): ChatMessage | undefined {
+export function renderMessage(event: ReceivedChangeEvent): ChatMessage | undefined {
   const data: Data = isObject(event.data) ? event.data : {};
-  if (event.type === 'Approval Requested') return approvalRequested(event, data);
-  const wording = deploymentWording[event.type];
-  if (wording) return deploymentMessage(event, deployOf(event, data), wording);
-  if (chattySources.has(event.source)) {
-    return deploymentMessage(event, deployOf(event, data), {
-      severity: 'info',
-      title: (d) => `${line(event.type)}: ${d.app} in ${d.env}`,
-      text: () => `${line(event.subject)} changed.`,
-    });
-  }
-  return undefined;
+  // A type newer than this notifier (its producer was deployed first).
+  if (!isChangeEventType(event.type)) return chattySources.has(event.source) ? genericMessage(event, data) : undefined;
+  const chatLine = chatLines[event.type];
+  if (chatLine === null) return undefined;
+  if (typeof chatLine === 'function') return chatLine(event, data);
+  return deploymentMessage(event, deployOf(event, data), chatLine);
 }
 
-function deploymentMessage(event: ChangeEvent, d: Deploy, wording: Wording): ChatMessage {
+function genericMessage(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  return deploymentMessage(event, deployOf(event, data), {
+    severity: 'info',
+    title: (d) => `${line(event.type)}: ${d.app} in ${d.env}`,
+    text: () => `${line(event.subject)} changed.`,
+  });
+}
+
+function deploymentMessage(event: ReceivedChangeEvent, d: Deploy, wording: Wording): ChatMessage {
   const text = [wording.text(d), d.reason ? `Reason: ${d.reason}` : undefined].filter(Boolean).join('\n');
   return {
     title: wording.title(d),
@@ -118,7 +163,7 @@ function deploymentMessage(event: ChangeEvent, d: Deploy, wording: Wording): Cha
   };
 }
 
-function approvalRequested(event: ChangeEvent, data: Data): ChatMessage {
+function approvalRequested(event: ReceivedChangeEvent, data: Data): ChatMessage {
   const d = deployOf(event, data);
   const requester = text(data.requested_by) ?? d.actor;
   const teams = Array.isArray(data.approver_teams) ? data.approver_teams.map(text).filter(Boolean).join(', ') : '';
@@ -143,7 +188,7 @@ function approvalRequested(event: ChangeEvent, data: Data): ChatMessage {
   };
 }
 
-function deployOf(event: ChangeEvent, data: Data): Deploy {
+function deployOf(event: ReceivedChangeEvent, data: Data): Deploy {
   return {
     app: text(data.app_name) ?? text(data.app_id) ?? 'an app',
     env: text(data.env) ?? text(data.env_name) ?? 'an environment',
@@ -165,7 +210,8 @@ function approvalLink(links: unknown): string | undefined {
   return undefined;
 }
 
-const footer = (event: ChangeEvent) => `Slipway · ${line(event.subject)} · ${instant(event.time) ?? line(event.time)}`;
+const footer = (event: ReceivedChangeEvent) =>
+  `Slipway · ${line(event.subject)} · ${instant(event.time) ?? line(event.time)}`;
 
 const image = (d: Deploy) => (d.image ? code(d.image) : 'the new image');
 

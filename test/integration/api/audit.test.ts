@@ -5,7 +5,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../shared/audit/chain.ts';
 import { auditKeys } from '../../../shared/audit/keys.ts';
-import type { BusEvent, ChangeEvent } from '../../../shared/events/envelope.ts';
+import type { BusEvent, ChangeEvent, ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique } from '../seed.ts';
@@ -25,7 +25,7 @@ let admin: Client;
 let project: { id: string };
 
 /** What the event publisher puts on the bus for a change event. */
-function busEvent(change: ChangeEvent): BusEvent {
+function busEvent(change: ReceivedChangeEvent): BusEvent {
   const { source, type, ...detail } = change;
   return {
     version: '0',
@@ -41,7 +41,7 @@ function busEvent(change: ChangeEvent): BusEvent {
 }
 
 /** Delivers like an EventBridge rule: a target that throws gets the event again (a fresh envelope, the same change). */
-async function deliver(change: ChangeEvent, attempts = 10) {
+async function deliver(change: ReceivedChangeEvent, attempts = 10) {
   for (let attempt = 1; ; attempt++) {
     try {
       return await auditor(busEvent(change));
@@ -51,7 +51,7 @@ async function deliver(change: ChangeEvent, attempts = 10) {
   }
 }
 
-const change = (subject: string, n: number, extra: Partial<ChangeEvent> = {}): ChangeEvent => ({
+const change = (subject: string, n: number, extra: Partial<ReceivedChangeEvent> = {}): ReceivedChangeEvent => ({
   id: ulid(),
   source: 'slipway.catalog',
   type: n === 1 ? 'Application Created' : 'Application Updated',

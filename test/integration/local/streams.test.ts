@@ -10,6 +10,7 @@ import { ensureTable, localDynamoClient } from '../../../infra/local/dynamodb.ts
 import { createLocalEventBus } from '../../../infra/local/eventbridge/bus.ts';
 import { createLambdaRuntime } from '../../../infra/local/lambda-runtime.ts';
 import { type StreamBatchResult, type StreamPoller, startStreamPoller } from '../../../infra/local/streams.ts';
+import { streamConsumer } from '../../../infra/manifest.ts';
 import { type BusEvent, type ChangeEvent, changeOf } from '../../../shared/events/envelope.ts';
 import { eventually } from '../client.ts';
 
@@ -24,7 +25,6 @@ process.env.AWS_SECRET_ACCESS_KEY ||= 'local';
 process.env.POWERTOOLS_LOG_LEVEL = 'ERROR';
 const { commit } = await import('../../../shared/store/table.ts');
 const { recordChange } = await import('../../../shared/events/outbox.ts');
-const { outboxStreamFilter } = await import('../../../shared/events/publisher.ts');
 
 const dynamo = localDynamoClient(dynamoEndpoint);
 const pollers: StreamPoller[] = [];
@@ -51,10 +51,9 @@ async function freshTable(): Promise<string> {
 
 /** Commits one change event through the outbox, as a route does; returns it. */
 async function recordEvent(subject: string): Promise<ChangeEvent> {
-  const write = recordChange(
-    { sub: 'alice' },
-    { source: 'slipway.catalog', type: 'Project Created', subject, data: {} },
-  );
+  const now = new Date().toISOString();
+  const project = { id: subject, name: 'shop', version: 1, created_at: now, updated_at: now, created_by: 'alice' };
+  const write = recordChange({ sub: 'alice' }, { type: 'Project Created', subject, data: project });
   await commit([write]);
   if (!('put' in write)) throw new Error('recordChange is a put');
   return write.put.event as ChangeEvent;
@@ -72,7 +71,7 @@ function poll(
       dynamoEndpoint,
       tableName,
       region: REGION,
-      filter: outboxStreamFilter,
+      filter: streamConsumer.filter,
       pollIntervalMs: 20,
       backoff: { initialMs: 10, maxMs: 50 },
       ...extra,
@@ -208,7 +207,7 @@ describe('event publisher function', () => {
           dynamoEndpoint,
           tableName,
           region: REGION,
-          filter: outboxStreamFilter,
+          filter: streamConsumer.filter,
           pollIntervalMs: 20,
           backoff: { initialMs: 10, maxMs: 50 },
           invoke: async (event) => {

@@ -9,10 +9,10 @@ import {
   nextEntry,
   verifyChain,
 } from '../../../shared/audit/chain.ts';
-import type { ChangeEvent } from '../../../shared/events/envelope.ts';
+import type { ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
 import { auditEntry, chainReport } from '../../../shared/openapi/views.ts';
 
-const event = (n: number, data: Record<string, unknown> = { id: 'prj_1', n }): ChangeEvent => ({
+const event = (n: number, data: Record<string, unknown> = { id: 'prj_1', n }): ReceivedChangeEvent => ({
   id: `01JF3X5Y7Z9ABCDEFGHJKMN${String(n).padStart(3, '0')}`,
   source: 'slipway.catalog',
   type: n === 1 ? 'Project Created' : 'Project Updated',

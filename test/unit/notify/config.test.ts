@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '../../../shared/events/envelope.ts';
+import type { ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
 import { channelsFor, InvalidChatConfig, parseChatConfig } from '../../../shared/notify/config.ts';
 
 const slackUrl = 'https://hooks.slack.com/services/T0/B0/very-secret-token';
 
-function event(type: string, project_id?: string): ChangeEvent {
+function event(type: string, project_id?: string): ReceivedChangeEvent {
   return {
     id: '01JD0000000000000000000000',
     source: 'slipway.deployments',
@@ -65,7 +65,7 @@ describe('channelsFor', () => {
       ],
     }),
   );
-  const kinds = (e: ChangeEvent) => channelsFor(config, e).map(({ channel }) => channel.kind);
+  const kinds = (e: ReceivedChangeEvent) => channelsFor(config, e).map(({ channel }) => channel.kind);
 
   it('picks channels by event type and project', () => {
     expect(kinds(event('Deployment Failed', 'prj_a'))).toEqual(['slack', 'wecom', 'feishu']);

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChangeEvent } from '../../../shared/events/envelope.ts';
+import type { ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
 import { renderMessage } from '../../../shared/notify/render.ts';
 
 const deployData = {
@@ -13,7 +13,11 @@ const deployData = {
   url: 'https://slipway.example.com/deployments/dep_01jd0000000000000000000000',
 };
 
-function event(type: string, data: unknown, source: ChangeEvent['source'] = 'slipway.deployments'): ChangeEvent {
+function event(
+  type: string,
+  data: unknown,
+  source: ReceivedChangeEvent['source'] = 'slipway.deployments',
+): ReceivedChangeEvent {
   return {
     id: '01JD0000000000000000000000',
     source,

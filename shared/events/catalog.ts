@@ -1,0 +1,122 @@
+import type { AppView } from '../catalog/apps.ts';
+import type { ClusterView } from '../catalog/clusters.ts';
+import type { EnvView } from '../catalog/environments.ts';
+import type { ProjectView } from '../catalog/projects.ts';
+import type { DeploymentEventData } from '../delivery/model.ts';
+import type { BindingView } from '../iam/bindings.ts';
+import type { MemberView, TeamView } from '../iam/teams.ts';
+import type { UserView } from '../iam/users.ts';
+
+/**
+ * Every change event the platform emits: its detail-type, its source and the shape of its data.
+ * Producers can record only these (shared/events/outbox.ts), and a consumer that decides per type
+ * holds a decision for each (the notifier's chat lines), so a new type is a type error until every
+ * such consumer has decided what to do with it.
+ */
+
+/** An update's data: the resource as it is now, and the names of the fields that changed. */
+type Updated<View> = View & { changes: string[] };
+
+/** A deletion's data: which resource went. */
+interface Deleted {
+  id: string;
+}
+
+/** Data of `Approval Requested`: the deployment, who may decide, how many approvals it needs, until when. */
+type ApprovalRequestData = DeploymentEventData & {
+  approval_id: string;
+  links: { approve: string };
+  approver_teams: string[];
+  minimum_approvals: number;
+  expires_at: string;
+};
+
+/** Data of a vote on an approval (granted, rejected, or one vote of several). */
+interface ApprovalVoteData {
+  approval_id: string;
+  deployment_id: string;
+  app_name: string;
+  env: string;
+  image: string;
+  decision: 'approve' | 'reject';
+  comment?: string;
+  approvals: number;
+  minimum_approvals: number;
+}
+
+/** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
+interface Entry<Source extends `slipway.${string}`, Data> {
+  readonly source: Source;
+  readonly data?: Data;
+}
+const from =
+  <Source extends `slipway.${string}`>(source: Source) =>
+  <Data>(): Entry<Source, Data> => ({ source });
+const catalog = from('slipway.catalog');
+const iam = from('slipway.iam');
+const deployments = from('slipway.deployments');
+const approvals = from('slipway.approvals');
+
+export const CHANGE_EVENTS = {
+  'Project Created': catalog<ProjectView>(),
+  'Project Updated': catalog<Updated<ProjectView>>(),
+  'Project Deleted': catalog<Deleted>(),
+  'Application Created': catalog<AppView>(),
+  'Application Updated': catalog<Updated<AppView>>(),
+  'Application Deleted': catalog<Deleted>(),
+  'Environment Created': catalog<EnvView>(),
+  'Environment Updated': catalog<Updated<EnvView>>(),
+  /** `id` is the environment's name, unique within its app. */
+  'Environment Deleted': catalog<Deleted & { app_id: string }>(),
+  'Cluster Created': catalog<ClusterView>(),
+  'Cluster Updated': catalog<Updated<ClusterView>>(),
+  'Cluster Deleted': catalog<Deleted>(),
+
+  'User Registered': iam<UserView>(),
+  'User Updated': iam<Updated<UserView>>(),
+  'Team Created': iam<TeamView>(),
+  'Team Deleted': iam<Deleted>(),
+  'Team Member Added': iam<MemberView>(),
+  'Team Member Removed': iam<{ team_id: string; user_id: string }>(),
+  'Role Bound': iam<BindingView>(),
+  'Binding Deleted': iam<Deleted>(),
+
+  'Deployment Queued': deployments<DeploymentEventData>(),
+  'Deployment Waiting For Approval': deployments<DeploymentEventData>(),
+  'Deployment Started': deployments<DeploymentEventData>(),
+  'Deployment Rolling Back': deployments<DeploymentEventData>(),
+  'Deployment Succeeded': deployments<DeploymentEventData>(),
+  'Deployment Rolled Back': deployments<DeploymentEventData>(),
+  'Deployment Failed': deployments<DeploymentEventData>(),
+  'Deployment Rejected': deployments<DeploymentEventData>(),
+  'Deployment Expired': deployments<DeploymentEventData>(),
+  'Deployment Cancelled': deployments<DeploymentEventData>(),
+  'Rollback Queued': deployments<DeploymentEventData>(),
+  'Rollback Started': deployments<DeploymentEventData>(),
+  'Rollback Succeeded': deployments<DeploymentEventData>(),
+  'Rollback Failed': deployments<DeploymentEventData>(),
+  'Rollback Rejected': deployments<DeploymentEventData>(),
+  'Rollback Cancelled': deployments<DeploymentEventData>(),
+
+  'Approval Requested': approvals<ApprovalRequestData>(),
+  'Approval Granted': approvals<ApprovalVoteData>(),
+  'Approval Rejected': approvals<ApprovalVoteData>(),
+  'Approval Vote Cast': approvals<ApprovalVoteData>(),
+};
+
+/** A change event's detail-type, e.g. `Deployment Succeeded`. */
+export type ChangeEventType = keyof typeof CHANGE_EVENTS;
+
+/** The data an event of this type carries. */
+export type ChangeEventData<Type extends ChangeEventType> = NonNullable<(typeof CHANGE_EVENTS)[Type]['data']>;
+
+/** The source a type is published under (the bus rules match on it). */
+export type SourceOf<Type extends ChangeEventType> = (typeof CHANGE_EVENTS)[Type]['source'];
+
+/** The types a deployment's moves record (shared/delivery/progress.ts). */
+export type DeploymentEventType = {
+  [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.deployments' ? Type : never;
+}[ChangeEventType];
+
+/** A type read off the bus may be newer than this code (its producer was deployed first). */
+export const isChangeEventType = (type: string): type is ChangeEventType => Object.hasOwn(CHANGE_EVENTS, type);
