@@ -28,13 +28,13 @@ export function isReservedNamespace(namespace: string): boolean {
   return platform.includes(namespace);
 }
 
-const namespace = dnsLabel.check(
+export const envNamespace = dnsLabel.check(
   z.refine((name) => !isReservedNamespace(name), 'is reserved for the cluster or the platform: choose another'),
 );
 
 export const envChanges = z.strictObject({
   cluster_id: resourceId('cls'),
-  namespace,
+  namespace: envNamespace,
   protection,
   /** Position in the promotion path: dev (0) → staging (1) → prod (2). */
   order: z.int().check(z.minimum(0), z.maximum(100)),
@@ -43,7 +43,7 @@ export const envChanges = z.strictObject({
 export const newEnv = z.strictObject({
   name: dnsLabel,
   cluster_id: resourceId('cls'),
-  namespace,
+  namespace: envNamespace,
   protection: z.optional(protection),
   order: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
 });
