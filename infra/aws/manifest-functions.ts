@@ -45,6 +45,7 @@ export function createFunctions(
       environment: {
         SLIPWAY_ADMIN_GROUPS: config.adminGroups,
         ...(config.publicUrl ? { SLIPWAY_PUBLIC_URL: config.publicUrl } : {}),
+        ...settingsOf(spec, config),
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
@@ -52,6 +53,12 @@ export function createFunctions(
     fns[spec.name] = fn;
   }
   return fns;
+}
+
+/** The platform settings a function reads, as environment variables; an unset one is left out. */
+function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
+  const reserved = config.reservedNamespaces.join(',');
+  return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
 }
 
 function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {
