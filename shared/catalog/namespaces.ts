@@ -56,7 +56,7 @@ export async function releaseNamespace(place: Placement, user: Omit<NamespaceUse
   const [claim, mine] = await getMany([claimKey, userKey]);
   if (!claim || mine?.env !== user.env) return [];
   const changed = () => busy('concurrent-modification', `Namespace ${place.namespace} is changing; retry.`);
-  const count = { names: { '#apps': 'apps' }, values: { ':one': 1 }, onFail: changed };
+  const apps = { '#apps': 'apps' };
   return [
     {
       delete: userKey,
@@ -67,12 +67,13 @@ export async function releaseNamespace(place: Placement, user: Omit<NamespaceUse
     },
     (claim.apps as number) > 1
       ? {
-          ...count,
           update: claimKey,
           set: 'ADD #apps :minus',
           condition: '#apps > :one',
+          names: apps,
           values: { ':one': 1, ':minus': -1 },
+          onFail: changed,
         }
-      : { ...count, delete: claimKey, condition: '#apps = :one' },
+      : { delete: claimKey, condition: '#apps = :one', names: apps, values: { ':one': 1 }, onFail: changed },
   ];
 }
