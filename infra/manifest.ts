@@ -31,6 +31,9 @@ export type FunctionName =
  */
 export type Capability = 'start-workflows' | 'answer-approvals' | 'put-events' | 'cluster-secrets' | 'chat-secret';
 
+/** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
+export type Setting = 'reserved-namespaces';
+
 export interface FunctionSpec {
   name: FunctionName;
   /** Module (relative to the repository root) that exports `handler`. */
@@ -43,6 +46,8 @@ export interface FunctionSpec {
   /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
+  /** `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES. */
+  settings?: readonly Setting[];
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -74,6 +79,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    settings: ['reserved-namespaces'],
   },
   {
     name: 'clusters',

@@ -11,6 +11,7 @@ import { lockLeaseSeconds, rolloutCheckWaitSeconds } from '../../shared/delivery
 import { type StepInput, workflowStep } from '../../shared/delivery/step.ts';
 import { applyWorkload, type ClusterTarget, readRollout } from '../../shared/k8s/cluster-client.ts';
 import { renderDeployment } from '../../shared/k8s/workload.ts';
+import { ID_PATTERN } from '../../shared/store/ids.ts';
 import { keys } from '../../shared/store/keys.ts';
 import { getMany, type Item } from '../../shared/store/table.ts';
 
@@ -43,6 +44,7 @@ export const handler = workflowStep({
         revision: release?.revision ?? 0,
         progressDeadlineSeconds: spec.progress_deadline_seconds ?? deployment.progress_deadline_seconds,
       }),
+      (earlier) => isDeploymentOf(earlier, deployment),
     );
     const startedAt = new Date().toISOString();
     if (!restore) {
@@ -95,6 +97,13 @@ async function target(deployment: Item) {
   const [cluster] = await getMany([keys.cluster(env.cluster_id)]);
   if (!cluster) throw new DeploymentNotFound(`Cluster ${env.cluster_id} no longer exists`);
   return { app, env, cluster: cluster as ClusterTarget, head };
+}
+
+/** A Deployment an earlier Slipway applied is this environment's if the deployment it names was (ADR 12). */
+async function isDeploymentOf(earlierId: string, deployment: Item): Promise<boolean> {
+  if (!ID_PATTERN.test(earlierId)) return false;
+  const [earlier] = await getMany([deliveryKeys.deployment(earlierId)]);
+  return earlier?.app_id === deployment.app_id && earlier?.env === deployment.env;
 }
 
 function k8sStrategy(strategy: Record<string, unknown> | undefined) {

@@ -44,6 +44,8 @@ export interface SlipwayConfig {
   chatSecretArn: string | undefined;
   /** Where people reach the API (a custom domain): chat messages link deployments and approvals there. */
   publicUrl: string | undefined;
+  /** Namespaces no environment may use, besides `default` and `kube-*` (ADR 12; read by the functions that place environments). */
+  reservedNamespaces: string[];
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -56,6 +58,7 @@ const ENV: Record<string, string> = {
   groupsDelimiter: 'SLIPWAY_GROUPS_DELIMITER',
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
+  reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -100,6 +103,12 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     throw new Error('chatSecretArn must be the complete ARN of a secret (ending in its -XXXXXX suffix)');
   }
 
+  const reservedNamespaces = list(raw('reservedNamespaces'));
+  for (const namespace of reservedNamespaces) {
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
+      throw new Error(`reservedNamespaces must be namespace names, got "${namespace}"`);
+  }
+
   return {
     stage,
     issuerUrl,
@@ -111,17 +120,22 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
     throttleRateLimit: int('throttleRateLimit', 50),
     throttleBurstLimit: int('throttleBurstLimit', 100),
-    corsOrigins: (raw('corsOrigins') ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    corsOrigins: list(raw('corsOrigins')),
     nag: bool('nag', false),
     clusterSecretPrefix,
     clusterRolePattern,
     chatSecretArn,
     publicUrl: httpsOrigin(raw('publicUrl')),
+    reservedNamespaces,
   };
 }
+
+/** A comma-separated setting, blanks dropped. */
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 
 function httpsOrigin(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

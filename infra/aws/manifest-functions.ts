@@ -47,6 +47,7 @@ export function createFunctions(
         SLIPWAY_GROUPS_CLAIM: config.groupsClaim,
         ...(config.groupsDelimiter ? { SLIPWAY_GROUPS_DELIMITER: config.groupsDelimiter } : {}),
         ...(config.publicUrl ? { SLIPWAY_PUBLIC_URL: config.publicUrl } : {}),
+        ...settingsOf(spec, config),
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
@@ -54,6 +55,12 @@ export function createFunctions(
     fns[spec.name] = fn;
   }
   return fns;
+}
+
+/** The platform settings a function reads, as environment variables; an unset one is left out. */
+function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
+  const reserved = config.reservedNamespaces.join(',');
+  return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
 }
 
 function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {

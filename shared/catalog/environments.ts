@@ -14,6 +14,7 @@ import { keys } from '../store/keys.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
 import { type AlsoCommit, commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 import { changedFields } from './changes.ts';
+import { claimNamespace, type Placement, releaseNamespace } from './namespaces.ts';
 
 export type EnvView = NewEnv & {
   app_id: string;
@@ -48,7 +49,10 @@ export async function getEnv(
   return { ...present<EnvView>(env), current_release: current ?? null };
 }
 
-/** The cluster must exist: its environment counter is bumped in the same transaction. */
+/**
+ * The cluster must exist: its environment counter is bumped in the same transaction, which also
+ * claims the namespace on that cluster for the app's project (ADR 12).
+ */
 export async function createEnv(
   caller: Caller,
   appId: string,
@@ -75,6 +79,7 @@ export async function createEnv(
     createRecord(item, `Environment ${input.name}`),
     countChild(keys.app(appId), '_envs', 1, 'Application'),
     useCluster(input.cluster_id, 1),
+    ...claimNamespace(input, { projectId, appId, env: input.name }),
     ...approverTeamRefs(input.protection?.approver_teams ?? [], []),
     envChange(caller, 'Environment Created', view, view),
     ...alsoCommit(view),
@@ -92,11 +97,14 @@ export async function updateEnv(
   const { env } = await readEnv(caller, appId, name, 'env.update');
   const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
   const { item, write } = replaceRecord(env, next, expected, what);
-  const moved = next.cluster_id !== env.cluster_id;
+  const otherCluster = next.cluster_id !== env.cluster_id;
+  const moved = otherCluster || next.namespace !== env.namespace;
+  const user = { projectId: env.project_id as string, appId, env: name };
   const view = present<EnvView>(item);
   await commit([
     write,
-    ...(moved ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
+    ...(otherCluster ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
+    ...(moved ? [...(await releaseNamespace(env as Placement, user)), ...claimNamespace(next, user)] : []),
     ...approverTeamRefs(next.protection.approver_teams, approversOf(env)),
     envChange(caller, 'Environment Updated', view, { ...view, changes: changedFields(env, item, CHANGEABLE) }),
   ]);
@@ -109,6 +117,7 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
     deleteRecord(keys.env(appId, name), expected, what),
     countChild(keys.app(appId), '_envs', -1, 'Application'),
     useCluster(env.cluster_id as string, -1),
+    ...(await releaseNamespace(env as Placement, { appId, env: name })),
     ...approverTeamRefs([], approversOf(env)),
     envChange(caller, 'Environment Deleted', present<EnvView>(env), { id: name, app_id: appId }),
   ]);

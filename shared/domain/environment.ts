@@ -18,9 +18,23 @@ export const defaultProtection: z.infer<typeof protection> = {
   approval_timeout_minutes: 24 * 60,
 };
 
+/**
+ * Namespaces no environment may use: `default` and the `kube-` ones Kubernetes keeps for itself,
+ * plus the platform's own (`SLIPWAY_RESERVED_NAMESPACES`, comma-separated; read at each check).
+ */
+export function isReservedNamespace(namespace: string): boolean {
+  if (namespace === 'default' || namespace.startsWith('kube-')) return true;
+  const platform = (process.env.SLIPWAY_RESERVED_NAMESPACES ?? '').split(',').map((name) => name.trim());
+  return platform.includes(namespace);
+}
+
+export const envNamespace = dnsLabel.check(
+  z.refine((name) => !isReservedNamespace(name), 'is reserved for the cluster or the platform: choose another'),
+);
+
 export const envChanges = z.strictObject({
   cluster_id: resourceId('cls'),
-  namespace: dnsLabel,
+  namespace: envNamespace,
   protection,
   /** Position in the promotion path: dev (0) → staging (1) → prod (2). */
   order: z.int().check(z.minimum(0), z.maximum(100)),
@@ -29,7 +43,7 @@ export const envChanges = z.strictObject({
 export const newEnv = z.strictObject({
   name: dnsLabel,
   cluster_id: resourceId('cls'),
-  namespace: dnsLabel,
+  namespace: envNamespace,
   protection: z.optional(protection),
   order: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
 });

@@ -19,7 +19,7 @@ import {
 import { type ClusterTarget, clusterCredentials, forgetCredentials } from './credentials.ts';
 import { type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
 import { type RolloutStatus, rolloutStatus } from './rollout.ts';
-import { MANAGED_BY_LABEL } from './workload.ts';
+import { MANAGED_BY_LABEL, ownedAs, unlabelledSlipwayDeployment } from './workload.ts';
 
 export type { ClusterTarget } from './credentials.ts';
 export { ClusterConfigInvalid } from './kubeconfig.ts';
@@ -50,38 +50,69 @@ export class ClusterRejected extends Error {
 }
 
 /**
- * Ensures the namespace, then server-side applies the Deployment as field manager `slipway`
- * (force: Slipway owns the fields it renders). Returns what readRollout must see observed.
+ * Server-side applies the Deployment as field manager `slipway` (force: Slipway owns the fields it
+ * renders), but only over a Deployment this environment owns (ADR 12). It reads the Deployment
+ * first: one that exists without this environment's owner labels is refused (ClusterRejected) and
+ * left untouched — unless it is an earlier Slipway's, unlabelled, and `adoptUnlabelled` says the
+ * deployment named on it was this environment's. The namespace is created only when the cluster
+ * says it is missing; an existing one is never changed. Returns what readRollout must see observed.
  */
 export async function applyWorkload(
   cluster: ClusterTarget,
   deployment: V1Deployment,
+  adoptUnlabelled: (deploymentId: string) => Promise<boolean> = async () => false,
 ): Promise<{ generation: number; resourceVersion: string }> {
   const name = deployment.metadata?.name;
   const namespace = deployment.metadata?.namespace;
   if (!name || !namespace) throw new Error('A workload needs metadata.name and metadata.namespace');
   return call(cluster, async ({ apps, core }) => {
-    await core.patchNamespace(
-      {
-        name: namespace,
-        body: {
-          apiVersion: 'v1',
-          kind: 'Namespace',
-          metadata: { name: namespace, labels: { [MANAGED_BY_LABEL]: 'slipway' } },
-        },
-        fieldManager: FIELD_MANAGER,
-        force: true,
-      },
-      applyOptions,
-    );
-    const applied = await apps.patchNamespacedDeployment(
-      { name, namespace, body: deployment, fieldManager: FIELD_MANAGER, force: true },
-      applyOptions,
-    );
+    const existing = await apps.readNamespacedDeployment({ name, namespace }, requestOptions).catch(absentOn404);
+    if (existing && !(await mayChange(existing, deployment, adoptUnlabelled))) {
+      throw new ClusterRejected(
+        `${where(cluster)}: Deployment ${namespace}/${name} exists and is not managed by this environment; it was left untouched`,
+        409,
+      );
+    }
+    const apply = () =>
+      apps.patchNamespacedDeployment(
+        { name, namespace, body: deployment, fieldManager: FIELD_MANAGER, force: true },
+        applyOptions,
+      );
+    const applied = await apply().catch(async (error: unknown) => {
+      if (
+        !(error instanceof ApiException && error.code === 404 && statusOf(error.body)?.details?.kind === 'namespaces')
+      )
+        throw error;
+      await createNamespace(core, namespace);
+      return apply();
+    });
     return {
       generation: applied.metadata?.generation ?? 0,
       resourceVersion: applied.metadata?.resourceVersion ?? '',
     };
+  });
+}
+
+async function mayChange(
+  existing: V1Deployment,
+  desired: V1Deployment,
+  adoptUnlabelled: (deploymentId: string) => Promise<boolean>,
+): Promise<boolean> {
+  if (ownedAs(existing, desired)) return true;
+  const earlier = unlabelledSlipwayDeployment(existing);
+  return earlier !== undefined && (await adoptUnlabelled(earlier));
+}
+
+const absentOn404 = (error: unknown): undefined => {
+  if (error instanceof ApiException && error.code === 404) return undefined;
+  throw error;
+};
+
+/** A namespace someone else creates at the same moment is as good as ours. */
+async function createNamespace(core: CoreV1Api, name: string): Promise<void> {
+  const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_BY_LABEL]: 'slipway' } } };
+  await core.createNamespace({ body, fieldManager: FIELD_MANAGER }, requestOptions).catch((error: unknown) => {
+    if (!(error instanceof ApiException && error.code === 409)) throw error;
   });
 }
 
@@ -146,21 +177,25 @@ async function call<T>(cluster: ClusterTarget, work: (clients: Clients) => Promi
 
 /** Maps what client-node and undici throw to our three errors; anything else is a bug and stays as is. */
 export function classify(cluster: Pick<ClusterTarget, 'name' | 'api_server_url'>, error: unknown): unknown {
-  const where = `cluster ${cluster.name} (${cluster.api_server_url})`;
+  const at = where(cluster);
   if (error instanceof ApiException) {
-    const detail = `${where}: HTTP ${error.code}: ${statusMessage(error.body) ?? STATUS_CODES[error.code]}`;
+    const detail = `${at}: HTTP ${error.code}: ${statusMessage(error.body) ?? STATUS_CODES[error.code]}`;
     if (error.code === 429 || error.code >= 500) return new ClusterThrottled(detail, { cause: error });
     return new ClusterRejected(detail, error.code, { cause: error });
   }
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new ClusterUnreachable(`${where}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { cause: error });
+    return new ClusterUnreachable(`${at}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { cause: error });
   }
   // undici's fetch fails with TypeError('fetch failed') and the socket's error as cause.
   if (error instanceof TypeError && error.message === 'fetch failed') {
-    return new ClusterUnreachable(`${where}: ${networkCause(error.cause)}`, { cause: error });
+    return new ClusterUnreachable(`${at}: ${networkCause(error.cause)}`, { cause: error });
   }
   return error;
 }
+
+/** How every cluster error starts: which cluster, at which address. */
+const where = (cluster: Pick<ClusterTarget, 'name' | 'api_server_url'>) =>
+  `cluster ${cluster.name} (${cluster.api_server_url})`;
 
 function networkCause(cause: unknown): string {
   if (!(cause instanceof Error)) return 'network error';
@@ -177,13 +212,19 @@ function networkCause(cause: unknown): string {
 function statusMessage(body: unknown): string | undefined {
   // client-node drops the body of a 401.
   if (body === undefined || body === '') return undefined;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  const status = statusOf(body);
+  if (typeof status?.message === 'string') return status.message;
+  if (typeof status?.reason === 'string') return status.reason;
+  // not a Status: show the start of what came back
+  return (typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 300);
+}
+
+function statusOf(body: unknown): { message?: unknown; reason?: unknown; details?: { kind?: unknown } } | undefined {
+  if (typeof body !== 'string') return typeof body === 'object' && body !== null ? body : undefined;
   try {
-    const status = JSON.parse(text) as { message?: unknown; reason?: unknown };
-    if (typeof status.message === 'string') return status.message;
-    if (typeof status.reason === 'string') return status.reason;
+    const status = JSON.parse(body) as unknown;
+    return typeof status === 'object' && status !== null ? status : undefined;
   } catch {
-    // not JSON: show the start of what came back
+    return undefined;
   }
-  return text.slice(0, 300);
 }

@@ -19,6 +19,9 @@ export interface WorkloadInput {
 
 export const NAME_LABEL = 'app.kubernetes.io/name';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+/** Which environment owns the object (ADR 12): the deployer changes nothing that lacks these or names another. */
+export const APP_ID_LABEL = 'slipway.dev/app-id';
+export const ENV_LABEL = 'slipway.dev/env';
 export const DEPLOYMENT_ID_ANNOTATION = 'slipway.dev/deployment-id';
 export const REVISION_ANNOTATION = 'slipway.dev/revision';
 
@@ -28,8 +31,14 @@ export const REVISION_ANNOTATION = 'slipway.dev/revision';
  */
 export function renderDeployment(input: WorkloadInput): V1Deployment {
   const { app, env } = input;
-  // Ours last: an app label may not take over the selector or the manager.
-  const labels = { ...app.labels, [NAME_LABEL]: app.name, [MANAGED_BY_LABEL]: 'slipway' };
+  // Ours last: an app label may not take over the selector, the manager or the owner.
+  const labels = {
+    ...app.labels,
+    [NAME_LABEL]: app.name,
+    [MANAGED_BY_LABEL]: 'slipway',
+    [APP_ID_LABEL]: app.id,
+    [ENV_LABEL]: env.name,
+  };
   const annotations = { [DEPLOYMENT_ID_ANNOTATION]: input.deploymentId, [REVISION_ANNOTATION]: String(input.revision) };
   return {
     apiVersion: 'apps/v1',
@@ -55,4 +64,25 @@ function deploymentStrategy(strategy: RolloutStrategy): V1DeploymentStrategy {
   if (strategy.max_surge !== undefined) rollingUpdate.maxSurge = strategy.max_surge;
   if (strategy.max_unavailable !== undefined) rollingUpdate.maxUnavailable = strategy.max_unavailable;
   return { type: 'RollingUpdate', rollingUpdate };
+}
+
+/**
+ * Whether a Deployment found on the cluster is the one `desired` may change: it must carry the
+ * manager and owner labels with the values `desired` carries. Anything else — someone else's object,
+ * another environment's, or an unlabelled one — is not ours to take over.
+ */
+export function ownedAs(existing: V1Deployment, desired: V1Deployment): boolean {
+  const have = existing.metadata?.labels ?? {};
+  const want = desired.metadata?.labels ?? {};
+  return [MANAGED_BY_LABEL, APP_ID_LABEL, ENV_LABEL].every((label) => want[label] && have[label] === want[label]);
+}
+
+/**
+ * The Slipway deployment that last applied a Deployment from before the owner labels existed
+ * (managed by slipway, no owner label): only its record can tell whose it is.
+ */
+export function unlabelledSlipwayDeployment(existing: V1Deployment): string | undefined {
+  const { labels = {}, annotations = {} } = existing.metadata ?? {};
+  if (labels[MANAGED_BY_LABEL] !== 'slipway' || labels[APP_ID_LABEL] !== undefined) return undefined;
+  return annotations[DEPLOYMENT_ID_ANNOTATION];
 }

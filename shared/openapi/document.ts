@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
 import { clusterChanges } from '../domain/cluster.ts';
+import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
@@ -66,6 +67,13 @@ Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applicatio
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [
+    envNamespace,
+    {
+      not: { anyOf: [{ const: 'default' }, { pattern: '^kube-' }] },
+      description: 'A DNS label; default, kube-* and the namespaces the platform reserves are refused.',
+    },
+  ],
   [
     clusterChanges.shape.ca_data,
     {

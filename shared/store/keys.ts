@@ -18,6 +18,15 @@ export const keys = {
   teamName: (name: string): Key => ({ PK: `TEAM_NAME#${name}`, SK: 'NAME' }),
   teamMember: (teamId: string, sub: string): Key => ({ PK: `TEAM#${teamId}`, SK: `MEMBER#${sub}` }),
   binding: (id: string): Key => ({ PK: `BINDING#${id}`, SK: 'BINDING' }),
+  /** The project owning a namespace of a cluster (ADR 12), and one record per app of it using it. */
+  namespaceClaim: (clusterId: string, namespace: string): Key => ({
+    PK: `NAMESPACE#${clusterId}#${namespace}`,
+    SK: 'CLAIM',
+  }),
+  namespaceUser: (clusterId: string, namespace: string, appId: string): Key => ({
+    PK: `NAMESPACE#${clusterId}#${namespace}`,
+    SK: `APP#${appId}`,
+  }),
 };
 
 /** GSI1 partitions: every record of a kind. */

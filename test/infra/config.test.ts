@@ -30,7 +30,16 @@ describe('readConfig', () => {
       clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
       chatSecretArn: undefined,
       publicUrl: undefined,
+      reservedNamespaces: [],
     });
+  });
+
+  it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {
+    expect(read({ reservedNamespaces: 'istio-system, monitoring' }).reservedNamespaces).toEqual([
+      'istio-system',
+      'monitoring',
+    ]);
+    expect(read({}, { SLIPWAY_RESERVED_NAMESPACES: 'cert-manager' }).reservedNamespaces).toEqual(['cert-manager']);
   });
 
   it('takes the public URL chat links point at as an https origin', () => {
@@ -81,6 +90,7 @@ describe('readConfig', () => {
     [{ clusterSecretPrefix: 'a b' }, /secret name prefix/],
     // A partial ARN (no -XXXXXX suffix) would not match the secret in IAM.
     [{ chatSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/chat' }, /complete ARN/],
+    [{ reservedNamespaces: 'monitoring,Kube_System' }, /namespace names, got "Kube_System"/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

@@ -271,4 +271,19 @@ describe('createFunctions', () => {
       'deployer needs cluster-secrets, which its stack cannot grant',
     );
   });
+
+  it('passes a platform setting only to the functions that read it', () => {
+    const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Settings');
+    const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
+    const config = readConfig(app.node, { SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring' });
+    const specs = functions.filter((spec) => spec.trigger === undefined && !spec.capabilities);
+    const built = createFunctions(stack, specs, { config, table, reach: {} });
+    const template = Template.fromStack(stack).toJSON().Resources;
+    const variables = (name: FunctionName) =>
+      template[stack.getLogicalId(built[name]?.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    expect(variables('apps').SLIPWAY_RESERVED_NAMESPACES).toBe('istio-system,monitoring');
+    for (const spec of specs.filter((one) => one.name !== 'apps'))
+      expect(variables(spec.name).SLIPWAY_RESERVED_NAMESPACES).toBeUndefined();
+  });
 });

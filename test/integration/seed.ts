@@ -18,7 +18,8 @@ export const bodies = {
     deploy: { kind: 'helm', path: 'charts/api' },
     image_repository: '123456789012.dkr.ecr.eu-west-1.amazonaws.com/shop/api',
   }),
-  env: (clusterId: string, name = unique('env')) => ({ name, cluster_id: clusterId, namespace: 'shop' }),
+  // A namespace per environment: two environments of one app may not share one on a cluster (ADR 12).
+  env: (clusterId: string, name = unique('env')) => ({ name, cluster_id: clusterId, namespace: `shop-${name}` }),
   cluster: () => ({
     name: unique('cluster'),
     region: 'eu-west-1',

@@ -27,6 +27,8 @@ async function everything() {
 }
 
 beforeAll(async () => {
+  // The platform's own reserved namespaces; handlers run in this worker and read it at each check.
+  process.env.SLIPWAY_RESERVED_NAMESPACES = 'istio-system,monitoring';
   ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
   pendingApproval = await waitingAtTheGate();
@@ -59,6 +61,10 @@ const deploy = (change: Record<string, unknown>) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'prod', image: '1.0.0', ...change });
 const rollback = (change: Record<string, unknown>) =>
   admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
+
+/** A valid new environment of the fixture app, in `namespace`. */
+const placeEnv = (namespace: string) =>
+  admin.post(`/api/v1/apps/${fixture.app.id}/envs`, { ...bodies.env(fixture.cluster.id), namespace });
 
 /** A valid kubeconfig-mode cluster, with `change` applied to its auth. */
 const kubeconfigCluster = (change: Record<string, unknown>) => ({
@@ -202,6 +208,15 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         'invalid-request',
       ],
       ['a malformed deployment id', () => admin.get('/api/v1/deployments/dep_..%2F..%2Fx'), 404, 'not-found'],
+      ['an environment in kube-system', () => placeEnv('kube-system'), 400, 'invalid-request'],
+      ['an environment in kube-node-lease', () => placeEnv('kube-node-lease'), 400, 'invalid-request'],
+      ['an environment in a namespace the platform reserves', () => placeEnv('istio-system'), 400, 'invalid-request'],
+      [
+        'a PATCH moving an environment to default',
+        () => admin.patch(`/api/v1/apps/${fixture.app.id}/envs/prod`, { namespace: 'default' }, { 'if-match': '"v1"' }),
+        400,
+        'invalid-request',
+      ],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {

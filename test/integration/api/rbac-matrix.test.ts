@@ -549,3 +549,20 @@ describe('authorization matrix', () => {
     expect(reply.status, reply.text).toBe(expected(spec.need, persona, spec.success));
   });
 });
+
+describe('tenants of one cluster', () => {
+  it('a maintainer of Q cannot place an environment in a namespace P uses on that cluster (409, naming nobody)', async () => {
+    const { namespace } = (await admin.get(`${v1}/apps/${P.app.id}/envs/prod`)).body;
+    const place = (clusterId: string) =>
+      callers['other-project'].post(`${v1}/apps/${Q.app.id}/envs`, {
+        name: unique('env'),
+        cluster_id: clusterId,
+        namespace,
+      });
+    const refused = await place(P.cluster.id);
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('https://slipway.dev/problems/namespace-taken');
+    for (const trace of [P.project.id, P.project.name, P.app.id, P.app.name]) expect(refused.text).not.toContain(trace);
+    expect((await place(Q.cluster.id)).status).toBe(201);
+  });
+});

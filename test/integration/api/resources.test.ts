@@ -1,4 +1,7 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../../shared/store/keys.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
@@ -144,6 +147,167 @@ describe('applications and environments', () => {
     expect(reply.body.type).toBe('https://slipway.dev/problems/unknown-cluster');
     expect((await admin.get(`/api/v1/apps/${app.id}/envs/qa`)).status).toBe(404);
     expect((await admin.get(`/api/v1/apps/${app.id}`)).body.version).toBe(1);
+  });
+});
+
+describe('namespaces on a cluster (ADR 12)', () => {
+  /** Another project with one app, as a second tenant of the same clusters. */
+  async function tenant() {
+    const project = await create(admin, '/api/v1/projects', bodies.project());
+    const app = await create(admin, '/api/v1/apps', bodies.app(project.id));
+    const envs = async () =>
+      (await admin.get(`/api/v1/apps/${app.id}/envs`)).body.items.map((e: { name: string }) => e.name);
+    const place = (clusterId: string, namespace: string, name = unique('env')) =>
+      admin.post(`/api/v1/apps/${app.id}/envs`, { name, cluster_id: clusterId, namespace });
+    return { project, app, envs, place };
+  }
+  const taken = 'https://slipway.dev/problems/namespace-taken';
+
+  it('belong to the project that first uses one: another project gets 409 naming nobody, and nothing is written', async () => {
+    const a = await world(admin);
+    const b = await tenant();
+    const refused = await b.place(a.cluster.id, a.env.namespace);
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe(taken);
+    expect(refused.body.detail).toBe(`Namespace ${a.env.namespace} on this cluster belongs to another project.`);
+    for (const trace of [a.project.id, a.project.name, a.app.id, a.app.name]) {
+      expect(refused.text).not.toContain(trace);
+    }
+    // Taken is taken: no Retry-After.
+    expect(refused.headers.get('retry-after')).toBeNull();
+    expect(await b.envs()).toEqual([]);
+    expect((await admin.get(`/api/v1/apps/${b.app.id}`)).body.version).toBe(1);
+
+    // The same name on another cluster is another namespace.
+    const elsewhere = await create(admin, '/api/v1/clusters', bodies.cluster());
+    expect((await b.place(elsewhere.id, a.env.namespace)).status).toBe(201);
+  });
+
+  it('are shared by the apps of one project, never by two environments of one app', async () => {
+    const a = await world(admin);
+    const sibling = await create(admin, '/api/v1/apps', bodies.app(a.project.id));
+    const beside = await admin.post(`/api/v1/apps/${sibling.id}/envs`, bodies.env(a.cluster.id, 'prod'));
+    expect(beside.status).toBe(201);
+    expect(beside.body.namespace).toBe(a.env.namespace);
+
+    // Both would apply one Deployment (named after the app) in one namespace.
+    const twin = await admin.post(`/api/v1/apps/${a.app.id}/envs`, {
+      ...bodies.env(a.cluster.id, 'staging'),
+      namespace: a.env.namespace,
+    });
+    expect(twin.status).toBe(409);
+    expect(twin.body.type).toBe(taken);
+    expect((await admin.get(`/api/v1/apps/${a.app.id}/envs/staging`)).status).toBe(404);
+    const moveIn = await admin.patch(
+      `/api/v1/apps/${a.app.id}/envs/prod`,
+      { namespace: a.env.namespace },
+      { 'if-match': '"v1"' },
+    );
+    expect(moveIn.status).toBe(200); // not a move: the same place
+
+    // Apps of one project are named uniquely in it, so their Deployments never collide there.
+    const sameName = await admin.post('/api/v1/apps', { ...bodies.app(a.project.id), name: sibling.name });
+    expect(sameName.status).toBe(409);
+    expect(sameName.body.type).toBe('https://slipway.dev/problems/name-taken');
+  });
+
+  it('move with a PATCH and are freed by the last DELETE: another project can take them afterwards', async () => {
+    const a = await world(admin);
+    const b = await tenant();
+    const first = a.env.namespace;
+    const path = `/api/v1/apps/${a.app.id}/envs/prod`;
+
+    const moved = await admin.patch(path, { namespace: 'shop-moved' }, { 'if-match': '"v1"' });
+    expect(moved.status).toBe(200);
+    expect((await b.place(a.cluster.id, 'shop-moved')).status).toBe(409);
+    expect((await b.place(a.cluster.id, first, 'took-the-old-one')).status).toBe(201);
+
+    // A move into a namespace another project holds is refused whole: the environment stays put.
+    const refused = await admin.patch(path, { namespace: first }, { 'if-match': '"v2"' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe(taken);
+    expect((await admin.get(path)).body).toMatchObject({ namespace: 'shop-moved', version: 2 });
+
+    // Another cluster: the namespace on the first one is freed.
+    const other = await create(admin, '/api/v1/clusters', bodies.cluster());
+    expect((await admin.patch(path, { cluster_id: other.id }, { 'if-match': '"v2"' })).status).toBe(200);
+    expect((await b.place(a.cluster.id, 'shop-moved', 'after-cluster-move')).status).toBe(201);
+    expect((await b.place(other.id, 'shop-moved')).status).toBe(409);
+
+    // Two apps of A share it: the first DELETE leaves it A's, the last one frees it.
+    const sibling = await create(admin, '/api/v1/apps', bodies.app(a.project.id));
+    await create(admin, `/api/v1/apps/${sibling.id}/envs`, {
+      name: 'prod',
+      cluster_id: other.id,
+      namespace: 'shop-moved',
+    });
+    expect((await admin.delete(path, { 'if-match': '"v3"' })).status).toBe(204);
+    expect((await b.place(other.id, 'shop-moved')).status).toBe(409);
+    expect((await admin.delete(`/api/v1/apps/${sibling.id}/envs/prod`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await b.place(other.id, 'shop-moved', 'after-delete')).status).toBe(201);
+  });
+
+  it('go to exactly one of several projects asking at once, and stay countable', async () => {
+    const cluster = await create(admin, '/api/v1/clusters', bodies.cluster());
+    const tenants = await Promise.all(Array.from({ length: 5 }, () => tenant()));
+    const replies = await Promise.all(tenants.map((t) => t.place(cluster.id, 'contested', 'prod')));
+    expect(replies.filter((r) => r.status === 201)).toHaveLength(1);
+    expect(replies.filter((r) => r.status === 409)).toHaveLength(4);
+    const winner = tenants[replies.findIndex((r) => r.status === 201)];
+    const loser = tenants.find((t) => t !== winner);
+    if (!winner || !loser) throw new Error('no winner');
+    expect((await loser.place(cluster.id, 'contested', 'later')).status).toBe(409);
+    expect((await admin.delete(`/api/v1/apps/${winner.app.id}/envs/prod`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await loser.place(cluster.id, 'contested', 'later')).status).toBe(201);
+  });
+
+  it('an environment from before claims holds none: deleting it frees nothing another environment holds', async () => {
+    const a = await world(admin);
+    const b = await tenant();
+    // What an environment created by an earlier version looks like: no claim records.
+    const table = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+    for (const key of [
+      keys.namespaceClaim(a.cluster.id, a.env.namespace),
+      keys.namespaceUser(a.cluster.id, a.env.namespace, a.app.id),
+    ])
+      await table.send(new DeleteCommand({ TableName: process.env.TABLE_NAME, Key: key }));
+    // Unclaimed, the namespace is open: a new environment of the same app claims it.
+    await create(admin, `/api/v1/apps/${a.app.id}/envs`, {
+      ...bodies.env(a.cluster.id, 'qa'),
+      namespace: a.env.namespace,
+    });
+
+    // Deleting the old one must not free what qa holds.
+    expect((await admin.delete(`/api/v1/apps/${a.app.id}/envs/prod`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await b.place(a.cluster.id, a.env.namespace)).status).toBe(409);
+    expect((await admin.delete(`/api/v1/apps/${a.app.id}/envs/qa`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await b.place(a.cluster.id, a.env.namespace)).status).toBe(201);
+  });
+
+  it('refuse the ones Kubernetes and the platform keep for themselves (400, naming namespace)', async () => {
+    const { app, cluster } = await world(admin);
+    for (const namespace of ['kube-system', 'kube-public', 'kube-node-lease', 'default', 'kube-future']) {
+      const reply = await admin.post(`/api/v1/apps/${app.id}/envs`, { ...bodies.env(cluster.id), namespace });
+      expect(reply.status, namespace).toBe(400);
+      expect(reply.body.invalid_params).toEqual([{ name: 'namespace', reason: expect.stringMatching(/reserved/) }]);
+    }
+    process.env.SLIPWAY_RESERVED_NAMESPACES = 'istio-system, monitoring';
+    try {
+      const reply = await admin.patch(
+        `/api/v1/apps/${app.id}/envs/prod`,
+        { namespace: 'monitoring' },
+        { 'if-match': '"v1"' },
+      );
+      expect(reply.status).toBe(400);
+      expect(reply.body.invalid_params).toEqual([{ name: 'namespace', reason: expect.stringMatching(/reserved/) }]);
+    } finally {
+      delete process.env.SLIPWAY_RESERVED_NAMESPACES;
+    }
+    expect((await admin.get(`/api/v1/apps/${app.id}/envs`)).body.items).toHaveLength(1);
+    // A name is reserved as a namespace only: an app may still be called default.
+    expect(
+      (await admin.post('/api/v1/apps', { ...bodies.app((await world(admin)).project.id), name: 'default' })).status,
+    ).toBe(201);
   });
 });
 

@@ -1,15 +1,19 @@
-import { AppsV1Api, KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client } from '../client.ts';
+import { bodies, create } from '../seed.ts';
 import { deploy, IMAGE_REPOSITORY, type Scene, startScene, statusWhen, stepNames } from './scene.ts';
 
 /** Deploy, roll out, record, roll back: end to end through the HTTP API on the local cloud. */
 let scene: Scene;
 let apps: AppsV1Api;
+let core: CoreV1Api;
 beforeAll(async () => {
   scene = await startScene();
   const kc = new KubeConfig();
   kc.loadFromString(scene.cloud.services.kubernetes.kubeconfig);
   apps = kc.makeApiClient(AppsV1Api);
+  core = kc.makeApiClient(CoreV1Api);
 });
 afterAll(() => scene?.cloud.stop());
 
@@ -194,5 +198,99 @@ describe('the environment lock', () => {
     } finally {
       scene.cloud.services.kubernetes.setOptions({ podStartMs: 30 });
     }
+  });
+});
+
+describe('tenants of one cluster (ADR 12)', () => {
+  it('another project cannot place an environment in the namespace a deployed app runs in, and nothing is written', async () => {
+    const release = await deploy(scene.developer, scene.app.id, { env: 'prod', image: '8.0.0' });
+    const waiting = await statusWhen(scene.developer, release.body.id, (s) => s.state === 'waiting_for_approval');
+    await scene.approvers[0].post(`/api/v1/approvals/${waiting.approval.id}/approve`, {});
+    expect((await statusWhen(scene.developer, release.body.id)).state).toBe('succeeded');
+
+    // Project B, whose app has the same name: its Deployment would be A's.
+    const project = await create(scene.admin, '/api/v1/projects', bodies.project());
+    const app = await create(scene.admin, '/api/v1/apps', { ...bodies.app(project.id), name: scene.app.name });
+    const maintainer = client(scene.cloud.url, await scene.cloud.mintToken({ sub: 'b-maintainer' }));
+    await maintainer.get('/api/v1/users/me');
+    await create(scene.admin, '/api/v1/roles/bind', {
+      role: 'maintainer',
+      subject: { kind: 'user', id: 'b-maintainer' },
+      scope: { kind: 'project', project_id: project.id },
+    });
+
+    const refused = await maintainer.post(`/api/v1/apps/${app.id}/envs`, {
+      name: 'prod',
+      cluster_id: scene.cluster.id,
+      namespace: 'shop-prod',
+    });
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('https://slipway.dev/problems/namespace-taken');
+    const owner = (await scene.admin.get(`/api/v1/projects/${scene.project.id}`)).body;
+    for (const trace of [owner.id, owner.name, scene.app.id]) expect(refused.text).not.toContain(trace);
+    expect((await maintainer.get(`/api/v1/apps/${app.id}/envs`)).body.items).toEqual([]);
+    expect(await imageOnCluster('shop-prod')).toBe(`${IMAGE_REPOSITORY}:8.0.0`);
+  });
+
+  it('a Deployment Slipway does not manage fails the deploy as ClusterRejected, and keeps its image', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'payments' } } });
+    await apps.createNamespacedDeployment({
+      namespace: 'payments',
+      body: {
+        metadata: { name: scene.app.name },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { run: 'theirs' } },
+          template: {
+            metadata: { labels: { run: 'theirs' } },
+            spec: { containers: [{ name: 'web', image: 'nginx:1.27' }] },
+          },
+        },
+      },
+    });
+    await create(scene.admin, `/api/v1/apps/${scene.app.id}/envs`, {
+      name: 'payments',
+      cluster_id: scene.cluster.id,
+      namespace: 'payments',
+    });
+
+    const reply = await deploy(scene.developer, scene.app.id, { env: 'payments', image: '7.0.0' });
+    const status = await statusWhen(scene.developer, reply.body.id);
+    expect(status.state).toBe('failed');
+    expect(stepNames(status)).toEqual(['queued', 'applying', 'failed']);
+    expect(status.reason).toMatch(
+      new RegExp(
+        `^ClusterRejected: .*Deployment payments/${scene.app.name} exists and is not managed by this environment`,
+      ),
+    );
+    expect(await imageOnCluster('payments')).toBe('nginx:1.27');
+  });
+
+  it('adopts an earlier Slipway’s unlabelled Deployment of this environment, and no other environment’s', async () => {
+    const unlabel = (annotations: Record<string, string> = {}) =>
+      apps.patchNamespacedDeployment(
+        {
+          name: scene.app.name,
+          namespace: 'shop-dev',
+          body: { metadata: { labels: { 'slipway.dev/app-id': null, 'slipway.dev/env': null }, annotations } },
+        },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    // As an earlier version left it: managed by slipway, the last dev deployment named on it.
+    await unlabel();
+    const adopted = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '9.0.0' });
+    expect((await statusWhen(scene.developer, adopted.body.id)).state).toBe('succeeded');
+    const labels = (await apps.readNamespacedDeployment({ name: scene.app.name, namespace: 'shop-dev' })).metadata
+      ?.labels;
+    expect(labels).toMatchObject({ 'slipway.dev/app-id': scene.app.id, 'slipway.dev/env': 'dev' });
+
+    // Naming a deployment of prod does not make it dev's.
+    const prod = (await scene.developer.get(`/api/v1/deployments?app_id=${scene.app.id}&env=prod`)).body.items[0];
+    await unlabel({ 'slipway.dev/deployment-id': prod.id });
+    const refused = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '9.0.1' });
+    const status = await statusWhen(scene.developer, refused.body.id);
+    expect(status.state).toBe('failed');
+    expect(status.reason).toMatch(/^ClusterRejected: .*not managed by this environment/);
+    expect(await imageOnCluster('shop-dev')).toBe(`${IMAGE_REPOSITORY}:9.0.0`);
   });
 });

@@ -142,6 +142,90 @@ describe('applying a workload', () => {
   });
 });
 
+describe('taking over nothing (ADR 12)', () => {
+  const cluster = () => tokenCluster('shared-eu', simulator.token);
+
+  /** A Deployment someone else made, straight on the cluster, in a namespace that exists. */
+  async function foreignDeployment(namespace: string, name: string, metadata: Record<string, unknown> = {}) {
+    const { apps, core } = inspector();
+    await core.createNamespace({ body: { metadata: { name: namespace, labels: { owner: 'payments-team' } } } });
+    return apps.createNamespacedDeployment({
+      namespace,
+      body: {
+        metadata: { name, ...metadata },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: { run: name } },
+          template: {
+            metadata: { labels: { run: name } },
+            spec: { containers: [{ name, image: 'nginx:1.27' }] },
+          },
+        },
+      },
+    });
+  }
+
+  it('refuses to apply over a Deployment without Slipway labels, and leaves it exactly as it was', async () => {
+    const before = await foreignDeployment('payments', 'web');
+    const input = { ...release('web', 'ghcr.io/acme/web:2.0.0'), env: { name: 'prod', namespace: 'payments' } };
+    const error = await failure(client.applyWorkload(cluster(), renderDeployment(input)));
+    expect(error.name).toBe('ClusterRejected');
+    expect(error.message).toBe(
+      `cluster shared-eu (${simulator.url}): Deployment payments/web exists and is not managed by this environment; it was left untouched`,
+    );
+    const after = await inspector().apps.readNamespacedDeployment({ name: 'web', namespace: 'payments' });
+    expect(after.metadata?.resourceVersion).toBe(before.metadata?.resourceVersion);
+    expect(after.spec?.template.spec?.containers[0]?.image).toBe('nginx:1.27');
+    expect(after.metadata?.managedFields?.map((entry) => entry.manager)).not.toContain('slipway');
+    // The state machine retries cluster faults, never this.
+    expect(client.classify(cluster(), error)).toBe(error);
+  });
+
+  it('refuses the Deployment of another environment of the same app in the same namespace', async () => {
+    const staging = release('orders', 'ghcr.io/acme/orders:1.0.0');
+    await client.applyWorkload(cluster(), renderDeployment(staging));
+    const prod = { ...release('orders', 'ghcr.io/acme/orders:6.6.6'), env: { ...staging.env, name: 'prod' } };
+    expect((await failure(client.applyWorkload(cluster(), renderDeployment(prod)))).name).toBe('ClusterRejected');
+    const stored = await inspector().apps.readNamespacedDeployment({
+      name: 'orders',
+      namespace: staging.env.namespace,
+    });
+    expect(stored.spec?.template.spec?.containers[0]?.image).toBe('ghcr.io/acme/orders:1.0.0');
+  });
+
+  it('adopts an unlabelled Deployment of an earlier Slipway only when the deployment it names was this environment’s', async () => {
+    const earlier = 'dep_01jd0000000000000000000000';
+    await foreignDeployment('legacy', 'api', {
+      labels: { 'app.kubernetes.io/managed-by': 'slipway', 'app.kubernetes.io/name': 'api' },
+      annotations: { 'slipway.dev/deployment-id': earlier },
+    });
+    const input = { ...release('api', 'ghcr.io/acme/api:3.0.0'), env: { name: 'prod', namespace: 'legacy' } };
+    const asked: string[] = [];
+    const refused = await failure(
+      client.applyWorkload(cluster(), renderDeployment(input), async (id) => {
+        asked.push(id);
+        return false;
+      }),
+    );
+    expect(refused.name).toBe('ClusterRejected');
+    await client.applyWorkload(cluster(), renderDeployment(input), async (id) => id === earlier);
+    expect(asked).toEqual([earlier]);
+    const stored = await inspector().apps.readNamespacedDeployment({ name: 'api', namespace: 'legacy' });
+    expect(stored.spec?.template.spec?.containers[0]?.image).toBe('ghcr.io/acme/api:3.0.0');
+    expect(stored.metadata?.labels).toMatchObject({ 'slipway.dev/app-id': 'app_api', 'slipway.dev/env': 'prod' });
+  });
+
+  it('deploys into a namespace that exists without changing the namespace', async () => {
+    const { core } = inspector();
+    await core.createNamespace({ body: { metadata: { name: 'team-owned', labels: { owner: 'platform' } } } });
+    const input = { ...release('cart', 'ghcr.io/acme/cart:1.0.0'), env: { name: 'prod', namespace: 'team-owned' } };
+    await client.applyWorkload(cluster(), renderDeployment(input));
+    const namespace = await core.readNamespace({ name: 'team-owned' });
+    expect(namespace.metadata?.labels).toEqual({ owner: 'platform', 'kubernetes.io/metadata.name': 'team-owned' });
+    expect(namespace.metadata?.managedFields?.map((entry) => entry.manager)).not.toContain('slipway');
+  });
+});
+
 describe('reading a rollout', () => {
   it('goes from progressing to complete once every new pod is available', async () => {
     const cluster = tokenCluster('staging-eu', simulator.token);
