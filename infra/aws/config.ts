@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { parseAllowedNetworks } from '../../shared/net/cluster-egress.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
@@ -40,6 +41,11 @@ export interface SlipwayConfig {
   chatSecretArn: string | undefined;
   /** Where people reach the API (a custom domain): chat messages link deployments and approvals there. */
   publicUrl: string | undefined;
+  /**
+   * CIDRs and host names private cluster addresses must lie in (ADR 13); empty: any private
+   * address. Never widens: loopback, link-local and metadata addresses stay refused.
+   */
+  clusterAllowedNetworks: string[];
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -50,6 +56,7 @@ const ENV: Record<string, string> = {
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
+  clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -112,7 +119,18 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     clusterRolePattern,
     chatSecretArn,
     publicUrl: httpsOrigin(raw('publicUrl')),
+    clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
   };
+}
+
+/** Checked now as the functions will read it, so a typo fails the synth, not every cluster registration. */
+function allowedNetworks(value: string | undefined): string[] {
+  const entries = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  parseAllowedNetworks(entries.join(','));
+  return entries;
 }
 
 function httpsOrigin(value: string | undefined): string | undefined {

@@ -122,12 +122,17 @@ function currentPolicy(): Policy {
 }
 
 function parsePolicy(networksText: string, loopbackText: string): Policy {
-  const entries = (text: string) =>
-    text
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter(Boolean);
-  const listed = entries(networksText);
+  return { ...parseAllowedNetworks(networksText), loopback: new Set(listEntries(loopbackText).map(loopbackHost)) };
+}
+
+const HOST_PATTERN = /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i;
+
+/**
+ * The allow-list: CIDRs (`10.20.0.0/16`, `fd12::/48`), single addresses and host names
+ * (`*.eks.amazonaws.com`). Anything else is a configuration error, named (infra/aws checks it at synth).
+ */
+export function parseAllowedNetworks(text: string): Pick<Policy, 'networks' | 'hosts'> {
+  const listed = listEntries(text);
   const networks = new BlockList();
   const hosts: string[] = [];
   for (const entry of listed) {
@@ -142,20 +147,20 @@ function parsePolicy(networksText: string, loopbackText: string): Policy {
       bits <= (family === 4 ? 32 : 128)
     ) {
       networks.addSubnet(address, bits, family === 4 ? 'ipv4' : 'ipv6');
-    } else if (
-      prefix === undefined &&
-      /^(\*\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i.test(entry)
-    ) {
+    } else if (prefix === undefined && HOST_PATTERN.test(entry)) {
       hosts.push(entry.toLowerCase());
     } else {
       throw new Error(`${ALLOWED_NETWORKS_ENV}: "${entry}" is neither a CIDR nor a host name`);
     }
   }
-  return {
-    networks: listed.length > 0 ? networks : undefined,
-    hosts,
-    loopback: new Set(entries(loopbackText).map(loopbackHost)),
-  };
+  return { networks: listed.length > 0 ? networks : undefined, hosts };
+}
+
+function listEntries(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
 }
 
 /** `127.0.0.1:6443` as URL.host writes it; anything but a loopback IP with its port is a configuration error. */
