@@ -59,7 +59,8 @@ const caData = z.string().check(
 const apiServerUrl = httpsUrl.check(
   z.superRefine((value, context) => {
     const refusal = URL.canParse(value) ? clusterUrlRefusal(value) : undefined;
-    if (refusal) context.addIssue({ code: 'custom', input: value, message: `not an address Slipway connects to: ${refusal}` });
+    if (!refusal) return;
+    context.addIssue({ code: 'custom', input: value, message: `not an address Slipway connects to: ${refusal}` });
   }),
 );
 
