@@ -28,8 +28,15 @@ export type FunctionName =
  * - `put-events`: PutEvents on the platform bus
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
+ * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
  */
-export type Capability = 'start-workflows' | 'answer-approvals' | 'put-events' | 'cluster-secrets' | 'chat-secret';
+export type Capability =
+  | 'start-workflows'
+  | 'answer-approvals'
+  | 'put-events'
+  | 'cluster-secrets'
+  | 'chat-secret'
+  | 'cluster-networks';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces';
@@ -88,6 +95,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['cluster-networks'],
   },
   {
     name: 'identity',
@@ -157,7 +165,7 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 30,
     tableAccess: 'readwrite',
     trigger: 'workflow',
-    capabilities: ['cluster-secrets'],
+    capabilities: ['cluster-secrets', 'cluster-networks'],
   },
   {
     name: 'release',

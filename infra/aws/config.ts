@@ -1,4 +1,5 @@
 import type { Node } from 'constructs';
+import { parseAllowedNetworks } from '../../shared/net/cluster-egress.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
@@ -46,6 +47,11 @@ export interface SlipwayConfig {
   publicUrl: string | undefined;
   /** Namespaces no environment may use, besides `default` and `kube-*` (ADR 12; read by the functions that place environments). */
   reservedNamespaces: string[];
+  /**
+   * CIDRs and host names private cluster addresses must lie in (ADR 13); empty: any private
+   * address. Never widens: loopback, link-local and metadata addresses stay refused.
+   */
+  clusterAllowedNetworks: string[];
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -59,6 +65,7 @@ const ENV: Record<string, string> = {
   corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
+  clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -127,15 +134,25 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     chatSecretArn,
     publicUrl: httpsOrigin(raw('publicUrl')),
     reservedNamespaces,
+    clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
   };
 }
-
 /** A comma-separated setting, blanks dropped. */
 const list = (value: string | undefined): string[] =>
   (value ?? '')
     .split(',')
     .map((item) => item.trim())
     .filter(Boolean);
+
+/** Checked now as the functions will read it, so a typo fails the synth, not every cluster registration. */
+function allowedNetworks(value: string | undefined): string[] {
+  const entries = (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  parseAllowedNetworks(entries.join(','));
+  return entries;
+}
 
 function httpsOrigin(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;

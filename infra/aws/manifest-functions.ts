@@ -51,7 +51,7 @@ export function createFunctions(
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
-    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach);
+    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach, config);
     fns[spec.name] = fn;
   }
   return fns;
@@ -63,13 +63,20 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
   return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
 }
 
-function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {
+function grant(
+  fn: PlatformFunction,
+  name: FunctionName,
+  capability: Capability,
+  reach: Reach,
+  config: SlipwayConfig,
+): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
+  else if (capability === 'cluster-networks') fn.bindClusterNetworks(config.clusterAllowedNetworks);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

@@ -9,6 +9,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import type { FunctionSpec, StateMachineSpec } from '../manifest.ts';
 
@@ -172,6 +173,11 @@ export class PlatformFunction extends NodejsFunction {
       reason:
         "Clusters' roles live in their own accounts and are registered at run time; the name prefix is the boundary.",
     });
+  }
+
+  /** The networks private cluster addresses must lie in, when the platform narrows them (ADR 13). */
+  bindClusterNetworks(networks: readonly string[]): void {
+    if (networks.length > 0) this.addEnvironment(ALLOWED_NETWORKS_ENV, networks.join(','));
   }
 
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */

@@ -33,10 +33,11 @@ export interface LocalCloudOptions {
   extraFunctions?: readonly FunctionLike[];
   /** API Gateway's integration timeout (default 30 s); tests shorten it. */
   integrationTimeoutMs?: number;
-  /** Shorter workflow waits, bus backoff, simulated cluster pace, chat channels (see services.ts). */
+  /** Shorter workflow waits, bus backoff, simulated cluster pace, more loopback clusters, chat channels (see services.ts). */
   workflowOverrides?: ServicesOptions['workflowOverrides'];
   busBackoff?: ServicesOptions['busBackoff'];
   kubernetes?: ServicesOptions['kubernetes'];
+  clusterLoopback?: ServicesOptions['clusterLoopback'];
   chat?: ServicesOptions['chat'];
   awsPort?: ServicesOptions['awsPort'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
@@ -95,6 +96,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.workflowOverrides ? { workflowOverrides: options.workflowOverrides } : {}),
       ...(options.busBackoff ? { busBackoff: options.busBackoff } : {}),
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
+      ...(options.clusterLoopback ? { clusterLoopback: options.clusterLoopback } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),

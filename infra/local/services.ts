@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ALLOWED_LOOPBACK_ENV } from '../../shared/net/cluster-egress.ts';
 import {
   EVENT_BUS_NAME,
   type FunctionSpec,
@@ -40,6 +41,8 @@ export interface ServicesOptions {
   busBackoff?: { initialMs: number; maxMs: number };
   /** The simulated cluster's pace (podStartMs 0: instant rollouts). */
   kubernetes?: { port?: number; podStartMs?: number; badImageFailAfterMs?: number };
+  /** Loopback `ip:port` where clusters may be besides the simulator (a kind cluster; tests: a closed port). */
+  clusterLoopback?: readonly string[];
   /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
   chat?: Record<string, unknown>;
   /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
@@ -170,6 +173,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
     ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
     ...(chatSecretArn ? { SLIPWAY_CHAT_SECRET_ARN: chatSecretArn } : {}),
+    // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
+    [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
   };
 
   let streams: StreamPoller | undefined;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { ALLOWED_LOOPBACK_ENV } from '../../shared/net/cluster-egress.ts';
 import { API_BASE, routes } from '../manifest.ts';
 import { type ChatReceiver, receiverChannels, startChatReceiver } from './chat-receiver.ts';
 import { type LocalCloud, startLocalCloud } from './cloud.ts';
@@ -57,6 +58,8 @@ try {
     quiet: args.quiet,
     ...(dynamoPort === undefined ? {} : { dynamoPort }),
     kubernetes: { port: kubePort },
+    // A cluster of your own on loopback (kind): allowed by its exact address, as the simulator is.
+    clusterLoopback: process.env[ALLOWED_LOOPBACK_ENV]?.split(',') ?? [],
     awsPort,
     chat: chat ?? receiverChannels(receiver as ChatReceiver),
   });

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { clusterUrlRefusal } from '../net/cluster-egress.ts';
 import { description, dnsLabel, httpsUrl } from './fields.ts';
 
 const secretArn = z
@@ -54,12 +55,21 @@ const caData = z.string().check(
   }, 'must be the base64 of a PEM certificate, as in a kubeconfig certificate-authority-data'),
 );
 
+/** The address the deployer will connect to, with credentials: never this machine, its link or the metadata service (ADR 13). */
+const apiServerUrl = httpsUrl.check(
+  z.superRefine((value, context) => {
+    const refusal = URL.canParse(value) ? clusterUrlRefusal(value) : undefined;
+    if (!refusal) return;
+    context.addIssue({ code: 'custom', input: value, message: `not an address Slipway connects to: ${refusal}` });
+  }),
+);
+
 export const clusterChanges = z.strictObject({
   description: z.optional(description),
   region: z
     .string()
     .check(z.regex(/^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-\d$/, 'must be an AWS region such as eu-west-1')),
-  api_server_url: httpsUrl,
+  api_server_url: apiServerUrl,
   ca_data: caData,
   auth: clusterAuth,
 });

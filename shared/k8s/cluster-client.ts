@@ -2,7 +2,7 @@
  * The port the deployer uses to reach a cluster: apply a workload, read its rollout. Every
  * cluster failure leaves as an error whose `name` the state machine's Retry/Catch match:
  * ClusterUnreachable and ClusterThrottled are worth retrying; ClusterRejected (the cluster said
- * no) and ClusterConfigInvalid (the registered credentials cannot be used) are not.
+ * no) and ClusterConfigInvalid (the registered credentials or address cannot be used) are not.
  */
 import { STATUS_CODES } from 'node:http';
 import {
@@ -16,19 +16,21 @@ import {
   setHeaderOptions,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import { ClusterAddressRefused } from '../net/cluster-egress.ts';
+import { clusterText } from './cluster-text.ts';
 import { type ClusterTarget, clusterCredentials, forgetCredentials } from './credentials.ts';
-import { type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
+import { ClusterConfigInvalid, type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
 import { type RolloutStatus, rolloutStatus } from './rollout.ts';
 import { MANAGED_BY_LABEL, ownedAs, unlabelledSlipwayDeployment } from './workload.ts';
 
 export type { ClusterTarget } from './credentials.ts';
-export { ClusterConfigInvalid } from './kubeconfig.ts';
 export type { RolloutStatus } from './rollout.ts';
+export { ClusterConfigInvalid };
 
 const FIELD_MANAGER = 'slipway';
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Connection refused or reset, DNS, timeout, TLS: the cluster may answer on a retry. */
+/** Connection refused or closed, DNS, timeout, TLS: the cluster may answer on a retry. */
 export class ClusterUnreachable extends Error {
   override name = 'ClusterUnreachable';
 }
@@ -173,18 +175,34 @@ async function call<T>(cluster: ClusterTarget, work: (clients: Clients) => Promi
   }
 }
 
-// --- errors ----------------------------------------------------------------------------------
+// --- errors ---------------------------------------------------------------------------------
 
-/** Maps what client-node and undici throw to our three errors; anything else is a bug and stays as is. */
+/**
+ * Maps what client-node and undici throw to our errors; anything else is a bug and stays as is.
+ * What reaches a deployment's reason is our own words, the HTTP status and a Status object's
+ * message: never the rest of a cluster's answer, nor OpenSSL's or the socket's own text.
+ */
 export function classify(cluster: Pick<ClusterTarget, 'name' | 'api_server_url'>, error: unknown): unknown {
   const at = where(cluster);
   if (error instanceof ApiException) {
-    const detail = `${at}: HTTP ${error.code}: ${statusMessage(error.body) ?? STATUS_CODES[error.code]}`;
+    const detail = `${at}: HTTP ${error.code}: ${statusMessage(error.body) ?? STATUS_CODES[error.code] ?? 'error'}`;
     if (error.code === 429 || error.code >= 500) return new ClusterThrottled(detail, { cause: error });
     return new ClusterRejected(detail, error.code, { cause: error });
   }
+  // The registered URL points where Slipway does not go: retrying cannot help, changing the URL can.
+  const refused = causes(error).find((one) => one instanceof ClusterAddressRefused);
+  if (refused) return new ClusterConfigInvalid(`${at}: address not allowed: ${refused.message}`, { cause: error });
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-    return new ClusterUnreachable(`${at}: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { cause: error });
+    return new ClusterUnreachable(`${at}: timeout: no answer within ${REQUEST_TIMEOUT_MS / 1000} s`, {
+      cause: error,
+    });
+  }
+  // client-node's parse errors quote the answer (JSON.parse's snippet, the content type): not shown.
+  if (
+    error instanceof SyntaxError ||
+    (error instanceof Error && /^The mediaType .* is not supported/.test(error.message))
+  ) {
+    return new ClusterUnreachable(`${at}: the answer is not a Kubernetes object`, { cause: error });
   }
   // undici's fetch fails with TypeError('fetch failed') and the socket's error as cause.
   if (error instanceof TypeError && error.message === 'fetch failed') {
@@ -197,34 +215,60 @@ export function classify(cluster: Pick<ClusterTarget, 'name' | 'api_server_url'>
 const where = (cluster: Pick<ClusterTarget, 'name' | 'api_server_url'>) =>
   `cluster ${cluster.name} (${cluster.api_server_url})`;
 
+/** Error codes (Node's, undici's, OpenSSL's as Node names them) to a few words; the first match wins. */
+const NETWORK_CAUSES: readonly (readonly [RegExp, string])[] = [
+  [/^ECONNREFUSED$/, 'connection refused'],
+  [/^(ECONNRESET|EPIPE|UND_ERR_SOCKET|UND_ERR_CLOSED)$/, 'connection closed by the server'],
+  [/^(ENOTFOUND|EAI_AGAIN|EAI_NONAME|EAI_FAIL|EAI_NODATA)$/, 'host not found'],
+  [/^(ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|UND_ERR_HEADERS_TIMEOUT|UND_ERR_BODY_TIMEOUT)$/, 'timeout'],
+  [/^(EHOSTUNREACH|ENETUNREACH|EHOSTDOWN|ENETDOWN)$/, 'no route to the host'],
+  [
+    /^(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN|DEPTH_ZERO_SELF_SIGNED_CERT|UNABLE_TO_GET_ISSUER_CERT(_LOCALLY)?|CERT_UNTRUSTED|CERT_SIGNATURE_FAILURE|CERT_REJECTED)$/,
+    'certificate not trusted: not signed by the registered CA',
+  ],
+  [/^CERT_HAS_EXPIRED$/, 'certificate expired'],
+  [/^CERT_NOT_YET_VALID$/, 'certificate not yet valid'],
+  [/^ERR_TLS_CERT_ALTNAME_INVALID$/, 'certificate not valid for this host name'],
+  [/CERT|TLS|SSL|EPROTO/, 'TLS handshake failed'],
+];
+
 function networkCause(cause: unknown): string {
-  if (!(cause instanceof Error)) return 'network error';
-  const code = (cause as { code?: unknown }).code;
-  if (typeof code === 'string' && /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ISSUER|TLS|SSL/.test(code)) {
-    // Node's hint about the system CA store does not apply: we trust only the registered CA.
-    const reason = cause.message.split('; if the root CA')[0];
-    return `TLS verification failed against the registered CA (${code}): ${reason}`;
-  }
-  return cause.message;
+  const code = causes(cause)
+    .map((one) => (one as { code?: unknown }).code)
+    .find((one): one is string => typeof one === 'string');
+  if (code === undefined) return 'network error';
+  return NETWORK_CAUSES.find(([pattern]) => pattern.test(code))?.[1] ?? `network error (${code})`;
 }
 
-/** The API server answers errors as a Status object; its `message` is the part worth showing. */
+/** The error and its causes, and an AggregateError's first error (autoSelectFamily tries every address). */
+function causes(error: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let one = error; one instanceof Error && chain.length < 5; ) {
+    chain.push(one);
+    one = one instanceof AggregateError && one.errors.length > 0 ? one.errors[0] : one.cause;
+  }
+  return chain;
+}
+
+/** The `message` of a well-formed Status object: the only part of an error body that is the cluster's word to us. */
 function statusMessage(body: unknown): string | undefined {
   // client-node drops the body of a 401.
-  if (body === undefined || body === '') return undefined;
   const status = statusOf(body);
-  if (typeof status?.message === 'string') return status.message;
-  if (typeof status?.reason === 'string') return status.reason;
-  // not a Status: show the start of what came back
-  return (typeof body === 'string' ? body : JSON.stringify(body)).slice(0, 300);
+  if (status?.kind !== 'Status' || status.apiVersion !== 'v1' || typeof status.message !== 'string') return undefined;
+  return clusterText(status.message) || undefined;
 }
 
-function statusOf(body: unknown): { message?: unknown; reason?: unknown; details?: { kind?: unknown } } | undefined {
-  if (typeof body !== 'string') return typeof body === 'object' && body !== null ? body : undefined;
-  try {
-    const status = JSON.parse(body) as unknown;
-    return typeof status === 'object' && status !== null ? status : undefined;
-  } catch {
-    return undefined;
+/** A Kubernetes answer's body as an object (client-node hands some over as text), or undefined. */
+function statusOf(
+  body: unknown,
+): { kind?: unknown; apiVersion?: unknown; message?: unknown; details?: { kind?: unknown } } | undefined {
+  let parsed: unknown = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return undefined;
+    }
   }
+  return typeof parsed === 'object' && parsed !== null ? parsed : undefined;
 }

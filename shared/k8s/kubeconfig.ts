@@ -1,4 +1,6 @@
-import { KubeConfig, loadYaml, type User } from '@kubernetes/client-node';
+import type { AgentOptions } from 'node:https';
+import { type Cluster, type DispatcherOptions, KubeConfig, loadYaml, type User } from '@kubernetes/client-node';
+import { assertClusterUrl, clusterLookup } from '../net/cluster-egress.ts';
 import type { ClusterTarget } from './credentials.ts';
 
 /**
@@ -17,13 +19,14 @@ export class ClusterConfigInvalid extends Error {
 
 /**
  * A KubeConfig for one cluster and one user. The server and its CA always come from the cluster
- * record, and the server certificate is always checked against that CA: never skipTLSVerify.
+ * record, the server certificate is always checked against that CA (never skipTLSVerify), and the
+ * socket reaches only addresses the cluster egress rules allow.
  */
 export function kubeConfigFor(
   cluster: Pick<ClusterTarget, 'name' | 'api_server_url' | 'ca_data'>,
   user: ClusterUser,
 ): KubeConfig {
-  const kubeConfig = new KubeConfig();
+  const kubeConfig = new EgressCheckedKubeConfig();
   kubeConfig.loadFromOptions({
     clusters: [{ name: cluster.name, server: cluster.api_server_url, caData: cluster.ca_data, skipTLSVerify: false }],
     users: [{ name: 'slipway', ...user }],
@@ -31,6 +34,21 @@ export function kubeConfigFor(
     currentContext: cluster.name,
   });
   return kubeConfig;
+}
+
+/**
+ * client-node builds an undici dispatcher per request from these options, and undici hands
+ * `connect` to tls.connect: an IP literal is refused before that, a host name is resolved by
+ * clusterLookup, so the address checked is the address connected to.
+ */
+class EgressCheckedKubeConfig extends KubeConfig {
+  override createDispatcherOptions(cluster: Cluster | null, agentOptions: AgentOptions): DispatcherOptions {
+    const options = super.createDispatcherOptions(cluster, agentOptions);
+    // The record always holds a CA (so an agent) and never a proxy: anything else is not ours to send.
+    if (!cluster || options.type !== 'agent') throw new Error('A cluster connection needs its CA and no proxy');
+    assertClusterUrl(cluster.server);
+    return { type: 'agent', connect: { ...options.connect, lookup: clusterLookup } };
+  }
 }
 
 /**

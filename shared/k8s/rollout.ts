@@ -1,4 +1,5 @@
 import type { V1Deployment } from '@kubernetes/client-node';
+import { clusterText } from './cluster-text.ts';
 
 /** Where a Deployment's rollout stands, as `kubectl rollout status` judges it. */
 export interface RolloutStatus {
@@ -42,7 +43,8 @@ export function rolloutStatus(deployment: V1Deployment, generation: number): Rol
       phase: 'failed',
       ...counts,
       reason: PROGRESS_DEADLINE_EXCEEDED,
-      message: `deployment "${name}" exceeded its progress deadline${detail}`,
+      // The condition's message is the cluster's text, and it becomes the deployment's reason.
+      message: clusterText(`deployment "${name}" exceeded its progress deadline${detail}`),
     };
   }
   if (counts.updated < counts.desired) {

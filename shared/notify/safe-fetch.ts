@@ -7,7 +7,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { isIP, type LookupFunction } from 'node:net';
+import { hostMatches, isPublicAddress, normalizeHost } from '../net/addresses.ts';
 
 /** Chat platforms' webhook hosts: what a channel may post to unless the configuration says otherwise. */
 export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
@@ -77,54 +78,6 @@ export async function safePost(url: string, body: unknown, options: SafePostOpti
   }
 }
 
-/** `hooks.slack.com` matches itself; `*.slack.com` matches its subdomains (not slack.com itself). */
-export function hostMatches(host: string, pattern: string): boolean {
-  const wanted = normalizeHost(pattern);
-  if (wanted.startsWith('*.')) return host.endsWith(wanted.slice(1));
-  return host === wanted;
-}
-
-/** True for addresses a webhook must never reach: loopback, private, link-local (metadata), ULA, and the like. */
-export function isPrivateAddress(address: string): boolean {
-  const family = isIP(address);
-  if (family === 0) return true;
-  return blocked.check(address, family === 4 ? 'ipv4' : 'ipv6');
-}
-
-/** Every range that is not the public internet (IPv4-mapped IPv6 addresses are checked as IPv4 by BlockList). */
-const blocked = new BlockList();
-for (const [network, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10], // carrier-grade NAT
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16], // link-local, includes the metadata service 169.254.169.254
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4], // multicast
-  ['240.0.0.0', 4], // reserved and broadcast
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv4');
-}
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['64:ff9b::', 96], // NAT64 can reach private IPv4
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7], // unique local, includes the IPv6 metadata service fd00:ec2::254
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const) {
-  blocked.addSubnet(network, prefix, 'ipv6');
-}
-
 interface Target {
   url: URL;
   /** Lower case, no brackets around IPv6 literals, no trailing dot. */
@@ -142,13 +95,6 @@ function parseTarget(raw: string): Target {
   return { url, host: normalizeHost(url.hostname) };
 }
 
-function normalizeHost(host: string): string {
-  return host
-    .toLowerCase()
-    .replace(/^\[|\]$/g, '')
-    .replace(/\.$/, '');
-}
-
 function matchesAny(host: string, patterns: readonly string[]): boolean {
   return patterns.some((pattern) => hostMatches(host, pattern));
 }
@@ -162,7 +108,7 @@ async function resolvePublic(host: string, local: boolean, resolve: Resolver): P
   const addresses = family === 0 ? await resolve(host) : [{ address: host, family: family as 4 | 6 }];
   const first = addresses[0];
   if (!first) throw new ChatDeliveryFailed(`Host ${host} did not resolve to any address`);
-  const internal = addresses.find((entry) => isPrivateAddress(entry.address));
+  const internal = addresses.find((entry) => !isPublicAddress(entry.address));
   if (internal && !local) {
     throw new ChatDeliveryFailed(`Host ${host} resolves to the non-public address ${internal.address}`);
   }

@@ -75,6 +75,17 @@ const refinements = new Map<unknown, JsonSchema>([
     },
   ],
   [
+    clusterChanges.shape.api_server_url,
+    {
+      format: 'uri',
+      pattern: '^https://',
+      description:
+        "The cluster's API server: an https URL without user or password, never on a loopback, unspecified, " +
+        'link-local or metadata address (in any spelling). A host name is checked on what it resolves to, at each ' +
+        "connection. Private addresses are allowed, within the platform's allowed cluster networks when it sets them.",
+    },
+  ],
+  [
     clusterChanges.shape.ca_data,
     {
       contentEncoding: 'base64',

@@ -31,6 +31,7 @@ describe('readConfig', () => {
       chatSecretArn: undefined,
       publicUrl: undefined,
       reservedNamespaces: [],
+      clusterAllowedNetworks: [],
     });
   });
 
@@ -40,6 +41,13 @@ describe('readConfig', () => {
       'monitoring',
     ]);
     expect(read({}, { SLIPWAY_RESERVED_NAMESPACES: 'cert-manager' }).reservedNamespaces).toEqual(['cert-manager']);
+  });
+
+  it('takes the allowed cluster networks as CIDRs and host names, from context or SLIPWAY_CLUSTER_ALLOWED_NETWORKS', () => {
+    const networks = '10.20.0.0/16, fd12:3456::/48, *.eks.amazonaws.com';
+    const expected = ['10.20.0.0/16', 'fd12:3456::/48', '*.eks.amazonaws.com'];
+    expect(read({ clusterAllowedNetworks: networks }).clusterAllowedNetworks).toEqual(expected);
+    expect(read({}, { SLIPWAY_CLUSTER_ALLOWED_NETWORKS: networks }).clusterAllowedNetworks).toEqual(expected);
   });
 
   it('takes the public URL chat links point at as an https origin', () => {
@@ -91,6 +99,8 @@ describe('readConfig', () => {
     // A partial ARN (no -XXXXXX suffix) would not match the secret in IAM.
     [{ chatSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/chat' }, /complete ARN/],
     [{ reservedNamespaces: 'monitoring,Kube_System' }, /namespace names, got "Kube_System"/],
+    // A typo must fail the synth, not every cluster registration afterwards.
+    [{ clusterAllowedNetworks: '10.0.0.0/33' }, /SLIPWAY_CLUSTER_ALLOWED_NETWORKS: "10.0.0.0\/33"/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

@@ -260,6 +260,35 @@ describe('manifest functions', () => {
 });
 
 describe('createFunctions', () => {
+  it('hands the allowed cluster networks to the functions that check or reach cluster URLs, and to no other', () => {
+    const app = new App({
+      context: {
+        ...cdkJsonContext,
+        'aws:cdk:bundling-stacks': [],
+        clusterAllowedNetworks: '10.20.0.0/16,*.eks.amazonaws.com',
+      },
+    });
+    const stack = new Stack(app, 'Networks');
+    const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
+    const specs = functions.filter((spec) => ['clusters', 'deployer', 'projects', 'apps'].includes(spec.name));
+    const clusterAccess = { secretPrefix: 'slipway/clusters/', rolePattern: 'arn:aws:iam::*:role/slipway-deployer*' };
+    const config = readConfig(app.node, {});
+    const built = createFunctions(stack, specs, { config, table, reach: { clusterAccess } });
+    const resources = Template.fromStack(stack).toJSON().Resources;
+    const variables = Object.fromEntries(
+      Object.entries(built).map(([name, fn]) => {
+        const { Environment } = resources[stack.getLogicalId(fn.node.defaultChild as CfnElement)].Properties;
+        return [name, Environment.Variables.SLIPWAY_CLUSTER_ALLOWED_NETWORKS];
+      }),
+    );
+    expect(variables).toEqual({
+      clusters: '10.20.0.0/16,*.eks.amazonaws.com',
+      deployer: '10.20.0.0/16,*.eks.amazonaws.com',
+      projects: undefined,
+      apps: undefined,
+    });
+  });
+
   it('refuses a capability its stack cannot grant (a function in the wrong stack), instead of building it without', () => {
     const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Wiring');

@@ -30,7 +30,13 @@ export interface TestCloudOptions {
   /** Delivery knobs: shorter workflow waits, bus backoff, the simulated cluster's pace, chat, lock lease. */
   delivery?: Pick<
     LocalCloudOptions,
-    'workflowOverrides' | 'busBackoff' | 'kubernetes' | 'chat' | 'lockLeaseSeconds' | 'deliverEvents'
+    | 'workflowOverrides'
+    | 'busBackoff'
+    | 'kubernetes'
+    | 'clusterLoopback'
+    | 'chat'
+    | 'lockLeaseSeconds'
+    | 'deliverEvents'
   >;
 }
 

@@ -230,6 +230,52 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
   });
 });
 
+describe('a cluster URL that points inside is refused at registration, naming api_server_url', () => {
+  const simulator = () => new URL(cloud.services.kubernetes.url);
+  const internal: [string, () => string][] = [
+    ['loopback', () => 'https://127.0.0.1:6443'],
+    ['loopback as a decimal number', () => 'https://2130706433'],
+    ['loopback in hex, shortened', () => 'https://0x7f.1:6443'],
+    ['loopback shortened', () => 'https://127.1'],
+    ['IPv6 loopback', () => 'https://[::1]:6443'],
+    ['IPv4-mapped loopback', () => 'https://[::ffff:127.0.0.1]'],
+    ['localhost', () => 'https://localhost:6443'],
+    ['the unspecified address', () => 'https://0.0.0.0'],
+    ['the IPv6 unspecified address', () => 'https://[::]'],
+    ['the metadata service', () => 'https://169.254.169.254'],
+    ['the IPv6 metadata service', () => 'https://[fd00:ec2::254]'],
+    ['the metadata service, IPv4-mapped', () => 'https://[::ffff:a9fe:a9fe]'],
+    ['a link-local address', () => 'https://169.254.3.4'],
+    ['an IPv6 link-local address', () => 'https://[fe80::1]'],
+    // The local cloud allows its simulator's exact address, nothing near it.
+    [
+      "the simulator's address on another port",
+      () => `https://${simulator().hostname}:${Number(simulator().port) + 1}`,
+    ],
+  ];
+
+  it.each(internal)('a new cluster on %s', async (_name, url) => {
+    const before = await everything();
+    const reply = await admin.post('/api/v1/clusters', { ...bodies.cluster(), api_server_url: url() });
+    expect(reply.status).toBe(400);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/invalid-request');
+    expect(reply.body.invalid_params).toEqual([
+      { name: 'api_server_url', reason: expect.stringMatching(/^not an address Slipway connects to: .+/) },
+    ]);
+    expect(await everything()).toEqual(before);
+  });
+
+  it.each(internal)('a cluster moved to %s', async (_name, url) => {
+    const path = `/api/v1/clusters/${fixture.cluster.id}`;
+    const { headers } = await admin.get(path);
+    const before = await everything();
+    const reply = await admin.patch(path, { api_server_url: url() }, { 'if-match': headers.get('etag') ?? '' });
+    expect(reply.status).toBe(400);
+    expect(reply.body.invalid_params).toEqual([{ name: 'api_server_url', reason: expect.any(String) }]);
+    expect(await everything()).toEqual(before);
+  });
+});
+
 describe('tokens', () => {
   it.each([
     ['no token', undefined],

@@ -8,7 +8,7 @@ import { randomUUID, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
@@ -21,6 +21,7 @@ import { freePort } from '../../../infra/local/ports.ts';
 import { createLocalSecrets } from '../../../infra/local/secrets.ts';
 import type { ClusterTarget, RolloutStatus } from '../../../shared/k8s/cluster-client.ts';
 import { renderDeployment, type WorkloadInput } from '../../../shared/k8s/workload.ts';
+import { ALLOWED_LOOPBACK_ENV } from '../../../shared/net/cluster-egress.ts';
 
 type ClusterClient = typeof import('../../../shared/k8s/cluster-client.ts');
 type Credentials = typeof import('../../../shared/k8s/credentials.ts');
@@ -48,6 +49,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: awsEndpoint.url,
     AWS_ENDPOINT_URL_STS: sts.url,
   });
+  allowLoopback(simulator.url);
   // The modules create their SDK clients at load: only after the endpoints are in the environment.
   client = await import('../../../shared/k8s/cluster-client.ts');
   credentials = await import('../../../shared/k8s/credentials.ts');
@@ -58,6 +60,13 @@ afterAll(async () => {
   await awsEndpoint?.close();
   await sts?.close();
 });
+
+/** Clusters may not be on loopback: the test's own servers are allowed by exact address, as the local cloud allows its simulator. */
+function allowLoopback(url: string): void {
+  const hosts = new Set(process.env[ALLOWED_LOOPBACK_ENV]?.split(',').filter(Boolean));
+  hosts.add(new URL(url).host);
+  process.env[ALLOWED_LOOPBACK_ENV] = [...hosts].join(',');
+}
 
 function tokenCluster(name: string, secret: string, where: { url: string; caData: string } = simulator): ClusterTarget {
   return {
@@ -287,13 +296,12 @@ describe('failures, named for the state machine to retry or not', () => {
       url: `https://127.0.0.1:${closed}`,
       caData: simulator.caData,
     });
+    allowLoopback(cluster.api_server_url);
     const started = Date.now();
     const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
     expect(Date.now() - started).toBeLessThan(2000);
     expect(error.name).toBe('ClusterUnreachable');
-    expect(error.message).toBe(
-      `cluster prod-eu (https://127.0.0.1:${closed}): connect ECONNREFUSED 127.0.0.1:${closed}`,
-    );
+    expect(error.message).toBe(`cluster prod-eu (https://127.0.0.1:${closed}): connection refused`);
   });
 
   it('a server whose certificate the registered CA did not sign is unreachable (TLS), never trusted', async () => {
@@ -301,7 +309,21 @@ describe('failures, named for the state machine to retry or not', () => {
     const cluster = tokenCluster('prod-eu', simulator.token, { url: simulator.url, caData: otherCa });
     const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
     expect(error.name).toBe('ClusterUnreachable');
-    expect(error.message).toMatch(/^cluster prod-eu \(https:\/\/127\.0\.0\.1:\d+\): TLS verification failed/);
+    expect(error.message).toBe(
+      `cluster prod-eu (${simulator.url}): certificate not trusted: not signed by the registered CA`,
+    );
+  });
+
+  it("a server that does not speak TLS fails the handshake, in a few words and not in OpenSSL's", async () => {
+    const plain = await startTinyCluster(() => ({ status: 200, body: '' }), { tls: false });
+    try {
+      const cluster = tokenCluster('prod-eu', simulator.token, { url: plain.url, caData: simulator.caData });
+      const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+      expect(error.name).toBe('ClusterUnreachable');
+      expect(error.message).toBe(`cluster prod-eu (${plain.url}): TLS handshake failed`);
+    } finally {
+      await plain.close();
+    }
   });
 
   it.each([
@@ -312,7 +334,7 @@ describe('failures, named for the state machine to retry or not', () => {
     [409, 'ClusterRejected'],
     [422, 'ClusterRejected'],
   ])('HTTP %i is %s, with the Status message', (code, name) => {
-    const body = JSON.stringify({ kind: 'Status', message: `the reason for ${code}`, code });
+    const body = JSON.stringify({ kind: 'Status', apiVersion: 'v1', message: `the reason for ${code}`, code });
     const error = client.classify(
       { name: 'prod-eu', api_server_url: 'https://k8s.example' },
       new ApiException(code, 'x', body, {}),
@@ -321,6 +343,114 @@ describe('failures, named for the state machine to retry or not', () => {
       name,
       message: `cluster prod-eu (https://k8s.example): HTTP ${code}: the reason for ${code}`,
     });
+  });
+});
+
+describe('where a cluster may be, and what of its answer reaches a deployment', () => {
+  it('a host name that resolves to loopback is refused at connect, before any request', async () => {
+    // The simulator's 127.0.0.1:<port> is allowed by exact address; the name that resolves to it is not.
+    const url = `https://localhost:${new URL(simulator.url).port}`;
+    const cluster = tokenCluster('prod-eu', simulator.token, { url, caData: simulator.caData });
+    const before = simulator.requests;
+    const error = await failure(client.readRollout(cluster, 'shop', 'web', 1));
+    expect(error.name).toBe('ClusterConfigInvalid');
+    expect(error.message).toMatch(
+      new RegExp(
+        `^cluster prod-eu \\(${url}\\): address not allowed: localhost resolves to (127\\.0\\.0\\.1|::1), a loopback address$`,
+      ),
+    );
+    expect(simulator.requests).toBe(before);
+  });
+
+  it('a loopback literal in another spelling than the allowed one is refused before any connection', async () => {
+    const tiny = await startTinyCluster(() => ({ status: 404, body: notFound }));
+    try {
+      const url = `https://[::ffff:127.0.0.1]:${new URL(tiny.url).port}`;
+      const error = await failure(
+        client.readRollout(tokenCluster('prod-eu', 'token', { ...tiny, url }), 'shop', 'web', 1),
+      );
+      expect(error.name).toBe('ClusterConfigInvalid');
+      expect(error.message).toBe(`cluster prod-eu (${url}): address not allowed: ::ffff:7f00:1 is a loopback address`);
+      expect(tiny.connections).toBe(0);
+    } finally {
+      await tiny.close();
+    }
+  });
+
+  it.each([
+    [
+      'an HTML page',
+      500,
+      'text/html',
+      '<html><body>db password: hunter2</body></html>',
+      'ClusterThrottled',
+      'Internal Server Error',
+    ],
+    [
+      'JSON that is not a Status',
+      403,
+      'application/json',
+      JSON.stringify({ message: 'hunter2', reason: 'hunter2' }),
+      'ClusterRejected',
+      'Forbidden',
+    ],
+    [
+      'a Status of another apiVersion',
+      409,
+      'application/json',
+      JSON.stringify({ kind: 'Status', apiVersion: 'v2', message: 'hunter2' }),
+      'ClusterRejected',
+      'Conflict',
+    ],
+    [
+      'a Status whose message is not text',
+      422,
+      'application/json',
+      JSON.stringify({ kind: 'Status', apiVersion: 'v1', message: { hunter2: true } }),
+      'ClusterRejected',
+      'Unprocessable Entity',
+    ],
+  ])('an error answered as %s shows only its HTTP status', async (_what, status, type, body, name, words) => {
+    const tiny = await startTinyCluster(() => ({ status, type, body }));
+    try {
+      const error = await failure(client.readRollout(tokenCluster('prod-eu', 'token', tiny), 'shop', 'web', 1));
+      expect(error).toMatchObject({ name, message: `cluster prod-eu (${tiny.url}): HTTP ${status}: ${words}` });
+      expect(tiny.requests).toBe(1);
+    } finally {
+      await tiny.close();
+    }
+  });
+
+  it.each([
+    ['JSON it cannot parse', 'application/json', 'hunter2 is the password'],
+    ['a type it cannot parse', 'application/x-hunter2', 'x'],
+  ])('a success answered in %s is no Kubernetes answer, and is not quoted', async (_what, type, body) => {
+    const tiny = await startTinyCluster(() => ({ status: 200, type, body }));
+    try {
+      const error = await failure(client.readRollout(tokenCluster('prod-eu', 'token', tiny), 'shop', 'web', 1));
+      expect(error).toMatchObject({
+        name: 'ClusterUnreachable',
+        message: `cluster prod-eu (${tiny.url}): the answer is not a Kubernetes object`,
+      });
+    } finally {
+      await tiny.close();
+    }
+  });
+
+  it('a Status message is shown on one line, without control characters, at most 200 characters', async () => {
+    const message = `quota exceeded\n\u001b[31m${'x'.repeat(300)}`;
+    const tiny = await startTinyCluster(() => ({
+      status: 403,
+      body: JSON.stringify({ kind: 'Status', apiVersion: 'v1', message }),
+    }));
+    try {
+      const error = await failure(client.readRollout(tokenCluster('prod-eu', 'token', tiny), 'shop', 'web', 1));
+      const shown = error.message.slice(`cluster prod-eu (${tiny.url}): HTTP 403: `.length);
+      expect(shown).toBe(`quota exceeded [31m${'x'.repeat(199 - 'quota exceeded [31m'.length)}…`);
+      expect(shown).toHaveLength(200);
+    } finally {
+      await tiny.close();
+    }
   });
 });
 
@@ -349,6 +479,7 @@ describe('eks-iam clusters', () => {
 
     // A cluster that accepts exactly that token sees it on apply; no second AssumeRole (cached).
     const eks = await startKubernetesSimulator({ podStartMs: 0, token });
+    allowLoopback(eks.url);
     try {
       const input = release('billing', 'ghcr.io/acme/billing:1.0.0', 1, 1);
       const { generation } = await client.applyWorkload(eksCluster(eks), renderDeployment(input));
@@ -413,7 +544,7 @@ describe('kubeconfig clusters', () => {
     const untrusted = kubeconfigCluster('kind-dev', elsewhere, { url: simulator.url, caData: otherCa });
     const error = await failure(client.readRollout(untrusted, 'nowhere', 'ghost', 1));
     expect(error.name).toBe('ClusterUnreachable');
-    expect(error.message).toContain('TLS verification failed against the registered CA');
+    expect(error.message).toContain('certificate not trusted: not signed by the registered CA');
   });
 
   it('an exec user is refused by name before any request, and the state machine does not retry it', async () => {
@@ -504,14 +635,66 @@ async function startCredentialWitness() {
     },
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  allowLoopback(url);
   return {
-    url: `https://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url,
     caData: Buffer.from(tls.caPem).toString('base64'),
     seen,
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
+      }),
+  };
+}
+
+const notFound = JSON.stringify({
+  kind: 'Status',
+  apiVersion: 'v1',
+  status: 'Failure',
+  message: 'not found',
+  code: 404,
+});
+
+/**
+ * A stand-in API server that answers every request with `answer`: over TLS with a certificate of
+ * the simulator's kind (its CA is `caData`), or plain TCP that does not speak TLS at all. Its
+ * address is allowed as the simulator's is; it counts connections and requests.
+ */
+async function startTinyCluster(answer: () => { status: number; type?: string; body: string }, { tls = true } = {}) {
+  const credentials = await serverCredentials();
+  const counts = { connections: 0, requests: 0 };
+  const server = tls
+    ? createHttpsServer({ cert: credentials.certPem, key: credentials.keyPem }, (_request, response) => {
+        counts.requests++;
+        const { status, type = 'application/json', body } = answer();
+        response.writeHead(status, { 'content-type': type });
+        response.end(body);
+      })
+    : createNetServer((socket) => socket.end('HTTP/1.1 400 Bad Request\r\n\r\n'));
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    counts.connections++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  allowLoopback(url);
+  return {
+    url,
+    caData: Buffer.from(credentials.caPem).toString('base64'),
+    get connections() {
+      return counts.connections;
+    },
+    get requests() {
+      return counts.requests;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
