@@ -1,3 +1,4 @@
+import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
 
 /**
@@ -14,7 +15,7 @@ export interface StepInput {
 export type Action = (input: StepInput) => Promise<unknown>;
 
 export function workflowStep(actions: Record<string, Action>) {
-  return async (input: StepInput): Promise<unknown> => {
+  return lambda(async (input: StepInput): Promise<unknown> => {
     const action = actions[input?.action];
     if (!action) throw Object.assign(new Error(`Unknown step action '${input?.action}'`), { name: 'InvalidStepInput' });
     try {
@@ -23,7 +24,7 @@ export function workflowStep(actions: Record<string, Action>) {
       logger.warn('workflow step failed', { action: input.action, deployment_id: input.deployment_id, error });
       throw error;
     }
-  };
+  });
 }
 
 /** `{ Error, Cause }` as a Catch puts it in the state, told in a sentence for the deployment's reason. */

@@ -1,7 +1,6 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
+import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
 import {
   internalError,
@@ -35,14 +34,14 @@ export interface HttpRequest {
 export type PublicRoute = (req: HttpRequest) => Promise<ApiResult>;
 
 /**
- * The shell of every function: routes by API Gateway's routeKey, bounds the body, and maps every
+ * The shell of every API function (inside the one Lambda wrapper, shared/lambda.ts): routes by API Gateway's routeKey, bounds the body, and maps every
  * error to problem+json in one place. It imports no store: `api()` adds the caller and idempotency.
  */
 export function kernel<E extends APIGatewayProxyEventV2, R>(
   routes: Record<string, R>,
   serve: (route: R, req: HttpRequest, event: E, context: Context) => Promise<ApiResult>,
 ) {
-  const run = async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  return lambda(async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     try {
       const route = routes[event.routeKey];
@@ -51,8 +50,7 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
     } catch (error) {
       return problemResult(error, requestId);
     }
-  };
-  return middy(run).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 /** Routes that skip the JWT authorizer (manifest `public`): they have no caller. */
