@@ -27,10 +27,11 @@ export const handler = workflowStep({
     if (restore && !release) throw new DeploymentNotFound('No release to restore');
     const spec = release ?? deployment;
     await renew({ appId: deployment.app_id, env: deployment.env }, deployment_id, lockLeaseSeconds());
-    if (!restore)
-      await advanceBeforeActing(deployment, {
-        step: { state: 'applying', detail: `${spec.image} to ${env.namespace}` },
-      });
+    const applying = restore
+      ? deployment
+      : await advanceBeforeActing(deployment, {
+          step: { state: 'applying', detail: `${spec.image} to ${env.namespace}` },
+        });
     const applied = await applyWorkload(
       cluster,
       renderDeployment({
@@ -46,7 +47,7 @@ export const handler = workflowStep({
     );
     const startedAt = new Date().toISOString();
     if (!restore) {
-      await advance(deployment, {
+      await advance(applying, {
         step: { state: 'rolling_out', detail: `generation ${applied.generation}` },
         set: { applied_at: startedAt, applied_generation: applied.generation },
         event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Started`,

@@ -187,7 +187,7 @@ export async function cancelDeployment(caller: Caller, id: string, reason: strin
   if (!cancelled) throw alreadyFinished((await getDeployment(caller, id)).deployment.state);
   await stopWorkflow(deployment.kind, id, detail);
   await release({ appId: deployment.app_id, env: deployment.env }, id);
-  return present<DeploymentView>(deployment);
+  return present<DeploymentView>(cancelled);
 }
 
 const alreadyFinished = (state: string) =>
