@@ -15,7 +15,7 @@ export type FunctionName =
   | 'lock'
   | 'approval-request'
   | 'deployer'
-  | 'release'
+  | 'record-outcome'
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
@@ -154,9 +154,9 @@ export const functions: readonly FunctionSpec[] = [
     capabilities: ['cluster-secrets'],
   },
   {
-    name: 'release',
-    entry: 'functions/release/handler.ts',
-    description: 'Workflow step: record progress, releases and outcomes of deployments',
+    name: 'record-outcome',
+    entry: 'functions/record-outcome/handler.ts',
+    description: 'Workflow step: record the start, releases and outcome of deployments',
     memoryMb: 256,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
@@ -337,7 +337,7 @@ const stepFunctions = {
   LockFunctionArn: 'lock',
   ApprovalRequestFunctionArn: 'approval-request',
   DeployerFunctionArn: 'deployer',
-  ReleaseFunctionArn: 'release',
+  RecordOutcomeFunctionArn: 'record-outcome',
 } as const;
 
 export const stateMachines: readonly StateMachineSpec[] = [

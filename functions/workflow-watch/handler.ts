@@ -1,6 +1,6 @@
 import { expireApproval } from '../../shared/delivery/approvals.ts';
 import { release } from '../../shared/delivery/environment-lock.ts';
-import { FINAL_STATES } from '../../shared/delivery/model.ts';
+import { eventNoun, FINAL_STATES } from '../../shared/delivery/model.ts';
 import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
 import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
@@ -30,7 +30,6 @@ export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ en
   }
   if (FINAL_STATES.has(deployment.state)) return { ended: false };
 
-  const noun = deployment.kind === 'rollback' ? 'Rollback' : 'Deployment';
   const reason = `the workflow ended ${status}${error || cause ? `: ${[error, cause].filter(Boolean).join(': ')}` : ''}`;
   logger.warn('Ending a deployment its workflow left unfinished', {
     deployment_id: deploymentId,
@@ -40,7 +39,11 @@ export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ en
   if (deployment.state === 'waiting_for_approval') {
     await expireApproval(deployment, reason);
   } else {
-    await advance(deployment, { step: { state: 'failed', detail: reason }, set: { reason }, event: `${noun} Failed` });
+    await advance(deployment, {
+      step: { state: 'failed', detail: reason },
+      set: { reason },
+      event: `${eventNoun(deployment)} Failed`,
+    });
   }
   await release({ appId: deployment.app_id, env: deployment.env }, deploymentId);
   return { ended: true };

@@ -13,7 +13,7 @@ import { commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
-import { type DeploymentView, eventData, FINAL_STATES, statusUrl } from './model.ts';
+import { type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
 import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
@@ -121,7 +121,7 @@ async function launch(
     enqueue({ appId, env: envName }, id, now),
     recordChange(caller, {
       source: 'slipway.deployments',
-      type: kind === 'deploy' ? 'Deployment Queued' : 'Rollback Queued',
+      type: `${eventNoun(view)} Queued`,
       subject: `deployment/${id}`,
       project_id: view.project_id,
       data: eventData(view),
@@ -135,7 +135,7 @@ async function launch(
     await advance(item as Item & DeploymentView, {
       step: { state: 'failed', detail: `the workflow could not be started: ${(error as Error).name}` },
       set: { reason: 'the workflow could not be started' },
-      event: `${kind === 'deploy' ? 'Deployment' : 'Rollback'} Failed`,
+      event: `${eventNoun(view)} Failed`,
     });
     await release({ appId, env: envName }, id);
     throw workflowUnavailable();
@@ -179,7 +179,7 @@ export async function cancelDeployment(caller: Caller, id: string, reason: strin
   const cancelled = await advance(deployment, {
     step: { state: 'cancelled', actor: caller.sub, detail },
     set: { reason: detail },
-    event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Cancelled`,
+    event: `${eventNoun(deployment)} Cancelled`,
     also: await closePendingApproval(deployment, 'cancelled'),
     by: caller,
   });

@@ -43,6 +43,9 @@ export interface DeploymentView {
 const API = '/api/v1';
 export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
 
+/** Events about a rollback say so: `Rollback Succeeded`, `Deployment Failed`. */
+export const eventNoun = (d: Pick<DeploymentView, 'kind'>) => (d.kind === 'rollback' ? 'Rollback' : 'Deployment');
+
 /** What events about a deployment carry: enough for a chat line and an audit entry. */
 export const eventData = (
   d: Pick<DeploymentView, 'id' | 'kind' | 'app_id' | 'app_name' | 'env' | 'image'> & Partial<DeploymentView>,
