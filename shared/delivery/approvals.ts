@@ -1,3 +1,9 @@
+/**
+ * A protected environment's gate. The workflow opens an approval with its task token and waits;
+ * approvers vote through the API; the last vote needed resumes the workflow (SendTaskSuccess),
+ * a rejection fails its step (SendTaskFailure `ApprovalRejected`), and nobody answering lets the
+ * step time out (`States.Timeout`), which the workflow records as expired.
+ */
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
@@ -12,13 +18,6 @@ import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData } from './model.ts';
 import { actorOf, advance, advanceBeforeActing, DeploymentNotFound } from './progress.ts';
 import { failWorkflowStep, resumeWorkflow } from './workflow.ts';
-
-/**
- * A protected environment's gate. The workflow opens an approval with its task token and waits;
- * approvers vote through the API; the last vote needed resumes the workflow (SendTaskSuccess),
- * a rejection fails its step (SendTaskFailure `ApprovalRejected`), and nobody answering lets the
- * step time out (`States.Timeout`), which the workflow records as expired.
- */
 
 export interface Vote {
   by: string;

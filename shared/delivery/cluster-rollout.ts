@@ -1,3 +1,9 @@
+/**
+ * A deployment on its cluster, the deployer's two steps: apply its workload (or, on the rollback
+ * path, the environment's current release) and read how the rollout goes. Each renews the
+ * environment lock. Cluster errors keep their names (ClusterUnreachable, ClusterThrottled,
+ * ClusterRejected) for the state machine's Retry and Catch.
+ */
 import { applyWorkload, type ClusterTarget, readRollout } from '../k8s/cluster-client.ts';
 import { renderDeployment } from '../k8s/workload.ts';
 import { keys } from '../store/keys.ts';
@@ -9,13 +15,6 @@ import { advance, advanceBeforeActing, DeploymentNotFound } from './progress.ts'
 import type { Release } from './releases.ts';
 import { restoreTarget, rolloutVerdict, workloadOf } from './rollout-plan.ts';
 import { lockLeaseSeconds } from './settings.ts';
-
-/**
- * A deployment on its cluster, the deployer's two steps: apply its workload (or, on the rollback
- * path, the environment's current release) and read how the rollout goes. Each renews the
- * environment lock. Cluster errors keep their names (ClusterUnreachable, ClusterThrottled,
- * ClusterRejected) for the state machine's Retry and Catch.
- */
 
 type Deployment = Item & DeploymentView;
 

@@ -1,3 +1,8 @@
+/**
+ * The deployments API: a deploy or a rollback is recorded `queued` (shared/delivery/model.ts says
+ * what a deployment is) and its state machine started; the workflow steps move it along
+ * (shared/delivery/progress.ts). Here too: cancel, status, and the lists.
+ */
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
@@ -18,11 +23,7 @@ import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
 import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
 
-/**
- * A deployment is one attempt to put an image on an environment (or, for kind `rollback`, to put
- * back an earlier release). The API creates it `queued` and starts its state machine; the
- * workflow steps move it along (shared/delivery/progress.ts) and record every step it passes.
- */
+/** When a deploy names no deadline: Kubernetes' own default for progressDeadlineSeconds. */
 const DEFAULT_DEADLINE_SECONDS = 600;
 
 /** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */

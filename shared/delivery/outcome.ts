@@ -1,15 +1,14 @@
+/**
+ * How a deployment ends, as its workflow records it: the final step with its reason and event,
+ * and a release (the environment's next revision) for every attempt that reached the cluster, so
+ * the history is honest. `reason` is the failure the workflow caught, already told in a sentence.
+ */
 import { getMany, type Item } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventNoun } from './model.ts';
 import { advance } from './progress.ts';
 import { type Release, releaseWrites } from './releases.ts';
 import { restoreTarget } from './rollout-plan.ts';
-
-/**
- * How a deployment ends, as its workflow records it: the final step with its reason and event,
- * and a release (the environment's next revision) for every attempt that reached the cluster, so
- * the history is honest. `reason` is the failure the workflow caught, already told in a sentence.
- */
 
 type Deployment = Item & DeploymentView;
 

@@ -1,14 +1,13 @@
-import { type Actor, type Change, recordChange } from '../events/outbox.ts';
-import { conflict, Problem } from '../http/problem.ts';
-import { commit, getMany, type Item, type Write } from '../store/table.ts';
-import { deliveryKeys } from './keys.ts';
-import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
-
 /**
  * How the workflow steps move a deployment along: each move appends a step, may set fields, and
  * commits its change event in the same write. A deployment that has reached a final state never
  * moves again, so a late or repeated step (a retried Lambda, a redelivered task) changes nothing.
  */
+import { type Actor, type Change, recordChange } from '../events/outbox.ts';
+import { conflict, Problem } from '../http/problem.ts';
+import { commit, getMany, type Item, type Write } from '../store/table.ts';
+import { deliveryKeys } from './keys.ts';
+import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
 
 export class DeploymentNotFound extends Error {
   override name = 'DeploymentNotFound';

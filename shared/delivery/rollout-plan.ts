@@ -1,13 +1,12 @@
-import type { RolloutStatus } from '../k8s/rollout.ts';
-import type { RolloutStrategy, WorkloadInput } from '../k8s/workload.ts';
-import type { DeploymentView } from './model.ts';
-import type { Release } from './releases.ts';
-
 /**
  * What a deployment puts on its cluster and how its rollout is judged, decided without any I/O:
  * the release a failed rollout goes back to, the workload to apply, the strategy in Kubernetes'
  * terms, and the progress deadline. shared/delivery/cluster-rollout.ts acts on these decisions.
  */
+import type { RolloutStatus } from '../k8s/rollout.ts';
+import type { RolloutStrategy, WorkloadInput } from '../k8s/workload.ts';
+import type { DeploymentView } from './model.ts';
+import type { Release } from './releases.ts';
 
 /** The release a failed rollout goes back to: the environment's current one. A rollback never rolls itself back. */
 export function restoreTarget(deployment: Pick<DeploymentView, 'kind'>, current: Release | undefined) {
