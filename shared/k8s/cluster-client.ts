@@ -16,12 +16,13 @@ import {
   setHeaderOptions,
   type V1Deployment,
 } from '@kubernetes/client-node';
-import { type ClusterTarget, clusterCredentials, forgetCredentials } from './credentials.ts';
+import type { ClusterTarget } from '../domain/cluster.ts';
+import { clusterCredentials, forgetCredentials } from './credentials.ts';
 import { type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
 import { type RolloutStatus, rolloutStatus } from './rollout.ts';
 import { MANAGED_BY_LABEL } from './workload.ts';
 
-export type { ClusterTarget } from './credentials.ts';
+export type { ClusterTarget } from '../domain/cluster.ts';
 export { ClusterConfigInvalid } from './kubeconfig.ts';
 export type { RolloutStatus } from './rollout.ts';
 

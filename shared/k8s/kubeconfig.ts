@@ -1,5 +1,5 @@
 import { KubeConfig, loadYaml, type User } from '@kubernetes/client-node';
-import type { ClusterTarget } from './credentials.ts';
+import type { ClusterTarget } from '../domain/cluster.ts';
 
 /**
  * What Slipway presents to a cluster as itself: a bearer token, a client certificate, or a

@@ -14,7 +14,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 import {
   apiVersionOf,
   coreVersions,
