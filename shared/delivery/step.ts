@@ -1,11 +1,7 @@
 import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
 
-/**
- * The kernel of a workflow step function: the state machine passes `{ action, deployment_id, … }`
- * and gets the action's result back. A thrown error keeps its `name`, which is what the state
- * machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried, `ClusterRejected` is not).
- */
+/** What a state machine task passes (its `Parameters`): the action, the deployment, and the action's fields. */
 export interface StepInput {
   action: string;
   deployment_id: string;
@@ -14,6 +10,12 @@ export interface StepInput {
 
 export type Action = (input: StepInput) => Promise<unknown>;
 
+/**
+ * The kernel of a workflow step function (inside the one Lambda wrapper): the state machine passes
+ * `{ action, deployment_id, … }` and gets the action's result back. A thrown error keeps its `name`,
+ * which is what the state machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried,
+ * `ClusterRejected` is not).
+ */
 export function workflowStep(actions: Record<string, Action>) {
   return lambda(async (input: StepInput): Promise<unknown> => {
     const action = actions[input?.action];
