@@ -15,7 +15,7 @@ export type FunctionName =
   | 'lock'
   | 'approval-request'
   | 'deployer'
-  | 'release'
+  | 'record-outcome'
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
@@ -168,9 +168,9 @@ export const functions: readonly FunctionSpec[] = [
     capabilities: ['cluster-secrets', 'cluster-networks'],
   },
   {
-    name: 'release',
-    entry: 'functions/release/handler.ts',
-    description: 'Workflow step: record progress, releases and outcomes of deployments',
+    name: 'record-outcome',
+    entry: 'functions/record-outcome/handler.ts',
+    description: 'Workflow step: record the start, releases and outcome of deployments',
     memoryMb: 256,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
@@ -351,7 +351,7 @@ const stepFunctions = {
   LockFunctionArn: 'lock',
   ApprovalRequestFunctionArn: 'approval-request',
   DeployerFunctionArn: 'deployer',
-  ReleaseFunctionArn: 'release',
+  RecordOutcomeFunctionArn: 'record-outcome',
 } as const;
 
 export const stateMachines: readonly StateMachineSpec[] = [

@@ -1,13 +1,14 @@
 import { type AppendOutcome, appendToAuditLog } from '../../shared/audit/append.ts';
 import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
+import { lambda } from '../../shared/lambda.ts';
 
 /**
  * The audit rule's target: every Slipway change event becomes one entry of its subject's chain.
  * Throwing hands the event back to the bus, which retries it (a duplicate is answered as done).
  */
-export async function handler(event: BusEvent): Promise<AppendOutcome> {
-  return appendToAuditLog(wellFormed(changeOf(event)));
-}
+export const handler = lambda(
+  async (event: BusEvent): Promise<AppendOutcome> => appendToAuditLog(wellFormed(changeOf(event))),
+);
 
 /** Our own bus carries only our events; anything else is a bug upstream and goes to the dead-letter queue. */
 function wellFormed(event: ReceivedChangeEvent): ReceivedChangeEvent {

@@ -1,8 +1,7 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import type { ChangeEvent } from '../../shared/events/envelope.ts';
 import { outboxEvent, publish } from '../../shared/events/publisher.ts';
+import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
 
 /**
@@ -26,4 +25,4 @@ const publishOutbox = async (event: DynamoDBStreamEvent): Promise<DynamoDBBatchR
   };
 };
 
-export const handler = middy(publishOutbox).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = lambda(publishOutbox);

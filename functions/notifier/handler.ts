@@ -4,9 +4,8 @@
  * it. Delivery is at least once; channels that already got an event are remembered per container so
  * a retry landing here does not post twice.
  */
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
+import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
 import type { ChatMessage } from '../../shared/notify/channels.ts';
 import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
@@ -62,4 +61,4 @@ function remember(key: string): void {
   if (delivered.size > DELIVERED_LIMIT) delivered.delete(delivered.values().next().value as string);
 }
 
-export const handler = middy(notify).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = lambda(notify);

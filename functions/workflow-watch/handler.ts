@@ -1,8 +1,14 @@
 import { expireApproval } from '../../shared/delivery/approvals.ts';
 import { release } from '../../shared/delivery/environment-lock.ts';
-import { FINAL_STATES } from '../../shared/delivery/model.ts';
+import { eventNoun, FINAL_STATES } from '../../shared/delivery/model.ts';
 import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
+import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
+
+/** Step Functions' "Execution Status Change" event, as the default bus delivers it (the fields we read). */
+interface ExecutionStatusChange {
+  detail: { executionArn: string; status: string; input?: string; cause?: string | null; error?: string | null };
+}
 
 /**
  * Step Functions' own event for an execution that ended ABORTED, TIMED_OUT or FAILED. A stopped or
@@ -11,11 +17,7 @@ import { logger } from '../../shared/logger.ts';
  * deployment already final is left as it is (our own Fail state comes after recording, and a cancel
  * records itself before it stops the execution).
  */
-interface ExecutionStatusChange {
-  detail: { executionArn: string; status: string; input?: string; cause?: string | null; error?: string | null };
-}
-
-export async function handler(event: ExecutionStatusChange): Promise<{ ended: boolean }> {
+export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ ended: boolean }> => {
   const { executionArn, status, input, cause, error } = event.detail;
   const deploymentId = deploymentOf(input);
   if (!deploymentId) return { ended: false };
@@ -28,7 +30,6 @@ export async function handler(event: ExecutionStatusChange): Promise<{ ended: bo
   }
   if (FINAL_STATES.has(deployment.state)) return { ended: false };
 
-  const noun = deployment.kind === 'rollback' ? 'Rollback' : 'Deployment';
   const reason = `the workflow ended ${status}${error || cause ? `: ${[error, cause].filter(Boolean).join(': ')}` : ''}`;
   logger.warn('Ending a deployment its workflow left unfinished', {
     deployment_id: deploymentId,
@@ -38,11 +39,15 @@ export async function handler(event: ExecutionStatusChange): Promise<{ ended: bo
   if (deployment.state === 'waiting_for_approval') {
     await expireApproval(deployment, reason);
   } else {
-    await advance(deployment, { step: { state: 'failed', detail: reason }, set: { reason }, event: `${noun} Failed` });
+    await advance(deployment, {
+      step: { state: 'failed', detail: reason },
+      set: { reason },
+      event: `${eventNoun(deployment)} Failed`,
+    });
   }
   await release({ appId: deployment.app_id, env: deployment.env }, deploymentId);
   return { ended: true };
-}
+});
 
 function deploymentOf(input: string | undefined): string | undefined {
   try {

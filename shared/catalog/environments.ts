@@ -137,13 +137,13 @@ const envChange = <Type extends Extract<ChangeEventType, `Environment ${string}`
     data,
   });
 
-/** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
+/** The teams an environment names as approvers. */
+const approversOf = (env: Item): string[] => (env.protection as { approver_teams: string[] }).approver_teams;
+
 /**
  * Teams named as approvers must exist, and count the environments naming them, so a team in use
  * cannot be deleted (like clusters). Both happen inside the environment write's transaction.
  */
-const approversOf = (env: Item): string[] => (env.protection as { approver_teams: string[] }).approver_teams;
-
 function approverTeamRefs(now: readonly string[], before: readonly string[]): Write[] {
   const added = now.filter((team) => !before.includes(team));
   const removed = before.filter((team) => !now.includes(team));
@@ -156,6 +156,7 @@ function approverTeamRefs(now: readonly string[], before: readonly string[]): Wr
   ];
 }
 
+/** Counts the environments placed on a cluster, so a cluster in use cannot be deleted. */
 const useCluster = (clusterId: string, delta: 1 | -1): Write => ({
   ...countChild(keys.cluster(clusterId), '_envs', delta, 'Cluster'),
   onFail: () => unprocessable('unknown-cluster', `Cluster ${clusterId} does not exist.`),

@@ -1,3 +1,9 @@
+/**
+ * A protected environment's gate. The workflow opens an approval with its task token and waits;
+ * approvers vote through the API; the last vote needed resumes the workflow (SendTaskSuccess),
+ * a rejection fails its step (SendTaskFailure `ApprovalRejected`), and nobody answering lets the
+ * step time out (`States.Timeout`), which the workflow records as expired.
+ */
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
@@ -10,15 +16,8 @@ import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage, type Write } from '../store/table.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData } from './model.ts';
-import { actorOf, advance, advanceBeforeActing } from './progress.ts';
+import { actorOf, advance, advanceBeforeActing, DeploymentNotFound } from './progress.ts';
 import { failWorkflowStep, resumeWorkflow } from './workflow.ts';
-
-/**
- * A protected environment's gate. The workflow opens an approval with its task token and waits;
- * approvers vote through the API; the last vote needed resumes the workflow (SendTaskSuccess),
- * a rejection fails its step (SendTaskFailure `ApprovalRejected`), and nobody answering lets the
- * step time out (`States.Timeout`), which the workflow records as expired.
- */
 
 export interface Vote {
   by: string;
@@ -53,6 +52,15 @@ export interface Protection {
   minimum_approvals: number;
   prevent_self_approval: boolean;
   approval_timeout_minutes: number;
+}
+
+/** The protection of the deployment's environment, which decides whether its workflow waits for approval. */
+export async function protectionOf(
+  deployment: Pick<DeploymentView, 'app_id' | 'app_name' | 'env'>,
+): Promise<Protection> {
+  const [env] = await getMany([keys.env(deployment.app_id, deployment.env)]);
+  if (!env) throw new DeploymentNotFound(`Environment ${deployment.env} of ${deployment.app_name} no longer exists`);
+  return env.protection as Protection;
 }
 
 /** One approval per deployment: a retried request step finds the same record and refreshes its token. */

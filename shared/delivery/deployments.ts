@@ -1,3 +1,8 @@
+/**
+ * The deployments API: a deploy or a rollback is recorded `queued` (shared/delivery/model.ts says
+ * what a deployment is) and its state machine started; the workflow steps move it along
+ * (shared/delivery/progress.ts). Here too: cancel, status, and the lists.
+ */
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
@@ -12,16 +17,12 @@ import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
-import { type DeploymentView, eventData, FINAL_STATES, statusUrl } from './model.ts';
+import { type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
 import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
 
-/**
- * A deployment is one attempt to put an image on an environment (or, for kind `rollback`, to put
- * back an earlier release). The API creates it `queued` and starts its state machine; the
- * workflow steps move it along (shared/delivery/progress.ts) and record every step it passes.
- */
+/** When a deploy names no deadline: Kubernetes' own default for progressDeadlineSeconds. */
 const DEFAULT_DEADLINE_SECONDS = 600;
 
 /** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */
@@ -133,7 +134,7 @@ async function launch(
     await advance(item as Item & DeploymentView, {
       step: { state: 'failed', detail: `the workflow could not be started: ${(error as Error).name}` },
       set: { reason: 'the workflow could not be started' },
-      event: `${kind === 'deploy' ? 'Deployment' : 'Rollback'} Failed`,
+      event: `${eventNoun(view)} Failed`,
     });
     await release({ appId, env: envName }, id);
     throw workflowUnavailable();
@@ -177,7 +178,7 @@ export async function cancelDeployment(caller: Caller, id: string, reason: strin
   const cancelled = await advance(deployment, {
     step: { state: 'cancelled', actor: caller.sub, detail },
     set: { reason: detail },
-    event: `${deployment.kind === 'rollback' ? 'Rollback' : 'Deployment'} Cancelled`,
+    event: `${eventNoun(deployment)} Cancelled`,
     also: await closePendingApproval(deployment, 'cancelled'),
     by: caller,
   });
@@ -185,7 +186,7 @@ export async function cancelDeployment(caller: Caller, id: string, reason: strin
   if (!cancelled) throw alreadyFinished((await getDeployment(caller, id)).deployment.state);
   await stopWorkflow(deployment.kind, id, detail);
   await release({ appId: deployment.app_id, env: deployment.env }, id);
-  return present<DeploymentView>(deployment);
+  return present<DeploymentView>(cancelled);
 }
 
 const alreadyFinished = (state: string) =>

@@ -1,10 +1,10 @@
-import { type DeploymentState, FINAL_DEPLOYMENT_STATES } from '../domain/deployment.ts';
-
 /**
  * What a deployment is, as the API shows it and the workflow steps move it. A deployment is one
  * attempt to put an image on an environment (or, for kind `rollback`, to put back an earlier
  * release): the API creates it `queued`, the workflow moves it along and records every step.
  */
+import { type DeploymentState, FINAL_DEPLOYMENT_STATES } from '../domain/deployment.ts';
+
 export { DEPLOYMENT_STATES, type DeploymentState } from '../domain/deployment.ts';
 export const FINAL_STATES: ReadonlySet<DeploymentState> = new Set(FINAL_DEPLOYMENT_STATES);
 
@@ -42,6 +42,9 @@ export interface DeploymentView {
 
 const API = '/api/v1';
 export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
+
+/** Events about a rollback say so: `Rollback Succeeded`, `Deployment Failed`. */
+export const eventNoun = (d: Pick<DeploymentView, 'kind'>) => (d.kind === 'rollback' ? 'Rollback' : 'Deployment');
 
 /** What events about a deployment carry: enough for a chat line and an audit entry. */
 export const eventData = (

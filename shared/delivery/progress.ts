@@ -1,15 +1,14 @@
+/**
+ * How the workflow steps move a deployment along: each move appends a step, may set fields, and
+ * commits its change event in the same write. A deployment that has reached a final state never
+ * moves again, so a late or repeated step (a retried Lambda, a redelivered task) changes nothing.
+ */
 import { conflict, isError } from '../errors.ts';
 import type { DeploymentEventType } from '../events/catalog.ts';
 import { type Actor, type Change, recordChange } from '../events/outbox.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
-
-/**
- * How the workflow steps move a deployment along: each move appends a step, may set fields, and
- * commits its change event in the same write. A deployment that has reached a final state never
- * moves again, so a late or repeated step (a retried Lambda, a redelivered task) changes nothing.
- */
 
 export class DeploymentNotFound extends Error {
   override name = 'DeploymentNotFound';
@@ -24,10 +23,15 @@ export class DeploymentFinished extends Error {
  * For a step about to act (open an approval, apply to the cluster): the move is its last check
  * that the deployment has not ended meanwhile (a cancel between its read and now).
  */
-export async function advanceBeforeActing(deployment: Item & DeploymentView, move: Move): Promise<void> {
-  if (!(await advance(deployment, move))) {
+export async function advanceBeforeActing(
+  deployment: Item & DeploymentView,
+  move: Move,
+): Promise<Item & DeploymentView> {
+  const moved = await advance(deployment, move);
+  if (!moved) {
     throw new DeploymentFinished(`Deployment ${deployment.id} ended while this step ran; nothing more is done`);
   }
+  return moved;
 }
 
 /** For steps that act (lock, approval, cluster): a deployment that has ended (cancelled) stops the workflow. */
@@ -63,8 +67,14 @@ export interface Move {
   by?: Actor;
 }
 
-/** Applies `move` unless the deployment is already final; answers whether it applied. */
-export async function advance(deployment: Item & DeploymentView, move: Move): Promise<boolean> {
+/**
+ * Applies `move` unless the deployment is already final. Answers the deployment as it now stands,
+ * or undefined when it had ended (the caller's copy is left as it was read).
+ */
+export async function advance(
+  deployment: Item & DeploymentView,
+  move: Move,
+): Promise<(Item & DeploymentView) | undefined> {
   const now = new Date().toISOString();
   const names: Record<string, string> = { '#state': 'state', '#version': 'version', '#updated': 'updated_at' };
   const values: Record<string, unknown> = { ':one': 1, ':now': now };
@@ -74,8 +84,9 @@ export async function advance(deployment: Item & DeploymentView, move: Move): Pr
     values[`:final${i}`] = s;
   });
   const set = { ...move.set };
+  let step: Step | undefined;
   if (move.step) {
-    const step: Step = { state: move.step.state, at: now, actor: move.step.actor ?? 'slipway' };
+    step = { state: move.step.state, at: now, actor: move.step.actor ?? 'slipway' };
     if (move.step.detail) step.detail = move.step.detail.slice(0, 2000);
     set.state = move.step.state;
     if (FINAL_STATES.has(move.step.state)) set.finished_at = now;
@@ -103,12 +114,17 @@ export async function advance(deployment: Item & DeploymentView, move: Move): Pr
   ];
   try {
     await commit(writes);
-    Object.assign(deployment, after, { version: (deployment.version as number) + 1 });
-    return true;
   } catch (error) {
-    if (isError(error, 'deployment-final')) return false;
+    if (isError(error, 'deployment-final')) return undefined;
     throw error;
   }
+  return {
+    ...deployment,
+    ...set,
+    ...(step ? { steps: [...deployment.steps, step] } : {}),
+    updated_at: now,
+    version: (deployment.version as number) + 1,
+  } as Item & DeploymentView;
 }
 
 export const deploymentChange = (d: DeploymentView, type: DeploymentEventType): Change<DeploymentEventType> => ({

@@ -1,10 +1,7 @@
+import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
 
-/**
- * The kernel of a workflow step function: the state machine passes `{ action, deployment_id, … }`
- * and gets the action's result back. A thrown error keeps its `name`, which is what the state
- * machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried, `ClusterRejected` is not).
- */
+/** What a state machine task passes (its `Parameters`): the action, the deployment, and the action's fields. */
 export interface StepInput {
   action: string;
   deployment_id: string;
@@ -13,8 +10,14 @@ export interface StepInput {
 
 export type Action = (input: StepInput) => Promise<unknown>;
 
+/**
+ * The kernel of a workflow step function (inside the one Lambda wrapper): the state machine passes
+ * `{ action, deployment_id, … }` and gets the action's result back. A thrown error keeps its `name`,
+ * which is what the state machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried,
+ * `ClusterRejected` is not).
+ */
 export function workflowStep(actions: Record<string, Action>) {
-  return async (input: StepInput): Promise<unknown> => {
+  return lambda(async (input: StepInput): Promise<unknown> => {
     const action = actions[input?.action];
     if (!action) throw Object.assign(new Error(`Unknown step action '${input?.action}'`), { name: 'InvalidStepInput' });
     try {
@@ -23,7 +26,7 @@ export function workflowStep(actions: Record<string, Action>) {
       logger.warn('workflow step failed', { action: input.action, deployment_id: input.deployment_id, error });
       throw error;
     }
-  };
+  });
 }
 
 /** `{ Error, Cause }` as a Catch puts it in the state, told in a sentence for the deployment's reason. */

@@ -1,3 +1,7 @@
+/**
+ * The port to the deploy and rollback state machines. Executions are named after the deployment,
+ * so a repeated start of the same deployment is the same execution, never a second one.
+ */
 import {
   SendTaskFailureCommand,
   SendTaskSuccessCommand,
@@ -7,10 +11,6 @@ import {
 } from '@aws-sdk/client-sfn';
 import { Transient } from '../errors.ts';
 
-/**
- * The port to the deploy and rollback state machines. Executions are named after the deployment,
- * so a repeated start of the same deployment is the same execution, never a second one.
- */
 const sfn = new SFNClient({});
 
 const machineArn = (kind: 'deploy' | 'rollback'): string => {

@@ -77,3 +77,8 @@ export const clusterChanges = z.strictObject({
 export const newCluster = z.strictObject({ name: dnsLabel, ...clusterChanges.shape });
 
 export type NewCluster = z.infer<typeof newCluster>;
+
+/** What reaching a cluster needs from its stored record (the secret reference included). */
+export type ClusterTarget = Pick<NewCluster, 'name' | 'region' | 'api_server_url' | 'ca_data' | 'auth'> & {
+  id: string;
+};

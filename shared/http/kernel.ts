@@ -1,9 +1,8 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
+import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
 import {
   internalError,
@@ -35,8 +34,8 @@ export interface HttpRequest {
 export type PublicRoute = (req: HttpRequest) => Promise<ApiResult>;
 
 /**
- * The shell of every function: routes by API Gateway's routeKey, bounds the body, and maps every
- * error to problem+json in one place. It imports no store: `api()` adds the caller and idempotency.
+ * The shell of every API function, inside the one Lambda wrapper (shared/lambda.ts): routes by
+ * API Gateway's routeKey, bounds the body, and maps every error to problem+json in one place. It imports no store: `api()` adds the caller and idempotency.
  * `vary` names the request headers every answer depends on, so no cache hands one caller's answer
  * to another (RFC 9110 §12.5.5); it is set here, on errors too, and nowhere else.
  */
@@ -45,7 +44,7 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
   { vary = [] }: { vary?: readonly string[] },
   serve: (route: R, req: HttpRequest, event: E, context: Context) => Promise<ApiResult>,
 ) {
-  const run = async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+  return lambda(async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const requestId = event.requestContext?.requestId ?? context.awsRequestId;
     let result: ApiResult;
     try {
@@ -58,8 +57,7 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
     if (vary.length === 0) return result;
     const varies = [result.headers.vary, ...vary].filter(Boolean).join(', ');
     return { ...result, headers: { ...result.headers, vary: varies } };
-  };
-  return middy(run).use(injectLambdaContext(logger, { resetKeys: true }));
+  });
 }
 
 /** Routes that skip the JWT authorizer (manifest `public`): they have no caller. */

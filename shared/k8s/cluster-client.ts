@@ -16,14 +16,15 @@ import {
   setHeaderOptions,
   type V1Deployment,
 } from '@kubernetes/client-node';
+import type { ClusterTarget } from '../domain/cluster.ts';
 import { ClusterAddressRefused } from '../net/cluster-egress.ts';
 import { clusterText } from './cluster-text.ts';
-import { type ClusterTarget, clusterCredentials, forgetCredentials } from './credentials.ts';
+import { clusterCredentials, forgetCredentials } from './credentials.ts';
 import { ClusterConfigInvalid, type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
 import { type RolloutStatus, rolloutStatus } from './rollout.ts';
 import { MANAGED_BY_LABEL, ownedAs, unlabelledSlipwayDeployment } from './workload.ts';
 
-export type { ClusterTarget } from './credentials.ts';
+export type { ClusterTarget } from '../domain/cluster.ts';
 export type { RolloutStatus } from './rollout.ts';
 export { ClusterConfigInvalid };
 

@@ -8,13 +8,8 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { NewCluster } from '../domain/cluster.ts';
+import type { ClusterTarget } from '../domain/cluster.ts';
 import { ClusterConfigInvalid, type ClusterUser, userFromKubeconfig } from './kubeconfig.ts';
-
-/** What reaching a cluster needs from its stored record (the secret reference included). */
-export type ClusterTarget = Pick<NewCluster, 'name' | 'region' | 'api_server_url' | 'ca_data' | 'auth'> & {
-  id: string;
-};
 
 export interface ClusterCredentials {
   user: ClusterUser;

@@ -1,7 +1,7 @@
 import type { AgentOptions } from 'node:https';
 import { type Cluster, type DispatcherOptions, KubeConfig, loadYaml, type User } from '@kubernetes/client-node';
+import type { ClusterTarget } from '../domain/cluster.ts';
 import { assertClusterUrl, clusterLookup } from '../net/cluster-egress.ts';
-import type { ClusterTarget } from './credentials.ts';
 
 /**
  * What Slipway presents to a cluster as itself: a bearer token, a client certificate, or a

@@ -5,7 +5,7 @@
  * fields a manager applied before and leaves out now are removed when nobody else owns them.
  * Plain writes (PUT, merge/JSON patches) take ownership of the fields they change ("Update").
  */
-import { clone, isObject, type Json, type JsonObject, sameJson } from './patch.ts';
+import { clone, isObject, type Json, type JsonObject, sameJson } from './json.ts';
 import { KubernetesError } from './status.ts';
 
 export interface FieldManager {

@@ -1,24 +1,18 @@
 /**
  * The simulated cluster behind the Kubernetes simulator's HTTP API: the verbs (get, list, create,
  * replace, patch, apply, delete) on the store with kube-apiserver's rules (resourceVersion
- * preconditions, generation only on spec changes, field managers), and the deployment controller's
- * effects (status, pods, events) from rollout.ts. Not a Kubernetes: no scheduler, no nodes, no containers.
+ * preconditions, generation only on spec changes, field managers); deployments go through the
+ * simulated deployment controller (controller.ts), which owns their status, pods and events.
+ * Not a Kubernetes: no scheduler, no nodes, no containers.
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { type FieldManager, managedFields, recordUpdate, serverSideApply } from './apply.ts';
-import { clone, isObject, type JsonObject, jsonPatch, mergePatch, sameJson } from './patch.ts';
+import { DeploymentController } from './controller.ts';
+import { clone, isObject, type JsonObject, sameJson } from './json.ts';
+import { jsonPatch, mergePatch } from './patch.ts';
 import { apiVersionOf, type ResourceType, resourceTypes } from './resources.ts';
-import {
-  deploymentPods,
-  deploymentStatus,
-  nextChangeAt,
-  type Rollout,
-  type RolloutTiming,
-  revisionAnnotation,
-  startRollout,
-  stateAt,
-} from './rollout.ts';
+import { type RolloutTiming, timestamp } from './rollout.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
 import {
   alreadyExists,
@@ -53,14 +47,10 @@ const deployments = type('deployments');
 
 export class SimulatedCluster {
   readonly store = new ObjectStore();
-  timing: RolloutTiming;
-  #rollouts = new Map<string, Rollout>();
-  #timers = new Map<string, NodeJS.Timeout>();
-  /** Rollouts whose old replica sets were reported scaled down already. */
-  #drained = new WeakSet<Rollout>();
+  readonly #controller: DeploymentController;
 
   constructor(timing: RolloutTiming) {
-    this.timing = timing;
+    this.#controller = new DeploymentController(this.store, timing);
     for (const name of protectedNamespaces)
       this.#commit({ type: namespaces, name }, undefined, { metadata: { name } }, []);
   }
@@ -68,11 +58,11 @@ export class SimulatedCluster {
   get(target: Target): JsonObject {
     const name = target.name as string;
     if (target.type.plural === 'pods') {
-      const pod = this.#pods(target.namespace).find((p) => metadataOf(p).name === name);
+      const pod = this.#controller.pods(target.namespace).find((p) => metadataOf(p).name === name);
       if (!pod) throw notFound(ref(target, name));
       return pod;
     }
-    if (target.type === deployments) this.#refresh(target.namespace as string, name);
+    if (target.type === deployments) this.#controller.refresh(target.namespace as string, name);
     const stored = this.store.get(target.type.plural, target.namespace, name);
     if (!stored) throw notFound(ref(target, name));
     return clone(stored.object);
@@ -83,12 +73,12 @@ export class SimulatedCluster {
     if (target.type === deployments) {
       for (const stored of this.store.list('deployments', target.namespace)) {
         const metadata = metadataOf(stored.object);
-        this.#refresh(String(metadata.namespace), String(metadata.name));
+        this.#controller.refresh(String(metadata.namespace), String(metadata.name));
       }
     }
     const objects =
       target.type.plural === 'pods'
-        ? this.#pods(target.namespace)
+        ? this.#controller.pods(target.namespace)
         : this.store.list(target.type.plural, target.namespace).map((stored) => clone(stored.object));
     const matches = selector(query);
     return { items: objects.filter(matches), resourceVersion: String(this.store.revision) };
@@ -154,23 +144,18 @@ export class SimulatedCluster {
     if (dryRun(options)) return clone(previous.object);
     if (target.type === namespaces) return this.#deleteNamespace(name);
     this.store.remove(target.type.plural, target.namespace, name);
-    if (target.type === deployments) this.#forgetRollout(`${target.namespace}/${name}`);
+    if (target.type === deployments) this.#controller.forget(target.namespace as string, name);
     const uid = String(metadataOf(previous.object).uid);
     return successStatus({ name, group: target.type.group, kind: target.type.plural, uid });
   }
 
-  /** New timing: status is recomputed from it on the next read, and the ticker is re-planned. */
+  /** New timing for the simulated rollouts (tests shorten or stretch them). */
   setTiming(changes: Partial<RolloutTiming>): void {
-    this.timing = { ...this.timing, ...changes };
-    for (const key of this.#rollouts.keys()) {
-      const [namespace = '', name = ''] = key.split('/');
-      this.#refresh(namespace, name);
-    }
+    this.#controller.setTiming(changes);
   }
 
   stop(): void {
-    for (const timer of this.#timers.values()) clearTimeout(timer);
-    this.#timers.clear();
+    this.#controller.stop();
   }
 
   #apply(target: Target, body: string, options: WriteOptions): { object: JsonObject; created: boolean } {
@@ -248,7 +233,7 @@ export class SimulatedCluster {
           resourceVersion: previous ? (metadataOf(previous.object).resourceVersion ?? null) : null,
         },
       };
-    if (target.type === deployments) return this.#writeDeployment(object, previous, owners);
+    if (target.type === deployments) return this.#controller.write(object, previous, owners);
     return clone(this.store.write(target.type.plural, object, owners));
   }
 
@@ -288,152 +273,18 @@ export class SimulatedCluster {
     return object;
   }
 
-  #writeDeployment(object: JsonObject, previous: StoredObject | undefined, owners: FieldManager[]): JsonObject {
-    const metadata = metadataOf(object);
-    const key = `${metadata.namespace}/${metadata.name}`;
-    const now = Date.now();
-    let rollout = this.#rollouts.get(key);
-    if (!previous || !sameJson(object.spec, previous.object.spec) || !rollout) {
-      const next = startRollout(object, rollout, now, this.timing);
-      if (next.templateHash !== rollout?.templateHash || next.replicas !== rollout?.replicas)
-        this.#rolloutEvents(next, object);
-      rollout = next;
-      this.#rollouts.set(key, rollout);
-    }
-    metadata.annotations = {
-      ...(isObject(metadata.annotations) ? metadata.annotations : {}),
-      [revisionAnnotation]: String(rollout.revision),
-    };
-    object.status = deploymentStatus(object, rollout, now, this.timing);
-    const written = clone(this.store.write('deployments', object, owners));
-    this.#schedule(key, rollout, now);
-    return written;
-  }
-
-  /** Brings a deployment's stored status up to "now" (a write, so watchers hear of it). */
-  #refresh(namespace: string, name: string): void {
-    const key = `${namespace}/${name}`;
-    const stored = this.store.get('deployments', namespace, name);
-    const rollout = this.#rollouts.get(key);
-    if (!stored || !rollout) return;
-    const now = Date.now();
-    const status = deploymentStatus(stored.object, rollout, now, this.timing);
-    if (!sameJson(stored.object.status, status)) {
-      this.store.write('deployments', { ...clone(stored.object), status }, stored.owners);
-      this.#reportDrained(rollout, stored.object, now);
-    }
-    this.#schedule(key, rollout, now);
-  }
-
-  /** One timer per rollout, at its next change, so watches see progress without anyone reading. */
-  #schedule(key: string, rollout: Rollout, now: number): void {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
-    const at = nextChangeAt(rollout, now, this.timing);
-    if (at === undefined) return;
-    const [namespace = '', name = ''] = key.split('/');
-    const timer = setTimeout(() => this.#refresh(namespace, name), Math.max(0, at - now) + 1);
-    timer.unref();
-    this.#timers.set(key, timer);
-  }
-
-  #forgetRollout(key: string): void {
-    clearTimeout(this.#timers.get(key));
-    this.#timers.delete(key);
-    this.#rollouts.delete(key);
-  }
-
   #deleteNamespace(name: string): JsonObject {
     for (const plural of ['deployments', 'events']) {
       for (const stored of this.store.list(plural, name)) {
         const objectName = String(metadataOf(stored.object).name);
         this.store.remove(plural, name, objectName);
-        if (plural === 'deployments') this.#forgetRollout(`${name}/${objectName}`);
+        if (plural === 'deployments') this.#controller.forget(name, objectName);
       }
     }
     const removed = this.store.remove('namespaces', undefined, name) as JsonObject;
     metadataOf(removed).deletionTimestamp = timestamp(Date.now());
     removed.status = { phase: 'Terminating' };
     return removed;
-  }
-
-  #pods(namespace: string | undefined): JsonObject[] {
-    const now = Date.now();
-    return [...this.#rollouts.values()]
-      .filter((rollout) => namespace === undefined || rollout.namespace === namespace)
-      .flatMap((rollout) => {
-        const stored = this.store.get('deployments', rollout.namespace, rollout.deployment);
-        const resourceVersion = String(metadataOf(stored?.object ?? { metadata: {} }).resourceVersion ?? '');
-        return deploymentPods(rollout, now, this.timing).map((pod) => {
-          metadataOf(pod).resourceVersion = resourceVersion;
-          return pod;
-        });
-      });
-  }
-
-  #rolloutEvents(rollout: Rollout, deployment: JsonObject): void {
-    const replicaSet = `${rollout.deployment}-${rollout.templateHash}`;
-    this.#event(
-      deployment,
-      'Normal',
-      'ScalingReplicaSet',
-      `Scaled up replica set ${replicaSet} to ${rollout.replicas}`,
-    );
-    if (rollout.image === 'bad') {
-      const image = JSON.stringify(rollout.template).match(/"image":"([^"]*:bad)"/)?.[1] ?? '';
-      this.#event(
-        deployment,
-        'Warning',
-        'Failed',
-        `Failed to pull image "${image}": manifest unknown`,
-        `${replicaSet}-pod`,
-      );
-    }
-  }
-
-  #reportDrained(rollout: Rollout, deployment: JsonObject, now: number): void {
-    if (rollout.old.length === 0 || this.#drained.has(rollout) || stateAt(rollout, now, this.timing).oldPods > 0)
-      return;
-    this.#drained.add(rollout);
-    for (const set of rollout.old) {
-      this.#event(
-        deployment,
-        'Normal',
-        'ScalingReplicaSet',
-        `Scaled down replica set ${rollout.deployment}-${set.hash} to 0`,
-      );
-    }
-  }
-
-  /** An Event about the deployment (or, with `podName`, one of its pods), as the controllers write them. */
-  #event(deployment: JsonObject, kind: 'Normal' | 'Warning', reason: string, message: string, podName?: string): void {
-    const metadata = metadataOf(deployment);
-    const namespace = String(metadata.namespace);
-    const involvedName = podName ?? String(metadata.name);
-    const time = timestamp(Date.now());
-    const event: JsonObject = {
-      apiVersion: 'v1',
-      kind: 'Event',
-      metadata: {
-        name: `${involvedName}.${randomBytes(8).toString('hex')}`,
-        namespace,
-        uid: randomUUID(),
-        creationTimestamp: time,
-      },
-      involvedObject: podName
-        ? { kind: 'Pod', namespace, name: podName, apiVersion: 'v1' }
-        : { kind: 'Deployment', namespace, name: involvedName, uid: metadata.uid ?? null, apiVersion: 'apps/v1' },
-      reason,
-      message,
-      type: kind,
-      source: { component: podName ? 'kubelet' : 'deployment-controller' },
-      firstTimestamp: time,
-      lastTimestamp: time,
-      count: 1,
-      reportingComponent: podName ? 'kubelet' : 'deployment-controller',
-      reportingInstance: '',
-    };
-    this.store.write('events', event, []);
   }
 
   #existing(target: Target): StoredObject {
@@ -544,8 +395,4 @@ function manager(options: WriteOptions): string {
 
 function dryRun(options: WriteOptions): boolean {
   return options.query.getAll('dryRun').includes('All');
-}
-
-function timestamp(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }

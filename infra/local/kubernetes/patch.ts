@@ -1,23 +1,10 @@
 /**
  * The Kubernetes simulator's patch formats: JSON merge patch (RFC 7386, also used for strategic merge
  * patch, whose list-merge keys the simulator does not model) and JSON patch (RFC 6902). Server-side
- * apply lives in apply.ts. Plus the JSON tree helpers both share.
+ * apply lives in apply.ts.
  */
-import { isDeepStrictEqual } from 'node:util';
+import { clone, isObject, type Json, type JsonObject, sameJson } from './json.ts';
 import { KubernetesError } from './status.ts';
-
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type JsonObject = { [key: string]: Json };
-
-export function isObject(value: unknown): value is JsonObject {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-export function clone<T>(value: T): T {
-  return structuredClone(value);
-}
-
-export const sameJson = isDeepStrictEqual;
 
 /** RFC 7386: objects merge key by key, `null` deletes, anything else replaces. */
 export function mergePatch(target: Json | undefined, patch: Json): Json {

@@ -3,7 +3,7 @@
  * `/api/v1`, `/apis/apps/v1`) kubectl and client libraries read to map kinds to URLs. Only what the
  * platform uses: namespaces, deployments, and the pods and events a rollout leaves behind.
  */
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 
 export interface ResourceType {
   group: string;

@@ -6,7 +6,7 @@
  * deployment's progressDeadlineSeconds); images tagged `:hang` never get ready and never report it.
  */
 import { createHash } from 'node:crypto';
-import { clone, isObject, type JsonObject } from './patch.ts';
+import { clone, isObject, type JsonObject } from './json.ts';
 
 export interface RolloutTiming {
   podStartMs: number;
@@ -141,7 +141,7 @@ export function deploymentStatus(
   const available = state.readyNew + state.oldPods;
   const maxUnavailable = Math.floor(rollout.replicas * 0.25);
   const replicaSet = `${rollout.deployment}-${rollout.templateHash}`;
-  const doneAt = iso(
+  const doneAt = timestamp(
     rollout.startedAt + Math.max(0, rollout.replicas - rollout.readyAtStart) * Math.max(0, timing.podStartMs),
   );
   const progressing = state.failed
@@ -150,7 +150,7 @@ export function deploymentStatus(
         'False',
         'ProgressDeadlineExceeded',
         `ReplicaSet "${replicaSet}" has timed out progressing.`,
-        iso(rollout.startedAt + failAfterMs(rollout, timing)),
+        timestamp(rollout.startedAt + failAfterMs(rollout, timing)),
       )
     : state.done
       ? condition(
@@ -165,7 +165,7 @@ export function deploymentStatus(
           'True',
           'ReplicaSetUpdated',
           `ReplicaSet "${replicaSet}" is progressing.`,
-          iso(rollout.startedAt),
+          timestamp(rollout.startedAt),
         );
   const availableCondition =
     available >= rollout.replicas - maxUnavailable
@@ -174,14 +174,14 @@ export function deploymentStatus(
           'True',
           'MinimumReplicasAvailable',
           'Deployment has minimum availability.',
-          iso(rollout.startedAt),
+          timestamp(rollout.startedAt),
         )
       : condition(
           'Available',
           'False',
           'MinimumReplicasUnavailable',
           'Deployment does not have minimum availability.',
-          iso(rollout.startedAt),
+          timestamp(rollout.startedAt),
         );
   return withoutZeros({
     observedGeneration: Number(metadata.generation ?? 1),
@@ -224,7 +224,7 @@ function pod(rollout: Rollout, hash: string, template: JsonObject, index: number
   const spec = (template.spec ?? {}) as JsonObject;
   const containers = (Array.isArray(spec.containers) ? spec.containers : []) as JsonObject[];
   const ready = condition === 'ok';
-  const started = iso(rollout.startedAt);
+  const started = timestamp(rollout.startedAt);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -321,7 +321,8 @@ function condition(type: string, status: string, reason: string, message: string
   return { type, status, lastUpdateTime: time, lastTransitionTime: time, reason, message };
 }
 
-function iso(ms: number): string {
+/** A Kubernetes timestamp: RFC 3339 in whole seconds, as the API server writes them. */
+export function timestamp(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 }
 

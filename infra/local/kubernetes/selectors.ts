@@ -3,7 +3,7 @@
  * `a=b`, `a==b`, `a!=b`, `a`, `!a`, `a in (x,y)`, `a notin (x,y)` for labels; `path=value` and
  * `path!=value` on dotted paths (`metadata.name`, `involvedObject.name`) for fields.
  */
-import { isObject, type Json, type JsonObject } from './patch.ts';
+import { isObject, type Json, type JsonObject } from './json.ts';
 import { badRequest } from './status.ts';
 
 export type Selector = (object: JsonObject) => boolean;

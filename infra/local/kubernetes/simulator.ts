@@ -1,9 +1,10 @@
 /**
- * A Kubernetes API server SIMULATOR for the local cloud and the tests: no kube-apiserver can run on
- * this machine (see /work/shared/NOTES.md "Kubernetes"), so this HTTPS server speaks the real REST
- * protocol for the subset Slipway uses — discovery, namespaces, deployments (server-side apply, merge
- * and JSON patches, watches), and the pods and events of simulated rollouts — well enough for
- * @kubernetes/client-node and kubectl. It runs no containers: rollouts are computed (rollout.ts).
+ * A Kubernetes API server SIMULATOR for the local cloud and the tests: no kube-apiserver can run
+ * here (no npm or Debian package ships one, and k3s and kind need Docker), so this HTTPS server
+ * speaks the real REST protocol for the subset Slipway uses — discovery, namespaces, deployments
+ * (server-side apply, merge and JSON patches, watches), and the pods and events of simulated
+ * rollouts — well enough for @kubernetes/client-node and kubectl. It runs no containers: rollouts
+ * are computed (rollout.ts).
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -14,7 +15,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 import {
   apiVersionOf,
   coreVersions,

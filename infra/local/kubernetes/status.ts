@@ -2,7 +2,7 @@
  * Kubernetes `Status` answers for the simulator's errors: the `reason` and `code` pairs kube-apiserver
  * uses, so clients (client-node's ApiException, kubectl's messages) read them as they would on EKS.
  */
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 
 export interface StatusCause {
   reason?: string;

@@ -4,7 +4,7 @@
  * from a resourceVersion the way client-go's informers and `kubectl rollout status` do.
  */
 import type { FieldManager } from './apply.ts';
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 

@@ -2,7 +2,7 @@
  * `kubectl get`'s human output: kubectl asks for `application/json;as=Table;g=meta.k8s.io;v=v1` and
  * prints the columns the server chose, so the simulator answers Tables for its kinds.
  */
-import type { JsonObject } from './patch.ts';
+import type { JsonObject } from './json.ts';
 
 interface Column {
   name: string;

@@ -149,6 +149,27 @@ describe('a deploy to a protected environment', () => {
     expect(after.approval.state).toBe('cancelled');
   });
 
+  it('a move answers the deployment as it now stands and leaves the copy the step read untouched', async () => {
+    const { deployment } = await waitingForApproval();
+    const { advance, loadDeployment } = await import('../../../shared/delivery/progress.ts');
+    const read = await loadDeployment(deployment.id);
+    const snapshot = structuredClone(read);
+
+    const moved = await advance(read, { set: { description: 'noted by a step' } });
+    expect(read).toEqual(snapshot);
+    expect(moved).toMatchObject({ description: 'noted by a step', version: read.version + 1 });
+    expect(await loadDeployment(deployment.id)).toMatchObject({
+      description: 'noted by a step',
+      version: moved?.version,
+    });
+
+    // The cancel answers what it recorded, its own step included.
+    const cancelled = await scene.developer.post(`/api/v1/deployments/${deployment.id}/cancel`, {});
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.steps.at(-1)).toMatchObject({ state: 'cancelled', actor: 'dev-alice' });
+    expect(await advance(read, { set: { description: 'too late' } })).toBeUndefined();
+  });
+
   it('expires when nobody answers before the timeout', async () => {
     scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
       waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },
