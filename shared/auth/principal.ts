@@ -1,7 +1,7 @@
+import type { UserView } from '../domain/identity.ts';
 import { Conflict, conflict } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { UserView } from '../iam/users.ts';
 import { byKind, keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, type Key } from '../store/table.ts';

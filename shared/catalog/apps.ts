@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
+import type { AppView } from '../domain/app.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
@@ -23,13 +24,7 @@ import {
 import { type AlsoCommit, commit, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
-export type AppView = NewApp & {
-  id: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-};
+export type { AppView };
 
 const CHANGEABLE = Object.keys(appChanges.shape);
 const what = 'Application';

@@ -1,6 +1,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
+import type { ClusterView } from '../domain/cluster.ts';
 import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
@@ -14,15 +15,7 @@ import { claimName, createRecord, deleteRecord, present, releaseName, replaceRec
 import { type AlsoCommit, commit, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
-/** The API's view of a cluster: a secret reference (token or kubeconfig) is never shown, only that one is set. */
-export type ClusterView = Omit<NewCluster, 'auth'> & {
-  id: string;
-  version: number;
-  auth:
-    | { mode: 'eks-iam'; role_arn: string; eks_cluster_name: string }
-    | { mode: 'token'; token_configured: true }
-    | { mode: 'kubeconfig'; kubeconfig_configured: true; context?: string };
-};
+export type { ClusterView };
 
 const CHANGEABLE = Object.keys(clusterChanges.shape);
 const what = 'Cluster';

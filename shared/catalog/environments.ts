@@ -3,6 +3,7 @@ import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
+import type { EnvView } from '../domain/environment.ts';
 import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
@@ -16,13 +17,7 @@ import { type AlsoCommit, commit, type Item, type Key, queryPage, type Write } f
 import { changedFields } from './changes.ts';
 import { claimNamespace, type Placement, releaseNamespace } from './namespaces.ts';
 
-export type EnvView = NewEnv & {
-  app_id: string;
-  project_id: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-};
+export type { EnvView };
 
 const CHANGEABLE = Object.keys(envChanges.shape);
 const what = 'Environment';

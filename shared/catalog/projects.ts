@@ -2,6 +2,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
+import type { ProjectView } from '../domain/project.ts';
 import { type NewProject, type ProjectChanges, projectChanges } from '../domain/project.ts';
 import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
@@ -14,13 +15,7 @@ import { claimName, createRecord, deleteRecord, present, releaseName, replaceRec
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
-export type ProjectView = NewProject & {
-  id: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-  created_by: string;
-};
+export type { ProjectView };
 
 const CHANGEABLE = Object.keys(projectChanges.shape);
 const what = 'Project';

@@ -47,3 +47,11 @@ export const newApp = z.strictObject({ project_id: resourceId('prj'), name: dnsL
 
 export type NewApp = z.infer<typeof newApp>;
 export type AppChanges = z.infer<typeof appChanges>;
+
+export type AppView = NewApp & {
+  id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+};

@@ -82,3 +82,13 @@ export type NewCluster = z.infer<typeof newCluster>;
 export type ClusterTarget = Pick<NewCluster, 'name' | 'region' | 'api_server_url' | 'ca_data' | 'auth'> & {
   id: string;
 };
+
+/** The API's view of a cluster: a secret reference (token or kubeconfig) is never shown, only that one is set. */
+export type ClusterView = Omit<NewCluster, 'auth'> & {
+  id: string;
+  version: number;
+  auth:
+    | { mode: 'eks-iam'; role_arn: string; eks_cluster_name: string }
+    | { mode: 'token'; token_configured: true }
+    | { mode: 'kubeconfig'; kubeconfig_configured: true; context?: string };
+};

@@ -50,3 +50,11 @@ export const newEnv = z.strictObject({
 
 export type NewEnv = z.infer<typeof newEnv>;
 export type EnvChanges = z.infer<typeof envChanges>;
+
+export type EnvView = NewEnv & {
+  app_id: string;
+  project_id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+};

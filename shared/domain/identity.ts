@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { ROLE_NAMES } from '../auth/roles.ts';
+import type { ScopePath } from '../auth/scope.ts';
 import { description, displayName, dnsLabel, resourceId } from './fields.ts';
 
 export const newTeam = z.strictObject({
@@ -32,3 +33,28 @@ export const newBinding = z.strictObject({
 });
 
 export type NewBinding = z.infer<typeof newBinding>;
+
+export type BindingView = NewBinding & {
+  id: string;
+  scope_path: ScopePath;
+  version: number;
+  created_at: string;
+  created_by: string;
+};
+
+export type TeamView = z.infer<typeof newTeam> & { id: string; version: number; member_count: number };
+
+export interface MemberView {
+  team_id: string;
+  user_id: string;
+  added_by: string;
+  added_at: string;
+}
+
+export interface UserView {
+  id: string;
+  name: string;
+  email: string | null;
+  groups: string[];
+  created_at: string;
+}

@@ -12,3 +12,11 @@ export const newProject = z.strictObject({ name: dnsLabel, ...projectChanges.sha
 
 export type NewProject = z.infer<typeof newProject>;
 export type ProjectChanges = z.infer<typeof projectChanges>;
+
+export type ProjectView = NewProject & {
+  id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+};

@@ -1,11 +1,9 @@
-import type { AppView } from '../catalog/apps.ts';
-import type { ClusterView } from '../catalog/clusters.ts';
-import type { EnvView } from '../catalog/environments.ts';
-import type { ProjectView } from '../catalog/projects.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
-import type { BindingView } from '../iam/bindings.ts';
-import type { MemberView, TeamView } from '../iam/teams.ts';
-import type { UserView } from '../iam/users.ts';
+import type { AppView } from '../domain/app.ts';
+import type { ClusterView } from '../domain/cluster.ts';
+import type { EnvView } from '../domain/environment.ts';
+import type { BindingView, MemberView, TeamView, UserView } from '../domain/identity.ts';
+import type { ProjectView } from '../domain/project.ts';
 
 /**
  * Every change event the platform emits: its detail-type, its source and the shape of its data.

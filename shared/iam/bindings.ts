@@ -3,7 +3,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import type { RoleName } from '../auth/roles.ts';
 import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../auth/scope.ts';
-import type { NewBinding } from '../domain/identity.ts';
+import type { BindingView, NewBinding } from '../domain/identity.ts';
 import { forbidden, notFound } from '../errors.ts';
 import type { ChangeEventData } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
@@ -14,13 +14,7 @@ import { claimName, createRecord, present, releaseName, stamp } from '../store/r
 import { type AlsoCommit, commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
 import { MAX_TEAM_MEMBERS, teamRevision, userGrants } from './grants.ts';
 
-export type BindingView = NewBinding & {
-  id: string;
-  scope_path: ScopePath;
-  version: number;
-  created_at: string;
-  created_by: string;
-};
+export type { BindingView };
 
 /**
  * Gives a role on a scope to a user or a team. Nobody can hand out more than they hold: the

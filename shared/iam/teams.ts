@@ -2,7 +2,7 @@ import type { z } from 'zod/mini';
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
-import type { newTeam } from '../domain/identity.ts';
+import type { MemberView, newTeam, TeamView } from '../domain/identity.ts';
 import { busy, conflict, forbidden, notFound, staleVersion } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
@@ -13,13 +13,7 @@ import { claimName, createRecord, present, releaseName, stamp } from '../store/r
 import { type AlsoCommit, commit, type Item, queryPage, type Write } from '../store/table.ts';
 import { type GrantMap, teamRevision, userGrants } from './grants.ts';
 
-export type TeamView = z.infer<typeof newTeam> & { id: string; version: number; member_count: number };
-export interface MemberView {
-  team_id: string;
-  user_id: string;
-  added_by: string;
-  added_at: string;
-}
+export type { MemberView, TeamView };
 
 const what = 'Team';
 const teamView = (item: Item): TeamView => ({

@@ -1,19 +1,14 @@
 import type { Grant } from '../auth/access.ts';
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
+import type { UserView } from '../domain/identity.ts';
 import { forbidden } from '../errors.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { byKind } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { queryPage } from '../store/table.ts';
 
-export interface UserView {
-  id: string;
-  name: string;
-  email: string | null;
-  groups: string[];
-  created_at: string;
-}
+export type { UserView };
 
 export async function listUsers(caller: Caller, page: PageRequest): Promise<Page<UserView>> {
   const { access } = await readWithAccess(caller);

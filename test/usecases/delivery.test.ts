@@ -68,7 +68,9 @@ describe('moving a deployment', () => {
 
   it('appends a step and its state', async () => {
     const d = await deployment('queued');
-    expect(await advance(d, { step: { state: 'waiting_for_lock', detail: 'position 1' } })).toBe(true);
+    expect((await advance(d, { step: { state: 'waiting_for_lock', detail: 'position 1' } }))?.state).toBe(
+      'waiting_for_lock',
+    );
     const stored = await loadDeployment(d.id);
     expect(stored.state).toBe('waiting_for_lock');
     expect(stored.steps.map((s) => s.state)).toEqual(['waiting_for_lock']);
@@ -76,7 +78,7 @@ describe('moving a deployment', () => {
 
   it('never moves a deployment that has ended: a late step changes nothing', async () => {
     const d = await deployment('cancelled');
-    expect(await advance(d, { step: { state: 'applying' }, event: 'Deployment Started' })).toBe(false);
+    expect(await advance(d, { step: { state: 'applying' }, event: 'Deployment Started' })).toBeUndefined();
     const stored = await loadDeployment(d.id);
     expect(stored.state).toBe('cancelled');
     expect(stored.steps).toEqual([]);

@@ -288,7 +288,10 @@ describe('queueOf', () => {
   it('a deployment enqueued twice is refused', async () => {
     const env = newEnv();
     const [id] = (await queued(env, 1)) as [string];
-    await expect(commit([lock.enqueue(env, id, new Date().toISOString())])).rejects.toMatchObject({ status: 409 });
+    await expect(commit([lock.enqueue(env, id, new Date().toISOString())])).rejects.toMatchObject({
+      name: 'Conflict',
+      code: 'already-queued',
+    });
   });
 });
 
