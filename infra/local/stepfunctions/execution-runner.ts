@@ -53,10 +53,12 @@ export function runExecution(
   overrides: MachineOverrides,
 ): ExecutionRun {
   const { store, tokens } = deps;
+  const executionEnded = new AbortController();
   const env: TaskEnvironment = {
     caller: { executionArn: record.executionArn, stateMachineArn: machine.arn },
     region: deps.region,
     tokens,
+    signal: executionEnded.signal,
     record: (type, details) => {
       if (record.status === 'RUNNING') store.append(record, type, details);
     },
@@ -94,7 +96,8 @@ export function runExecution(
 
   const done = Promise.allSettled([run.result, recordStateEvents(store, record, run.eventLogs)]).then(([outcome]) => {
     store.end(record, endOf(outcome));
-    // Tasks still waiting (e.g. in a Parallel branch cut short) end with the execution.
+    // Tasks still running (stopped execution, a Parallel branch cut short) end with the execution.
+    executionEnded.abort();
     tokens.releaseExecution(record.executionArn, 'States.Runtime', 'The execution has ended');
   });
   return { abort: run.abort, done };

@@ -1,8 +1,10 @@
 /**
  * What a Task's `Resource` does locally, with the results and error names AWS gives:
  * a plain Lambda ARN, the optimized integrations `lambda:invoke`, `dynamodb:getItem|putItem|
- * updateItem|deleteItem` and `events:putEvents`, and `.waitForTaskToken` on lambda:invoke and
- * events:putEvents. Anything else fails the execution with a States.Runtime error saying so.
+ * updateItem|deleteItem`, `events:putEvents` and `states:startExecution` (nested-executions.ts),
+ * `.waitForTaskToken` on lambda:invoke, events:putEvents and states:startExecution, and `.sync` /
+ * `.sync:2` on states:startExecution. Anything else fails the execution with a States.Runtime
+ * error saying so.
  */
 import {
   DeleteItemCommand,
@@ -12,6 +14,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { StatesRuntimeError, taskError } from './errors.ts';
+import { type ChildExecutions, startExecution } from './nested-executions.ts';
 
 export interface PutEventsResult {
   FailedEntryCount: number;
@@ -25,12 +28,22 @@ export interface IntegrationDeps {
   invokeFunction(functionArn: string, payload: unknown): Promise<unknown>;
   dynamo?: DynamoDBClient;
   putEvents?(entries: Record<string, unknown>[]): Promise<PutEventsResult>;
+  /** For states:startExecution: the local Step Functions' own executions. */
+  executions?: ChildExecutions;
 }
 
 /** The execution a task runs in: events:putEvents stamps these ARNs on every entry. */
 export interface TaskCaller {
   executionArn: string;
   stateMachineArn: string;
+}
+
+/** One attempt of a Task, as its integration sees it. */
+export interface TaskAttempt extends TaskCaller {
+  /** Aborted once the attempt has ended another way (timeout, stopped execution): stop the job. */
+  signal: AbortSignal;
+  /** A `.sync` job has been started: the history's TaskSubmitted, with the start's output. */
+  submitted(output: unknown): void;
 }
 
 export interface Integration {
@@ -41,10 +54,16 @@ export interface Integration {
   plainLambda: boolean;
   /** The call only hands the task out; a task token answer ends it. */
   waitForTaskToken: boolean;
-  call(parameters: unknown, caller: TaskCaller): Promise<unknown>;
+  call(parameters: unknown, attempt: TaskAttempt): Promise<unknown>;
 }
 
-type ServiceCall = (deps: IntegrationDeps, parameters: Record<string, unknown>, caller: TaskCaller) => Promise<unknown>;
+/** `pattern` is the Resource's suffix: '', '.waitForTaskToken', '.sync' or '.sync:2'. */
+export type ServiceCall = (
+  deps: IntegrationDeps,
+  parameters: Record<string, unknown>,
+  attempt: TaskAttempt,
+  pattern: string,
+) => Promise<unknown>;
 
 const SERVICE_CALLS: Record<string, ServiceCall> = {
   'lambda:invoke': lambdaInvoke,
@@ -53,10 +72,13 @@ const SERVICE_CALLS: Record<string, ServiceCall> = {
   'dynamodb:updateItem': (deps, input) => dynamo(deps, (client) => client.send(new UpdateItemCommand(input as never))),
   'dynamodb:deleteItem': (deps, input) => dynamo(deps, (client) => client.send(new DeleteItemCommand(input as never))),
   'events:putEvents': putEvents,
+  'states:startExecution': startExecution,
 };
 
 /** The integrations AWS lets wait for a task token (of the ones served here). */
-const WAIT_FOR_TASK_TOKEN = new Set(['lambda:invoke', 'events:putEvents']);
+const WAIT_FOR_TASK_TOKEN = new Set(['lambda:invoke', 'events:putEvents', 'states:startExecution']);
+/** The integrations AWS lets run a job (`.sync`, `.sync:2`) (of the ones served here). */
+const RUN_A_JOB = new Set(['states:startExecution']);
 
 const LAMBDA_ARN = /^arn:aws[\w-]*:lambda:[\w-]+:\d{12}:function:[\w-]+(:[\w$-]+)?$/;
 const SERVICE_ARN = /^arn:aws[\w-]*:states:::([\w-]+):(\w+)(\.waitForTaskToken|\.sync(?::2)?)?$/;
@@ -72,18 +94,18 @@ export function integrationFor(resourceArn: string, deps: IntegrationDeps): Inte
     };
   }
   const [, service = '', action = '', pattern = ''] = SERVICE_ARN.exec(resourceArn) ?? [];
-  const serviceCall = SERVICE_CALLS[`${service}:${action}`];
+  const name = `${service}:${action}`;
+  const serviceCall = SERVICE_CALLS[name];
   const waitForTaskToken = pattern === '.waitForTaskToken';
   const supported =
-    serviceCall !== undefined &&
-    (pattern === '' || (waitForTaskToken && WAIT_FOR_TASK_TOKEN.has(`${service}:${action}`)));
+    serviceCall !== undefined && (pattern === '' || (waitForTaskToken ? WAIT_FOR_TASK_TOKEN : RUN_A_JOB).has(name));
   return {
     resourceType: service || 'unknown',
     resource: `${action}${pattern}` || resourceArn,
     plainLambda: false,
     waitForTaskToken,
     call: supported
-      ? (parameters, caller) => serviceCall(deps, asObject(parameters), caller)
+      ? (parameters, attempt) => serviceCall(deps, asObject(parameters), attempt, pattern)
       : () => Promise.reject(new StatesRuntimeError(unsupported(resourceArn))),
   };
 }
@@ -91,7 +113,8 @@ export function integrationFor(resourceArn: string, deps: IntegrationDeps): Inte
 function unsupported(resourceArn: string): string {
   return (
     `Resource '${resourceArn}' is not supported by the local Step Functions. Supported: Lambda function ARNs, ` +
-    `${Object.keys(SERVICE_CALLS).join(', ')}, and .waitForTaskToken on ${[...WAIT_FOR_TASK_TOKEN].join(', ')}`
+    `${Object.keys(SERVICE_CALLS).join(', ')}, .waitForTaskToken on ${[...WAIT_FOR_TASK_TOKEN].join(', ')}, ` +
+    `and .sync / .sync:2 on ${[...RUN_A_JOB].join(', ')}`
   );
 }
 

@@ -74,6 +74,15 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
     invokeFunction: options.invokeFunction,
     ...(dynamo ? { dynamo } : {}),
     ...(options.putEvents ? { putEvents: options.putEvents } : {}),
+    // Calls into the functions below, once a task runs.
+    executions: {
+      start: (request) => startExecution(request),
+      ended: async (executionArn) => {
+        await runs.get(executionArn)?.done;
+        return executionFor(executionArn);
+      },
+      stop: (executionArn, cause) => stopExecution(executionFor(executionArn), undefined, cause),
+    },
   };
   const machines = new Map<string, LocalStateMachine>();
   for (const { name, definition } of options.stateMachines) {
@@ -113,7 +122,8 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
     return record;
   };
 
-  const startExecution = (input: Record<string, unknown>) => {
+  /** StartExecution, for the API and for states:startExecution tasks. */
+  const startExecution = (input: Record<string, unknown>): ExecutionRecord => {
     const machine = machineFor(input.stateMachineArn);
     const name = input.name === undefined ? randomUUID() : String(input.name);
     if (name.length === 0 || name.length > 80 || INVALID_NAME.test(name)) {
@@ -126,17 +136,18 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
     const existing = deps.store.get(executionArn);
     if (existing !== undefined) {
       // AWS: the same name and input while it still runs is an idempotent retry; anything else a conflict.
-      if (existing.status === 'RUNNING' && existing.input === text) return started(existing);
+      if (existing.status === 'RUNNING' && existing.input === text) return existing;
       throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
     const record = deps.store.create({ executionArn, stateMachineArn: machine.arn, name, input: text });
     const run = runExecution(deps, machine, record, overrides.get(machine.name) ?? {});
     runs.set(executionArn, run);
     void run.done.finally(() => runs.delete(executionArn));
-    return started(record);
+    return record;
   };
 
   const stopExecution = (record: ExecutionRecord, error: unknown, cause: unknown): void => {
+    if (record.status !== 'RUNNING') return;
     deps.store.end(record, {
       status: 'ABORTED',
       ...(error === undefined ? {} : { error: String(error) }),
@@ -147,7 +158,7 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
   };
 
   const operations: Record<string, (input: Record<string, unknown>) => unknown> = {
-    StartExecution: startExecution,
+    StartExecution: (input) => started(startExecution(input)),
     DescribeExecution: (input) => describeExecution(executionFor(input.executionArn)),
     StopExecution: (input) => {
       const record = executionFor(input.executionArn);

@@ -3,17 +3,21 @@
  * calls the integration, waits for the task token answer when the Resource says so, enforces
  * HeartbeatSeconds (the library ignores it), and records the attempt's history events the way
  * AWS names them (TaskScheduled ... TaskSucceeded, or LambdaFunction* for a plain Lambda ARN).
+ * An attempt that ends another way than by its integration's answer (timeout, the execution
+ * ended) aborts the signal its integration holds, so a `.sync` job is stopped.
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { NO_TIMEOUT_SECONDS, secondsFor, type TaskHandlerInput, type TaskSpec } from './definition.ts';
 import { taskError } from './errors.ts';
-import type { Integration, TaskCaller } from './integrations.ts';
+import type { Integration, TaskAttempt, TaskCaller } from './integrations.ts';
 import type { TaskTokens } from './task-tokens.ts';
 
 export interface TaskEnvironment {
   caller: TaskCaller;
   region: string;
   tokens: TaskTokens;
+  /** Aborted when the execution has ended: its tasks still running end with it. */
+  signal: AbortSignal;
   /** Appends to the execution's history while the execution runs. */
   record(type: string, details?: object): void;
 }
@@ -51,16 +55,22 @@ export async function runTask(
   let token: string | undefined;
   let timeoutTimer: NodeJS.Timeout | undefined;
   let heartbeatTimer: NodeJS.Timeout | undefined;
+  const attemptEnded = new AbortController();
 
   const end = (type: string, details: object, settle: () => void): void => {
     if (ended) return;
     ended = true;
     clearTimeout(timeoutTimer);
     clearTimeout(heartbeatTimer);
+    env.signal.removeEventListener('abort', endWithExecution);
+    attemptEnded.abort();
     if (token !== undefined) env.tokens.release(token);
     env.record(`${prefix}${type}`, { ...resource, ...details });
     settle();
   };
+  // The history has ended with the execution: nothing is recorded, the library has stopped listening.
+  const endWithExecution = (): void => end('Aborted', {}, () => {});
+  env.signal.addEventListener('abort', endWithExecution, { once: true });
   const succeed = (output: unknown): void =>
     end('Succeeded', { output: JSON.stringify(output), outputDetails: { truncated: false } }, () => resolve(output));
   const fail = (error: Error): void => end('Failed', { error: error.name, cause: error.message }, () => reject(error));
@@ -109,11 +119,12 @@ export async function runTask(
   env.record(`${prefix}Started`, integration.plainLambda ? undefined : resource);
   armHeartbeat();
 
-  integration.call(parameters, env.caller).then(
-    (result) => {
-      if (!integration.waitForTaskToken) return succeed(result);
-      if (!ended) env.record('TaskSubmitted', { ...resource, output: JSON.stringify(result) });
-    },
+  const submitted = (output: unknown): void => {
+    if (!ended) env.record('TaskSubmitted', { ...resource, output: JSON.stringify(output) });
+  };
+  const attempt: TaskAttempt = { ...env.caller, signal: attemptEnded.signal, submitted };
+  integration.call(parameters, attempt).then(
+    (result) => (integration.waitForTaskToken ? submitted(result) : succeed(result)),
     (error: unknown) => fail(error instanceof Error ? error : taskError('Error', String(error))),
   );
   return promise;

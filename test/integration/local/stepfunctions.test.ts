@@ -28,6 +28,7 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import aslValidator from 'asl-validator';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type AwsEndpoint, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
 import {
@@ -42,6 +43,8 @@ const TABLE = `sfn-test-${process.pid}-${Date.now()}`;
 const dataDir = mkdtempSync(join(tmpdir(), 'slipway-sfn-'));
 const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
 const machineArn = (name: string) => `arn:aws:states:${asl.REGION}:${asl.ACCOUNT}:stateMachine:${name}`;
+const executionArnOf = (machine: string, name: string) =>
+  `arn:aws:states:${asl.REGION}:${asl.ACCOUNT}:execution:${machine}:${name}`;
 
 /** The functions the ASL fixtures call, as the local Lambda runtime would run them. */
 const approvalRequests = new Map<string, string>(); // execution id → task token
@@ -83,6 +86,15 @@ function startStepFunctions(): LocalStepFunctions {
       { name: 'dynamo-item', definition: asl.dynamoItem(TABLE) },
       { name: 'publish', definition: asl.publish },
       { name: 'unsupported', definition: asl.unsupported },
+      { name: 'child', definition: asl.child },
+      { name: 'parent-sync2', definition: asl.parent('arn:aws:states:::states:startExecution.sync:2') },
+      { name: 'parent-sync', definition: asl.parent('arn:aws:states:::states:startExecution.sync') },
+      { name: 'parent-hurried', definition: asl.parent('arn:aws:states:::states:startExecution.sync:2') },
+      { name: 'parent-start', definition: asl.parent('arn:aws:states:::states:startExecution') },
+      {
+        name: 'parent-callback',
+        definition: asl.parent('arn:aws:states:::states:startExecution.waitForTaskToken'),
+      },
     ],
     invokeFunction: async (arn, payload) => {
       const run = functions[arn.split(':').at(-1) ?? ''];
@@ -151,6 +163,18 @@ const outputOf = (described: DescribeExecutionCommandOutput) => JSON.parse(descr
 async function history(executionArn: string): Promise<HistoryEvent[]> {
   return (await sfn.send(new GetExecutionHistoryCommand({ executionArn, maxResults: 1000 }))).events ?? [];
 }
+
+/** The history of an execution of one Task that handed its work out (task token, `.sync` job), then succeeded. */
+const ONE_SUBMITTED_TASK = [
+  'ExecutionStarted',
+  'TaskStateEntered',
+  'TaskScheduled',
+  'TaskStarted',
+  'TaskSubmitted',
+  'TaskSucceeded',
+  'TaskStateExited',
+  'ExecutionSucceeded',
+];
 
 /** The token request-approval received for this execution id. */
 const tokenFor = (id: string) =>
@@ -248,16 +272,7 @@ describe('waiting for a task token', () => {
       $metadata: { httpStatusCode: 400 },
     });
     const types = (await history(executionArn)).map((event) => event.type);
-    expect(types).toEqual([
-      'ExecutionStarted',
-      'TaskStateEntered',
-      'TaskScheduled',
-      'TaskStarted',
-      'TaskSubmitted',
-      'TaskSucceeded',
-      'TaskStateExited',
-      'ExecutionSucceeded',
-    ]);
+    expect(types).toEqual(ONE_SUBMITTED_TASK);
   });
 
   it('fails the task with the SendTaskFailure error, which a Catch handles by name', async () => {
@@ -381,6 +396,159 @@ describe('service integrations', () => {
 
     const refused = await finished(await start('publish', { id: 'e-2', source: 'refused.test' }));
     expect(refused).toMatchObject({ status: 'FAILED', error: 'EventBridge.FailedEntry' });
+  });
+});
+
+describe('nested executions (states:startExecution)', () => {
+  /** Starts a parent whose child is named `<prefix>-child-<time>`; returns both ARNs. */
+  async function startParent(machine: string, outcome: string, prefix: string) {
+    const name = `${prefix}-${Date.now()}`;
+    const childName = `${name}-child`;
+    const parentArn = await start(machine, { name: childName, outcome, value: { n: 1 } }, name);
+    return { parentArn, childArn: executionArnOf('child', childName), childName };
+  }
+
+  const described = (executionArn: string) => sfn.send(new DescribeExecutionCommand({ executionArn }));
+  const runningChild = (executionArn: string) =>
+    eventually(async () => {
+      expect((await described(executionArn)).status).toBe('RUNNING');
+    }, 5_000);
+
+  it('are valid States Language for asl-validator and for the local interpreter', () => {
+    for (const resource of ['', '.sync', '.sync:2', '.waitForTaskToken'].map((suffix) => `startExecution${suffix}`)) {
+      const definition = asl.parent(`arn:aws:states:::states:${resource}`);
+      expect(aslValidator(definition).errors, resource).toEqual([]);
+      expect(() => validateDefinition(definition)).not.toThrow();
+    }
+    expect(aslValidator(asl.child).errors).toEqual([]);
+  });
+
+  it('.sync:2 waits for the child and returns its description with the output parsed, linked to the parent', async () => {
+    const { parentArn, childArn, childName } = await startParent('parent-sync2', 'answer', 'sync2');
+    const done = await finished(parentArn);
+
+    expect(done.status).toBe('SUCCEEDED');
+    const { child } = outputOf(done);
+    expect(child).toEqual({
+      ExecutionArn: childArn,
+      Input: { outcome: 'answer', value: { n: 1 }, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parentArn },
+      InputDetails: { Included: true },
+      Name: childName,
+      Output: { echo: { n: 1 }, startedBy: parentArn },
+      OutputDetails: { Included: true },
+      StartDate: expect.any(Number),
+      StateMachineArn: machineArn('child'),
+      Status: 'SUCCEEDED',
+      StopDate: expect.any(Number),
+    });
+    // Epoch milliseconds, as the integration gives them (the API's own dates are seconds).
+    expect(child.StartDate).toBe((await described(childArn)).startDate?.getTime());
+    const events = await history(parentArn);
+    expect(events.map((event) => event.type)).toEqual(ONE_SUBMITTED_TASK);
+    const submitted = events.find((event) => event.type === 'TaskSubmitted')?.taskSubmittedEventDetails;
+    expect(submitted).toMatchObject({ resourceType: 'states', resource: 'startExecution.sync:2' });
+    expect(JSON.parse(submitted?.output ?? '')).toEqual({ ExecutionArn: childArn, StartDate: child.StartDate });
+  });
+
+  it('.sync returns the child’s input and output as JSON text', async () => {
+    const { parentArn } = await startParent('parent-sync', 'answer', 'sync');
+    const { child } = outputOf(await finished(parentArn));
+
+    expect(child.Status).toBe('SUCCEEDED');
+    expect(JSON.parse(child.Output)).toEqual({ echo: { n: 1 }, startedBy: parentArn });
+    expect(typeof child.Input).toBe('string');
+  });
+
+  it('a failed child fails the task with States.TaskFailed and its description as the Cause', async () => {
+    const { parentArn, childArn } = await startParent('parent-sync2', 'fail', 'broken');
+    const done = await finished(parentArn);
+
+    expect(done.status).toBe('SUCCEEDED');
+    const { error } = outputOf(done);
+    expect(error.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(error.Cause)).toMatchObject({
+      Cause: 'the child was told to fail',
+      Error: 'ChildBroke',
+      ExecutionArn: childArn,
+      Input: expect.any(String),
+      Status: 'FAILED',
+    });
+    expect((await history(parentArn)).at(-2)).toMatchObject({
+      type: 'PassStateExited',
+      stateExitedEventDetails: { name: 'ChildFailed' },
+    });
+  });
+
+  it('stopping the parent stops the child it waits for', async () => {
+    const { parentArn, childArn } = await startParent('parent-sync2', 'linger', 'stop');
+    await runningChild(childArn);
+
+    await sfn.send(new StopExecutionCommand({ executionArn: parentArn }));
+
+    expect((await finished(childArn)).status).toBe('ABORTED');
+  });
+
+  it('a parent task that times out stops its child; States.Timeout is not a States.TaskFailed', async () => {
+    stepFunctions.setOverrides('parent-hurried', { taskTimeoutOverrides: { RunChild: 0.3 } });
+    const { parentArn, childArn } = await startParent('parent-hurried', 'linger', 'hurried');
+
+    expect(await finished(parentArn)).toMatchObject({ status: 'FAILED', error: 'States.Timeout' });
+    expect((await finished(childArn)).status).toBe('ABORTED');
+  });
+
+  it('without .sync returns at once with the child’s ARN, the child still running', async () => {
+    const { parentArn, childArn } = await startParent('parent-start', 'linger', 'forget');
+    const done = await finished(parentArn);
+
+    expect(outputOf(done).child).toEqual({ ExecutionArn: childArn, StartDate: expect.any(Number) });
+    expect((await described(childArn)).status).toBe('RUNNING');
+    await sfn.send(new StopExecutionCommand({ executionArn: childArn }));
+  });
+
+  it('.waitForTaskToken hands the child the token; the answer to it ends the task', async () => {
+    const { parentArn, childArn } = await startParent('parent-callback', 'linger', 'callback');
+    await runningChild(childArn);
+    const { token } = JSON.parse((await described(childArn)).input ?? '{}');
+
+    await sfn.send(new SendTaskSuccessCommand({ taskToken: token, output: JSON.stringify({ answered: true }) }));
+    const done = await finished(parentArn);
+
+    expect(outputOf(done).child).toEqual({ answered: true });
+    expect((await history(parentArn)).find((event) => event.type === 'TaskSubmitted')).toMatchObject({
+      taskSubmittedEventDetails: { resourceType: 'states', resource: 'startExecution.waitForTaskToken' },
+    });
+    await sfn.send(new StopExecutionCommand({ executionArn: childArn }));
+  });
+
+  it('a start by the name and input of a running child waits for that same child; a stopped child fails the task', async () => {
+    const parentName = `attach-${Date.now()}`;
+    const parentArn = executionArnOf('parent-sync2', parentName);
+    const childName = `${parentName}-child`;
+    const childInput = { outcome: 'linger', value: 7, AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID: parentArn };
+    const childArn = await start('child', childInput, childName);
+
+    await start('parent-sync2', { name: childName, outcome: 'linger', value: 7 }, parentName);
+    await eventually(async () => {
+      expect((await history(parentArn)).map((event) => event.type)).toContain('TaskSubmitted');
+    }, 5_000);
+    expect((await described(parentArn)).status).toBe('RUNNING');
+    await sfn.send(new StopExecutionCommand({ executionArn: childArn, error: 'Cancelled', cause: 'by the test' }));
+    const done = await finished(parentArn);
+
+    const { error } = outputOf(done);
+    expect(error.Error).toBe('States.TaskFailed');
+    expect(JSON.parse(error.Cause)).toMatchObject({ ExecutionArn: childArn, Status: 'ABORTED', Error: 'Cancelled' });
+  });
+
+  it('a refused start fails the task with the StepFunctions error name', async () => {
+    const { parentArn, childName } = await startParent('parent-sync2', 'answer', 'reuse');
+    await finished(parentArn);
+
+    const again = await finished(await start('parent-sync2', { name: childName, outcome: 'answer', value: 1 }));
+
+    const { error } = outputOf(again);
+    expect(error.Error).toBe('StepFunctions.ExecutionAlreadyExistsException');
+    expect(error.Cause).toMatch(/^Execution Already Exists: .* \(Service: AWSStepFunctions; Status Code: 400; /);
   });
 });
 
