@@ -13,6 +13,7 @@ import {
   unsupportedMediaType,
 } from './problem.ts';
 import type { ApiResult } from './response.ts';
+import { YAML_TYPES } from './yaml-types.ts';
 
 /** Documented request body limit (API Gateway allows 10 MB; nothing we accept comes close). */
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -27,8 +28,11 @@ export interface HttpRequest {
   header(name: string): string | undefined;
   /** The body as text (decoded once if API Gateway sent it base64), or undefined. */
   text: string | undefined;
-  /** The JSON body, parsed and validated against a strict schema (400 otherwise). */
-  body<S extends z.ZodMiniType>(schema: S): z.infer<S>;
+  /**
+   * The JSON body, parsed and validated against a strict schema (400 otherwise). A route that also
+   * takes YAML passes its parser (shared/http/yaml-body.ts), so only that function bundles one.
+   */
+  body<S extends z.ZodMiniType>(schema: S, options?: { yaml?: (text: string) => unknown }): z.infer<S>;
 }
 
 export type PublicRoute = (req: HttpRequest) => Promise<ApiResult>;
@@ -94,10 +98,11 @@ function httpRequest(event: APIGatewayProxyEventV2, requestId: string): HttpRequ
     query: event.queryStringParameters ?? {},
     header: (name) => headers[name.toLowerCase()],
     text: body,
-    body(schema) {
-      const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+    body(schema, options) {
+      const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      if (options?.yaml && YAML_TYPES.has(type)) return validate(schema, options.yaml(body ?? ''));
       if (type !== 'application/json' && type !== 'application/merge-patch+json') {
-        throw unsupportedMediaType('application/json');
+        throw unsupportedMediaType(options?.yaml ? 'application/json or application/yaml' : 'application/json');
       }
       let parsed: unknown;
       try {
