@@ -9,15 +9,12 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { config } from '../config.ts';
 import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
-const machineArn = (kind: 'deploy' | 'rollback'): string => {
-  const arn = kind === 'deploy' ? process.env.DEPLOY_STATE_MACHINE_ARN : process.env.ROLLBACK_STATE_MACHINE_ARN;
-  if (!arn) throw new Error(`${kind.toUpperCase()}_STATE_MACHINE_ARN is not set`);
-  return arn;
-};
+const machineArn = (kind: 'deploy' | 'rollback'): string => config.stateMachineArn(kind);
 
 export const workflowUnavailable = () =>
   new Transient(

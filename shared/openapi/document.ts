@@ -5,6 +5,7 @@
 
 import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
+import { config } from '../config.ts';
 import { clusterChanges } from '../domain/cluster.ts';
 import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
@@ -273,7 +274,7 @@ function build(): Omit<OpenApiDocument, 'servers'> {
 
   return {
     openapi: '3.1.0',
-    info: { title: 'Slipway API', version: process.env.SLIPWAY_VERSION ?? 'v1', description: INFO },
+    info: { title: 'Slipway API', version: config.version ?? 'v1', description: INFO },
     tags: tags.map((t) => ({ ...t })),
     paths,
     components: {
@@ -332,5 +333,5 @@ let built: Omit<OpenApiDocument, 'servers'> | undefined;
  */
 export function openApiDocument(): OpenApiDocument {
   built ??= build();
-  return { ...built, servers: [{ url: process.env.SLIPWAY_PUBLIC_URL || '/' }] };
+  return { ...built, servers: [{ url: config.publicUrl ?? '/' }] };
 }

@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { config } from '../config.ts';
 import { storeUnavailable } from '../errors.ts';
 
 /**
@@ -13,7 +14,7 @@ export const documentClient = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
-export const tableName = (): string => process.env.TABLE_NAME ?? 'slipway';
+export const tableName = (): string => config.tableName;
 
 /**
  * A store that is throttling, failing or unreachable after the SDK's retries becomes a 503
