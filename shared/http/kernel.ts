@@ -3,15 +3,8 @@ import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
 import { logger } from '../logger.ts';
-import {
-  internalError,
-  malformedJson,
-  notFound,
-  Problem,
-  payloadTooLarge,
-  problemBody,
-  unsupportedMediaType,
-} from './problem.ts';
+import { parseJsonBody } from './json.ts';
+import { internalError, notFound, Problem, payloadTooLarge, problemBody, unsupportedMediaType } from './problem.ts';
 import type { ApiResult } from './response.ts';
 import { validate } from './validation.ts';
 
@@ -28,7 +21,7 @@ export interface HttpRequest {
   header(name: string): string | undefined;
   /** The body as text (decoded once if API Gateway sent it base64), or undefined. */
   text: string | undefined;
-  /** The JSON body, parsed and validated against a strict schema (400 otherwise). */
+  /** The JSON body, parsed (depth and keys bounded, see json.ts) and validated against a strict schema (400 otherwise). */
   body<S extends z.ZodMiniType>(schema: S): z.infer<S>;
 }
 
@@ -93,13 +86,7 @@ function httpRequest(event: APIGatewayProxyEventV2, requestId: string): HttpRequ
       if (type !== 'application/json' && type !== 'application/merge-patch+json') {
         throw unsupportedMediaType('application/json');
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body ?? '');
-      } catch (error) {
-        throw malformedJson((error as Error).message);
-      }
-      return validate(schema, parsed);
+      return validate(schema, parseJsonBody(body ?? ''));
     },
   };
 }

@@ -48,7 +48,26 @@ export const badRequest = (detail: string, invalidParams?: InvalidParam[]) =>
 export const malformedJson = (detail: string) =>
   new Problem(400, 'malformed-json', 'The body is not valid JSON', detail);
 export const badCursor = () =>
-  new Problem(400, 'invalid-cursor', 'The pagination cursor is not valid', 'Start again without a cursor.');
+  new Problem(
+    400,
+    'invalid-cursor',
+    'The pagination cursor is not valid',
+    'Pass next_cursor unchanged to the list that gave it, or start again without a cursor.',
+  );
+/** A body nested deeper than `limit` levels (bounds every recursive walk over client JSON). */
+export const jsonTooDeep = (limit: number, at: string) =>
+  new Problem(400, 'json-too-deep', 'The body nests too deeply', `JSON bodies may nest at most ${limit} levels.`, {
+    invalid_params: [{ name: at || '(root)', reason: `nested deeper than ${limit} levels` }],
+  });
+/** A key that reaches an object's prototype when merged (`__proto__`, `constructor`, `prototype`). */
+export const reservedJsonKey = (keys: readonly string[], at: string) =>
+  new Problem(
+    400,
+    'reserved-json-key',
+    'The body uses a reserved key',
+    `${keys.join(', ')} are not accepted as keys, at any depth.`,
+    { invalid_params: [{ name: at, reason: 'reserved key' }] },
+  );
 export const unauthorized = (detail: string) => new Problem(401, 'unauthorized', 'Not authenticated', detail);
 export const forbidden = (detail: string) => new Problem(403, 'forbidden', 'You are not allowed to do this', detail);
 export const notFound = (what: string) =>

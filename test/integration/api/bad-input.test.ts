@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../../shared/http/json.ts';
 import { type Client, client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
-import { adminSession, bodies, create, world } from '../seed.ts';
+import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;
@@ -59,6 +60,19 @@ const deploy = (change: Record<string, unknown>) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'prod', image: '1.0.0', ...change });
 const rollback = (change: Record<string, unknown>) =>
   admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
+
+/** `{"a":{"a":…1}}`: objects nested `depth` deep. */
+const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+/** A valid project body with `fields` (raw JSON members) added: JSON.stringify would drop or rename some keys. */
+const postProject = (fields: string) =>
+  admin.request('POST', '/api/v1/projects', { raw: `{"name":"${unique('proj')}","display_name":"X",${fields}}` });
+const changeProject = async (method: 'PUT' | 'PATCH', raw: string) => {
+  const path = `/api/v1/projects/${fixture.project.id}`;
+  const etag = (await admin.get(path)).headers.get('etag') ?? '';
+  return admin.request(method, path, { raw, headers: { 'if-match': etag } });
+};
+const putProject = (raw: string) => changeProject('PUT', raw);
+const patchProject = (raw: string) => changeProject('PATCH', raw);
 
 /** A valid kubeconfig-mode cluster, with `change` applied to its auth. */
 const kubeconfigCluster = (change: Record<string, unknown>) => ({
@@ -202,6 +216,59 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         'invalid-request',
       ],
       ['a malformed deployment id', () => admin.get('/api/v1/deployments/dep_..%2F..%2Fx'), 404, 'not-found'],
+      ['a PATCH nested past the limit', () => patchProject(nested(MAX_JSON_DEPTH + 1)), 400, 'json-too-deep'],
+      ['a PATCH nested 5000 deep', () => patchProject(nested(5000)), 400, 'json-too-deep'],
+      [
+        'a POST nested 5000 deep',
+        () => admin.request('POST', '/api/v1/projects', { raw: `{"name":"deep","labels":${nested(5000)}}` }),
+        400,
+        'json-too-deep',
+      ],
+      [
+        'a POST of arrays nested 30000 deep',
+        () => postProject(`"labels":${'['.repeat(30_000)}${']'.repeat(30_000)}`),
+        400,
+        'json-too-deep',
+      ],
+      ['a POST with __proto__', () => postProject('"__proto__":{"description":"polluted"}'), 400, 'reserved-json-key'],
+      ['a POST with a nested constructor', () => postProject('"labels":{"constructor":"x"}'), 400, 'reserved-json-key'],
+      ['a POST with a nested prototype', () => postProject('"labels":{"prototype":"x"}'), 400, 'reserved-json-key'],
+      [
+        'a PUT with __proto__',
+        () => putProject('{"__proto__":{"labels":{"a":"b"}},"description":"x"}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PUT with a nested prototype',
+        () => putProject('{"description":"x","labels":{"prototype":"x"}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with __proto__',
+        () => patchProject('{"__proto__":{"description":"polluted"}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with a nested __proto__',
+        () => patchProject('{"labels":{"__proto__":{"a":"b"}}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with constructor',
+        () => patchProject('{"constructor":{"prototype":{"a":1}}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with a nested constructor',
+        () => patchProject('{"labels":{"constructor":"x"}}'),
+        400,
+        'reserved-json-key',
+      ],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {
