@@ -5,7 +5,7 @@ import { type NewProject, type ProjectChanges, projectChanges } from '../domain/
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
 import { mergePatch, pick } from '../http/merge-patch.ts';
-import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
+import { listCursors, type Page, type PageRequest } from '../http/pagination.ts';
 import { notFound } from '../http/problem.ts';
 import { validate } from '../http/validation.ts';
 import { newId } from '../store/ids.ts';
@@ -32,13 +32,14 @@ export async function listProjects(caller: Caller, page: PageRequest): Promise<P
     const result = await queryPage({ index: 'GSI1', partition: byKind.project, page });
     return { items: result.items.map((i) => present<ProjectView>(i)), next_cursor: result.next_cursor };
   }
-  const after = page.after?.id ?? '';
+  const cursors = listCursors(['readable-projects'], ['id']);
+  const after = cursors.open(page.cursor)?.id ?? '';
   const ids = access.visibleProjects().filter((id) => id > after);
   const slice = ids.slice(0, page.limit);
   const items = slice.length > 0 ? await getMany(slice.map(keys.project)) : [];
   return {
     items: items.filter((i): i is Item => i !== undefined).map((i) => present<ProjectView>(i)),
-    next_cursor: ids.length > slice.length ? encodeCursor({ id: slice.at(-1) }) : null,
+    next_cursor: cursors.seal(ids.length > slice.length ? { id: slice.at(-1) as string } : undefined),
   };
 }
 

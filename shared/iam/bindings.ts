@@ -6,12 +6,12 @@ import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../a
 import type { NewBinding } from '../domain/identity.ts';
 import { recordChange } from '../events/outbox.ts';
 import type { AlsoCommit } from '../http/api.ts';
-import { MAX_LIMIT, type Page, type PageRequest } from '../http/pagination.ts';
+import type { Page, PageRequest } from '../http/pagination.ts';
 import { forbidden, notFound } from '../http/problem.ts';
 import { newId } from '../store/ids.ts';
 import { bindingClaim, byKind, byParent, keys } from '../store/keys.ts';
 import { claimName, createRecord, present, releaseName, stamp } from '../store/records.ts';
-import { commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { commit, getMany, type Item, type Key, query, queryPage, type Write } from '../store/table.ts';
 import { MAX_TEAM_MEMBERS, teamRevision, userGrants } from './grants.ts';
 
 export type BindingView = NewBinding & {
@@ -115,11 +115,7 @@ async function grantWrites(
 ): Promise<Write[]> {
   if (subject.kind === 'user') return [userGrants(subject.id, set, remove)].filter((w): w is Write => w !== undefined);
   if (!subjectItem) throw notFound('Team');
-  const members = await queryPage({
-    partition: keys.team(subject.id).PK,
-    prefix: 'MEMBER#',
-    page: { limit: Math.min(MAX_LIMIT, MAX_TEAM_MEMBERS), after: undefined },
-  });
+  const members = await query({ partition: keys.team(subject.id).PK, prefix: 'MEMBER#', limit: MAX_TEAM_MEMBERS });
   const [grantId, grant] = Object.entries(set)[0] ?? [];
   return [
     teamRevision(subjectItem, grantId && grant ? { setGrant: [grantId, grant] } : { removeGrant: remove[0] }),

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_JSON_DEPTH } from '../../../shared/http/json.ts';
 import { type Client, client, eventually } from '../client.ts';
@@ -7,6 +8,8 @@ import { adminSession, bodies, create, unique, world } from '../seed.ts';
 let cloud: TestCloud;
 let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
+/** A second project and app, so that lists have a second page and cursors a list to be misused on. */
+let other: Awaited<ReturnType<typeof world>>;
 /** The approval a deployment waits for at the gate of a protected environment. */
 let pendingApproval: string;
 
@@ -30,6 +33,8 @@ async function everything() {
 beforeAll(async () => {
   ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
+  other = await world(admin);
+  await create(admin, '/api/v1/apps', bodies.app(fixture.project.id));
   pendingApproval = await waitingAtTheGate();
 });
 afterAll(() => cloud?.stop());
@@ -269,6 +274,35 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         400,
         'reserved-json-key',
       ],
+      [
+        'an unsigned cursor of the right shape',
+        async () => {
+          // The key the first page ended on, as the store writes it (ADR 1), with nothing to vouch for it.
+          const { id, name } = (await admin.get('/api/v1/projects?limit=1')).body.items[0];
+          const key = { GSI1PK: 'KIND#project', GSI1SK: `${name}#${id}`, PK: `PROJECT#${id}`, SK: 'PROJECT' };
+          return admin.get(`/api/v1/projects?cursor=${Buffer.from(JSON.stringify(key)).toString('base64url')}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
+      [
+        'a cursor signed with another key',
+        async () => {
+          const [payload] = (await admin.get('/api/v1/projects?limit=1')).body.next_cursor.split('.');
+          return admin.get(`/api/v1/projects?cursor=${payload}.${randomBytes(32).toString('base64url')}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
+      [
+        "a cursor of one project's apps used on another's",
+        async () => {
+          const { next_cursor } = (await admin.get(`/api/v1/apps?project_id=${fixture.project.id}&limit=1`)).body;
+          return admin.get(`/api/v1/apps?project_id=${other.project.id}&cursor=${next_cursor}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {
@@ -278,6 +312,27 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
     expect(reply.body.type).toBe(`https://slipway.dev/problems/${type}`);
     expect(reply.body.status).toBe(status);
     expect(JSON.stringify(reply.body)).not.toMatch(/at .*\.ts:\d+|node_modules/);
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('cursors', () => {
+  it('open only on the list that issued them, for callers without platform-wide read too', async () => {
+    const viewer = client(cloud.url, await cloud.mintToken({ sub: unique('viewer') }));
+    await viewer.get('/api/v1/users/me');
+    for (const { project } of [fixture, other]) {
+      await create(admin, '/api/v1/roles/bind', {
+        role: 'viewer',
+        subject: { kind: 'user', id: (await viewer.get('/api/v1/users/me')).body.id },
+        scope: { kind: 'project', project_id: project.id },
+      });
+    }
+    const { next_cursor } = (await viewer.get('/api/v1/clusters?limit=1')).body;
+    expect(next_cursor).toEqual(expect.any(String));
+    const before = await everything();
+    const reply = await viewer.get(`/api/v1/projects?cursor=${next_cursor}`);
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/invalid-cursor');
     expect(await everything()).toEqual(before);
   });
 });
