@@ -28,8 +28,15 @@ export type FunctionName =
  * - `put-events`: PutEvents on the platform bus
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
+ * - `sign-cursors`: the key that signs list cursors (SLIPWAY_CURSOR_KEY), for functions that list
  */
-export type Capability = 'start-workflows' | 'answer-approvals' | 'put-events' | 'cluster-secrets' | 'chat-secret';
+export type Capability =
+  | 'start-workflows'
+  | 'answer-approvals'
+  | 'put-events'
+  | 'cluster-secrets'
+  | 'chat-secret'
+  | 'sign-cursors';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -66,6 +73,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'apps',
@@ -74,6 +82,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'clusters',
@@ -82,6 +91,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'identity',
@@ -90,6 +100,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'meta',
@@ -106,7 +117,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['start-workflows'],
+    capabilities: ['start-workflows', 'sign-cursors'],
   },
   {
     name: 'approvals',
@@ -115,7 +126,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['answer-approvals'],
+    capabilities: ['answer-approvals', 'sign-cursors'],
   },
   {
     name: 'audit',
@@ -124,6 +135,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'read',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'lock',

@@ -40,6 +40,11 @@ export interface SlipwayConfig {
   chatSecretArn: string | undefined;
   /** Where people reach the API (a custom domain): chat messages link deployments and approvals there. */
   publicUrl: string | undefined;
+  /**
+   * Version of the cursor key secret the functions get. Undefined: its current version when the
+   * functions were last deployed. Set it to a new VersionId to roll a rotated key out (ADR 14).
+   */
+  cursorKeyVersionId: string | undefined;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -94,6 +99,11 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     throw new Error('chatSecretArn must be the complete ARN of a secret (ending in its -XXXXXX suffix)');
   }
 
+  const cursorKeyVersionId = raw('cursorKeyVersionId');
+  if (cursorKeyVersionId !== undefined && !/^[A-Za-z0-9-]{32,64}$/.test(cursorKeyVersionId)) {
+    throw new Error('cursorKeyVersionId must be a Secrets Manager VersionId (32 to 64 letters, digits and -)');
+  }
+
   return {
     stage,
     issuerUrl,
@@ -112,6 +122,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     clusterRolePattern,
     chatSecretArn,
     publicUrl: httpsOrigin(raw('publicUrl')),
+    cursorKeyVersionId,
   };
 }
 

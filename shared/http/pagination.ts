@@ -22,8 +22,9 @@ export interface Page<T> {
 /** Where a list resumes: string attributes only (a DynamoDB key without its partition, or an id). */
 export type Position = Record<string, string>;
 
-/** `<base64url JSON position>.<base64url HMAC-SHA256>` */
-const CURSOR_FORMAT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/;
+/** `<base64url JSON position>.<base64url HMAC-SHA256>` (the OpenAPI document shows it too). */
+export const CURSOR_PATTERN = '^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]{43}$';
+const CURSOR_FORMAT = new RegExp(CURSOR_PATTERN);
 
 export function parsePageRequest(query: Record<string, string | undefined>): PageRequest {
   const rawLimit = query.limit;

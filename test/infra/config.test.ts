@@ -28,6 +28,7 @@ describe('readConfig', () => {
       clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
       chatSecretArn: undefined,
       publicUrl: undefined,
+      cursorKeyVersionId: undefined,
     });
   });
 
@@ -71,6 +72,7 @@ describe('readConfig', () => {
     [{ clusterSecretPrefix: 'a b' }, /secret name prefix/],
     // A partial ARN (no -XXXXXX suffix) would not match the secret in IAM.
     [{ chatSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:slipway/chat' }, /complete ARN/],
+    [{ cursorKeyVersionId: 'AWSCURRENT' }, /VersionId/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });
