@@ -25,7 +25,7 @@ export type ProjectView = NewProject & {
 const CHANGEABLE = Object.keys(projectChanges.shape);
 const what = 'Project';
 
-/** Every project for platform-wide readers; otherwise the projects the caller holds a grant in. */
+/** Every project for platform-wide readers; otherwise the projects the caller may read, by id from its grants. */
 export async function listProjects(caller: Caller, page: PageRequest): Promise<Page<ProjectView>> {
   const { access } = await readWithAccess(caller);
   if (access.can('project.read', PLATFORM)) {
@@ -34,7 +34,7 @@ export async function listProjects(caller: Caller, page: PageRequest): Promise<P
   }
   const cursors = listCursors(['readable-projects'], ['id']);
   const after = cursors.open(page.cursor)?.id ?? '';
-  const ids = access.visibleProjects().filter((id) => id > after);
+  const ids = access.readableProjects().filter((id) => id > after);
   const slice = ids.slice(0, page.limit);
   const items = slice.length > 0 ? await getMany(slice.map(keys.project)) : [];
   return {

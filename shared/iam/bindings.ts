@@ -69,7 +69,11 @@ export async function createBinding(
   return view;
 }
 
-/** Lists bindings, all or those of one subject (`subject=user:alice` or `subject=team:team_...`). */
+/**
+ * Lists bindings, all or those of one subject (`subject=user:alice` or `subject=team:team_...`),
+ * showing only those on scopes where the caller holds iam.read. One Query per page, filtered here:
+ * a page may hold fewer than `limit` items, and its cursor still resumes after the last key read.
+ */
 export async function listBindings(
   caller: Caller,
   subject: { kind: 'user' | 'team'; id: string } | undefined,
@@ -80,7 +84,8 @@ export async function listBindings(
   const result = subject
     ? await queryPage({ index: 'GSI2', partition: byParent.bindingsOfSubject(subject.kind, subject.id), page })
     : await queryPage({ index: 'GSI1', partition: byKind.binding, page });
-  return { items: result.items.map((i) => present<BindingView>(i)), next_cursor: result.next_cursor };
+  const visible = result.items.filter((i) => access.can('iam.read', i.scope_path as ScopePath));
+  return { items: visible.map((i) => present<BindingView>(i)), next_cursor: result.next_cursor };
 }
 
 /** Removing a binding takes the same right as creating it; the grants go with it, atomically. */
