@@ -26,21 +26,43 @@ export function parseJsonBody(text: string): unknown {
   return value;
 }
 
-/** Walks a parsed JSON value without recursion (so a deep value cannot overflow the check itself). */
+export interface JsonLimits {
+  maxDepth: number;
+  reservedKeys: readonly string[];
+}
+
+/** What a request body may be: the API's limits. */
+export const BODY_LIMITS: JsonLimits = { maxDepth: MAX_JSON_DEPTH, reservedKeys: RESERVED_JSON_KEYS };
+
+/** Throws the body's first problem: nested too deep, or a reserved key. */
 export function checkJsonValue(root: unknown): void {
+  const violation = jsonViolation(root, BODY_LIMITS);
+  if (violation?.reason === 'too-deep') throw jsonTooDeep(MAX_JSON_DEPTH, violation.at);
+  if (violation) throw reservedJsonKey(RESERVED_JSON_KEYS, violation.at);
+}
+
+/**
+ * Where a parsed JSON value first breaks `limits`, found without recursion (a deep value cannot
+ * overflow the check itself). `at` is a path like `a[0].b`.
+ */
+export function jsonViolation(
+  root: unknown,
+  limits: JsonLimits,
+): { reason: 'too-deep' | 'reserved-key'; at: string } | undefined {
   const pending: { value: unknown; depth: number; at: string }[] = [{ value: root, depth: 1, at: '' }];
   for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
     const { value, depth, at } = next;
     if (typeof value !== 'object' || value === null) continue;
-    if (depth > MAX_JSON_DEPTH) throw jsonTooDeep(MAX_JSON_DEPTH, at);
+    if (depth > limits.maxDepth) return { reason: 'too-deep', at };
     if (Array.isArray(value)) {
       for (const [i, item] of value.entries()) pending.push({ value: item, depth: depth + 1, at: `${at}[${i}]` });
       continue;
     }
     for (const [key, item] of Object.entries(value)) {
       const path = at ? `${at}.${key}` : key;
-      if (RESERVED_JSON_KEYS.includes(key)) throw reservedJsonKey(RESERVED_JSON_KEYS, path);
+      if (limits.reservedKeys.includes(key)) return { reason: 'reserved-key', at: path };
       pending.push({ value: item, depth: depth + 1, at: path });
     }
   }
+  return undefined;
 }

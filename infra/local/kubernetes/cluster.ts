@@ -7,7 +7,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import { type FieldManager, managedFields, recordUpdate, serverSideApply } from './apply.ts';
-import { clone, isObject, type JsonObject, jsonPatch, mergePatch, sameJson } from './patch.ts';
+import { clone, isObject, type JsonObject, jsonPatch, mergePatch, sameJson, withinLimits } from './patch.ts';
 import { apiVersionOf, type ResourceType, resourceTypes } from './resources.ts';
 import {
   deploymentPods,
@@ -187,7 +187,7 @@ export class SimulatedCluster {
     } catch (error) {
       throw badRequest(`error decoding YAML: ${(error as Error).message}`);
     }
-    const config = requireObject(applied);
+    const config = requireObject(withinLimits(applied));
     if (!config.apiVersion || !config.kind) {
       throw badRequest('apiVersion and kind must be set in an apply patch');
     }
@@ -531,11 +531,13 @@ function requireObject(value: unknown): JsonObject {
 }
 
 function parseJson(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw badRequest(`error decoding JSON: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 function manager(options: WriteOptions): string {

@@ -4,10 +4,21 @@
  * apply lives in apply.ts. Plus the JSON tree helpers both share.
  */
 import { isDeepStrictEqual } from 'node:util';
-import { KubernetesError } from './status.ts';
+import { jsonViolation } from '../../../shared/http/json.ts';
+import { badRequest, KubernetesError } from './status.ts';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
+
+/**
+ * A decoded body the simulator can work on: its merges and apply recurse, so a body nested deeper
+ * than any real object, or with a `__proto__` key (an assignment would make it a prototype), is a 400.
+ */
+export function withinLimits<T>(value: T): T {
+  const violation = jsonViolation(value, { maxDepth: 100, reservedKeys: ['__proto__'] });
+  if (violation) throw badRequest(`error decoding the request body: ${violation.reason} at ${violation.at}`);
+  return value;
+}
 
 export function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

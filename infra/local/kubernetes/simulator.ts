@@ -14,7 +14,7 @@ import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
-import type { JsonObject } from './patch.ts';
+import { type JsonObject, withinLimits } from './patch.ts';
 import {
   apiVersionOf,
   coreVersions,
@@ -336,11 +336,13 @@ function authorized(request: IncomingMessage, token: string): boolean {
 
 /** POST and PUT bodies: JSON, or YAML when the client says so (kube-apiserver accepts both). */
 function parseBody(request: IncomingMessage, body: string): unknown {
+  let value: unknown;
   try {
-    return request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
+    value = request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
   } catch (error) {
     throw badRequest(`error decoding the request body: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 /** List items carry no kind/apiVersion on the wire (the list's own say it). */
