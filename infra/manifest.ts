@@ -29,6 +29,7 @@ export type FunctionName =
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
+ * - `sign-cursors`: the key that signs list cursors (SLIPWAY_CURSOR_KEY), for functions that list
  */
 export type Capability =
   | 'start-workflows'
@@ -36,7 +37,8 @@ export type Capability =
   | 'put-events'
   | 'cluster-secrets'
   | 'chat-secret'
-  | 'cluster-networks';
+  | 'cluster-networks'
+  | 'sign-cursors';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces';
@@ -78,6 +80,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'apps',
@@ -87,6 +90,7 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
     settings: ['reserved-namespaces'],
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'clusters',
@@ -95,7 +99,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['cluster-networks'],
+    capabilities: ['cluster-networks', 'sign-cursors'],
   },
   {
     name: 'identity',
@@ -104,6 +108,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'meta',
@@ -120,7 +125,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['start-workflows'],
+    capabilities: ['start-workflows', 'sign-cursors'],
   },
   {
     name: 'approvals',
@@ -129,7 +134,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['answer-approvals'],
+    capabilities: ['answer-approvals', 'sign-cursors'],
   },
   {
     name: 'audit',
@@ -138,6 +143,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'read',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'lock',

@@ -28,6 +28,8 @@ export const ENV = {
   /** CIDRs and host names a cluster's private address must lie in; loopback ip:port pairs allowed locally. */
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
   clusterAllowLoopbackHosts: 'SLIPWAY_CLUSTER_ALLOW_LOOPBACK_HOSTS',
+  /** The HMAC key list cursors are signed with (at least 32 characters; no default). */
+  cursorKey: 'SLIPWAY_CURSOR_KEY',
   /** The release the API reports (health, OpenAPI). */
   version: 'SLIPWAY_VERSION',
   /** Powertools' service name on every log line. */
@@ -101,6 +103,9 @@ export const config = {
   },
   get clusterAllowLoopbackHosts(): string {
     return readEnv(ENV.clusterAllowLoopbackHosts) ?? '';
+  },
+  get cursorKey(): string | undefined {
+    return readEnv(ENV.cursorKey);
   },
   get version(): string | undefined {
     return readEnv(ENV.version);

@@ -99,7 +99,12 @@ export const storeUnavailable = () =>
   );
 export const invalid = (detail: string, invalidParams?: InvalidParam[]) =>
   new Invalid('invalid-request', detail, true, invalidParams ? { invalid_params: invalidParams } : {});
-export const invalidCursor = () => new Invalid('invalid-cursor', 'Start again without a cursor.', true);
+export const invalidCursor = () =>
+  new Invalid(
+    'invalid-cursor',
+    'Pass next_cursor unchanged to the list that gave it, or start again without a cursor.',
+    true,
+  );
 export const unprocessable = (code: string, detail: string) => new Invalid(code, detail, false);
 
 /** True for a domain error of this code: the one way the core branches on a specific failure. */

@@ -4,6 +4,7 @@ import {
   CrossStackReferences,
   Duration,
   ReferenceStrength,
+  RemovalPolicy,
   Stack,
   type StackProps,
   Validations,
@@ -22,6 +23,7 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { type FunctionName, functions, routeKey, routes } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
@@ -46,13 +48,20 @@ export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly functions: Functions;
+  /** Holds the key that signs list cursors (SLIPWAY_CURSOR_KEY of the functions that list). */
+  readonly cursorKey: Secret;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     // Export/ImportValue (also what LocalStack supports): CloudFormation keeps the table's
     // exports, and so the table, in place while this stack still uses them.
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
-    const { config, table, reach } = props;
+    const { config, table } = props;
+    this.cursorKey = this.cursorKeySecret(config);
+    const reach: Reach = {
+      ...props.reach,
+      cursorKey: { secret: this.cursorKey, versionId: config.cursorKeyVersionId },
+    };
     const apiFunctions = functions.filter(isApiFunction);
     this.functions = createFunctions(this, apiFunctions, { config, table, reach });
 
@@ -106,6 +115,25 @@ export class ApiStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.stage.url });
     new CfnOutput(this, 'TableName', { value: table.tableName });
+  }
+
+  /**
+   * A generated 64-character key, kept only in Secrets Manager and in the listing functions'
+   * environment. Losing or rotating it only invalidates cursors in flight: clients start over.
+   */
+  private cursorKeySecret(config: SlipwayConfig): Secret {
+    const secret = new Secret(this, 'CursorKey', {
+      secretName: `slipway/${config.stage}/cursor-key`,
+      description: 'Slipway: HMAC key that signs list cursors (ADR 14)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotated by putting a new value and deploying with -c cursorKeyVersionId=<its VersionId> (CloudFormation resolves it into the functions); a Lambda rotation could not reach their environment.',
+    });
+    return secret;
   }
 
   /**

@@ -52,6 +52,11 @@ export interface SlipwayConfig {
    * address. Never widens: loopback, link-local and metadata addresses stay refused.
    */
   clusterAllowedNetworks: string[];
+  /**
+   * Version of the cursor key secret the functions get. Undefined: its current version when the
+   * functions were last deployed. Set it to a new VersionId to roll a rotated key out (ADR 14).
+   */
+  cursorKeyVersionId: string | undefined;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -115,6 +120,10 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
       throw new Error(`reservedNamespaces must be namespace names, got "${namespace}"`);
   }
+  const cursorKeyVersionId = raw('cursorKeyVersionId');
+  if (cursorKeyVersionId !== undefined && !/^[A-Za-z0-9-]{32,64}$/.test(cursorKeyVersionId)) {
+    throw new Error('cursorKeyVersionId must be a Secrets Manager VersionId (32 to 64 letters, digits and -)');
+  }
 
   return {
     stage,
@@ -135,6 +144,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     publicUrl: httpsOrigin(raw('publicUrl')),
     reservedNamespaces,
     clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
+    cursorKeyVersionId,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -6,7 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
+import { type ClusterAccess, type CursorKey, PlatformFunction, type Workflows } from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +20,8 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  /** The secret holding the cursor signing key, and which version of it the functions get. */
+  cursorKey?: CursorKey;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -70,13 +72,14 @@ function grant(
   reach: Reach,
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
   else if (capability === 'cluster-networks') fn.bindClusterNetworks(config.clusterAllowedNetworks);
+  else if (capability === 'sign-cursors' && cursorKey) fn.bindCursorKey(cursorKey);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -33,6 +33,12 @@ export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
 
 /** The deploy and rollback state machines, by manifest name. */
 export type Workflows = Readonly<Record<StateMachineSpec['name'], IStateMachine>>;
+
+/** The secret that holds the key signing list cursors; a version id pins the one the functions get (rotation). */
+export interface CursorKey {
+  secret: ISecret;
+  versionId?: string | undefined;
+}
 
 /** Where the deployer's cluster credentials may come from. */
 export interface ClusterAccess {
@@ -184,6 +190,15 @@ export class PlatformFunction extends NodejsFunction {
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);
     this.addEnvironment('SLIPWAY_CHAT_SECRET_ARN', secret.secretArn);
+  }
+
+  /**
+   * The cursor signing key as SLIPWAY_CURSOR_KEY, resolved by CloudFormation at deploy time (a
+   * dynamic reference): no Secrets Manager client, call or grant in the function (ADR 14).
+   */
+  bindCursorKey({ secret, versionId }: CursorKey): void {
+    const value = SecretValue.secretsManager(secret.secretArn, versionId ? { versionId } : {});
+    this.addEnvironment('SLIPWAY_CURSOR_KEY', value.unsafeUnwrap());
   }
 }
 

@@ -6,6 +6,7 @@
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { functions, routes } from '../manifest.ts';
+import { loadCursorKey } from './cursor-key.ts';
 import { loadSigningKey, type TokenRequest } from './dev-issuer.ts';
 import { type DynamoDbLocal, ensureTable, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
 import { type GatewayRoute, startGateway } from './gateway.ts';
@@ -17,7 +18,10 @@ export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export interface LocalCloudOptions {
   /** Gateway port; 0 picks a free one. Default 3000. */
   port?: number;
-  /** Keeps the database (`<dataDir>/dynamodb`) and the issuer key (`<dataDir>/dev-issuer`). Default `.data`. */
+  /**
+   * Keeps the database (`<dataDir>/dynamodb`), the issuer key (`<dataDir>/dev-issuer`) and the
+   * cursor key (`<dataDir>/cursor-key`). Default `.data`.
+   */
   dataDir?: string;
   /** Nothing on disk: a throwaway database and signing key. */
   inMemory?: boolean;
@@ -87,6 +91,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     // Handlers read their configuration at module scope: this must precede their first import,
     // which the gateway does on the first request to each function.
     setFunctionEnvironment(tableName, dynamoEndpoint);
+    process.env.SLIPWAY_CURSOR_KEY ??= await loadCursorKey(dataDir);
     services = await startServices({
       rootDir: REPO_ROOT,
       dataDir,

@@ -4,10 +4,10 @@ import type { Caller } from '../auth/caller.ts';
 import { readAccessOnly } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { invalid, notFound } from '../errors.ts';
-import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
 import { ID_PATTERN } from '../store/ids.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
-import { type Item, queryPage } from '../store/table.ts';
+import { type Item, query, queryPage } from '../store/table.ts';
 import { type AuditEntry, type ChainVerdict, verifyChain } from './chain.ts';
 import { auditByActor, auditKeys, auditOfProject, chainOf, ENTRY_PREFIX } from './keys.ts';
 
@@ -92,11 +92,11 @@ function requireAuditRead(access: Access, projectId: string | null): void {
 
 async function readWholeChain(subject: string): Promise<AuditEntry[]> {
   const entries: AuditEntry[] = [];
-  let after: PageRequest['after'];
+  let after: Item | undefined;
   do {
-    const page = await queryPage({ partition: chainOf(subject), prefix: ENTRY_PREFIX, page: { limit: 1000, after } });
+    const page = await query({ partition: chainOf(subject), prefix: ENTRY_PREFIX, limit: 1000, startAfter: after });
     entries.push(...page.items.map((i) => present<AuditEntry>(i)));
-    after = page.next_cursor ? parsePageRequest({ cursor: page.next_cursor }).after : undefined;
+    after = page.lastKey;
   } while (after);
   return entries;
 }

@@ -73,6 +73,20 @@ export function toProblem(error: unknown): Problem | undefined {
 
 export const malformedJson = (detail: string) =>
   new Problem(400, 'malformed-json', 'The body is not valid JSON', detail);
+/** A body nested deeper than `limit` levels (bounds every recursive walk over client JSON). */
+export const jsonTooDeep = (limit: number, at: string) =>
+  new Problem(400, 'json-too-deep', 'The body nests too deeply', `JSON bodies may nest at most ${limit} levels.`, {
+    invalid_params: [{ name: at || '(root)', reason: `nested deeper than ${limit} levels` }],
+  });
+/** A key that reaches an object's prototype when merged (`__proto__`, `constructor`, `prototype`). */
+export const reservedJsonKey = (keys: readonly string[], at: string) =>
+  new Problem(
+    400,
+    'reserved-json-key',
+    'The body uses a reserved key',
+    `${keys.join(', ')} are not accepted as keys, at any depth.`,
+    { invalid_params: [{ name: at, reason: 'reserved key' }] },
+  );
 export const unauthorized = (detail: string) => new Problem(401, 'unauthorized', 'Not authenticated', detail);
 export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'The body is too large', `Bodies are limited to ${limit} bytes.`);

@@ -10,8 +10,9 @@ import { clusterChanges } from '../domain/cluster.ts';
 import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
+import { MAX_JSON_DEPTH } from '../http/json.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../http/pagination.ts';
+import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../store/paging.ts';
 import { type ErrorStatus, type Operation, operations, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
@@ -62,7 +63,7 @@ const INFO = `Slipway: projects, applications, environments and the clusters the
 
 Authentication: every route under /api/v1 except health and openapi.json needs \`Authorization: Bearer <token>\`, an access token (JWT) from the organisation's OIDC provider with the audience this API trusts. Without one API Gateway answers 401 before any function runs. Locally, \`npm run -s token -- --sub alice --groups platform-admins\` mints one from the dev issuer.
 
-Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applications, environments, clusters and teams need it back in If-Match (428 without, 412 when stale). Every POST may carry an Idempotency-Key: a retry with the same key and body replays the first answer (header \`idempotent-replayed: true\`). Lists are pages: \`limit\` (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and \`cursor\` from the previous page's \`next_cursor\`. Bodies are JSON of at most ${MAX_BODY_KIB} KiB; PATCH takes an RFC 7396 merge patch. Errors are RFC 9457 problem+json.`;
+Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applications, environments, clusters and teams need it back in If-Match (428 without, 412 when stale). Every POST may carry an Idempotency-Key: a retry with the same key and body replays the first answer (header \`idempotent-replayed: true\`). Lists are pages: \`limit\` (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and \`cursor\` from the previous page's \`next_cursor\`. Bodies are JSON of at most ${MAX_BODY_KIB} KiB, nested at most ${MAX_JSON_DEPTH} levels, without \`__proto__\`, \`constructor\` or \`prototype\` keys; PATCH takes an RFC 7396 merge patch. Errors are RFC 9457 problem+json.`;
 
 /** What a refine() checks has no JSON Schema form: say it here, for each refined schema. */
 const refinements = new Map<unknown, JsonSchema>([
@@ -285,10 +286,10 @@ function build(): Omit<OpenApiDocument, 'servers'> {
           minimum: 1,
           maximum: MAX_LIMIT,
         }),
-        Cursor: parameter('cursor', 'query', '`next_cursor` of the previous page.', {
+        Cursor: parameter('cursor', 'query', '`next_cursor` of the previous page of the same list.', {
           type: 'string',
-          maxLength: 1024,
-          pattern: '^[A-Za-z0-9_-]+$',
+          maxLength: MAX_CURSOR_LENGTH,
+          pattern: CURSOR_PATTERN,
         }),
         IfMatch: { ...parameter('If-Match', 'header', 'The ETag you read.', { type: 'string' }), required: true },
         IdempotencyKey: parameter(

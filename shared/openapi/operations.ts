@@ -291,7 +291,7 @@ export const operations: readonly Operation[] = [
   ...section(
     'Projects',
     op('GET /api/v1/projects', 'listProjects', 'List projects', {
-      description: 'Every project for platform-wide readers; otherwise the projects you hold a role in.',
+      description: 'Every project for platform-wide readers; otherwise the projects you hold a role on.',
       paged: true,
       success: list(pages.projects),
     }),
@@ -485,6 +485,8 @@ export const operations: readonly Operation[] = [
           description: 'Only the bindings of `user:<id>` or `team:<id>`.',
         },
       ],
+      description:
+        'Only bindings on scopes where you hold iam.read: a page may hold fewer than `limit`; follow `next_cursor` to the end.',
       paged: true,
       success: list(pages.bindings),
       errors: { 403: 'Needs a role binding somewhere.' },

@@ -32,6 +32,7 @@ describe('readConfig', () => {
       publicUrl: undefined,
       reservedNamespaces: [],
       clusterAllowedNetworks: [],
+      cursorKeyVersionId: undefined,
     });
   });
 
@@ -101,6 +102,7 @@ describe('readConfig', () => {
     [{ reservedNamespaces: 'monitoring,Kube_System' }, /namespace names, got "Kube_System"/],
     // A typo must fail the synth, not every cluster registration afterwards.
     [{ clusterAllowedNetworks: '10.0.0.0/33' }, /SLIPWAY_CLUSTER_ALLOWED_NETWORKS: "10.0.0.0\/33"/],
+    [{ cursorKeyVersionId: 'AWSCURRENT' }, /VersionId/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

@@ -4,17 +4,31 @@ import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
-import { type Capability, type FunctionName, type FunctionSpec, functions } from '../../infra/manifest.ts';
+import { type Capability, type FunctionName, type FunctionSpec, functions, routes } from '../../infra/manifest.ts';
+import { operations } from '../../shared/openapi/operations.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import {
   type BuiltFunction,
   builtFunctions,
   cdkJsonContext,
   referenceTo,
+  type SlipwayTestApp,
   type Statement,
   slipwayApp,
   statementsOfRole,
 } from './synth.ts';
+
+/** `{{resolve:secretsmanager:<cursor key ARN>:SecretString:::<version>}}`, as CloudFormation reads it at deploy time. */
+const cursorKeyReference = (app: SlipwayTestApp, versionId: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      '{{resolve:secretsmanager:',
+      { Ref: app.api.getLogicalId(app.api.cursorKey.node.defaultChild as CfnElement) },
+      `:SecretString:::${versionId}}}`,
+    ],
+  ],
+});
 
 /** Every manifest function, in whichever stack its trigger puts it: house settings and least privilege. */
 describe('manifest functions', () => {
@@ -44,6 +58,32 @@ describe('manifest functions', () => {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
   const has = (spec: FunctionSpec, capability: Capability) => spec.capabilities?.includes(capability) ?? false;
+
+  it('gives the cursor key to exactly the functions that serve a paged list', () => {
+    const listing = new Set(
+      operations
+        .filter((op) => op.paged)
+        .map((op) => routes.find((r) => r.method === op.method && r.path === op.path)?.function),
+    );
+    expect(listing.size).toBeGreaterThan(5);
+    expect(functions.filter((spec) => has(spec, 'sign-cursors')).map((spec) => spec.name)).toEqual(
+      functions.filter((spec) => listing.has(spec.name)).map((spec) => spec.name),
+    );
+  });
+
+  it('keeps the cursor key in a generated secret that no function may read: CloudFormation resolves it, a pinned version rolls a rotation out', () => {
+    expect(Template.fromStack(app.api).toJSON().Resources[idIn(app.api, app.api.cursorKey)].Properties).toMatchObject({
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+    const pinned = slipwayApp({ cursorKeyVersionId: '0123456789abcdef0123456789abcdef' });
+    try {
+      const variables = Template.fromStack(pinned.api).findResources('AWS::Lambda::Function');
+      const keys = Object.values(variables).map((fn) => fn.Properties.Environment.Variables.SLIPWAY_CURSOR_KEY);
+      expect(keys.filter(Boolean)).toContainEqual(cursorKeyReference(pinned, '0123456789abcdef0123456789abcdef'));
+    } finally {
+      pinned.cleanup();
+    }
+  });
 
   it('builds API functions in the ApiStack and workflow, bus and stream functions in the DeliveryStack, nowhere else', () => {
     for (const spec of functions) {
@@ -89,6 +129,7 @@ describe('manifest functions', () => {
           Ref: idIn(app.delivery, app.delivery.chatSecret),
         });
       }
+      if (has(spec, 'sign-cursors')) expected.SLIPWAY_CURSOR_KEY = cursorKeyReference(app, '');
       expect(fn.Environment.Variables).toEqual(expected);
     },
   );

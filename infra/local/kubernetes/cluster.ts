@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { type FieldManager, managedFields, recordUpdate, serverSideApply } from './apply.ts';
 import { DeploymentController } from './controller.ts';
 import { clone, isObject, type JsonObject, sameJson } from './json.ts';
-import { jsonPatch, mergePatch } from './patch.ts';
+import { jsonPatch, mergePatch, withinLimits } from './patch.ts';
 import { apiVersionOf, type ResourceType, resourceTypes } from './resources.ts';
 import { type RolloutTiming, timestamp } from './rollout.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
@@ -172,7 +172,7 @@ export class SimulatedCluster {
     } catch (error) {
       throw badRequest(`error decoding YAML: ${(error as Error).message}`);
     }
-    const config = requireObject(applied);
+    const config = requireObject(withinLimits(applied));
     if (!config.apiVersion || !config.kind) {
       throw badRequest('apiVersion and kind must be set in an apply patch');
     }
@@ -382,11 +382,13 @@ function requireObject(value: unknown): JsonObject {
 }
 
 function parseJson(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw badRequest(`error decoding JSON: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 function manager(options: WriteOptions): string {

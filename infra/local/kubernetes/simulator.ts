@@ -16,6 +16,7 @@ import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
 import type { JsonObject } from './json.ts';
+import { withinLimits } from './patch.ts';
 import {
   apiVersionOf,
   coreVersions,
@@ -337,11 +338,13 @@ function authorized(request: IncomingMessage, token: string): boolean {
 
 /** POST and PUT bodies: JSON, or YAML when the client says so (kube-apiserver accepts both). */
 function parseBody(request: IncomingMessage, body: string): unknown {
+  let value: unknown;
   try {
-    return request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
+    value = request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
   } catch (error) {
     throw badRequest(`error decoding the request body: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 /** List items carry no kind/apiVersion on the wire (the list's own say it). */

@@ -14,7 +14,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { StatesRuntimeError, taskError } from './errors.ts';
-import type { Integration, IntegrationDeps, ServiceCall, TaskAttempt, TaskCaller } from './integration-types.ts';
+import type { Integration, IntegrationDeps, ServiceCall, TaskCaller } from './integration-types.ts';
 import { startExecution } from './nested-executions.ts';
 
 export type {

@@ -6,6 +6,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -90,6 +91,25 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
 }
 
 /** The status code and the Status `reason` of a refused call (client-node drops the body of a 401). */
+/** A raw request with the simulator's token and CA: for bodies no client library would build. */
+function fetchWithCa(
+  method: string,
+  path: string,
+  type: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${sim.token}`, 'content-type': type };
+    const req = request(`${sim.url}${path}`, { method, headers, ca: Buffer.from(sim.caData, 'base64') }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string | undefined }> {
   const error = await call.then(
     () => undefined,
@@ -204,6 +224,35 @@ describe('Kubernetes simulator through @kubernetes/client-node (TLS verified aga
     });
     expect(jsonPatched.spec?.template.spec?.containers[0]?.image).toBe('nginx:3');
     expect(jsonPatched.metadata?.generation).toBe(3);
+  });
+
+  it('answers 400 BadRequest, never a 500, to a body nested deeper than any object or with a __proto__ key', async () => {
+    await createNamespace('hostile');
+    const before = await applyDeployment(deployment('web', 'hostile', 'nginx:1', 1));
+    const path = '/apis/apps/v1/namespaces/hostile/deployments';
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const sends: [string, string, string, string][] = [
+      ['POST', path, 'application/json', `{"metadata":{"name":"deep"},"spec":${deep}}`],
+      ['PUT', `${path}/web`, 'application/json', `{"metadata":{"name":"web"},"spec":${deep}}`],
+      ['PATCH', `${path}/web`, 'application/merge-patch+json', `{"spec":{"template":${deep}}}`],
+      ['PATCH', `${path}/web`, 'application/merge-patch+json', '{"metadata":{"labels":{"__proto__":{"a":"b"}}}}'],
+      [
+        'PATCH',
+        `${path}/web?fieldManager=x`,
+        'application/apply-patch+yaml',
+        `{"apiVersion":"apps/v1","kind":"Deployment","spec":${deep}}`,
+      ],
+    ];
+    for (const [method, url, type, body] of sends) {
+      const reply = await fetchWithCa(method, url, type, body);
+      expect([reply.status, JSON.parse(reply.text).reason], `${method} ${type}`).toEqual([400, 'BadRequest']);
+    }
+    const after = await apps.readNamespacedDeployment({ name: 'web', namespace: 'hostile' });
+    // The rollout keeps writing status; the object itself did not change.
+    expect([after.metadata?.generation, after.metadata?.labels]).toEqual([
+      before.metadata?.generation,
+      before.metadata?.labels,
+    ]);
   });
 
   it('answers 401 to a wrong token', async () => {
