@@ -19,6 +19,8 @@ export class Problem extends Error {
   readonly extensions: Record<string, unknown>;
   /** Set when the same request may succeed shortly (sent as Retry-After). */
   retryAfterSeconds: number | undefined = undefined;
+  /** More response headers (the RateLimit fields of a refused request). */
+  headers: Record<string, string> = {};
 
   constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}) {
     super(detail ?? title);
@@ -33,6 +35,11 @@ export class Problem extends Error {
   /** Marks the same request as worth repeating after `seconds`. */
   retryAfter(seconds: number): this {
     this.retryAfterSeconds = seconds;
+    return this;
+  }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
     return this;
   }
 }
