@@ -23,6 +23,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { API_SETTING_ENV, CORS } from '../api-settings.ts';
 import { type FunctionName, functions, routeKey, routes } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -55,6 +56,11 @@ export class ApiStack extends Stack {
     const { config, table, reach } = props;
     const apiFunctions = functions.filter(isApiFunction);
     this.functions = createFunctions(this, apiFunctions, { config, table, reach });
+    // The quotas are counted by the functions themselves (shared/http/quota.ts).
+    for (const fn of Object.values(this.functions)) {
+      fn.addEnvironment(API_SETTING_ENV.quotaWritesPerMinute, String(config.quotaWritesPerMinute));
+      fn.addEnvironment(API_SETTING_ENV.quotaDeploysPerMinute, String(config.quotaDeploysPerMinute));
+    }
 
     const jwt = new HttpJwtAuthorizer('OidcJwt', this.issuerUrl(config), { jwtAudience: [config.audience] });
     this.api = new HttpApi(this, 'HttpApi', {
@@ -62,7 +68,7 @@ export class ApiStack extends Stack {
       description: 'Slipway platform API',
       defaultAuthorizer: jwt,
       createDefaultStage: false, // created below, with throttling and access logs
-      corsPreflight: config.corsOrigins.length > 0 ? cors(config.corsOrigins) : undefined,
+      corsPreflight: config.corsOrigins.length > 0 ? cors(config) : undefined,
     });
 
     // Payload 2.0; one invoke permission per function (not per route) keeps the policies small.
@@ -141,13 +147,15 @@ const accessLogFormat = AccessLogFormat.custom(
   }),
 );
 
-function cors(allowOrigins: string[]) {
+/** API Gateway answers preflights itself and adds these to every answer for an allowed origin. */
+function cors(config: SlipwayConfig) {
   return {
-    allowOrigins,
-    allowMethods: [CorsHttpMethod.ANY],
-    allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
-    exposeHeaders: ['etag', 'location'],
-    maxAge: Duration.hours(1),
+    allowOrigins: config.corsOrigins,
+    allowCredentials: config.corsAllowCredentials,
+    allowMethods: CORS.allowMethods.map((method) => CorsHttpMethod[method]),
+    allowHeaders: [...CORS.allowHeaders],
+    exposeHeaders: [...CORS.exposeHeaders],
+    maxAge: Duration.seconds(CORS.maxAgeSeconds),
   };
 }
 

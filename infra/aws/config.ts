@@ -1,11 +1,12 @@
 import type { Node } from 'constructs';
+import { API_SETTING_ENV, type ApiSettings, boolean, readApiSettings } from '../api-settings.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
  * from the environment, then a default. Nothing here looks anything up in an AWS account, so
  * `cdk synth` works offline.
  */
-export interface SlipwayConfig {
+export interface SlipwayConfig extends ApiSettings {
   /** Names the stacks (`Slipway-<stage>-Data`) and resources, so stages can share an account. */
   stage: string;
   /**
@@ -22,11 +23,6 @@ export interface SlipwayConfig {
   deletionProtection: boolean;
   /** Powertools log level of every function. */
   logLevel: string;
-  /** Steady-state requests per second and burst for the whole API ($default stage). */
-  throttleRateLimit: number;
-  throttleBurstLimit: number;
-  /** Browser origins allowed by CORS; empty means CORS stays off (API clients are not browsers). */
-  corsOrigins: string[];
   /** Run cdk-nag's AwsSolutions checks during synth. */
   nag: boolean;
   /** Name prefix of the cluster token secrets the deployer may read (this account and region). */
@@ -48,8 +44,8 @@ const ENV: Record<string, string> = {
   issuerUrl: 'SLIPWAY_ISSUER_URL',
   audience: 'SLIPWAY_AUDIENCE',
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
-  corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
+  ...API_SETTING_ENV,
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -61,17 +57,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     const value = node.tryGetContext(key) ?? (ENV[key] ? env[ENV[key]] : undefined);
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const value = raw(key);
-    if (value === undefined) return fallback;
-    if (value !== 'true' && value !== 'false') throw new Error(`Context ${key} must be true or false, got "${value}"`);
-    return value === 'true';
-  };
-  const int = (key: string, fallback: number): number => {
-    const value = Number(raw(key) ?? fallback);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
-    return value;
-  };
+  const bool = (key: string, fallback: boolean): boolean => boolean(key, raw(key) ?? String(fallback));
 
   const stage = raw('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
@@ -101,12 +87,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     adminGroups: raw('adminGroups') ?? 'platform-admins',
     deletionProtection: bool('deletionProtection', true),
     logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
-    throttleRateLimit: int('throttleRateLimit', 50),
-    throttleBurstLimit: int('throttleBurstLimit', 100),
-    corsOrigins: (raw('corsOrigins') ?? '')
-      .split(',')
-      .map((origin) => origin.trim())
-      .filter(Boolean),
+    ...readApiSettings(raw),
     nag: bool('nag', false),
     clusterSecretPrefix,
     clusterRolePattern,
