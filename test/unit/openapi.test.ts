@@ -18,6 +18,7 @@ import { newProject } from '../../shared/domain/project.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
 import * as problems from '../../shared/http/problem.ts';
+import { Meter, rateLimited, writesPerUser } from '../../shared/http/quota.ts';
 import type { BindingView } from '../../shared/iam/bindings.ts';
 import type { MemberView, TeamView } from '../../shared/iam/teams.ts';
 import type { me, UserView } from '../../shared/iam/users.ts';
@@ -102,10 +103,11 @@ describe('the OpenAPI document', () => {
   });
 
   it('asks for Idempotency-Key on every POST: a create answers 201 with Location and ETag, a start 202 with Location', () => {
+    const counted = ['RateLimit', 'RateLimit-Policy'];
     const headersOf: Record<string, string[]> = {
-      '200': ['Idempotent-Replayed'],
-      '201': ['ETag', 'Location', 'Idempotent-Replayed'],
-      '202': ['Location', 'Idempotent-Replayed'],
+      '200': ['Idempotent-Replayed', ...counted],
+      '201': ['ETag', 'Location', 'Idempotent-Replayed', ...counted],
+      '202': ['Location', 'Idempotent-Replayed', ...counted],
     };
     for (const { key, op } of docOperations.filter(({ key }) => key.startsWith('POST '))) {
       expect(op.parameters, key).toContainEqual({ $ref: '#/components/parameters/IdempotencyKey' });
@@ -122,6 +124,21 @@ describe('the OpenAPI document', () => {
       const ifMatch = op.parameters?.some((p) => '$ref' in p && p.$ref.endsWith('/IfMatch')) ?? false;
       expect(ifMatch, key).toBe(versioned.test(key));
       expect(op.responses['412'] !== undefined && op.responses['428'] !== undefined, key).toBe(ifMatch);
+    }
+  });
+
+  it('documents the write quota on every write: 429 with Retry-After, and the RateLimit fields on success too', () => {
+    for (const { key, op } of docOperations) {
+      const write = !key.startsWith('GET ') && op.security !== undefined;
+      expect(Object.keys(op.responses).includes('429'), key).toBe(write);
+      if (!write) continue;
+      expect(Object.keys(op.responses['429']?.headers ?? {}).sort(), key).toEqual([
+        'RateLimit',
+        'RateLimit-Policy',
+        'Retry-After',
+      ]);
+      for (const [status, response] of Object.entries(op.responses).filter(([s]) => Number(s) < 300))
+        expect(Object.keys(response.headers ?? {}), `${key} ${status}`).toContain('RateLimit');
     }
   });
 
@@ -201,6 +218,7 @@ describe('the response schemas describe what the API answers', () => {
       problems.payloadTooLarge(MAX_BODY_BYTES),
       problems.unsupportedMediaType('application/json'),
       problems.preconditionRequired(),
+      rateLimited(new Meter(writesPerUser, 'alice')),
       problems.internalError(),
     ];
     for (const problem of all)
