@@ -4,9 +4,10 @@
  * answered by the gateway, the allowed origin echoed on every answer). Gateways of the manifest's
  * routes with small limits; the public health route stands for any route.
  */
+import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../../../infra/local/cloud.ts';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { REPO_ROOT, startLocalCloud } from '../../../infra/local/cloud.ts';
 import { loadSigningKey } from '../../../infra/local/dev-issuer.ts';
 import { type GatewayOptions, startGateway } from '../../../infra/local/gateway.ts';
 import { functions, routes } from '../../../infra/manifest.ts';
@@ -132,5 +133,50 @@ describe('CORS', () => {
     const open = await gateway({ throttle: roomy, cors: { origins: ['*'], allowCredentials: false } });
     const reply = await send(open + HEALTH, 'GET', { origin: 'https://anyone.example.test' });
     expect(reply.headers['access-control-allow-origin']).toBe('*');
+  });
+});
+
+describe('npm start', () => {
+  it('takes throttling, CORS and quotas from the same SLIPWAY_* variables as the CDK app', async () => {
+    const settings = {
+      SLIPWAY_THROTTLE_RATE_LIMIT: '1',
+      SLIPWAY_THROTTLE_BURST_LIMIT: '2',
+      SLIPWAY_CORS_ORIGINS: CONSOLE,
+      SLIPWAY_QUOTA_WRITES_PER_MINUTE: '7',
+      SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE: undefined,
+    };
+    const saved = Object.fromEntries(Object.keys(settings).map((name) => [name, process.env[name]]));
+    const setEnv = (values: Record<string, string | undefined>) => {
+      for (const [name, value] of Object.entries(values)) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    };
+    setEnv(settings);
+    const cloud = await startLocalCloud({
+      port: 0,
+      inMemory: true,
+      quiet: true,
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      tableName: `slipway-test-${randomUUID().slice(0, 8)}`,
+    });
+    try {
+      expect(
+        (
+          await send(`${cloud.url}/api/v1/projects`, 'OPTIONS', {
+            origin: CONSOLE,
+            'access-control-request-method': 'POST',
+          })
+        ).headers['access-control-allow-origin'],
+      ).toBe(CONSOLE);
+      const replies = await Promise.all(Array.from({ length: 3 }, () => send(cloud.url + HEALTH, 'GET')));
+      expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 429]);
+      // The functions read their quotas from the environment the cloud leaves them.
+      expect(process.env.SLIPWAY_QUOTA_WRITES_PER_MINUTE).toBe('7');
+      expect(process.env.SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE).toBe('10');
+    } finally {
+      await cloud.stop();
+      setEnv(saved);
+    }
   });
 });
