@@ -44,9 +44,9 @@ export const CORS = {
 
 /** `raw(key)` answers a setting as text, or undefined when it is not set. */
 export function readApiSettings(raw: (key: keyof ApiSettings) => string | undefined): ApiSettings {
-  const int = (key: keyof ApiSettings, fallback: number) => positiveInteger(key, raw(key) ?? String(fallback));
+  const int = (key: keyof ApiSettings, fallback: number) => parsePositiveInteger(key, raw(key) ?? String(fallback));
   const corsOrigins = origins(raw('corsOrigins'));
-  const corsAllowCredentials = boolean('corsAllowCredentials', raw('corsAllowCredentials') ?? 'false');
+  const corsAllowCredentials = parseBoolean('corsAllowCredentials', raw('corsAllowCredentials') ?? 'false');
   // Browsers refuse credentials with `*`, and API Gateway refuses the configuration outright.
   if (corsAllowCredentials && corsOrigins.includes('*')) {
     throw new Error('corsAllowCredentials cannot be true while corsOrigins allows every origin (*): name the origins');
@@ -65,13 +65,13 @@ export function readApiSettings(raw: (key: keyof ApiSettings) => string | undefi
 export const apiSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiSettings =>
   readApiSettings((key) => env[API_SETTING_ENV[key]] || undefined);
 
-export function positiveInteger(key: string, text: string): number {
+function parsePositiveInteger(key: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
   return value;
 }
 
-export function boolean(key: string, text: string): boolean {
+export function parseBoolean(key: string, text: string): boolean {
   if (text !== 'true' && text !== 'false') throw new Error(`Context ${key} must be true or false, got "${text}"`);
   return text === 'true';
 }

@@ -1,5 +1,5 @@
 import type { Node } from 'constructs';
-import { API_SETTING_ENV, type ApiSettings, boolean, readApiSettings } from '../api-settings.ts';
+import { API_SETTING_ENV, type ApiSettings, parseBoolean, readApiSettings } from '../api-settings.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
@@ -57,7 +57,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     const value = node.tryGetContext(key) ?? (ENV[key] ? env[ENV[key]] : undefined);
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
-  const bool = (key: string, fallback: boolean): boolean => boolean(key, raw(key) ?? String(fallback));
+  const bool = (key: string, fallback: boolean): boolean => parseBoolean(key, raw(key) ?? String(fallback));
 
   const stage = raw('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
