@@ -66,7 +66,7 @@ try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
 
-  progress('warm handler overhead (2,000 calls each)');
+  progress('warm handler overhead (2,000 read calls and 1,000 create calls each)');
   overhead = await measureOverhead(cloud, projectId);
   print(overheadMarkdown(overhead));
 
