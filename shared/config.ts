@@ -30,6 +30,9 @@ export const ENV = {
   clusterAllowLoopbackHosts: 'SLIPWAY_CLUSTER_ALLOW_LOOPBACK_HOSTS',
   /** The HMAC key list cursors are signed with (at least 32 characters; no default). */
   cursorKey: 'SLIPWAY_CURSOR_KEY',
+  /** Per-caller quotas: writes a minute per user, deploy or rollback requests a minute per environment. */
+  quotaWritesPerMinute: 'SLIPWAY_QUOTA_WRITES_PER_MINUTE',
+  quotaDeploysPerMinute: 'SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE',
   /** The release the API reports (health, OpenAPI). */
   version: 'SLIPWAY_VERSION',
   /** Powertools' service name on every log line. */

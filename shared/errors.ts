@@ -64,6 +64,17 @@ export class Transient extends DomainError {
   }
 }
 
+/** Over a quota (shared/quotas/meter.ts): nothing was written; the same request may pass after `retryAfterSeconds`. */
+export class RateLimited extends DomainError {
+  override name = 'RateLimited';
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number, violatedPolicies: string[]) {
+    super('rate-limited', message, { violated_policies: violatedPolicies });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /**
  * The input is wrong. `malformed`: it does not match the schema (fields named in
  * `invalid_params`); otherwise it is well-formed but names something unusable (an unknown team).

@@ -25,6 +25,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_SETTING_ENV, CORS } from '../api-settings.ts';
 import { type FunctionName, functions, routeKey, routes } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -64,6 +65,11 @@ export class ApiStack extends Stack {
     };
     const apiFunctions = functions.filter(isApiFunction);
     this.functions = createFunctions(this, apiFunctions, { config, table, reach });
+    // The quotas are counted by the functions themselves (shared/http/quota.ts).
+    for (const fn of Object.values(this.functions)) {
+      fn.addEnvironment(API_SETTING_ENV.quotaWritesPerMinute, String(config.quotaWritesPerMinute));
+      fn.addEnvironment(API_SETTING_ENV.quotaDeploysPerMinute, String(config.quotaDeploysPerMinute));
+    }
 
     const jwt = new HttpJwtAuthorizer('OidcJwt', this.issuerUrl(config), { jwtAudience: [config.audience] });
     this.api = new HttpApi(this, 'HttpApi', {
@@ -71,7 +77,7 @@ export class ApiStack extends Stack {
       description: 'Slipway platform API',
       defaultAuthorizer: jwt,
       createDefaultStage: false, // created below, with throttling and access logs
-      corsPreflight: config.corsOrigins.length > 0 ? cors(config.corsOrigins) : undefined,
+      corsPreflight: config.corsOrigins.length > 0 ? cors(config) : undefined,
     });
 
     // Payload 2.0; one invoke permission per function (not per route) keeps the policies small.
@@ -169,13 +175,15 @@ const accessLogFormat = AccessLogFormat.custom(
   }),
 );
 
-function cors(allowOrigins: string[]) {
+/** API Gateway answers preflights itself and adds these to every answer for an allowed origin. */
+function cors(config: SlipwayConfig) {
   return {
-    allowOrigins,
-    allowMethods: [CorsHttpMethod.ANY],
-    allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
-    exposeHeaders: ['etag', 'location'],
-    maxAge: Duration.hours(1),
+    allowOrigins: config.corsOrigins,
+    allowCredentials: config.corsAllowCredentials,
+    allowMethods: CORS.allowMethods.map((method) => CorsHttpMethod[method]),
+    allowHeaders: [...CORS.allowHeaders],
+    exposeHeaders: [...CORS.exposeHeaders],
+    maxAge: Duration.seconds(CORS.maxAgeSeconds),
   };
 }
 

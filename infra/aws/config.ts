@@ -1,12 +1,13 @@
 import type { Node } from 'constructs';
 import { parseAllowedNetworks } from '../../shared/net/cluster-egress.ts';
+import { API_SETTING_ENV, type ApiSettings, parseBoolean, readApiSettings } from '../api-settings.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
  * from the environment, then a default. Nothing here looks anything up in an AWS account, so
  * `cdk synth` works offline.
  */
-export interface SlipwayConfig {
+export interface SlipwayConfig extends ApiSettings {
   /** Names the stacks (`Slipway-<stage>-Data`) and resources, so stages can share an account. */
   stage: string;
   /**
@@ -27,11 +28,6 @@ export interface SlipwayConfig {
   deletionProtection: boolean;
   /** Powertools log level of every function. */
   logLevel: string;
-  /** Steady-state requests per second and burst for the whole API ($default stage). */
-  throttleRateLimit: number;
-  throttleBurstLimit: number;
-  /** Browser origins allowed by CORS; empty means CORS stays off (API clients are not browsers). */
-  corsOrigins: string[];
   /** Run cdk-nag's AwsSolutions checks during synth. */
   nag: boolean;
   /** Name prefix of the cluster token secrets the deployer may read (this account and region). */
@@ -67,10 +63,10 @@ const ENV: Record<string, string> = {
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
   groupsClaim: 'SLIPWAY_GROUPS_CLAIM',
   groupsDelimiter: 'SLIPWAY_GROUPS_DELIMITER',
-  corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
+  ...API_SETTING_ENV,
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -82,17 +78,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     const value = node.tryGetContext(key) ?? (ENV[key] ? env[ENV[key]] : undefined);
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const value = raw(key);
-    if (value === undefined) return fallback;
-    if (value !== 'true' && value !== 'false') throw new Error(`Context ${key} must be true or false, got "${value}"`);
-    return value === 'true';
-  };
-  const int = (key: string, fallback: number): number => {
-    const value = Number(raw(key) ?? fallback);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
-    return value;
-  };
+  const bool = (key: string, fallback: boolean): boolean => parseBoolean(key, raw(key) ?? String(fallback));
 
   const stage = raw('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
@@ -134,9 +120,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     groupsDelimiter: raw('groupsDelimiter'),
     deletionProtection: bool('deletionProtection', true),
     logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
-    throttleRateLimit: int('throttleRateLimit', 50),
-    throttleBurstLimit: int('throttleBurstLimit', 100),
-    corsOrigins: list(raw('corsOrigins')),
+    ...readApiSettings(raw),
     nag: bool('nag', false),
     clusterSecretPrefix,
     clusterRolePattern,

@@ -5,13 +5,16 @@
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_SETTING_ENV, apiSettingsFromEnv } from '../api-settings.ts';
 import { functions, routes } from '../manifest.ts';
+import type { CorsOptions } from './cors.ts';
 import { loadCursorKey } from './cursor-key.ts';
 import { loadSigningKey, type TokenRequest } from './dev-issuer.ts';
 import { type DynamoDbLocal, ensureTable, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
 import { type GatewayRoute, startGateway } from './gateway.ts';
 import type { FunctionLike } from './lambda-runtime.ts';
 import { type LocalServices, type ServicesOptions, startServices } from './services.ts';
+import type { Throttle } from './throttle.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -51,6 +54,18 @@ export interface LocalCloudOptions {
    * test that counts one request's own DynamoDB calls turns it off, as the consumers share the process.
    */
   deliverEvents?: boolean;
+  /**
+   * Stage throttling, CORS and the per-caller quotas. Each defaults to its SLIPWAY_* environment
+   * variable, then to the AWS default (infra/api-settings.ts); tests and the bench raise the limits.
+   */
+  throttle?: Throttle;
+  cors?: CorsOptions;
+  quotas?: Quotas;
+}
+
+export interface Quotas {
+  writesPerMinute: number;
+  deploysPerMinute: number;
 }
 
 export interface LocalCloud {
@@ -71,6 +86,7 @@ export interface LocalCloud {
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const tableName = options.tableName ?? 'slipway';
+  const settings = apiSettingsFromEnv(); // a bad SLIPWAY_* setting stops the start here, as it stops a synth
   const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.data');
   const dynamo: DynamoDbLocal | undefined = options.dynamoEndpoint
     ? undefined
@@ -90,7 +106,11 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
     // Handlers read their configuration at module scope: this must precede their first import,
     // which the gateway does on the first request to each function.
-    setFunctionEnvironment(tableName, dynamoEndpoint);
+    setFunctionEnvironment(tableName, dynamoEndpoint, {
+      writesPerMinute: settings.quotaWritesPerMinute,
+      deploysPerMinute: settings.quotaDeploysPerMinute,
+      ...options.quotas,
+    });
     process.env.SLIPWAY_CURSOR_KEY ??= await loadCursorKey(dataDir);
     services = await startServices({
       rootDir: REPO_ROOT,
@@ -119,6 +139,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       signingKey: await loadSigningKey(dataDir === undefined ? undefined : join(dataDir, 'dev-issuer')),
       ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
       ...(options.quiet === undefined ? {} : { quiet: options.quiet }),
+      throttle: options.throttle ?? { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
+      ...corsOf(options.cors, settings),
     });
 
     // Chat messages link deployments and approvals on this gateway.
@@ -148,9 +170,17 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   }
 }
 
+const corsOf = (cors: CorsOptions | undefined, settings: ReturnType<typeof apiSettingsFromEnv>) => {
+  if (cors) return { cors };
+  const { corsOrigins: origins, corsAllowCredentials: allowCredentials } = settings;
+  return origins.length > 0 ? { cors: { origins, allowCredentials } } : {};
+};
+
 /** What infra/aws sets on each function, pointed at the local services. Credentials only if none are set. */
-function setFunctionEnvironment(tableName: string, dynamoEndpoint: string): void {
+function setFunctionEnvironment(tableName: string, dynamoEndpoint: string, quotas: Quotas): void {
   const env = process.env;
+  env[API_SETTING_ENV.quotaWritesPerMinute] = String(quotas.writesPerMinute);
+  env[API_SETTING_ENV.quotaDeploysPerMinute] = String(quotas.deploysPerMinute);
   env.TABLE_NAME = tableName;
   env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
   env.AWS_REGION ??= 'us-east-1';

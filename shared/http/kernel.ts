@@ -76,6 +76,7 @@ function problemResult(error: unknown, instance: string): ApiResult {
     headers: {
       'content-type': 'application/problem+json',
       ...(problem.retryAfterSeconds ? { 'retry-after': String(problem.retryAfterSeconds) } : {}),
+      ...problem.headers,
     },
     body: JSON.stringify(problemBody(problem, instance)),
   };

@@ -5,6 +5,7 @@ import {
   Invalid,
   NotFound,
   PreconditionRequired,
+  RateLimited,
   StaleVersion,
   Transient,
 } from '../errors.ts';
@@ -25,6 +26,8 @@ export class Problem extends Error {
   readonly extensions: Record<string, unknown>;
   /** Set when the same request may succeed shortly (sent as Retry-After). */
   retryAfterSeconds: number | undefined = undefined;
+  /** More response headers (the RateLimit fields of a refused request). */
+  headers: Record<string, string> = {};
 
   constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}) {
     super(detail ?? title);
@@ -41,6 +44,11 @@ export class Problem extends Error {
     this.retryAfterSeconds = seconds;
     return this;
   }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
+  }
 }
 
 /** Status and title of each domain error; the code becomes the problem type. */
@@ -51,6 +59,7 @@ function statusOf(error: DomainError): [number, string] {
   if (error instanceof PreconditionRequired) return [428, 'If-Match is required'];
   if (error instanceof Forbidden) return [403, 'You are not allowed to do this'];
   if (error instanceof Transient) return error.cause_ === 'busy' ? [409, 'Conflict'] : [503, 'Temporarily unavailable'];
+  if (error instanceof RateLimited) return [429, 'Too many requests'];
   if (error instanceof Invalid) {
     if (!error.malformed) return [422, 'The request cannot be processed'];
     return error.code === 'invalid-cursor'
@@ -66,7 +75,9 @@ export function toProblem(error: unknown): Problem | undefined {
   if (!(error instanceof DomainError)) return undefined;
   const [status, title] = statusOf(error);
   const problem = new Problem(status, error.code, title, error.message, error.extensions);
-  return error instanceof Transient ? problem.retryAfter(error.retryAfterSeconds) : problem;
+  return error instanceof Transient || error instanceof RateLimited
+    ? problem.retryAfter(error.retryAfterSeconds)
+    : problem;
 }
 
 // The HTTP edge's own refusals: about the request as bytes on the wire, never about the domain.

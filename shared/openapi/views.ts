@@ -100,6 +100,7 @@ export const problem = z.object({
   detail: z.optional(z.string()),
   instance: z.string().check(z.describe('The request id: quote it when reporting a problem.')),
   invalid_params: z.optional(z.array(z.object({ name: z.string(), reason: z.string() }))),
+  violated_policies: z.optional(z.array(z.string()).check(z.describe('The quotas a 429 exceeded.'))),
 });
 
 /** API Gateway's own answer when the JWT authorizer refuses a token (it never reaches a function). */

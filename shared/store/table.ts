@@ -159,10 +159,29 @@ async function commitOne(w: Write): Promise<void> {
     else if ('delete' in w) await documentClient.send(new DeleteCommand({ ...common, Key: w.delete }));
     else throw new Error('A condition check only makes sense next to a write in the same commit');
   } catch (error) {
-    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-    const old = (error as { Item?: Record<string, never> }).Item;
-    throw w.onFail(old ? unmarshall(old) : undefined);
+    throw failedCondition(error, w);
   }
+}
+
+export type UpdateWrite = Extract<Write, { update: Key }>;
+
+/** One conditional update that answers the attributes it changed (UPDATED_NEW): a counter's new value, say. */
+export async function updateOne(w: UpdateWrite): Promise<Item> {
+  try {
+    const out = await documentClient.send(
+      new UpdateCommand({ ...conditionOf(w), Key: w.update, UpdateExpression: w.set, ReturnValues: 'UPDATED_NEW' }),
+    );
+    return out.Attributes ?? {};
+  } catch (error) {
+    throw failedCondition(error, w);
+  }
+}
+
+/** A failed condition becomes the write's own problem (given the item as it was); anything else stays as it is. */
+function failedCondition(error: unknown, w: Write): unknown {
+  if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') return error;
+  const old = (error as { Item?: Record<string, never> }).Item;
+  return w.onFail(old ? unmarshall(old) : undefined);
 }
 
 function transactItem(w: Write) {

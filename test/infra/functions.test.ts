@@ -117,6 +117,11 @@ describe('manifest functions', () => {
         SLIPWAY_GROUPS_CLAIM: 'groups',
       };
       if (spec.tableAccess !== 'none') expected.TABLE_NAME = tableRef(spec.name, 'Ref');
+      // API functions count the per-caller quotas (shared/http/quota.ts).
+      if ((spec.trigger ?? 'api') === 'api') {
+        expected.SLIPWAY_QUOTA_WRITES_PER_MINUTE = '60';
+        expected.SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE = '10';
+      }
       if (has(spec, 'start-workflows')) {
         expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
         expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
