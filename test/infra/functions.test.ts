@@ -1,6 +1,7 @@
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
@@ -319,7 +320,8 @@ describe('createFunctions', () => {
     const specs = functions.filter((spec) => ['clusters', 'deployer', 'projects', 'apps'].includes(spec.name));
     const clusterAccess = { secretPrefix: 'slipway/clusters/', rolePattern: 'arn:aws:iam::*:role/slipway-deployer*' };
     const config = readConfig(app.node, {});
-    const built = createFunctions(stack, specs, { config, table, reach: { clusterAccess } });
+    const cursorKey = { secret: new Secret(stack, 'CursorKey'), versionId: undefined };
+    const built = createFunctions(stack, specs, { config, table, reach: { clusterAccess, cursorKey } });
     const resources = Template.fromStack(stack).toJSON().Resources;
     const variables = Object.fromEntries(
       Object.entries(built).map(([name, fn]) => {
@@ -352,8 +354,12 @@ describe('createFunctions', () => {
     const stack = new Stack(app, 'Settings');
     const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
     const config = readConfig(app.node, { SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring' });
-    const specs = functions.filter((spec) => spec.trigger === undefined && !spec.capabilities);
-    const built = createFunctions(stack, specs, { config, table, reach: {} });
+    // The API functions; the one capability they all may hold without more reach is signing cursors.
+    const specs = functions.filter(
+      (spec) => spec.trigger === undefined && (spec.capabilities ?? []).every((c) => c === 'sign-cursors'),
+    );
+    const cursorKey = { secret: new Secret(stack, 'CursorKey'), versionId: undefined };
+    const built = createFunctions(stack, specs, { config, table, reach: { cursorKey } });
     const template = Template.fromStack(stack).toJSON().Resources;
     const variables = (name: FunctionName) =>
       template[stack.getLogicalId(built[name]?.node.defaultChild as CfnElement)].Properties.Environment.Variables;
