@@ -37,8 +37,10 @@ export function changeEvent<T>(actor: Actor, change: Change<T>): ChangeEvent<T> 
 }
 
 /** The write that records `change` in the outbox; commit it with the change itself. */
-export function recordChange<T>(actor: Actor, change: Change<T>): Write {
-  const event = changeEvent(actor, change);
+export const recordChange = <T>(actor: Actor, change: Change<T>): Write => recordEvent(changeEvent(actor, change));
+
+/** The same, for an event built beforehand (its id is part of the answer). */
+export function recordEvent<T>(event: ChangeEvent<T>): Write {
   const item: Item = {
     PK: `${OUTBOX_PREFIX}${event.id}`,
     SK: 'EVENT',

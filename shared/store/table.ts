@@ -68,24 +68,45 @@ export interface QuerySpec {
 
 /** One page of a Query: one request. The cursor must point into the same partition. */
 export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
-  const pkName = spec.index ? `${spec.index}PK` : tableSchema.partitionKey;
-  const skName = spec.index ? `${spec.index}SK` : tableSchema.sortKey;
   const after = spec.page.after;
-  if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw badCursor();
-  const out = await documentClient.send(
+  const { pk, sk } = keyNames(spec);
+  if (after && (after[pk] !== spec.partition || typeof after[sk] !== 'string')) throw badCursor();
+  const out = await query(spec, spec.page.limit, after);
+  return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };
+}
+
+/** Every item of a Query, page after page: for readers that need the whole partition (a chain, every chain head). */
+export async function queryAll(spec: Omit<QuerySpec, 'page'>, pageSize = 1000): Promise<Item[]> {
+  const items: Item[] = [];
+  let after: Record<string, unknown> | undefined;
+  do {
+    const out = await query(spec, pageSize, after);
+    items.push(...(out.Items ?? []));
+    after = out.LastEvaluatedKey;
+  } while (after);
+  return items;
+}
+
+const keyNames = (spec: { index?: IndexName | undefined }) => ({
+  pk: spec.index ? `${spec.index}PK` : tableSchema.partitionKey,
+  sk: spec.index ? `${spec.index}SK` : tableSchema.sortKey,
+});
+
+function query(spec: Omit<QuerySpec, 'page'>, limit: number, after: Record<string, unknown> | undefined) {
+  const { pk, sk } = keyNames(spec);
+  return documentClient.send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: spec.index,
       KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pkName, ...(spec.prefix ? { '#sk': skName } : {}) },
+      ExpressionAttributeNames: { '#pk': pk, ...(spec.prefix ? { '#sk': sk } : {}) },
       ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
-      Limit: spec.page.limit,
+      Limit: limit,
       ExclusiveStartKey: after,
       ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
       ...(spec.consistent ? { ConsistentRead: true } : {}),
     }),
   );
-  return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };
 }
 
 /**
