@@ -40,6 +40,8 @@ export interface SlipwayConfig {
   chatSecretArn: string | undefined;
   /** Where people reach the API (a custom domain): chat messages link deployments and approvals there. */
   publicUrl: string | undefined;
+  /** Days each audit checkpoint stays undeletable (S3 Object Lock, compliance mode: nobody can shorten it). */
+  auditRetentionDays: number;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -112,7 +114,14 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     clusterRolePattern,
     chatSecretArn,
     publicUrl: httpsOrigin(raw('publicUrl')),
+    auditRetentionDays: retentionDays(int('auditRetentionDays', 365)),
   };
+}
+
+/** S3 Object Lock takes at most 100 years; compliance mode cannot be undone, so a typo should not reach AWS. */
+function retentionDays(days: number): number {
+  if (days > 36_500) throw new Error(`auditRetentionDays must be at most 36500 (100 years), got ${days}`);
+  return days;
 }
 
 function httpsOrigin(value: string | undefined): string | undefined {

@@ -6,7 +6,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
+import { type AuditCheckpoints, type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +20,7 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  auditCheckpoints?: AuditCheckpoints;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -48,19 +49,27 @@ export function createFunctions(
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
-    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach);
+    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, { ...reach, table });
     fns[spec.name] = fn;
   }
   return fns;
 }
 
-function grant(fn: PlatformFunction, name: FunctionName, capability: Capability, reach: Reach): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
+function grant(
+  fn: PlatformFunction,
+  name: FunctionName,
+  capability: Capability,
+  reach: Reach & { table: ITableV2 },
+): void {
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, auditCheckpoints, table } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
+  else if (capability === 'record-events') fn.bindEventRecording(table);
+  else if (capability === 'audit-checkpoints-read' && auditCheckpoints) fn.bindAuditCheckpointReads(auditCheckpoints);
+  else if (capability === 'audit-checkpoints-write' && auditCheckpoints) fn.bindAuditCheckpointWrites(auditCheckpoints);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

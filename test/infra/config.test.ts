@@ -28,7 +28,14 @@ describe('readConfig', () => {
       clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
       chatSecretArn: undefined,
       publicUrl: undefined,
+      auditRetentionDays: 365,
     });
+  });
+
+  it('takes the audit checkpoints’ retention in days, refusing more than S3 Object Lock allows', () => {
+    expect(read({ auditRetentionDays: '2555' }).auditRetentionDays).toBe(2555);
+    expect(() => read({ auditRetentionDays: '0' })).toThrow(/positive integer/);
+    expect(() => read({ auditRetentionDays: '36501' })).toThrow(/at most 36500/);
   });
 
   it('takes the public URL chat links point at as an https origin', () => {

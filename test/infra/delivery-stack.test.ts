@@ -8,6 +8,7 @@ import {
   type FunctionName,
   rules,
   type StateMachineSpec,
+  schedules,
   stateMachines,
   streamConsumer,
 } from '../../infra/manifest.ts';
@@ -151,9 +152,32 @@ describe('DeliveryStack', () => {
       expect(archive?.Properties.RetentionDays).toBeGreaterThan(0);
     });
 
-    it('has exactly the manifest rules', () => {
-      expect(ofType('AWS::Events::Rule')).toHaveLength(rules.length);
+    it('has exactly the manifest rules and schedules', () => {
+      expect(ofType('AWS::Events::Rule')).toHaveLength(rules.length + schedules.length);
     });
+
+    it.each(schedules)(
+      'schedule $name: rate($everyMinutes minutes) to $target, with its retry policy and a dead-letter queue',
+      (schedule) => {
+        const [ruleId, { Properties: props }] = one(
+          ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Description === schedule.description),
+        );
+        expect(props.ScheduleExpression).toBe(`rate(${schedule.everyMinutes} minutes)`);
+        expect(props.EventBusName).toBeUndefined(); // scheduled rules live on the default bus
+        expect(props.EventPattern).toBeUndefined();
+        const [target] = props.Targets;
+        expect(target).toMatchObject({
+          Arn: fnArn(schedule.target),
+          RetryPolicy: {
+            MaximumRetryAttempts: schedule.retry.maximumRetryAttempts,
+            MaximumEventAgeInSeconds: schedule.retry.maximumEventAgeSeconds,
+          },
+        });
+        expect(expectSafeQueue(queueAt(target.DeadLetterConfig.Arn))).toContainEqual(
+          expect.objectContaining({ Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } } }),
+        );
+      },
+    );
 
     it.each(rules)(
       'rule $name: the manifest pattern on the bus, to $target, with its retry policy and a dead-letter queue',
