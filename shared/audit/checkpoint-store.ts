@@ -15,6 +15,8 @@ const timeouts = { requestHandler: { connectionTimeout: 1_000, requestTimeout: 5
 // S3-compatible servers (the local cloud's) are addressed by path, AWS by virtual host.
 const s3 = outagesAsProblem(new S3Client({ ...timeouts, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }));
 const kms = outagesAsProblem(new KMSClient(timeouts));
+/** The clients themselves, for the bench to count their requests (as test/ does with the table's). */
+export const checkpointClients = { s3, kms };
 
 const bucket = () => setting('SLIPWAY_AUDIT_BUCKET');
 const keyId = () => setting('SLIPWAY_AUDIT_KEY_ID');

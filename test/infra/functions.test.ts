@@ -279,33 +279,16 @@ describe('manifest functions', () => {
       });
     });
 
-    const checkpointObjects = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':s3:::slipway-dev-audit-checkpoints-',
-          { Ref: 'AWS::AccountId' },
-          '-',
-          { Ref: 'AWS::Region' },
-          '/checkpoints/*',
-        ],
-      ],
-    };
-    const bucketArn = {
-      'Fn::Join': [
-        '',
-        [
-          'arn:',
-          { Ref: 'AWS::Partition' },
-          ':s3:::slipway-dev-audit-checkpoints-',
-          { Ref: 'AWS::AccountId' },
-          '-',
-          { Ref: 'AWS::Region' },
-        ],
-      ],
-    };
+    const bucketParts = [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':s3:::slipway-dev-audit-checkpoints-',
+      { Ref: 'AWS::AccountId' },
+      '-',
+      { Ref: 'AWS::Region' },
+    ];
+    const bucketArn = { 'Fn::Join': ['', bucketParts] };
+    const checkpointObjects = { 'Fn::Join': ['', [...bucketParts, '/checkpoints/*']] };
     const grant = (action: string, resource: unknown) => `${action} ${JSON.stringify(resource)}`;
 
     it('only the checkpointer may sign with the audit key or write checkpoints, only under the checkpoint prefix', () => {

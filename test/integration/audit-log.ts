@@ -5,8 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ulid } from 'ulid';
+import { auditKeys } from '../../shared/audit/keys.ts';
 import type { BusEvent, ChangeEvent } from '../../shared/events/envelope.ts';
 
 export const raw = DynamoDBDocumentClient.from(new DynamoDBClient({}));
@@ -74,3 +75,15 @@ export async function chainOf(projectId: string, n: number): Promise<string> {
 }
 
 export const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
+
+/** The database writer changes one entry's data in place (its hash left as it was). */
+export const alterEntry = (subject: string, seq: number) =>
+  raw.send(
+    new UpdateCommand({
+      TableName: process.env.TABLE_NAME,
+      Key: auditKeys.entry(subject, seq),
+      UpdateExpression: 'SET #data.#n = :forged',
+      ExpressionAttributeNames: { '#data': 'data', '#n': 'n' },
+      ExpressionAttributeValues: { ':forged': 42 },
+    }),
+  );

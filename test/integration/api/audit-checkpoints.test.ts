@@ -21,7 +21,7 @@ import { type AuditEntry, hashOf } from '../../../shared/audit/chain.ts';
 import { type Checkpoint, checkpointKey, signedBytes } from '../../../shared/audit/checkpoint.ts';
 import { auditKeys, chainOf as partitionOf } from '../../../shared/audit/keys.ts';
 import { present } from '../../../shared/store/records.ts';
-import { chainOf as chainIn, change, deliver, q, raw } from '../audit-log.ts';
+import { alterEntry, chainOf as chainIn, change, deliver, q, raw } from '../audit-log.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique } from '../seed.ts';
@@ -321,15 +321,7 @@ describe('the database writer', () => {
       findings: [],
     });
 
-    await raw.send(
-      new UpdateCommand({
-        TableName: process.env.TABLE_NAME,
-        Key: auditKeys.entry(subject, 5),
-        UpdateExpression: 'SET #data.#n = :forged',
-        ExpressionAttributeNames: { '#data': 'data', '#n': 'n' },
-        ExpressionAttributeValues: { ':forged': 42 },
-      }),
-    );
+    await alterEntry(subject, 5);
     const report = await verifyChain(subject);
     expect(report).toMatchObject({ valid: false, first_invalid_seq: 5 });
     expect(report.findings).toEqual([expect.objectContaining({ type: 'chain-broken', seq: 5 })]);

@@ -1,9 +1,9 @@
-import { DeleteCommand, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../shared/audit/chain.ts';
 import { auditKeys } from '../../../shared/audit/keys.ts';
 import type { ChangeEvent } from '../../../shared/events/envelope.ts';
-import { appSubject, chainOf as chainIn, change as changeOf, deliver, q, raw } from '../audit-log.ts';
+import { alterEntry, appSubject, chainOf as chainIn, change as changeOf, deliver, q, raw } from '../audit-log.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique } from '../seed.ts';
@@ -151,15 +151,7 @@ describe('the auditor', () => {
 describe('tampering', () => {
   it('an entry whose data was altered in the table makes its chain invalid from that seq', async () => {
     const subject = await chainOf(3);
-    await raw.send(
-      new UpdateCommand({
-        TableName: process.env.TABLE_NAME,
-        Key: auditKeys.entry(subject, 2),
-        UpdateExpression: 'SET #data.#n = :forged',
-        ExpressionAttributeNames: { '#data': 'data', '#n': 'n' },
-        ExpressionAttributeValues: { ':forged': 42 },
-      }),
-    );
+    await alterEntry(subject, 2);
     const verify = await admin.get(`/api/v1/audit/verify?${q({ subject })}`);
     expect(verify.body).toMatchObject({ subject, entries: 3, valid: false, first_invalid_seq: 2 });
   });
