@@ -39,6 +39,7 @@ export interface LocalCloudOptions {
   kubernetes?: ServicesOptions['kubernetes'];
   chat?: ServicesOptions['chat'];
   awsPort?: ServicesOptions['awsPort'];
+  schedules?: ServicesOptions['schedules'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
   /**
@@ -97,6 +98,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
+      ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);

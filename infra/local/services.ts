@@ -56,6 +56,8 @@ export interface ServicesOptions {
   chat?: Record<string, unknown>;
   /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
   awsPort?: number;
+  /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
+  schedules?: boolean;
   log?: (line: string) => void;
 }
 
@@ -218,7 +220,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     if (!schedule) throw new Error(`manifest.ts has no schedule ${name}`);
     return invokeByName(schedule.target, scheduledEvent(schedule));
   };
-  const timers = schedules.map((schedule) =>
+  const timers = (options.schedules === false ? [] : schedules).map((schedule) =>
     setInterval(
       () => tick(schedule.name).catch((error: unknown) => log(`schedule ${schedule.name}: ${String(error)}`)),
       schedule.everyMinutes * 60_000,

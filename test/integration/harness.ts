@@ -57,6 +57,8 @@ export async function startTestCloud(options: TestCloudOptions = {}): Promise<Te
     quiet: !options.verbose,
     extraRoutes: options.routes ?? [],
     extraFunctions: options.functions ?? [],
+    // A test fires schedules itself (services.tick): a timer firing mid-test would be a race.
+    schedules: false,
     ...options.delivery,
     ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
   });
