@@ -414,7 +414,16 @@ describe('asking for a checkpoint', () => {
     expect(refused.status).toBe(400);
     expect(refused.headers.get('content-type')).toBe('application/problem+json');
 
-    const { key } = await checkpointNow('before the release freeze');
+    // A retried request is the same request: one event, the first answer replayed.
+    const key = { 'idempotency-key': unique('checkpoint') };
+    const first = await admin.post('/api/v1/audit/checkpoints', { reason: 'retried' }, key);
+    const again = await admin.post('/api/v1/audit/checkpoints', { reason: 'retried' }, key);
+    expect(first.status).toBe(202);
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(again.body.event_id).toBe(first.body.event_id);
+
+    const latest = await checkpointNow('before the release freeze');
     const deadline = Date.now() + 20_000;
     let entries: { type: string; actor: string; data: { reason?: string } }[] = [];
     while (Date.now() < deadline) {
@@ -430,6 +439,6 @@ describe('asking for a checkpoint', () => {
         data: { reason: 'before the release freeze' },
       }),
     );
-    expect(key).toMatch(/^checkpoints\/\d{12}\.json$/);
+    expect(latest.key).toMatch(/^checkpoints\/\d{12}\.json$/);
   });
 });
