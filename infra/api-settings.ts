@@ -65,7 +65,7 @@ export function readApiSettings(raw: (key: keyof ApiSettings) => string | undefi
 export const apiSettingsFromEnv = (env: NodeJS.ProcessEnv = process.env): ApiSettings =>
   readApiSettings((key) => env[API_SETTING_ENV[key]] || undefined);
 
-function parsePositiveInteger(key: string, text: string): number {
+export function parsePositiveInteger(key: string, text: string): number {
   const value = Number(text);
   if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
   return value;

@@ -19,6 +19,7 @@ export type FunctionName =
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
+  | 'audit-checkpointer'
   | 'workflow-watch';
 
 /**
@@ -30,6 +31,10 @@ export type FunctionName =
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
  * - `sign-cursors`: the key that signs list cursors (SLIPWAY_CURSOR_KEY), for functions that list
+ * - `record-events`: for a function that otherwise only reads the table, write outbox events and
+ *   its callers' idempotency records, and no other item
+ * - `audit-checkpoints-read`: read audit checkpoints (S3) and the signing key's public key (KMS)
+ * - `audit-checkpoints-write`: sign audit checkpoints (KMS) and store them under Object Lock (S3)
  */
 export type Capability =
   | 'start-workflows'
@@ -38,7 +43,10 @@ export type Capability =
   | 'cluster-secrets'
   | 'chat-secret'
   | 'cluster-networks'
-  | 'sign-cursors';
+  | 'sign-cursors'
+  | 'record-events'
+  | 'audit-checkpoints-read'
+  | 'audit-checkpoints-write';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces';
@@ -52,7 +60,7 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
+  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
   /** `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES. */
@@ -139,11 +147,11 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'audit',
     entry: 'functions/audit/handler.ts',
-    description: 'Audit log API and chain verification',
+    description: 'Audit log API, chain verification against the signed checkpoints, checkpoint requests',
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'read',
-    capabilities: ['sign-cursors'],
+    capabilities: ['sign-cursors', 'audit-checkpoints-read', 'record-events'],
   },
   {
     name: 'lock',
@@ -210,6 +218,17 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 15,
     tableAccess: 'readwrite',
     trigger: 'bus',
+  },
+  {
+    // The one holder of the checkpoint key's Sign and of writes to the checkpoint bucket; it only reads the table.
+    name: 'audit-checkpointer',
+    entry: 'functions/audit-checkpointer/handler.ts',
+    description: 'Writes signed checkpoints of every audit chain head to S3 Object Lock',
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    tableAccess: 'read',
+    trigger: 'bus',
+    capabilities: ['audit-checkpoints-read', 'audit-checkpoints-write'],
   },
   {
     name: 'workflow-watch',
@@ -289,6 +308,8 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/audit', 'audit'),
   r('GET', '/audit/verify', 'audit'),
+  r('POST', '/audit/checkpoints', 'audit'),
+  r('GET', '/audit/checkpoints/latest', 'audit'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -325,6 +346,13 @@ export const rules: readonly RuleSpec[] = [
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
   {
+    name: 'audit-checkpoint-requested',
+    description: 'A checkpoint of the audit chains asked for through the API',
+    pattern: { source: ['slipway.audit'], 'detail-type': ['Audit Checkpoint Requested'] },
+    target: 'audit-checkpointer',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+  {
     name: 'workflow-ended',
     description: 'A deploy or rollback execution that was stopped, timed out or failed outside its own Catch',
     bus: 'aws',
@@ -335,6 +363,26 @@ export const rules: readonly RuleSpec[] = [
     },
     target: 'workflow-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+];
+
+export interface ScheduleSpec {
+  name: string;
+  description: string;
+  /** `rate(N minutes)`: a scheduled EventBridge rule on AWS, a timer in the local cloud. */
+  everyMinutes: number;
+  target: FunctionName;
+  retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
+}
+
+export const schedules: readonly ScheduleSpec[] = [
+  {
+    name: 'audit-checkpoint',
+    description: 'A signed checkpoint of every audit chain head (skipped when nothing changed)',
+    everyMinutes: 5,
+    target: 'audit-checkpointer',
+    // A missed tick is made up by the next one: no point retrying it for long.
+    retry: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 300 },
   },
 ];
 

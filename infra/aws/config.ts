@@ -1,6 +1,12 @@
 import type { Node } from 'constructs';
 import { parseAllowedNetworks } from '../../shared/net/cluster-egress.ts';
-import { API_SETTING_ENV, type ApiSettings, parseBoolean, readApiSettings } from '../api-settings.ts';
+import {
+  API_SETTING_ENV,
+  type ApiSettings,
+  parseBoolean,
+  parsePositiveInteger,
+  readApiSettings,
+} from '../api-settings.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
@@ -53,6 +59,8 @@ export interface SlipwayConfig extends ApiSettings {
    * functions were last deployed. Set it to a new VersionId to roll a rotated key out (ADR 14).
    */
   cursorKeyVersionId: string | undefined;
+  /** Days each audit checkpoint stays undeletable (S3 Object Lock, compliance mode: nobody can shorten it). */
+  auditRetentionDays: number;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -79,6 +87,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
   const bool = (key: string, fallback: boolean): boolean => parseBoolean(key, raw(key) ?? String(fallback));
+  const int = (key: string, fallback: number): number => parsePositiveInteger(key, raw(key) ?? String(fallback));
 
   const stage = raw('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
@@ -129,6 +138,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     reservedNamespaces,
     clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
     cursorKeyVersionId,
+    auditRetentionDays: retentionDays(int('auditRetentionDays', 365)),
   };
 }
 /** A comma-separated setting, blanks dropped. */
@@ -146,6 +156,12 @@ function allowedNetworks(value: string | undefined): string[] {
     .filter(Boolean);
   parseAllowedNetworks(entries.join(','));
   return entries;
+}
+
+/** S3 Object Lock takes at most 100 years; compliance mode cannot be undone, so a typo should not reach AWS. */
+function retentionDays(days: number): number {
+  if (days > 36_500) throw new Error(`auditRetentionDays must be at most 36500 (100 years), got ${days}`);
+  return days;
 }
 
 function httpsOrigin(value: string | undefined): string | undefined {

@@ -6,7 +6,13 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { type ClusterAccess, type CursorKey, PlatformFunction, type Workflows } from './platform-function.ts';
+import {
+  type AuditCheckpoints,
+  type ClusterAccess,
+  type CursorKey,
+  PlatformFunction,
+  type Workflows,
+} from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,6 +28,7 @@ export interface Reach {
   chatSecret?: ISecret;
   /** The secret holding the cursor signing key, and which version of it the functions get. */
   cursorKey?: CursorKey;
+  auditCheckpoints?: AuditCheckpoints;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -53,7 +60,7 @@ export function createFunctions(
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
-    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach, config);
+    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, { ...reach, table }, config);
     fns[spec.name] = fn;
   }
   return fns;
@@ -69,10 +76,10 @@ function grant(
   fn: PlatformFunction,
   name: FunctionName,
   capability: Capability,
-  reach: Reach,
+  reach: Reach & { table: ITableV2 },
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey } = reach;
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
@@ -80,6 +87,9 @@ function grant(
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
   else if (capability === 'cluster-networks') fn.bindClusterNetworks(config.clusterAllowedNetworks);
   else if (capability === 'sign-cursors' && cursorKey) fn.bindCursorKey(cursorKey);
+  else if (capability === 'record-events') fn.bindEventRecording(table);
+  else if (capability === 'audit-checkpoints-read' && auditCheckpoints) fn.bindAuditCheckpointReads(auditCheckpoints);
+  else if (capability === 'audit-checkpoints-write' && auditCheckpoints) fn.bindAuditCheckpointWrites(auditCheckpoints);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

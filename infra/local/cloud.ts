@@ -47,6 +47,7 @@ export interface LocalCloudOptions {
   clusterLoopback?: ServicesOptions['clusterLoopback'];
   chat?: ServicesOptions['chat'];
   awsPort?: ServicesOptions['awsPort'];
+  schedules?: ServicesOptions['schedules'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
   /**
@@ -124,6 +125,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.clusterLoopback ? { clusterLoopback: options.clusterLoopback } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
+      ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);

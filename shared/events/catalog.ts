@@ -54,6 +54,7 @@ const catalog = from('slipway.catalog');
 const iam = from('slipway.iam');
 const deployments = from('slipway.deployments');
 const approvals = from('slipway.approvals');
+const audit = from('slipway.audit');
 
 export const CHANGE_EVENTS = {
   'Project Created': catalog<ProjectView>(),
@@ -100,6 +101,9 @@ export const CHANGE_EVENTS = {
   'Approval Granted': approvals<ApprovalVoteData>(),
   'Approval Rejected': approvals<ApprovalVoteData>(),
   'Approval Vote Cast': approvals<ApprovalVoteData>(),
+
+  /** Someone asked for an audit checkpoint now (shared/audit/checkpoints.ts); the checkpointer answers it. */
+  'Audit Checkpoint Requested': audit<{ reason?: string }>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

@@ -126,6 +126,7 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Team Member Removed': null,
   'Role Bound': null,
   'Binding Deleted': null,
+  'Audit Checkpoint Requested': null,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */

@@ -70,6 +70,18 @@ export interface QuerySpec {
   consistent?: boolean;
 }
 
+/** Every item of a Query, page after page: for readers that need the whole partition (a chain, every chain head). */
+export async function queryAll(spec: QuerySpec, pageSize = 1000): Promise<Item[]> {
+  const items: Item[] = [];
+  let startAfter: Item | undefined;
+  do {
+    const page = await query({ ...spec, limit: pageSize, startAfter });
+    items.push(...page.items);
+    startAfter = page.lastKey;
+  } while (startAfter);
+  return items;
+}
+
 /** One Query request, resuming after a key the server itself read (never one from a client: see queryPage). */
 export async function query(
   spec: QuerySpec & { limit: number; startAfter?: Item | undefined },

@@ -37,6 +37,7 @@ describe('readConfig', () => {
       reservedNamespaces: [],
       clusterAllowedNetworks: [],
       cursorKeyVersionId: undefined,
+      auditRetentionDays: 365,
     });
   });
 
@@ -53,6 +54,12 @@ describe('readConfig', () => {
     const expected = ['10.20.0.0/16', 'fd12:3456::/48', '*.eks.amazonaws.com'];
     expect(read({ clusterAllowedNetworks: networks }).clusterAllowedNetworks).toEqual(expected);
     expect(read({}, { SLIPWAY_CLUSTER_ALLOWED_NETWORKS: networks }).clusterAllowedNetworks).toEqual(expected);
+  });
+
+  it('takes the audit checkpoints’ retention in days, refusing more than S3 Object Lock allows', () => {
+    expect(read({ auditRetentionDays: '2555' }).auditRetentionDays).toBe(2555);
+    expect(() => read({ auditRetentionDays: '0' })).toThrow(/positive integer/);
+    expect(() => read({ auditRetentionDays: '36501' })).toThrow(/at most 36500/);
   });
 
   it('takes the public URL chat links point at as an https origin', () => {

@@ -59,6 +59,14 @@ describe('manifest functions', () => {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
   const has = (spec: FunctionSpec, capability: Capability) => spec.capabilities?.includes(capability) ?? false;
+  /** The checkpoint bucket's name, fixed by stage, account and region (no export to depend on). */
+  const checkpointBucket = {
+    'Fn::Join': ['', ['slipway-dev-audit-checkpoints-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
+  };
+  const keyArn = (name: FunctionName) =>
+    ref(name, app.data, {
+      'Fn::GetAtt': [app.data.getLogicalId(app.data.auditCheckpoints.key.node.defaultChild as CfnElement), 'Arn'],
+    });
 
   it('gives the cursor key to exactly the functions that serve a paged list', () => {
     const listing = new Set(
@@ -136,6 +144,11 @@ describe('manifest functions', () => {
         });
       }
       if (has(spec, 'sign-cursors')) expected.SLIPWAY_CURSOR_KEY = cursorKeyReference(app, '');
+      if (has(spec, 'audit-checkpoints-read')) {
+        expected.SLIPWAY_AUDIT_BUCKET = checkpointBucket;
+        expected.SLIPWAY_AUDIT_KEY_ID = keyArn(spec.name);
+      }
+      if (has(spec, 'audit-checkpoints-write')) expected.SLIPWAY_AUDIT_RETENTION_DAYS = '365';
       expect(fn.Environment.Variables).toEqual(expected);
     },
   );
@@ -181,7 +194,10 @@ describe('manifest functions', () => {
         if (on(s).some((r) => indexes.includes(r))) expect(s.Action).toEqual(['dynamodb:Query']);
       }
       expect(statements.flatMap(on)).toEqual(expect.arrayContaining([table, ...indexes]));
-      const actions = statements.filter((s) => on(s).includes(table)).flatMap((s) => s.Action);
+      // record-events writes are conditioned on the partition key: checked on their own below.
+      const actions = statements
+        .filter((s) => on(s).includes(table) && s.Condition === undefined)
+        .flatMap((s) => s.Action);
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
       if (spec.tableAccess === 'readwrite') expect(actions).toEqual(expect.arrayContaining(writes));
@@ -290,6 +306,73 @@ describe('manifest functions', () => {
       expect(
         grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
       ).toBe(true);
+    });
+
+    /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */
+    const grantsOf = (name: FunctionName, pattern: RegExp) =>
+      statementsOf(name)
+        .flatMap((s) =>
+          s.Action.filter((a) => pattern.test(a)).flatMap((a) => s.Resource.map((r) => `${a} ${JSON.stringify(r)}`)),
+        )
+        .sort();
+
+    it('only the functions with record-events write beside read-only table access, and only outbox and idempotency items', () => {
+      expect(rolesWith('record-events')).toEqual([roleOf('audit')]);
+      const conditioned = statementsOf('audit').filter((s) => s.Condition !== undefined && acts(/^dynamodb:/)(s));
+      expect(conditioned).toHaveLength(1);
+      expect(conditioned[0]?.Action.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(conditioned[0]).toMatchObject({
+        Resource: [tableRef('audit', 'Arn')],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OUTBOX#*', 'IDEMPOTENCY#*'] } },
+      });
+    });
+
+    const bucketParts = [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':s3:::slipway-dev-audit-checkpoints-',
+      { Ref: 'AWS::AccountId' },
+      '-',
+      { Ref: 'AWS::Region' },
+    ];
+    const bucketArn = { 'Fn::Join': ['', bucketParts] };
+    const checkpointObjects = { 'Fn::Join': ['', [...bucketParts, '/checkpoints/*']] };
+    const grant = (action: string, resource: unknown) => `${action} ${JSON.stringify(resource)}`;
+
+    it('only the checkpointer may sign with the audit key or write checkpoints, only under the checkpoint prefix', () => {
+      expect(rolesWith('audit-checkpoints-write')).toEqual([roleOf('audit-checkpointer')]);
+      expect(holders(acts(/^kms:Sign$/))).toEqual([roleOf('audit-checkpointer')]);
+      expect(holders(acts(/^s3:Put/))).toEqual([roleOf('audit-checkpointer')]);
+      expect(grantsOf('audit-checkpointer', /^(s3:Put|kms:Sign)/)).toEqual(
+        [
+          grant('kms:Sign', keyArn('audit-checkpointer')),
+          grant('s3:PutObject', checkpointObjects),
+          grant('s3:PutObjectRetention', checkpointObjects),
+        ].sort(),
+      );
+    });
+
+    it('the audit API and the checkpointer read checkpoints and the public key; nobody may delete a checkpoint or use the key otherwise', () => {
+      const readers = [roleOf('audit'), roleOf('audit-checkpointer')].sort();
+      expect(rolesWith('audit-checkpoints-read')).toEqual(readers);
+      expect(holders(acts(/^kms:GetPublicKey$/))).toEqual(readers);
+      expect(holders(acts(/^s3:(GetObject|ListBucket)$/))).toEqual(readers);
+      for (const name of ['audit', 'audit-checkpointer'] as const) {
+        expect(grantsOf(name, /^(s3:(Get|List)|kms:GetPublicKey)/)).toEqual(
+          [
+            grant('kms:GetPublicKey', keyArn(name)),
+            grant('s3:GetObject', checkpointObjects),
+            grant('s3:ListBucket', bucketArn),
+          ].sort(),
+        );
+      }
+      const list = statementsOf('audit').find(acts(/^s3:ListBucket$/));
+      expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['checkpoints/*'] } });
+      expect(holders(acts(/^s3:Delete|^s3:\*|^kms:\*|^s3:PutBucket|^s3:BypassGovernance/))).toEqual([]);
+      const kmsActions = everyStatement().flatMap(({ statement }) =>
+        statement.Action.filter((a) => a.startsWith('kms:')),
+      );
+      expect(new Set(kmsActions)).toEqual(new Set(['kms:Sign', 'kms:GetPublicKey']));
     });
 
     it('lets nothing but the state machines invoke functions', () => {

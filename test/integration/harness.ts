@@ -72,6 +72,8 @@ export async function startTestCloud(options: TestCloudOptions = {}): Promise<Te
     quiet: !options.verbose,
     extraRoutes: options.routes ?? [],
     extraFunctions: options.functions ?? [],
+    // A test fires schedules itself (services.tick): a timer firing mid-test would be a race.
+    schedules: false,
     ...options.delivery,
     throttle: options.limits?.throttle ?? { rateLimit: OUT_OF_THE_WAY, burstLimit: OUT_OF_THE_WAY },
     quotas: { writesPerMinute: OUT_OF_THE_WAY, deploysPerMinute: OUT_OF_THE_WAY, ...options.limits?.quotas },

@@ -5,6 +5,8 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as z from 'zod/mini';
 import { handler } from '../../functions/meta/handler.ts';
 import { type RouteSpec, routeKey, routes } from '../../infra/manifest.ts';
+import type { CheckpointRequest, CheckpointView } from '../../shared/audit/checkpoints.ts';
+import type { ChainReport } from '../../shared/audit/queries.ts';
 import type { Role } from '../../shared/auth/roles.ts';
 import type { AppView } from '../../shared/catalog/apps.ts';
 import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts';
@@ -188,6 +190,9 @@ describe('the response schemas describe what the API answers', () => {
     expectTypeOf<z.infer<typeof views.deploymentStatus>>().toExtend<Awaited<ReturnType<typeof deploymentStatus>>>();
     expectTypeOf<z.infer<typeof views.release>>().toExtend<Release>();
     expectTypeOf<z.infer<typeof views.approval>>().toExtend<ApprovalView>();
+    expectTypeOf<z.infer<typeof views.chainReport>>().toExtend<ChainReport>();
+    expectTypeOf<z.infer<typeof views.checkpoint>>().toExtend<CheckpointView>();
+    expectTypeOf<z.infer<typeof views.checkpointRequest>>().toExtend<CheckpointRequest>();
     expect(views.deploymentState.options).toEqual(DEPLOYMENT_STATES);
   });
 

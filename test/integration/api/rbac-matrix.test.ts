@@ -418,7 +418,22 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/audit/verify?subject=project/${P.project.id}` };
     },
   },
+  'POST /api/v1/audit/checkpoints': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/audit/checkpoints`, body: {} }),
+  },
+  'GET /api/v1/audit/checkpoints/latest': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 200,
+    setup: async () => {
+      checkpointed ??= cloud.services.tick('audit-checkpoint'); // the first one: there is always something new
+      await checkpointed;
+      return { path: `${v1}/audit/checkpoints/latest` };
+    },
+  },
 };
+let checkpointed: Promise<unknown> | undefined;
 
 /** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
 let auditedP: Promise<unknown> | undefined;
