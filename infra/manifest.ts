@@ -393,6 +393,12 @@ export const streamConsumer = {
   batchSize: 25,
 };
 
+/** The stage the local cloud runs as: its workflows are named like a deployed stage's. */
+export const LOCAL_STAGE = 'local';
+
+/** A state machine's name on a stage, the same function on AWS and in the local cloud: `slipway-dev-deploy`. */
+export const workflowName = (stage: string, machine: string): string => `slipway-${stage}-${machine}`;
+
 export interface StateMachineSpec {
   name: 'deploy' | 'rollback';
   /** ASL with `${Name}` placeholders, used unchanged by CDK (definitionSubstitutions) and the local cloud. */

@@ -34,6 +34,7 @@ import {
   schedules,
   stateMachines,
   streamConsumer,
+  workflowName,
 } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -102,7 +103,7 @@ export class DeliveryStack extends Stack {
     // No clusterAccess: no API function may reach cluster secrets or roles.
     this.reach = {
       workflows: this.workflows,
-      workflowNames: { deploy: workflowName(config, 'deploy'), rollback: workflowName(config, 'rollback') },
+      workflowNames: { deploy: workflowName(config.stage, 'deploy'), rollback: workflowName(config.stage, 'rollback') },
       bus: this.bus,
       chatSecret: this.chatSecret,
     };
@@ -122,7 +123,7 @@ export class DeliveryStack extends Stack {
    * replaced by the step functions' ARNs, and a role that may invoke exactly those functions.
    */
   private stateMachine(spec: StateMachineSpec, config: SlipwayConfig): StateMachine {
-    const name = workflowName(config, spec.name);
+    const name = workflowName(config.stage, spec.name);
     const steps = Object.entries(spec.functions).map(
       ([placeholder, fn]) => [placeholder, functionNamed(this.functions, fn)] as const,
     );
@@ -282,4 +283,3 @@ export function eventPatternOf(pattern: Record<string, unknown>): EventPattern {
 }
 
 /** `slipway-<stage>-deploy`: stages may share an account, and execution ARNs are built from it. */
-const workflowName = (config: SlipwayConfig, name: StateMachineSpec['name']) => `slipway-${config.stage}-${name}`;

@@ -13,12 +13,14 @@ import {
   EVENT_BUS_NAME,
   type FunctionSpec,
   functions,
+  LOCAL_STAGE,
   rules,
   type ScheduleSpec,
   type StateMachineSpec,
   schedules,
   stateMachines,
   streamConsumer,
+  workflowName,
 } from '../manifest.ts';
 import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
@@ -128,12 +130,12 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   });
 
   const stateMachineArn = (name: string) =>
-    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:slipway-${name}`;
+    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:${workflowName(LOCAL_STAGE, name)}`;
   const stepFunctions = createLocalStepFunctions({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT_ID,
     stateMachines: stateMachines.map((machine) => ({
-      name: `slipway-${machine.name}`,
+      name: workflowName(LOCAL_STAGE, machine.name),
       definition: definitionOf(options.rootDir, machine, (name) => functionArn(byName.get(name) as FunctionSpec)),
     })),
     invokeFunction: async (arn, payload) => {
@@ -166,7 +168,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
         },
       }),
     overrides: Object.fromEntries(
-      Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [`slipway-${name}`, overrides]),
+      Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [
+        workflowName(LOCAL_STAGE, name),
+        overrides,
+      ]),
     ),
   });
 
