@@ -1,8 +1,8 @@
 import { config } from '../../shared/config.ts';
 import { type PublicRoute, publicApi } from '../../shared/http/kernel.ts';
+import { openApiDocument } from '../../shared/http/openapi/document.ts';
+import { docsContentSecurityPolicy, renderDocs } from '../../shared/http/openapi/render.ts';
 import { json } from '../../shared/http/response.ts';
-import { openApiDocument } from '../../shared/openapi/document.ts';
-import { docsContentSecurityPolicy, renderDocs } from '../../shared/openapi/render.ts';
 
 let page: string | undefined;
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
 import { type Capability, type FunctionName, type FunctionSpec, functions, routes } from '../../infra/manifest.ts';
-import { operations } from '../../shared/openapi/operations.ts';
+import { operations } from '../../shared/http/openapi/operations.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import {
   type BuiltFunction,

@@ -20,14 +20,19 @@ import { newProject } from '../../shared/domain/project.ts';
 import * as errors from '../../shared/errors.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
+import {
+  type JsonSchema,
+  MAX_BODY_KIB,
+  type OpenApiDocument,
+  openApiDocument,
+} from '../../shared/http/openapi/document.ts';
+import { operations } from '../../shared/http/openapi/operations.ts';
+import { renderDocs } from '../../shared/http/openapi/render.ts';
+import * as views from '../../shared/http/openapi/views.ts';
 import * as problems from '../../shared/http/problem.ts';
 import type { BindingView } from '../../shared/iam/bindings.ts';
 import type { MemberView, TeamView } from '../../shared/iam/teams.ts';
 import type { me, UserView } from '../../shared/iam/users.ts';
-import { type JsonSchema, MAX_BODY_KIB, type OpenApiDocument, openApiDocument } from '../../shared/openapi/document.ts';
-import { operations } from '../../shared/openapi/operations.ts';
-import { renderDocs } from '../../shared/openapi/render.ts';
-import * as views from '../../shared/openapi/views.ts';
 import { Meter, rateLimited, writesPerUser } from '../../shared/quotas/meter.ts';
 import { present, stamp } from '../../shared/store/records.ts';
 

@@ -10,7 +10,7 @@ import {
   verifyChain,
 } from '../../../shared/audit/chain.ts';
 import type { ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
-import { auditEntry, chainReport } from '../../../shared/openapi/views.ts';
+import { auditEntry, chainReport } from '../../../shared/http/openapi/views.ts';
 
 const event = (n: number, data: Record<string, unknown> = { id: 'prj_1', n }): ReceivedChangeEvent => ({
   id: `01JF3X5Y7Z9ABCDEFGHJKMN${String(n).padStart(3, '0')}`,

@@ -16,7 +16,7 @@ import {
   signatureHolds,
   signedBytes,
 } from '../../../shared/audit/checkpoint.ts';
-import { checkpoint as checkpointView } from '../../../shared/openapi/views.ts';
+import { checkpoint as checkpointView } from '../../../shared/http/openapi/views.ts';
 
 const h = (label: string) => createHash('sha256').update(label).digest('hex');
 const head = (subject: string, seq: number, label = `${subject}#${seq}`): RecordedHead => ({

@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../../shared/audit/canonical.ts';
 import { mergePatch } from '../../../shared/domain/merge-patch.ts';
 import { MAX_JSON_DEPTH, parseJsonBody, RESERVED_JSON_KEYS } from '../../../shared/http/json.ts';
+import { openApiDocument } from '../../../shared/http/openapi/document.ts';
 import { Problem } from '../../../shared/http/problem.ts';
-import { openApiDocument } from '../../../shared/openapi/document.ts';
 
 const nested = (depth: number, open = '{"a":', close = '}') => `${open.repeat(depth)}1${close.repeat(depth)}`;
 

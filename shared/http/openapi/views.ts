@@ -3,14 +3,14 @@
  * import this module (they shape responses from their catalog types), so their bundles stay small.
  */
 import * as z from 'zod/mini';
-import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
-import { newApp } from '../domain/app.ts';
-import { clusterAuth, newCluster } from '../domain/cluster.ts';
-import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
-import { newEnv, protection } from '../domain/environment.ts';
-import { description, dnsLabel, resourceId } from '../domain/fields.ts';
-import { newBinding, newTeam, userId } from '../domain/identity.ts';
-import { newProject } from '../domain/project.ts';
+import { PERMISSIONS, ROLE_NAMES } from '../../auth/roles.ts';
+import { newApp } from '../../domain/app.ts';
+import { clusterAuth, newCluster } from '../../domain/cluster.ts';
+import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
+import { newEnv, protection } from '../../domain/environment.ts';
+import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
+import { newBinding, newTeam, userId } from '../../domain/identity.ts';
+import { newProject } from '../../domain/project.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.int().check(z.minimum(1), z.describe('Goes up by one on every change; the ETag is "v<version>".'));

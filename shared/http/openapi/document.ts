@@ -5,14 +5,14 @@
 
 import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
-import { config } from '../config.ts';
-import { clusterChanges } from '../domain/cluster.ts';
-import { envNamespace } from '../domain/environment.ts';
-import { httpsUrl, labels } from '../domain/fields.ts';
-import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
-import { MAX_JSON_DEPTH } from '../http/json.ts';
-import { MAX_BODY_BYTES } from '../http/kernel.ts';
-import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../store/paging.ts';
+import { config } from '../../config.ts';
+import { clusterChanges } from '../../domain/cluster.ts';
+import { envNamespace } from '../../domain/environment.ts';
+import { httpsUrl, labels } from '../../domain/fields.ts';
+import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../../store/paging.ts';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../idempotency-key.ts';
+import { MAX_JSON_DEPTH } from '../json.ts';
+import { MAX_BODY_BYTES } from '../kernel.ts';
 import { type ErrorStatus, type Operation, operations, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
@@ -101,7 +101,7 @@ const refinements = new Map<unknown, JsonSchema>([
 const override = ({ zodSchema, jsonSchema }: { zodSchema: z.core.$ZodType; jsonSchema: JsonSchema }) => {
   const checks = zodSchema._zod.def.checks ?? [];
   if (checks.some((check) => check._zod.def.check === 'custom') && !refinements.has(zodSchema)) {
-    throw new Error(`A refine() is not described in shared/openapi/document.ts: ${JSON.stringify(jsonSchema)}`);
+    throw new Error(`A refine() is not described in shared/http/openapi/document.ts: ${JSON.stringify(jsonSchema)}`);
   }
   Object.assign(jsonSchema, refinements.get(zodSchema));
   // zod states the safe-integer range and a date-time regex; `format` and real bounds say enough.

@@ -4,9 +4,9 @@
  * match infra/manifest.ts (test/unit/openapi.test.ts holds them to it).
  */
 import * as z from 'zod/mini';
-import { appChanges, newApp } from '../domain/app.ts';
-import { checkpointRequest } from '../domain/audit.ts';
-import { clusterChanges, newCluster } from '../domain/cluster.ts';
+import { appChanges, newApp } from '../../domain/app.ts';
+import { checkpointRequest } from '../../domain/audit.ts';
+import { clusterChanges, newCluster } from '../../domain/cluster.ts';
 import {
   APPROVAL_STATES,
   approvalDecision,
@@ -14,11 +14,11 @@ import {
   deployRequest,
   newDeployment,
   newRollback,
-} from '../domain/deployment.ts';
-import { envChanges, newEnv } from '../domain/environment.ts';
-import { dnsLabel, resourceId } from '../domain/fields.ts';
-import { newBinding, newTeam, userId } from '../domain/identity.ts';
-import { newProject, projectChanges } from '../domain/project.ts';
+} from '../../domain/deployment.ts';
+import { envChanges, newEnv } from '../../domain/environment.ts';
+import { dnsLabel, resourceId } from '../../domain/fields.ts';
+import { newBinding, newTeam, userId } from '../../domain/identity.ts';
+import { newProject, projectChanges } from '../../domain/project.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
