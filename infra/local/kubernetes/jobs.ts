@@ -38,15 +38,32 @@ export function admitJob(job: JsonObject, previous: JsonObject | undefined): voi
   const ref = { group: 'batch', plural: 'jobs', kind: 'Job', name };
   // The name becomes a label value, hence a DNS label rather than a subdomain.
   checkName(ref, dnsLabel);
-  const spec = isObject(job.spec) ? job.spec : {};
-  job.spec = spec;
-  const template = isObject(spec.template) ? spec.template : {};
-  spec.template = template;
-  const templateMetadata = isObject(template.metadata) ? template.metadata : {};
-  template.metadata = templateMetadata;
-  const podSpec = isObject(template.spec) ? template.spec : {};
-  template.spec = podSpec;
+  const spec = child(job, 'spec');
+  const template = child(spec, 'template');
+  const podSpec = child(template, 'spec');
   podSpec.restartPolicy ??= 'Always';
+  const causes = jobCauses(spec, podSpec);
+  if (!previous && spec.selector !== undefined && spec.manualSelector !== true) {
+    causes.push({ field: 'spec.selector', message: 'Invalid value: `selector` will be auto-generated' });
+  }
+  if (causes.length > 0) throw invalid(ref, causes);
+  const before = (previous?.spec ?? {}) as JsonObject;
+  const uid = String(metadata.uid);
+  if (spec.manualSelector !== true) {
+    spec.selector = before.selector ?? { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
+  }
+  const templateMetadata = child(template, 'metadata');
+  templateMetadata.labels = { ...child(templateMetadata, 'labels'), ...jobLabels(name, uid) };
+  fillDefaults(spec, podSpec);
+  for (const field of previous ? ['template', 'selector'] : []) {
+    if (!sameJson(spec[field], before[field])) {
+      throw invalid(ref, [{ field: `spec.${field}`, message: 'Invalid value: field is immutable' }]);
+    }
+  }
+  job.status = clone((previous?.status as JsonObject | undefined) ?? {});
+}
+
+function jobCauses(spec: JsonObject, podSpec: JsonObject): StatusCause[] {
   const causes: StatusCause[] = [
     ...containerCauses(podSpec, 'spec.template.spec'),
     ...integerCauses(spec.backoffLimit, 'spec.backoffLimit', 0),
@@ -69,20 +86,11 @@ export function admitJob(job: JsonObject, previous: JsonObject | undefined): voi
       });
     }
   }
-  const before = (previous?.spec ?? {}) as JsonObject;
-  if (!previous && spec.selector !== undefined && spec.manualSelector !== true) {
-    causes.push({ field: 'spec.selector', message: 'Invalid value: `selector` will be auto-generated' });
-  }
-  if (causes.length > 0) throw invalid(ref, causes);
+  return causes;
+}
 
-  const uid = String(metadata.uid);
-  if (spec.manualSelector !== true) {
-    spec.selector = before.selector ?? { matchLabels: { 'batch.kubernetes.io/controller-uid': uid } };
-  }
-  templateMetadata.labels = {
-    ...(isObject(templateMetadata.labels) ? templateMetadata.labels : {}),
-    ...jobLabels(name, uid),
-  };
+/** The defaults kube-apiserver writes into a Job and its pod template. */
+function fillDefaults(spec: JsonObject, podSpec: JsonObject): void {
   spec.backoffLimit ??= 6;
   spec.completions ??= 1;
   spec.parallelism ??= 1;
@@ -100,14 +108,13 @@ export function admitJob(job: JsonObject, previous: JsonObject | undefined): voi
     container.imagePullPolicy ??= tag === undefined || tag === 'latest' ? 'Always' : 'IfNotPresent';
     container.resources ??= {};
   }
-  if (previous) {
-    for (const field of ['template', 'selector']) {
-      if (!sameJson(spec[field], before[field])) {
-        throw invalid(ref, [{ field: `spec.${field}`, message: 'Invalid value: field is immutable' }]);
-      }
-    }
-  }
-  job.status = clone((previous?.status as JsonObject | undefined) ?? {});
+}
+
+/** `parent[key]` as an object, created when absent. */
+function child(parent: JsonObject, key: string): JsonObject {
+  const value = isObject(parent[key]) ? parent[key] : {};
+  parent[key] = value;
+  return value;
 }
 
 /** The job controller: reacts to Jobs and their pods changing, and to the deadlines it set itself. */

@@ -8,7 +8,7 @@
  * resuming from its last line's time gets that second's lines again and must skip what it has seen.
  * Logs live as long as their pod.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import type { JsonObject } from './json.ts';
 import { badRequest, invalid, type StatusCause } from './status.ts';
 
@@ -131,7 +131,6 @@ export function servePodLog(
   logs: PodLogs,
   pod: JsonObject,
   query: URLSearchParams,
-  request: IncomingMessage,
   response: ServerResponse,
   streams: Set<ServerResponse>,
 ): void {
@@ -167,23 +166,22 @@ export function servePodLog(
     response.end();
     return;
   }
+  let unsubscribe = (): void => {};
   const finish = (): void => {
     unsubscribe();
     streams.delete(response);
     response.end();
   };
-  const unsubscribe = logs.follow(uid, container, {
+  streams.add(response);
+  // The client went away (or the stream ended): stop following.
+  response.on('close', finish);
+  unsubscribe = logs.follow(uid, container, {
     line: (line) => {
       const chunk = render(line);
       if (chunk?.length) response.write(chunk);
       if (budget <= 0) finish();
     },
     end: finish,
-  });
-  streams.add(response);
-  request.on('close', () => {
-    unsubscribe();
-    streams.delete(response);
   });
 }
 

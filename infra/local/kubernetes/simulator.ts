@@ -155,7 +155,7 @@ async function handle(api: Api, request: IncomingMessage, response: ServerRespon
   const options: WriteOptions = { query: url.searchParams, userAgent: request.headers['user-agent'] ?? '', body };
   const method = request.method ?? 'GET';
   if (subresource === 'log' && target.type.kind === 'Pod' && method === 'GET') {
-    return api.workloads.serveLog(api.cluster.get(target), url.searchParams, request, response, api.watches);
+    return api.workloads.serveLog(api.cluster.get(target), url.searchParams, response, api.watches);
   }
   const statusOf = ['Deployment', 'Job'].includes(target.type.kind);
   if (subresource && !(subresource === 'status' && statusOf && method === 'GET')) {

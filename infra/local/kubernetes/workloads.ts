@@ -4,7 +4,7 @@
  * (pod-logs.ts) — the simulated image builder's among them (builds.ts) — Secrets (secrets.ts), and
  * owner-reference garbage collection (gc.ts). Its controllers watch the store, as real ones do.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { beforeDelete, propagationPolicy, startGarbageCollector } from './gc.ts';
 import { admitJob, JobController } from './jobs.ts';
 import type { JsonObject } from './json.ts';
@@ -36,13 +36,7 @@ export interface Workloads {
   /** The time a pod takes to start, and the unit of a simulated build's pace. */
   setPace(paceMs: number): void;
   /** `GET .../pods/{name}/log` for `pod`; open follows are added to `streams` so a stop can end them. */
-  serveLog(
-    pod: JsonObject,
-    query: URLSearchParams,
-    request: IncomingMessage,
-    response: ServerResponse,
-    streams: Set<ServerResponse>,
-  ): void;
+  serveLog(pod: JsonObject, query: URLSearchParams, response: ServerResponse, streams: Set<ServerResponse>): void;
   stop(): void;
 }
 
@@ -53,7 +47,7 @@ export function startWorkloads(store: ObjectStore, paceMs: number): Workloads {
   const stopCollector = startGarbageCollector(store);
   return {
     setPace: (ms) => kubelet.setPace(ms),
-    serveLog: (pod, query, request, response, streams) => servePodLog(logs, pod, query, request, response, streams),
+    serveLog: (pod, query, response, streams) => servePodLog(logs, pod, query, response, streams),
     stop: () => {
       kubelet.stop();
       jobs.stop();
