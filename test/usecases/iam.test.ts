@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import type { Caller } from '../../shared/auth/caller.ts';
+import type { RoleName } from '../../shared/auth/roles.ts';
 import { createProject } from '../../shared/catalog/projects.ts';
 import { Forbidden, NotFound } from '../../shared/errors.ts';
 import { createBinding } from '../../shared/iam/bindings.ts';
@@ -17,45 +19,24 @@ async function signedIn() {
   return someone;
 }
 
+/** `by` binds `role` on project `projectId` to the user `to`. */
+const bindUser = (by: Caller, role: RoleName, to: Caller, projectId: string) =>
+  createBinding(by, { role, subject: { kind: 'user', id: to.sub }, scope: projectScope(projectId) }, nothingElse);
+
 describe('role bindings', () => {
   it('lets nobody grant more than they hold: a maintainer cannot make an admin (Forbidden)', async () => {
     const p = await project();
-    const maintainer = await signedIn();
-    const friend = await signedIn();
-    await createBinding(
-      root,
-      { role: 'maintainer', subject: { kind: 'user', id: maintainer.sub }, scope: projectScope(p.id) },
-      nothingElse,
-    );
-    const escalation = await failure(
-      createBinding(
-        maintainer,
-        { role: 'admin', subject: { kind: 'user', id: friend.sub }, scope: projectScope(p.id) },
-        nothingElse,
-      ),
-    );
-    expect(escalation).toBeInstanceOf(Forbidden);
+    const [maintainer, friend] = [await signedIn(), await signedIn()];
+    await bindUser(root, 'maintainer', maintainer, p.id);
+    expect(await failure(bindUser(maintainer, 'admin', friend, p.id))).toBeInstanceOf(Forbidden);
     expect((await me(friend)).grants).toEqual([]);
   });
 
   it('hides another project from a binder who cannot read it (NotFound)', async () => {
-    const mine = await project();
-    const theirs = await project();
-    const maintainer = await signedIn();
-    const friend = await signedIn();
-    await createBinding(
-      root,
-      { role: 'admin', subject: { kind: 'user', id: maintainer.sub }, scope: projectScope(mine.id) },
-      nothingElse,
-    );
-    const refused = await failure(
-      createBinding(
-        maintainer,
-        { role: 'viewer', subject: { kind: 'user', id: friend.sub }, scope: projectScope(theirs.id) },
-        nothingElse,
-      ),
-    );
-    expect(refused).toBeInstanceOf(NotFound);
+    const [mine, theirs] = [await project(), await project()];
+    const [maintainer, friend] = [await signedIn(), await signedIn()];
+    await bindUser(root, 'admin', maintainer, mine.id);
+    expect(await failure(bindUser(maintainer, 'viewer', friend, theirs.id))).toBeInstanceOf(NotFound);
   });
 });
 
