@@ -10,11 +10,13 @@ import type { Caller } from './caller.ts';
 import { isPlatformAdmin } from './groups.ts';
 
 /**
- * Reads the objects a request touches together with the caller's user record, in one
- * BatchGetItem: authorization costs no extra round trip. The user record carries the caller's
- * grants (direct and through teams), kept current by every binding and membership change.
+ * Signs the caller in and reads the objects a request touches with the caller's user record, in
+ * one BatchGetItem: authorization costs no extra round trip. The user record carries the caller's
+ * grants (direct and through teams), kept current by every binding and membership change. Signing
+ * in writes, but only on a caller's first call (registration) or when the IdP changed their name,
+ * email or groups (a profile sync); `readAccessOnly` is the read-only twin.
  */
-export async function readWithAccess(
+export async function signInAndRead(
   caller: Caller,
   objectKeys: readonly Key[] = [],
 ): Promise<{ access: Access; user: Item; items: (Item | undefined)[] }> {

@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { appScope, PLATFORM, projectScope } from '../auth/scope.ts';
 import type { AppView } from '../domain/app.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
@@ -35,7 +35,7 @@ export async function listApps(
   projectId: string | undefined,
   page: PageRequest,
 ): Promise<Page<AppView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   let result: Page<Item>;
   if (projectId !== undefined) {
     access.require('app.read', projectScope(projectId), 'app.read', 'Project');
@@ -55,7 +55,7 @@ export async function getApp(caller: Caller, id: string): Promise<AppView> {
 }
 
 export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoCommit<AppView>): Promise<AppView> {
-  const { access, items } = await readWithAccess(caller, [keys.project(input.project_id)]);
+  const { access, items } = await signInAndRead(caller, [keys.project(input.project_id)]);
   if (!items[0]) throw notFound('Project');
   access.require('app.create', projectScope(input.project_id), 'project.read', 'Project');
   const id = newId('app');
@@ -117,7 +117,7 @@ const appChange = <Type extends Extract<ChangeEventType, `Application ${string}`
 ) => recordChange(caller, { type, subject: `app/${app.id}`, project_id: app.project_id, data });
 
 async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
-  const { access, items } = await readWithAccess(caller, [keys.app(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.app(id)]);
   const app = items[0];
   if (!app) throw notFound(what);
   access.require(permission, appScope(app.project_id as string, id), 'app.read', what);

@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import { clusterChanges, type NewCluster } from '../domain/cluster.ts';
@@ -33,14 +33,14 @@ export function clusterView(item: Item): ClusterView {
 
 /** Clusters are shared infrastructure: anyone holding cluster.read anywhere may see them. */
 export async function listClusters(caller: Caller, page: PageRequest): Promise<Page<ClusterView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   if (!access.canAnywhere('cluster.read')) throw forbidden('You need a role binding to see clusters.');
   const result = await queryPage({ index: 'GSI1', partition: byKind.cluster, page });
   return { items: result.items.map(clusterView), next_cursor: result.next_cursor };
 }
 
 export async function getCluster(caller: Caller, id: string): Promise<ClusterView> {
-  const { access, items } = await readWithAccess(caller, [keys.cluster(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.cluster(id)]);
   if (!items[0] || !access.canAnywhere('cluster.read')) throw notFound(what);
   return clusterView(items[0]);
 }
@@ -50,7 +50,7 @@ export async function createCluster(
   input: NewCluster,
   alsoCommit: AlsoCommit<ClusterView>,
 ): Promise<ClusterView> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   access.requireOn('cluster.create', PLATFORM);
   const id = newId('cls');
   const item = {
@@ -111,7 +111,7 @@ async function readForChange(
   id: string,
   permission: 'cluster.update' | 'cluster.delete',
 ): Promise<Item> {
-  const { access, items } = await readWithAccess(caller, [keys.cluster(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.cluster(id)]);
   if (!items[0] || !access.canAnywhere('cluster.read')) throw notFound(what);
   access.requireOn(permission, PLATFORM);
   return items[0];

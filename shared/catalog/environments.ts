@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
@@ -24,7 +24,7 @@ const what = 'Environment';
 
 /** The promotion path: environments sorted by `order` (dev, staging, prod), one Query per page. */
 export async function listEnvs(caller: Caller, appId: string, page: PageRequest): Promise<Page<EnvView>> {
-  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const { access, items } = await signInAndRead(caller, [keys.app(appId)]);
   const app = items[0];
   if (!app) throw notFound('Application');
   access.require('env.read', appScope(app.project_id as string, appId), 'app.read', 'Application');
@@ -54,7 +54,7 @@ export async function createEnv(
   input: NewEnv,
   alsoCommit: AlsoCommit<EnvView>,
 ): Promise<EnvView> {
-  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const { access, items } = await signInAndRead(caller, [keys.app(appId)]);
   const app = items[0];
   if (!app) throw notFound('Application');
   const projectId = app.project_id as string;
@@ -164,7 +164,7 @@ async function readEnv(
   permission: 'env.read' | 'env.update' | 'env.delete',
   extraKeys: Key[] = [],
 ) {
-  const { access, items } = await readWithAccess(caller, [keys.app(appId), keys.env(appId, name), ...extraKeys]);
+  const { access, items } = await signInAndRead(caller, [keys.app(appId), keys.env(appId, name), ...extraKeys]);
   const [app, env, ...extra] = items;
   if (!app) throw notFound('Application');
   const scope = envScope(app.project_id as string, appId, name);

@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import type { ProjectView } from '../domain/project.ts';
@@ -22,7 +22,7 @@ const what = 'Project';
 
 /** Every project for platform-wide readers; otherwise the projects the caller may read, by id from its grants. */
 export async function listProjects(caller: Caller, page: PageRequest): Promise<Page<ProjectView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   if (access.can('project.read', PLATFORM)) {
     const result = await queryPage({ index: 'GSI1', partition: byKind.project, page });
     return { items: result.items.map((i) => present<ProjectView>(i)), next_cursor: result.next_cursor };
@@ -48,7 +48,7 @@ export async function createProject(
   input: NewProject,
   alsoCommit: AlsoCommit<ProjectView>,
 ): Promise<ProjectView> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   access.requireOn('project.create', PLATFORM);
   const id = newId('prj');
   const item = {
@@ -110,7 +110,7 @@ async function readProject(
   id: string,
   permission: 'project.read' | 'project.update' | 'project.delete',
 ) {
-  const { access, items } = await readWithAccess(caller, [keys.project(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.project(id)]);
   const project = items[0];
   if (!project) throw notFound(what);
   access.require(permission, projectScope(id), 'project.read', what);

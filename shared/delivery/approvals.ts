@@ -5,7 +5,7 @@
  * step time out (`States.Timeout`), which the workflow records as expired.
  */
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { APPROVAL_STATES, type ApprovalState } from '../domain/deployment.ts';
 import { conflict, forbidden, invalid, notFound } from '../errors.ts';
@@ -135,7 +135,7 @@ export async function decide(
   decision: 'approve' | 'reject',
   comment: string | undefined,
 ): Promise<ApprovalView> {
-  const { access, items } = await readWithAccess(caller, [deliveryKeys.approval(id)]);
+  const { access, items } = await signInAndRead(caller, [deliveryKeys.approval(id)]);
   const approval = items[0];
   if (!approval || !access.can('app.read', appScope(approval.project_id as string, approval.app_id as string))) {
     throw notFound('Approval');
@@ -252,7 +252,7 @@ export async function listApprovals(
   if (!(APPROVAL_STATES as readonly string[]).includes(wanted)) {
     throw invalid(`state must be one of ${APPROVAL_STATES.join(', ')}.`, [{ name: 'state', reason: 'unknown' }]);
   }
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   const result = await queryPage({
     index: 'GSI1',
     partition: deliveryIndexes.approvalsInState(wanted),
@@ -266,7 +266,7 @@ export async function listApprovals(
 }
 
 export async function getApproval(caller: Caller, id: string): Promise<ApprovalView> {
-  const { access, items } = await readWithAccess(caller, [deliveryKeys.approval(id)]);
+  const { access, items } = await signInAndRead(caller, [deliveryKeys.approval(id)]);
   const approval = items[0];
   if (!approval || !access.can('app.read', appScope(approval.project_id as string, approval.app_id as string))) {
     throw notFound('Approval');

@@ -4,7 +4,7 @@
  * (shared/delivery/progress.ts). Here too: cancel, status, and the lists.
  */
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
@@ -81,7 +81,7 @@ async function readTarget(
   metering: Metering,
 ): Promise<Target> {
   const quota = metering(deploysPerEnvironment, `${appId}#${envName}`);
-  const { access, items } = await readWithAccess(caller, [
+  const { access, items } = await signInAndRead(caller, [
     keys.app(appId),
     keys.env(appId, envName),
     deliveryKeys.releaseHead(appId, envName),
@@ -183,7 +183,7 @@ export function resolveImage(repository: string, image: string): string {
  * Whoever may start such a deployment may cancel it.
  */
 export async function cancelDeployment(caller: Caller, id: string, reason: string | undefined) {
-  const { access, items } = await readWithAccess(caller, [deliveryKeys.deployment(id)]);
+  const { access, items } = await signInAndRead(caller, [deliveryKeys.deployment(id)]);
   const deployment = items[0] as (Item & DeploymentView) | undefined;
   if (!deployment) throw notFound('Deployment');
   const permission = deployment.kind === 'rollback' ? 'rollback.create' : 'deployment.create';
@@ -213,7 +213,7 @@ export async function getDeployment(
   caller: Caller,
   id: string,
 ): Promise<{ deployment: DeploymentView; version: number }> {
-  const { access, items } = await readWithAccess(caller, [deliveryKeys.deployment(id)]);
+  const { access, items } = await signInAndRead(caller, [deliveryKeys.deployment(id)]);
   const item = items[0];
   if (!item || !access.can('app.read', appScope(item.project_id as string, item.app_id as string))) {
     throw notFound('Deployment');
@@ -262,7 +262,7 @@ export async function listDeployments(
   page: PageRequest,
 ): Promise<Page<DeploymentView>> {
   if (!appId) throw invalid('app_id is required.', [{ name: 'app_id', reason: 'missing' }]);
-  const { access, items } = await readWithAccess(caller, [keys.app(appId)]);
+  const { access, items } = await signInAndRead(caller, [keys.app(appId)]);
   const app = items[0];
   if (!app || !access.can('app.read', appScope(app.project_id as string, appId))) throw notFound('Application');
   const result = await queryPage(

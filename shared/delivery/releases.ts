@@ -1,5 +1,5 @@
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
 import { busy, conflict, notFound } from '../errors.ts';
 import { keys } from '../store/keys.ts';
@@ -106,7 +106,7 @@ export async function listReleases(
   env: string,
   page: PageRequest,
 ): Promise<Page<Release>> {
-  const { access, items } = await readWithAccess(caller, [keys.app(appId), keys.env(appId, env)]);
+  const { access, items } = await signInAndRead(caller, [keys.app(appId), keys.env(appId, env)]);
   const [app, envItem] = items;
   if (!app || !access.can('app.read', appScope(app.project_id as string, appId))) throw notFound('Application');
   if (!envItem) throw notFound('Environment');

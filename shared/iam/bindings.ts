@@ -1,6 +1,6 @@
 import type { Grant } from '../auth/access.ts';
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import type { RoleName } from '../auth/roles.ts';
 import { appScope, envScope, PLATFORM, projectScope, type ScopePath } from '../auth/scope.ts';
 import type { BindingView, NewBinding } from '../domain/identity.ts';
@@ -27,7 +27,7 @@ export async function createBinding(
 ): Promise<BindingView> {
   const scopeKeys = scopeObjectKeys(input.scope);
   const subjectKey = input.subject.kind === 'user' ? keys.user(input.subject.id) : keys.team(input.subject.id);
-  const { access, items } = await readWithAccess(caller, [...scopeKeys, subjectKey]);
+  const { access, items } = await signInAndRead(caller, [...scopeKeys, subjectKey]);
   const scope = scopePath(input.scope, items);
   if (!access.mayGrant(input.role, scope)) {
     if (!access.can('iam.read', scope)) throw notFound('Scope');
@@ -73,7 +73,7 @@ export async function listBindings(
   subject: { kind: 'user' | 'team'; id: string } | undefined,
   page: PageRequest,
 ): Promise<Page<BindingView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   if (!access.canAnywhere('iam.read')) throw forbidden('You need a role binding to list role bindings.');
   const result = subject
     ? await queryPage({ index: 'GSI2', partition: byParent.bindingsOfSubject(subject.kind, subject.id), page })
@@ -84,7 +84,7 @@ export async function listBindings(
 
 /** Removing a binding takes the same right as creating it; the grants go with it, atomically. */
 export async function deleteBinding(caller: Caller, id: string): Promise<void> {
-  const { access, items } = await readWithAccess(caller, [keys.binding(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.binding(id)]);
   const binding = items[0];
   if (!binding || !access.canAnywhere('iam.read')) throw notFound('Binding');
   const scope = binding.scope_path as ScopePath;

@@ -1,6 +1,6 @@
 import type { z } from 'zod/mini';
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import { PLATFORM } from '../auth/scope.ts';
 import type { MemberView, newTeam, TeamView } from '../domain/identity.ts';
 import { busy, conflict, forbidden, notFound, staleVersion } from '../errors.ts';
@@ -22,7 +22,7 @@ const teamView = (item: Item): TeamView => ({
 });
 
 export async function listTeams(caller: Caller, page: PageRequest): Promise<Page<TeamView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   if (!access.canAnywhere('iam.read')) throw forbidden('You need a role binding to list teams.');
   const result = await queryPage({ index: 'GSI1', partition: byKind.team, page });
   return { items: result.items.map(teamView), next_cursor: result.next_cursor };
@@ -37,7 +37,7 @@ export async function createTeam(
   input: z.infer<typeof newTeam>,
   alsoCommit: AlsoCommit<TeamView>,
 ): Promise<TeamView> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   access.requireOn('iam.manage', PLATFORM);
   const id = newId('team');
   const item = {
@@ -99,7 +99,7 @@ export async function addMember(
   teamId: string,
   sub: string,
 ): Promise<{ member: MemberView; added: boolean }> {
-  const { access, items } = await readWithAccess(caller, [
+  const { access, items } = await signInAndRead(caller, [
     keys.team(teamId),
     keys.user(sub),
     keys.teamMember(teamId, sub),
@@ -130,7 +130,7 @@ export async function addMember(
 }
 
 export async function removeMember(caller: Caller, teamId: string, sub: string): Promise<void> {
-  const { access, items } = await readWithAccess(caller, [keys.team(teamId), keys.teamMember(teamId, sub)]);
+  const { access, items } = await signInAndRead(caller, [keys.team(teamId), keys.teamMember(teamId, sub)]);
   const [team, member] = items;
   if (!team || !access.canAnywhere('iam.read')) throw notFound(what);
   access.requireOn('iam.manage', PLATFORM);
@@ -156,7 +156,7 @@ const teamChange = <Type extends Extract<ChangeEventType, `Team ${string}`>>(
 ) => recordChange(caller, { type, subject: `team/${id}`, data });
 
 async function readTeam(caller: Caller, id: string, forChange: boolean): Promise<Item> {
-  const { access, items } = await readWithAccess(caller, [keys.team(id)]);
+  const { access, items } = await signInAndRead(caller, [keys.team(id)]);
   if (!items[0] || !access.canAnywhere('iam.read')) throw notFound(what);
   if (forChange) access.requireOn('iam.manage', PLATFORM);
   return items[0];

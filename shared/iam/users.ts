@@ -1,6 +1,6 @@
 import type { Grant } from '../auth/access.ts';
 import type { Caller } from '../auth/caller.ts';
-import { readWithAccess } from '../auth/principal.ts';
+import { signInAndRead } from '../auth/principal.ts';
 import type { UserView } from '../domain/identity.ts';
 import { forbidden } from '../errors.ts';
 import { byKind } from '../store/keys.ts';
@@ -11,7 +11,7 @@ import { queryPage } from '../store/table.ts';
 export type { UserView };
 
 export async function listUsers(caller: Caller, page: PageRequest): Promise<Page<UserView>> {
-  const { access } = await readWithAccess(caller);
+  const { access } = await signInAndRead(caller);
   if (!access.canAnywhere('iam.read')) throw forbidden('You need a role binding to list users.');
   const result = await queryPage({ index: 'GSI1', partition: byKind.user, page });
   return { items: result.items.map((i) => present<UserView>(i)), next_cursor: result.next_cursor };
@@ -19,6 +19,6 @@ export async function listUsers(caller: Caller, page: PageRequest): Promise<Page
 
 /** The caller, with every grant that applies to them (direct, through teams, from admin groups). */
 export async function me(caller: Caller): Promise<UserView & { grants: readonly Grant[] }> {
-  const { access, user } = await readWithAccess(caller);
+  const { access, user } = await signInAndRead(caller);
   return { ...present<UserView>(user), grants: access.grants };
 }

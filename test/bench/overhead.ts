@@ -2,7 +2,7 @@
  * Section 2: what our code adds to a warm invocation. The projects handler is called in-process
  * with hand-built API Gateway v2 events for `GET /api/v1/projects/{id}` and `POST /api/v1/projects`;
  * the baseline is the same DynamoDB work done bare through the SDK (for the read one BatchGetItem
- * of the user and the project, as readWithAccess does; for the create the write quota's UpdateItem,
+ * of the user and the project, as signInAndRead does; for the create the write quota's UpdateItem,
  * that BatchGetItem and the create's TransactWriteItems). The difference is routing, middy,
  * Powertools, validation, RBAC, the quota bookkeeping and the response.
  */
