@@ -30,6 +30,12 @@ export const ENV = {
   clusterAllowLoopbackHosts: 'SLIPWAY_CLUSTER_ALLOW_LOOPBACK_HOSTS',
   /** The HMAC key list cursors are signed with (at least 32 characters; no default). */
   cursorKey: 'SLIPWAY_CURSOR_KEY',
+  /** The audit checkpoints' Object Lock bucket, signing key and retention (ADR 15). */
+  auditBucket: 'SLIPWAY_AUDIT_BUCKET',
+  auditKeyId: 'SLIPWAY_AUDIT_KEY_ID',
+  auditRetentionDays: 'SLIPWAY_AUDIT_RETENTION_DAYS',
+  /** Set only where S3 is an S3-compatible server addressed by path (the local cloud). */
+  s3Endpoint: 'AWS_ENDPOINT_URL_S3',
   /** Per-caller quotas: writes a minute per user, deploy or rollback requests a minute per environment. */
   quotaWritesPerMinute: 'SLIPWAY_QUOTA_WRITES_PER_MINUTE',
   quotaDeploysPerMinute: 'SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE',

@@ -4,6 +4,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { ENV } from '../../shared/config.ts';
 import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -52,10 +53,10 @@ export function createFunctions(
       timeoutSeconds: spec.timeoutSeconds,
       logLevel: config.logLevel,
       environment: {
-        SLIPWAY_ADMIN_GROUPS: config.adminGroups,
-        SLIPWAY_GROUPS_CLAIM: config.groupsClaim,
-        ...(config.groupsDelimiter ? { SLIPWAY_GROUPS_DELIMITER: config.groupsDelimiter } : {}),
-        ...(config.publicUrl ? { SLIPWAY_PUBLIC_URL: config.publicUrl } : {}),
+        [ENV.adminGroups]: config.adminGroups,
+        [ENV.groupsClaim]: config.groupsClaim,
+        ...(config.groupsDelimiter ? { [ENV.groupsDelimiter]: config.groupsDelimiter } : {}),
+        ...(config.publicUrl ? { [ENV.publicUrl]: config.publicUrl } : {}),
         ...settingsOf(spec, config),
       },
     });
@@ -69,7 +70,7 @@ export function createFunctions(
 /** The platform settings a function reads, as environment variables; an unset one is left out. */
 function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
   const reserved = config.reservedNamespaces.join(',');
-  return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
+  return spec.settings?.includes('reserved-namespaces') && reserved ? { [ENV.reservedNamespaces]: reserved } : {};
 }
 
 function grant(

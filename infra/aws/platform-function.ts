@@ -10,6 +10,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
+import { ENV } from '../../shared/config.ts';
 import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import type { FunctionSpec, StateMachineSpec } from '../manifest.ts';
@@ -98,7 +99,7 @@ export class PlatformFunction extends NodejsFunction {
       logGroup,
       tracing: Tracing.ACTIVE,
       environment: {
-        POWERTOOLS_SERVICE_NAME: 'slipway',
+        [ENV.serviceName]: 'slipway',
         POWERTOOLS_LOG_LEVEL: props.logLevel,
         NODE_OPTIONS: '--enable-source-maps',
         ...props.environment,
@@ -139,7 +140,7 @@ export class PlatformFunction extends NodejsFunction {
       actions: ['dynamodb:Query'],
       resourceArns: tableSchema.globalSecondaryIndexes.map((gsi) => `${table.tableArn}/index/${gsi.indexName}`),
     });
-    this.addEnvironment('TABLE_NAME', table.tableName);
+    this.addEnvironment(ENV.tableName, table.tableName);
   }
 
   /**
@@ -161,7 +162,10 @@ export class PlatformFunction extends NodejsFunction {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${names[kind]}:*]`,
         reason: 'Executions are named after deployments at run time; the grant is limited to this state machine.',
       });
-      this.addEnvironment(`${kind.toUpperCase()}_STATE_MACHINE_ARN`, machine.stateMachineArn);
+      this.addEnvironment(
+        kind === 'deploy' ? ENV.deployStateMachineArn : ENV.rollbackStateMachineArn,
+        machine.stateMachineArn,
+      );
     }
   }
 
@@ -173,7 +177,7 @@ export class PlatformFunction extends NodejsFunction {
   /** PutEvents on this bus only, and its name as EVENT_BUS_NAME. */
   bindBus(bus: IEventBus): void {
     bus.grantPutEventsTo(this);
-    this.addEnvironment('EVENT_BUS_NAME', bus.eventBusName);
+    this.addEnvironment(ENV.eventBusName, bus.eventBusName);
   }
 
   /** Read cluster token secrets and assume cluster roles: the deployer's reach, nobody else's. */
@@ -230,8 +234,8 @@ export class PlatformFunction extends NodejsFunction {
     });
     Grant.addToPrincipal({ grantee: this, actions: ['kms:GetPublicKey'], resourceArns: [key.keyArn] });
     this.#acknowledgeCheckpointPrefix(stage);
-    this.addEnvironment('SLIPWAY_AUDIT_BUCKET', bucket);
-    this.addEnvironment('SLIPWAY_AUDIT_KEY_ID', key.keyArn);
+    this.addEnvironment(ENV.auditBucket, bucket);
+    this.addEnvironment(ENV.auditKeyId, key.keyArn);
   }
 
   /** Sign checkpoints and store them with their retention (no deletes: nobody gets those). */
@@ -243,7 +247,7 @@ export class PlatformFunction extends NodejsFunction {
     });
     Grant.addToPrincipal({ grantee: this, actions: ['kms:Sign'], resourceArns: [key.keyArn] });
     this.#acknowledgeCheckpointPrefix(stage);
-    this.addEnvironment('SLIPWAY_AUDIT_RETENTION_DAYS', String(retentionDays));
+    this.addEnvironment(ENV.auditRetentionDays, String(retentionDays));
   }
 
   #acknowledgeCheckpointPrefix(stage: string): void {
@@ -257,7 +261,7 @@ export class PlatformFunction extends NodejsFunction {
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);
-    this.addEnvironment('SLIPWAY_CHAT_SECRET_ARN', secret.secretArn);
+    this.addEnvironment(ENV.chatSecretArn, secret.secretArn);
   }
 
   /**
@@ -266,7 +270,7 @@ export class PlatformFunction extends NodejsFunction {
    */
   bindCursorKey({ secret, versionId }: CursorKey): void {
     const value = SecretValue.secretsManager(secret.secretArn, versionId ? { versionId } : {});
-    this.addEnvironment('SLIPWAY_CURSOR_KEY', value.unsafeUnwrap());
+    this.addEnvironment(ENV.cursorKey, value.unsafeUnwrap());
   }
 }
 

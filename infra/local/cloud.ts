@@ -5,7 +5,8 @@
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { API_SETTING_ENV, apiSettingsFromEnv } from '../api-settings.ts';
+import { ENV } from '../../shared/config.ts';
+import { apiSettingsFromEnv } from '../api-settings.ts';
 import { functions, routes } from '../manifest.ts';
 import type { CorsOptions } from './cors.ts';
 import { loadCursorKey } from './cursor-key.ts';
@@ -112,7 +113,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       deploysPerMinute: settings.quotaDeploysPerMinute,
       ...options.quotas,
     });
-    process.env.SLIPWAY_CURSOR_KEY ??= await loadCursorKey(dataDir);
+    process.env[ENV.cursorKey] ??= await loadCursorKey(dataDir);
     services = await startServices({
       rootDir: REPO_ROOT,
       dataDir,
@@ -129,8 +130,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);
-    if (options.lockLeaseSeconds !== undefined)
-      process.env.SLIPWAY_LOCK_LEASE_SECONDS = String(options.lockLeaseSeconds);
+    if (options.lockLeaseSeconds !== undefined) process.env[ENV.lockLeaseSeconds] = String(options.lockLeaseSeconds);
     if (options.deliverEvents !== false) services.startStreams();
 
     const gateway = await startGateway({
@@ -146,7 +146,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
 
     // Chat messages link deployments and approvals on this gateway.
-    process.env.SLIPWAY_PUBLIC_URL ??= gateway.url;
+    process.env[ENV.publicUrl] ??= gateway.url;
 
     let stopping: Promise<void> | undefined;
     return {
@@ -181,9 +181,9 @@ const corsOf = (cors: CorsOptions | undefined, settings: ReturnType<typeof apiSe
 /** What infra/aws sets on each function, pointed at the local services. Credentials only if none are set. */
 function setFunctionEnvironment(tableName: string, dynamoEndpoint: string, quotas: Quotas): void {
   const env = process.env;
-  env[API_SETTING_ENV.quotaWritesPerMinute] = String(quotas.writesPerMinute);
-  env[API_SETTING_ENV.quotaDeploysPerMinute] = String(quotas.deploysPerMinute);
-  env.TABLE_NAME = tableName;
+  env[ENV.quotaWritesPerMinute] = String(quotas.writesPerMinute);
+  env[ENV.quotaDeploysPerMinute] = String(quotas.deploysPerMinute);
+  env[ENV.tableName] = tableName;
   env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
   env.AWS_REGION ??= 'us-east-1';
   if (!env.AWS_ACCESS_KEY_ID) {
@@ -191,6 +191,6 @@ function setFunctionEnvironment(tableName: string, dynamoEndpoint: string, quota
     env.AWS_ACCESS_KEY_ID = 'local';
     env.AWS_SECRET_ACCESS_KEY = 'local';
   }
-  env.SLIPWAY_ADMIN_GROUPS ??= 'platform-admins';
-  env.POWERTOOLS_SERVICE_NAME = 'slipway';
+  env[ENV.adminGroups] ??= 'platform-admins';
+  env[ENV.serviceName] = 'slipway';
 }

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ENV } from '../../shared/config.ts';
 import { ALLOWED_LOOPBACK_ENV } from '../../shared/net/cluster-egress.ts';
 import {
   EVENT_BUS_NAME,
@@ -211,13 +212,13 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
     AWS_ENDPOINT_URL_KMS: endpoint.url,
     AWS_ENDPOINT_URL_S3: endpoint.url,
-    SLIPWAY_AUDIT_BUCKET: AUDIT_BUCKET,
-    SLIPWAY_AUDIT_KEY_ID: kms.signingKey(AUDIT_KEY_ALIAS),
-    SLIPWAY_AUDIT_RETENTION_DAYS: String(LOCAL_AUDIT_RETENTION_DAYS),
-    EVENT_BUS_NAME,
-    DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
-    ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
-    ...(chatSecretArn ? { SLIPWAY_CHAT_SECRET_ARN: chatSecretArn } : {}),
+    [ENV.auditBucket]: AUDIT_BUCKET,
+    [ENV.auditKeyId]: kms.signingKey(AUDIT_KEY_ALIAS),
+    [ENV.auditRetentionDays]: String(LOCAL_AUDIT_RETENTION_DAYS),
+    [ENV.eventBusName]: EVENT_BUS_NAME,
+    [ENV.deployStateMachineArn]: stateMachineArn('deploy'),
+    [ENV.rollbackStateMachineArn]: stateMachineArn('rollback'),
+    ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
   };

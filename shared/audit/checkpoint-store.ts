@@ -1,6 +1,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { GetPublicKeyCommand, KMSClient, SignCommand } from '@aws-sdk/client-kms';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { ENV, type EnvName, readEnv } from '../config.ts';
 import { outagesAsProblem } from '../store/dynamo.ts';
 import { CHECKPOINT_PREFIX, type Checkpoint, SIGNING_ALGORITHM, sha256 } from './checkpoint.ts';
 
@@ -13,16 +14,16 @@ import { CHECKPOINT_PREFIX, type Checkpoint, SIGNING_ALGORITHM, sha256 } from '.
 
 const timeouts = { requestHandler: { connectionTimeout: 1_000, requestTimeout: 5_000 } };
 // S3-compatible servers (the local cloud's) are addressed by path, AWS by virtual host.
-const s3 = outagesAsProblem(new S3Client({ ...timeouts, forcePathStyle: Boolean(process.env.AWS_ENDPOINT_URL_S3) }));
+const s3 = outagesAsProblem(new S3Client({ ...timeouts, forcePathStyle: readEnv(ENV.s3Endpoint) !== undefined }));
 const kms = outagesAsProblem(new KMSClient(timeouts));
 /** The clients themselves, for the bench to count their requests (as test/ does with the table's). */
 export const checkpointClients = { s3, kms };
 
-const bucket = () => setting('SLIPWAY_AUDIT_BUCKET');
-const keyId = () => setting('SLIPWAY_AUDIT_KEY_ID');
+const bucket = () => setting(ENV.auditBucket);
+const keyId = () => setting(ENV.auditKeyId);
 
 /** Object Lock retention of new checkpoints, in days. */
-export const retentionDays = (): number => Number(process.env.SLIPWAY_AUDIT_RETENTION_DAYS ?? 365);
+export const retentionDays = (): number => Number(readEnv(ENV.auditRetentionDays) ?? 365);
 
 /** Checkpoint keys, newest first, after `startAfter`. */
 export async function listCheckpointKeys(limit: number, startAfter?: string): Promise<string[]> {
@@ -102,8 +103,8 @@ export function checkpointSigner(): Promise<{ keyId: string; publicKey: KeyObjec
   return signer;
 }
 
-function setting(name: string): string {
-  const value = process.env[name];
+function setting(name: EnvName): string {
+  const value = readEnv(name);
   if (!value) throw new Error(`${name} is not set: the audit checkpoints are not configured`);
   return value;
 }
