@@ -25,6 +25,9 @@ export const PERMISSIONS = [
   'iam.manage',
   'deployment.create',
   'rollback.create',
+  'pipeline.read',
+  'pipeline.write',
+  'pipeline.run',
   'approval.decide',
   'audit.read',
 ] as const;
@@ -34,8 +37,8 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'admin'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
-const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read'];
-const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create'];
+const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read', 'pipeline.read'];
+const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create', 'pipeline.run'];
 const maintainer: Permission[] = [
   ...developer,
   'project.update',
@@ -44,6 +47,7 @@ const maintainer: Permission[] = [
   'env.create',
   'env.update',
   'env.delete',
+  'pipeline.write',
   'iam.manage',
   'audit.read',
 ];
@@ -66,7 +70,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

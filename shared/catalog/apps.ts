@@ -97,12 +97,18 @@ export async function updateApp(
   return view;
 }
 
-/** Refused (409) while the app still has environments. */
+/** Refused (409) while the app still has environments or pipelines. */
 export async function deleteApp(caller: Caller, id: string, expected: number): Promise<void> {
   const { app } = await readApp(caller, id, 'app.delete');
   const projectId = app.project_id as string;
   await commit([
-    deleteRecord(keys.app(id), expected, what, { attr: '_envs', children: 'environments' }),
+    deleteRecord(
+      keys.app(id),
+      expected,
+      what,
+      { attr: '_envs', children: 'environments' },
+      { attr: '_pipelines', children: 'pipelines' },
+    ),
     releaseName(keys.appName(projectId, app.name as string)),
     countChild(keys.project(projectId), '_apps', -1, 'Project'),
     appChange(caller, 'Application Deleted', { id, project_id: projectId }, { id }),

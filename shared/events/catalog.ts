@@ -3,7 +3,9 @@ import type { AppView } from '../domain/app.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import type { EnvView } from '../domain/environment.ts';
 import type { BindingView, MemberView, TeamView, UserView } from '../domain/identity.ts';
+import type { PipelineView } from '../domain/pipeline.ts';
 import type { ProjectView } from '../domain/project.ts';
+import type { RunView } from '../domain/run.ts';
 
 /**
  * Every change event the platform emits: its detail-type, its source and the shape of its data.
@@ -42,6 +44,16 @@ interface ApprovalVoteData {
   minimum_approvals: number;
 }
 
+/** Data of every `Pipeline Run …` event: which commit of which pipeline, where it stands, its link. */
+type RunEventData = Pick<RunView, 'pipeline_id' | 'pipeline_name' | 'app_id' | 'app_name' | 'state' | 'url'> & {
+  run_id: string;
+  commit: Pick<RunView['commit'], 'sha' | 'ref'>;
+  requested_by: string;
+  image?: string;
+  reason?: string;
+  retry_of?: string;
+};
+
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
   readonly source: Source;
@@ -54,6 +66,7 @@ const catalog = from('slipway.catalog');
 const iam = from('slipway.iam');
 const deployments = from('slipway.deployments');
 const approvals = from('slipway.approvals');
+const pipelines = from('slipway.pipelines');
 
 export const CHANGE_EVENTS = {
   'Project Created': catalog<ProjectView>(),
@@ -100,6 +113,14 @@ export const CHANGE_EVENTS = {
   'Approval Granted': approvals<ApprovalVoteData>(),
   'Approval Rejected': approvals<ApprovalVoteData>(),
   'Approval Vote Cast': approvals<ApprovalVoteData>(),
+
+  'Pipeline Created': pipelines<PipelineView>(),
+  'Pipeline Updated': pipelines<Updated<PipelineView>>(),
+  'Pipeline Deleted': pipelines<Deleted & { app_id: string }>(),
+  'Pipeline Run Started': pipelines<RunEventData>(),
+  'Pipeline Run Succeeded': pipelines<RunEventData>(),
+  'Pipeline Run Failed': pipelines<RunEventData>(),
+  'Pipeline Run Cancelled': pipelines<RunEventData>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */
@@ -115,6 +136,9 @@ export type SourceOf<Type extends ChangeEventType> = (typeof CHANGE_EVENTS)[Type
 export type DeploymentEventType = {
   [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.deployments' ? Type : never;
 }[ChangeEventType];
+
+/** The types a run's moves record (shared/pipelines/progress.ts). */
+export type RunEventType = Extract<ChangeEventType, `Pipeline Run ${string}`>;
 
 /** A type read off the bus may be newer than this code (its producer was deployed first). */
 export const isChangeEventType = (type: string): type is ChangeEventType => Object.hasOwn(CHANGE_EVENTS, type);

@@ -8,6 +8,7 @@ import type { JSONSchema } from 'zod/v4/core';
 import { clusterChanges } from '../domain/cluster.ts';
 import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
+import { buildArgs, glob, repoPath } from '../domain/pipeline.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../http/pagination.ts';
@@ -67,6 +68,18 @@ Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applicatio
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [buildArgs, { maxProperties: 50 }],
+  [
+    glob,
+    {
+      description:
+        'A glob: `*` any run of characters but `/`, `**` any run including `/`, `?` one character, `[a-z]` one of a set; a leading `!` excludes. No control characters.',
+    },
+  ],
+  [
+    repoPath,
+    { not: { pattern: '^[/~]|(^|/)\\.\\.(/|$)' }, description: 'A path inside the repository: relative, no `..`.' },
+  ],
   [
     envNamespace,
     {
@@ -127,6 +140,9 @@ function schemaOf(schema: z.ZodMiniType): JsonSchema {
   return inline;
 }
 
+/** `AppChanges` → `AppPatch`, `PipelineDefinition` → `PipelineDefinitionPatch`. */
+const patchName = (name: string) => `${name.replace(/Changes$/, '')}Patch`;
+
 /** RFC 7396: every field optional, objects merge field by field, `null` removes an optional field. */
 function mergePatchOf(schema: JsonSchema): JsonSchema {
   if (schema.type !== 'object') return schema;
@@ -157,7 +173,7 @@ const GENERIC_ERRORS: Record<ErrorStatus, string> = {
   409: 'A request with the same Idempotency-Key is still running: retry shortly.',
   412: 'It changed since you read it (If-Match is stale): read it again and retry.',
   413: `The body is larger than ${MAX_BODY_KIB} KiB.`,
-  415: 'The body is not sent as application/json.',
+  415: 'The body is not sent as application/json (or, where taken, application/yaml).',
   422: 'This Idempotency-Key was used with a different body.',
   428: 'If-Match is missing: send the ETag you read.',
   503: 'The data store did not answer; nothing was changed. Retry after `Retry-After` seconds.',
@@ -209,8 +225,10 @@ function operationObject(op: Operation): OperationObject {
   const bodyName = op.body && names.get(op.body.schema);
   if (op.body && !bodyName)
     throw new Error(`${op.operationId}: its body schema has no name in operations.ts \`schemas\``);
-  const body = bodyName && ref(op.body?.mergePatch ? bodyName.replace(/Changes$/, 'Patch') : bodyName);
-  const media = op.body?.mergePatch ? ['application/merge-patch+json', 'application/json'] : ['application/json'];
+  const body = bodyName && ref(op.body?.mergePatch ? patchName(bodyName) : bodyName);
+  const media = op.body?.mergePatch
+    ? ['application/merge-patch+json', 'application/json']
+    : ['application/json', ...(op.body?.yaml ? ['application/yaml'] : [])];
 
   const responses: Record<string, ResponseObject> = {};
   for (const s of op.success) {
@@ -256,7 +274,7 @@ function build(): Omit<OpenApiDocument, 'servers'> {
     const name = op.body?.mergePatch ? names.get(op.body.schema) : undefined;
     const changes = name && components[name];
     if (name && changes)
-      components[name.replace(/Changes$/, 'Patch')] = {
+      components[patchName(name)] = {
         ...mergePatchOf(changes),
         description: `A merge patch of ${name}.`,
       };

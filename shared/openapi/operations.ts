@@ -17,7 +17,9 @@ import {
 import { envChanges, newEnv } from '../domain/environment.ts';
 import { dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
+import { newPipeline, pipelineChanges } from '../domain/pipeline.ts';
 import { newProject, projectChanges } from '../domain/project.ts';
+import { cancelRunRequest, runRequest } from '../domain/run.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -53,8 +55,11 @@ export interface Operation {
   /** Path parameters in template order, then query parameters (limit and cursor come with `paged`). */
   parameters?: Parameter[];
   paged?: true;
-  /** A PATCH body is an RFC 7396 merge patch of `schema`; the merged result must satisfy it. */
-  body?: { schema: z.ZodMiniType; mergePatch?: true };
+  /**
+   * A PATCH body is an RFC 7396 merge patch of `schema`; the merged result must satisfy it.
+   * `yaml`: also taken as `application/yaml` (the same document in YAML).
+   */
+  body?: { schema: z.ZodMiniType; mergePatch?: true; yaml?: true };
   ifMatch?: true;
   idempotencyKey?: true;
   success: Success[];
@@ -93,6 +98,11 @@ export const tags = [
     name: 'Audit',
     description: 'Every change, once, in a hash chain per subject: list it newest first, or verify a chain.',
   },
+  {
+    name: 'Pipelines',
+    description:
+      'A pipeline takes a commit of an application through a build (one image, by digest) and deploy stages to its environments. Definitions are JSON or YAML and versioned; a run records the version it ran. Runs answer 202 at once: follow `GET /runs/{id}` until its state is final.',
+  },
 ] as const;
 
 export type Tag = (typeof tags)[number]['name'];
@@ -111,6 +121,8 @@ const pages = {
   deployments: views.page(views.deployment),
   releases: views.page(views.release),
   approvals: views.page(views.approval),
+  pipelines: views.page(views.pipeline),
+  runs: views.page(views.run),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -130,6 +142,10 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   NewRollback: newRollback,
   ApprovalDecision: approvalDecision,
   CancelRequest: cancelRequest,
+  NewPipeline: newPipeline,
+  PipelineDefinition: pipelineChanges,
+  RunRequest: runRequest,
+  CancelRunRequest: cancelRunRequest,
   Project: views.project,
   ProjectPage: pages.projects,
   App: views.app,
@@ -160,6 +176,10 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   ReleasePage: pages.releases,
   Approval: views.approval,
   ApprovalPage: pages.approvals,
+  Pipeline: views.pipeline,
+  PipelinePage: pages.pipelines,
+  Run: views.run,
+  RunPage: pages.runs,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -179,6 +199,8 @@ const ids = {
   binding: path('id', resourceId('bnd'), 'Role binding id.'),
   deployment: path('id', resourceId('dep'), 'Deployment id.'),
   approval: path('id', resourceId('apr'), 'Approval id.'),
+  pipeline: path('id', resourceId('pln'), 'Pipeline id.'),
+  run: path('id', resourceId('run'), 'Run id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -256,6 +278,15 @@ const vote = (summary: string): Details => ({
     409: 'The approval is closed (`approval-closed`), you already voted (`already-voted`), or a vote landed at the same moment (`concurrent-vote`).',
   },
 });
+/** A run is long work: the answer is the queued run, whose URL is also its status. */
+const runStarted = (description: string): Success[] => [
+  { status: 202, description: `${description} Location is the run.`, schema: views.run, location: true },
+];
+const definitionErrors = {
+  400: 'The definition does not parse (YAML: the line and column are named), or its stages do not fit together: unknown keys, a `needs` naming no stage or forming a cycle, not exactly one build stage, a deploy stage not waiting for the build.',
+  413: 'The document is over the size limit.',
+  422: 'A deploy stage names an environment the application does not have (`unknown-environment`).',
+};
 const deployErrors = {
   403: 'Needs deployment.create on the environment.',
   404: 'The application or environment does not exist, or you cannot see it.',
@@ -619,6 +650,113 @@ export const operations: readonly Operation[] = [
         400: 'No subject given.',
         403: 'Needs audit.read on the subject’s project (or the platform).',
         404: 'No audit log for the subject, or you cannot see it.',
+      },
+    }),
+  ),
+  ...section(
+    'Pipelines',
+    op('GET /api/v1/pipelines', 'listPipelines', "List an application's pipelines", {
+      description: 'By name. `app_id` is required (400 without).',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The application (required).' },
+      ],
+      paged: true,
+      success: list(pages.pipelines),
+      errors: { 400: 'No `app_id`.', 404: 'The application does not exist or you cannot see it.' },
+    }),
+    op('POST /api/v1/pipelines', 'createPipeline', 'Create a pipeline', {
+      description:
+        'The body is JSON, or YAML with `Content-Type: application/yaml` (YAML 1.2 core schema: no custom tags, no duplicate keys, aliases bounded). Version 1.',
+      body: { schema: newPipeline, yaml: true },
+      idempotencyKey: true,
+      success: made(views.pipeline),
+      errors: {
+        ...definitionErrors,
+        403: 'Needs pipeline.write on the application.',
+        404: 'The application does not exist or you cannot see it.',
+        409: 'The name is taken in this application.',
+      },
+    }),
+    op('GET /api/v1/pipelines/{id}', 'getPipeline', 'Get a pipeline', {
+      description: 'As it is now (with its ETag), or with `version` its definition as it was then (no ETag).',
+      parameters: [
+        ids.pipeline,
+        {
+          name: 'version',
+          in: 'query',
+          schema: z.string().check(z.regex(/^[1-9]\d{0,9}$/)),
+          description: 'An earlier version: every version is kept.',
+        },
+      ],
+      success: read(views.pipeline),
+      errors: { 404: 'The pipeline (or that version of it) does not exist, or you cannot see it.' },
+    }),
+    op('PUT /api/v1/pipelines/{id}', 'replacePipeline', 'Replace a pipeline’s definition', {
+      description: 'The whole definition, JSON or YAML: a new version. Runs in progress keep the version they run.',
+      parameters: [ids.pipeline],
+      body: { schema: pipelineChanges, yaml: true },
+      ifMatch: true,
+      success: changed(views.pipeline),
+      errors: { ...definitionErrors, 403: 'Needs pipeline.write.' },
+    }),
+    op('PATCH /api/v1/pipelines/{id}', 'updatePipeline', 'Update a pipeline’s definition', {
+      ...patch(pipelineChanges, views.pipeline),
+      description: 'RFC 7396 merge patch (`stages` is replaced whole): a new version.',
+      parameters: [ids.pipeline],
+      errors: { ...definitionErrors, 403: 'Needs pipeline.write.' },
+    }),
+    op('DELETE /api/v1/pipelines/{id}', 'deletePipeline', 'Delete a pipeline', {
+      description: 'Its runs stay readable by id.',
+      parameters: [ids.pipeline],
+      ...remove,
+      errors: { 403: 'Needs pipeline.write.', 409: 'A run of the pipeline is in progress (`has-children`).' },
+    }),
+    op('POST /api/v1/pipelines/{id}/run', 'runPipeline', 'Run a pipeline at a commit', {
+      description:
+        'Builds the commit (its full 40-hex SHA and its ref) and deploys the image by digest through the deploy stages, acting for you: each deployment needs your deployment.create there, and protected environments wait for their approvers as any deployment does. The concurrency policy decides what happens to an older run on the same ref.',
+      parameters: [ids.pipeline],
+      body: { schema: runRequest },
+      idempotencyKey: true,
+      success: runStarted('Accepted: the run is queued.'),
+      errors: {
+        403: 'Needs pipeline.run on the application.',
+        404: 'The pipeline does not exist, or you cannot see it.',
+      },
+    }),
+    op('GET /api/v1/pipelines/{id}/runs', 'listRuns', "List a pipeline's runs", {
+      description: 'Newest first.',
+      parameters: [ids.pipeline],
+      paged: true,
+      success: list(pages.runs),
+    }),
+    op('GET /api/v1/runs/{id}', 'getRun', 'Get a run', {
+      description: 'Each stage with its state, times, actor and the build or deployment it started, and the commit.',
+      parameters: [ids.run],
+      success: [{ status: 200, description: 'The run.', schema: views.run }],
+    }),
+    op('POST /api/v1/runs/{id}/cancel', 'cancelRun', 'Cancel a run', {
+      description:
+        'Ends it `cancelled`: a running build is stopped (its Job deleted), a deployment it is running is cancelled as `POST /deployments/{id}/cancel` would (a pending approval closed, the environment freed), and later stages are skipped.',
+      parameters: [ids.run],
+      body: { schema: cancelRunRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The run, now `cancelled`.', schema: views.run }],
+      errors: {
+        403: 'Needs pipeline.run, and deployment.create where it is deploying.',
+        404: 'The run does not exist, or you cannot see it.',
+        409: 'The run has already ended (`run-final`).',
+      },
+    }),
+    op('POST /api/v1/runs/{id}/retry', 'retryRun', 'Run a run again', {
+      description:
+        'A new run of the same commit and the same version of the definition, with `retry_of` naming this one. The run must have ended.',
+      parameters: [ids.run],
+      idempotencyKey: true,
+      success: runStarted('Accepted: the new run is queued.'),
+      errors: {
+        403: 'Needs pipeline.run.',
+        404: 'The run or its pipeline does not exist, or you cannot see it.',
+        409: 'The run is still in progress (`run-in-progress`).',
       },
     }),
   ),

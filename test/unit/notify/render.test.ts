@@ -178,6 +178,39 @@ describe('renderMessage', () => {
     expect(renderMessage(event('Approval Requested', approval, 'slipway.approvals'))).not.toHaveProperty('link');
   });
 
+  it('announces a failed run: which pipeline, commit and ref, why, and a button to the run', () => {
+    const message = renderMessage(
+      event(
+        'Pipeline Run Failed',
+        {
+          run_id: 'run_01jd0000000000000000000000',
+          pipeline_name: 'release',
+          app_name: 'shop-api',
+          commit: { sha: '0123456789abcdef0123456789abcdef01234567', ref: 'refs/heads/main' },
+          state: 'failed',
+          requested_by: 'alice',
+          reason: 'stage build: BuildFailed: exit code 1',
+          url: '/api/v1/runs/run_01jd0000000000000000000000',
+        },
+        'slipway.pipelines',
+      ),
+    );
+    expect(message).toMatchObject({
+      title: 'Pipeline failed: release of shop-api',
+      text: 'Commit `0123456789ab` on `main` did not get through.\nReason: stage build: BuildFailed: exit code 1',
+      severity: 'failure',
+      link: { label: 'Open run', url: 'https://slipway.example.com/api/v1/runs/run_01jd0000000000000000000000' },
+    });
+    expect(message?.fields).toContainEqual(['Started by', 'alice']);
+    for (const quiet of [
+      'Pipeline Run Started',
+      'Pipeline Run Succeeded',
+      'Pipeline Run Cancelled',
+      'Pipeline Created',
+    ])
+      expect(renderMessage(event(quiet, {}, 'slipway.pipelines')), quiet).toBeUndefined();
+  });
+
   it('keeps a backtick in the image from breaking out of its code span', () => {
     const message = renderMessage(event('Deployment Started', { ...deployData, image: 'evil`<!channel>`' }));
     expect(message?.text).toBe("Rolling out `evil'<!channel>'`.");

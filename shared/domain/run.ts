@@ -1,0 +1,85 @@
+import * as z from 'zod/mini';
+
+/**
+ * A run: one commit going through one version of a pipeline. Its stages mirror the definition's
+ * (in the order they run) and name the build or deployment each started, so a run reads as the
+ * story of that commit: built into which image, deployed where, by whom, with what outcome.
+ */
+
+/** git check-ref-format, the parts a ref can break; printable ASCII only (as an app's default branch). */
+const gitRef = z
+  .string()
+  .check(
+    z.minLength(1),
+    z.maxLength(255),
+    z.regex(/^(?!\/|.*(?:\.\.|\/\/|@\{|\.lock$|\/$|\.$))(?:(?![~^:?*[\\])[!-~])+$/, 'must be a valid Git ref'),
+  );
+
+/** The commit a run builds: exactly one, by its full SHA-1 (an abbreviation could name another later). */
+export const gitCommit = z.strictObject({
+  sha: z.string().check(z.regex(/^[0-9a-f]{40}$/, 'must be the 40 hex characters of a commit SHA')),
+  /** `refs/heads/main`, `refs/tags/v1.2.0`, or a branch name (read as `refs/heads/<name>`). */
+  ref: gitRef,
+  message: z.optional(z.string().check(z.maxLength(2000))),
+  author: z.optional(z.string().check(z.maxLength(256))),
+});
+export type GitCommit = z.infer<typeof gitCommit>;
+
+/** `POST /pipelines/{id}/run` */
+export const runRequest = z.strictObject({ commit: gitCommit });
+
+/** `POST /runs/{id}/cancel` */
+export const cancelRunRequest = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
+
+/** A branch name stands for its full ref, so `main` and `refs/heads/main` are one concurrency group. */
+export const fullRef = (ref: string): string => (ref.startsWith('refs/') ? ref : `refs/heads/${ref}`);
+
+/** Where a run ends: once in one of these, it never moves again. */
+export const FINAL_RUN_STATES = ['succeeded', 'failed', 'cancelled'] as const;
+export const RUN_STATES = ['queued', 'running', ...FINAL_RUN_STATES] as const;
+export type RunState = (typeof RUN_STATES)[number];
+
+export const STAGE_STATES = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'skipped'] as const;
+export type StageState = (typeof STAGE_STATES)[number];
+
+export interface RunStage {
+  name: string;
+  type: 'build' | 'deploy';
+  /** Deploy stages: the environment. */
+  env?: string;
+  state: StageState;
+  started_at?: string;
+  finished_at?: string;
+  /** Who the stage acts for: the person (or trigger) that started the run. */
+  actor?: string;
+  build_id?: string;
+  deployment_id?: string;
+  reason?: string;
+}
+
+export interface RunView {
+  id: string;
+  pipeline_id: string;
+  pipeline_name: string;
+  /** The version of the pipeline's definition this run runs (later edits do not change it). */
+  pipeline_version: number;
+  app_id: string;
+  app_name: string;
+  project_id: string;
+  commit: GitCommit;
+  /** False for pull-request runs: they build and deploy nothing. */
+  deploy: boolean;
+  state: RunState;
+  stages: RunStage[];
+  /** What the build produced, `<image_repository>@sha256:…`: what every deploy stage deploys. */
+  image?: string;
+  reason?: string;
+  /** The run this one retries. */
+  retry_of?: string;
+  requested_by: string;
+  url: string;
+  created_at: string;
+  updated_at: string;
+  started_at?: string;
+  finished_at?: string;
+}
