@@ -19,7 +19,9 @@ export type FunctionName =
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
-  | 'workflow-watch';
+  | 'workflow-watch'
+  | 'pipelines'
+  | 'pipeline-step';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -29,9 +31,13 @@ export type FunctionName =
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
+ * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
+ * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
  */
 export type Capability =
   | 'start-workflows'
+  | 'run-pipelines'
+  | 'cancel-runs'
   | 'answer-approvals'
   | 'put-events'
   | 'cluster-secrets'
@@ -214,6 +220,25 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
   },
+  {
+    name: 'pipelines',
+    entry: 'functions/pipelines/handler.ts',
+    description: 'Pipelines and runs API',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['run-pipelines'],
+  },
+  {
+    name: 'pipeline-step',
+    entry: 'functions/pipeline-step/handler.ts',
+    description: "Workflow step: take a run's turn, record its build and deployments, end it",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cancel-runs'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -283,6 +308,18 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/audit', 'audit'),
   r('GET', '/audit/verify', 'audit'),
+
+  r('GET', '/pipelines', 'pipelines'),
+  r('POST', '/pipelines', 'pipelines'),
+  r('GET', '/pipelines/{id}', 'pipelines'),
+  r('PUT', '/pipelines/{id}', 'pipelines'),
+  r('PATCH', '/pipelines/{id}', 'pipelines'),
+  r('DELETE', '/pipelines/{id}', 'pipelines'),
+  r('POST', '/pipelines/{id}/run', 'pipelines'),
+  r('GET', '/pipelines/{id}/runs', 'pipelines'),
+  r('GET', '/runs/{id}', 'pipelines'),
+  r('POST', '/runs/{id}/cancel', 'pipelines'),
+  r('POST', '/runs/{id}/retry', 'pipelines'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -339,12 +376,19 @@ export const streamConsumer = {
   batchSize: 25,
 };
 
+export type StateMachineName = 'deploy' | 'rollback' | 'build' | 'pipeline';
+
 export interface StateMachineSpec {
-  name: 'deploy' | 'rollback';
+  name: StateMachineName;
   /** ASL with `${Name}` placeholders, used unchanged by CDK (definitionSubstitutions) and the local cloud. */
   file: string;
   /** Placeholder → the function whose ARN replaces it. */
   functions: Readonly<Record<string, FunctionName>>;
+  /**
+   * Placeholder → the state machine whose ARN replaces it: the machines this one runs as nested
+   * executions (`states:startExecution.sync:2`). Declared before it in `stateMachines`.
+   */
+  stateMachines?: Readonly<Record<string, StateMachineName>>;
 }
 
 const stepFunctions = {
@@ -357,6 +401,12 @@ const stepFunctions = {
 export const stateMachines: readonly StateMachineSpec[] = [
   { name: 'deploy', file: 'statemachines/deploy.asl.json', functions: stepFunctions },
   { name: 'rollback', file: 'statemachines/rollback.asl.json', functions: stepFunctions },
+  {
+    name: 'pipeline',
+    file: 'statemachines/pipeline.asl.json',
+    functions: { PipelineStepFunctionArn: 'pipeline-step' },
+    stateMachines: { BuildStateMachineArn: 'build', DeployStateMachineArn: 'deploy' },
+  },
 ];
 
 /** `GET /api/v1/projects/{id}`: the API Gateway route key. */

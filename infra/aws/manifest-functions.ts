@@ -3,10 +3,11 @@ import { fileURLToPath } from 'node:url';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
+import { type ClusterAccess, PlatformFunction, type RunWorkflowNames, type Workflows } from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +21,8 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  /** What runs are started on (absent where the machine is not built yet) and the machines their cancel stops. */
+  runs?: { pipeline?: IStateMachine; names: RunWorkflowNames };
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -70,8 +73,12 @@ function grant(
   reach: Reach,
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, runs } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
+  else if (capability === 'run-pipelines' && runs?.pipeline) {
+    fn.bindRunStarts(runs.pipeline);
+    fn.bindRunStops(runs.names);
+  } else if (capability === 'cancel-runs' && runs) fn.bindRunStops(runs.names);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

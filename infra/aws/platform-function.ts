@@ -11,7 +11,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
-import type { FunctionSpec, StateMachineSpec } from '../manifest.ts';
+import type { FunctionSpec } from '../manifest.ts';
 
 /** Repository root: esbuild resolves `shared/` and node_modules from here. */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,8 +31,11 @@ export interface PlatformFunctionProps {
 
 export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
 
-/** The deploy and rollback state machines, by manifest name. */
-export type Workflows = Readonly<Record<StateMachineSpec['name'], IStateMachine>>;
+/** The deploy and rollback state machines, by manifest name: what deployments start. */
+export type Workflows = Readonly<Record<'deploy' | 'rollback', IStateMachine>>;
+
+/** The state machines a run's cancel stops, by name (`slipway-<stage>-pipeline`). */
+export type RunWorkflowNames = Readonly<Record<'pipeline' | 'deploy', string>>;
 
 /** Where the deployer's cluster credentials may come from. */
 export interface ClusterAccess {
@@ -138,6 +141,40 @@ export class PlatformFunction extends NodejsFunction {
         reason: 'Executions are named after deployments at run time; the grant is limited to this state machine.',
       });
       this.addEnvironment(`${kind.toUpperCase()}_STATE_MACHINE_ARN`, machine.stateMachineArn);
+    }
+  }
+
+  /** StartExecution on the pipeline state machine, and its ARN as PIPELINE_STATE_MACHINE_ARN: starts runs. */
+  bindRunStarts(pipeline: IStateMachine): void {
+    pipeline.grantStartExecution(this);
+    this.addEnvironment('PIPELINE_STATE_MACHINE_ARN', pipeline.stateMachineArn);
+  }
+
+  /**
+   * StopExecution on pipeline and deploy executions (a cancelled run's deployment is cancelled
+   * with it), and the machines' ARNs as `<NAME>_STATE_MACHINE_ARN`. Built from the machines' names,
+   * not their resources, so the pipeline's own step function can hold it without a dependency cycle.
+   */
+  bindRunStops(names: RunWorkflowNames): void {
+    for (const [kind, name] of Object.entries(names)) {
+      const arn = (resource: string, resourceName: string) =>
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource,
+          resourceName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      Grant.addToPrincipal({
+        grantee: this,
+        actions: ['states:StopExecution'],
+        resourceArns: [arn('execution', `${name}:*`)],
+      });
+      Validations.of(this.role ?? this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        reason:
+          'Executions are named after runs and deployments at run time; the grant is limited to this state machine.',
+      });
+      this.addEnvironment(`${kind.toUpperCase()}_STATE_MACHINE_ARN`, arn('stateMachine', name));
     }
   }
 

@@ -116,7 +116,12 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     accountId: LOCAL_ACCOUNT_ID,
     stateMachines: stateMachines.map((machine) => ({
       name: `slipway-${machine.name}`,
-      definition: definitionOf(options.rootDir, machine, (name) => functionArn(byName.get(name) as FunctionSpec)),
+      definition: definitionOf(
+        options.rootDir,
+        machine,
+        (name) => functionArn(byName.get(name) as FunctionSpec),
+        stateMachineArn,
+      ),
     })),
     invokeFunction: async (arn, payload) => {
       const fn = byArn.get(arn);
@@ -172,6 +177,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     EVENT_BUS_NAME,
     DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
     ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
+    PIPELINE_STATE_MACHINE_ARN: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { SLIPWAY_CHAT_SECRET_ARN: chatSecretArn } : {}),
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
@@ -213,12 +219,22 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   };
 }
 
-/** The ASL file with `${Name}` replaced, as CDK's definitionSubstitutions does on AWS. */
-export function definitionOf(rootDir: string, machine: StateMachineSpec, arnOf: (fn: string) => string): object {
+/**
+ * The ASL file with `${Name}` replaced, as CDK's definitionSubstitutions does on AWS: by the ARN of
+ * a function, or of a state machine it runs nested.
+ */
+export function definitionOf(
+  rootDir: string,
+  machine: StateMachineSpec,
+  arnOf: (fn: string) => string,
+  machineArnOf: (name: string) => string,
+): object {
   const text = readFileSync(join(rootDir, machine.file), 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => {
     const fn = machine.functions[name];
-    if (!fn) throw new Error(`${machine.file}: no substitution for ${whole}`);
-    return arnOf(fn);
+    const nested = machine.stateMachines?.[name];
+    if (fn) return arnOf(fn);
+    if (nested) return machineArnOf(nested);
+    throw new Error(`${machine.file}: no substitution for ${whole}`);
   });
   return JSON.parse(text) as object;
 }

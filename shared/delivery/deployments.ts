@@ -25,16 +25,22 @@ import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts'
 /** When a deploy names no deadline: Kubernetes' own default for progressDeadlineSeconds. */
 const DEFAULT_DEADLINE_SECONDS = 600;
 
-/** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */
+/**
+ * `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. A
+ * deploy stage of a pipeline run (`runId`) is recorded the same way, and its run's workflow runs
+ * the deploy workflow as a nested execution instead of this starting it.
+ */
 export async function requestDeployment(
   caller: Caller,
   appId: string,
   input: DeployRequest,
   alsoCommit: AlsoCommit<DeploymentView>,
+  { runId }: { runId?: string } = {},
 ): Promise<DeploymentView> {
   const { app, env, head } = await readTarget(caller, appId, input.env, 'deployment.create');
   const current = head?.current as Item | undefined;
   return launch(caller, 'deploy', app, env, alsoCommit, {
+    ...(runId ? { run_id: runId } : {}),
     image: resolveImage(app.image_repository as string, input.image),
     replicas: input.replicas ?? (current?.replicas as number | undefined) ?? 1,
     strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
@@ -127,6 +133,7 @@ async function launch(
     }),
     ...alsoCommit(view),
   ]);
+  if (view.run_id) return view;
   try {
     await startWorkflow(kind, id);
   } catch (error) {

@@ -1,6 +1,7 @@
 /**
- * The port to the deploy and rollback state machines. Executions are named after the deployment,
- * so a repeated start of the same deployment is the same execution, never a second one.
+ * The port to the deploy, rollback and pipeline state machines. Executions are named after what
+ * they run (the deployment, the pipeline run), so a repeated start is the same execution, never a
+ * second one.
  */
 import {
   SendTaskFailureCommand,
@@ -13,11 +14,17 @@ import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
-const machineArn = (kind: 'deploy' | 'rollback'): string => {
-  const arn = kind === 'deploy' ? process.env.DEPLOY_STATE_MACHINE_ARN : process.env.ROLLBACK_STATE_MACHINE_ARN;
-  if (!arn) throw new Error(`${kind.toUpperCase()}_STATE_MACHINE_ARN is not set`);
+/** A state machine this port starts and stops; its input names the deployment or the run. */
+export type Workflow = 'deploy' | 'rollback' | 'pipeline';
+
+const machineArn = (kind: Workflow): string => {
+  const variable = `${kind.toUpperCase()}_STATE_MACHINE_ARN`;
+  const arn = process.env[variable];
+  if (!arn) throw new Error(`${variable} is not set`);
   return arn;
 };
+
+const inputOf = (kind: Workflow, id: string) => (kind === 'pipeline' ? { run_id: id } : { deployment_id: id });
 
 export const workflowUnavailable = () =>
   new Transient(
@@ -27,19 +34,19 @@ export const workflowUnavailable = () =>
     'unavailable',
   );
 
-export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
+export async function startWorkflow(kind: Workflow, id: string): Promise<void> {
   await sfn.send(
     new StartExecutionCommand({
       stateMachineArn: machineArn(kind),
-      name: deploymentId,
-      input: JSON.stringify({ deployment_id: deploymentId }),
+      name: id,
+      input: JSON.stringify(inputOf(kind, id)),
     }),
   );
 }
 
-/** Stops the deployment's execution (no step runs after this); false when it had ended already. */
-export async function stopWorkflow(kind: 'deploy' | 'rollback', deploymentId: string, cause: string): Promise<boolean> {
-  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${deploymentId}`;
+/** Stops the execution of the deployment or run (no step runs after this); false when it had ended already. */
+export async function stopWorkflow(kind: Workflow, id: string, cause: string): Promise<boolean> {
+  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${id}`;
   try {
     await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
     return true;
