@@ -75,10 +75,8 @@ function grant(
 ): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret, runs } = reach;
   if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
-  else if (capability === 'run-pipelines' && runs?.pipeline) {
-    fn.bindRunStarts(runs.pipeline);
-    fn.bindRunStops(runs.names);
-  } else if (capability === 'cancel-runs' && runs) fn.bindRunStops(runs.names);
+  else if (capability === 'run-pipelines' && runs?.pipeline) fn.bindRuns(runs.names, runs.pipeline);
+  else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs.names);
   else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

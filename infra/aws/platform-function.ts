@@ -144,18 +144,14 @@ export class PlatformFunction extends NodejsFunction {
     }
   }
 
-  /** StartExecution on the pipeline state machine, and its ARN as PIPELINE_STATE_MACHINE_ARN: starts runs. */
-  bindRunStarts(pipeline: IStateMachine): void {
-    pipeline.grantStartExecution(this);
-    this.addEnvironment('PIPELINE_STATE_MACHINE_ARN', pipeline.stateMachineArn);
-  }
-
   /**
    * StopExecution on pipeline and deploy executions (a cancelled run's deployment is cancelled
-   * with it), and the machines' ARNs as `<NAME>_STATE_MACHINE_ARN`. Built from the machines' names,
-   * not their resources, so the pipeline's own step function can hold it without a dependency cycle.
+   * with it), with `pipeline` also StartExecution on it (starting runs), and the machines' ARNs as
+   * `<NAME>_STATE_MACHINE_ARN`. The ARNs are built from the machines' names, not their resources,
+   * so the pipeline's own step function can hold this without a dependency cycle.
    */
-  bindRunStops(names: RunWorkflowNames): void {
+  bindRuns(names: RunWorkflowNames, pipeline?: IStateMachine): void {
+    pipeline?.grantStartExecution(this);
     for (const [kind, name] of Object.entries(names)) {
       const arn = (resource: string, resourceName: string) =>
         Stack.of(this).formatArn({

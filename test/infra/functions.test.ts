@@ -4,7 +4,13 @@ import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
-import { type Capability, type FunctionName, type FunctionSpec, functions } from '../../infra/manifest.ts';
+import {
+  type Capability,
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  type StateMachineName,
+} from '../../infra/manifest.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import {
   type BuiltFunction,
@@ -44,6 +50,26 @@ describe('manifest functions', () => {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
   const has = (spec: FunctionSpec, capability: Capability) => spec.capabilities?.includes(capability) ?? false;
+  /** A machine's ARN built from its name (no reference to the resource: no dependency cycle). */
+  const namedMachine = (name: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':states:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:stateMachine:slipway-dev-${name}`,
+      ],
+    ],
+  });
+  const machineRoleOf = (machine: StateMachineName) =>
+    app.delivery.getLogicalId(
+      (app.delivery.workflows[machine] as unknown as { role: { node: { defaultChild: CfnElement } } }).role.node
+        .defaultChild,
+    );
 
   it('builds API functions in the ApiStack and workflow, bus and stream functions in the DeliveryStack, nowhere else', () => {
     for (const spec of functions) {
@@ -80,6 +106,10 @@ describe('manifest functions', () => {
       if (has(spec, 'start-workflows')) {
         expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
         expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
+      }
+      if (has(spec, 'run-pipelines') || has(spec, 'cancel-runs')) {
+        expected.DEPLOY_STATE_MACHINE_ARN = namedMachine('deploy');
+        expected.PIPELINE_STATE_MACHINE_ARN = namedMachine('pipeline');
       }
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
@@ -164,21 +194,45 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only the functions with start-workflows may start executions, of the two machines only', () => {
+    it('only deployments (deploy, rollback), pipelines (runs) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
-      expect(holders(acts(/^states:StartExecution$/))).toEqual(rolesWith('start-workflows'));
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('pipelines')]);
+      expect(holders(acts(/^states:StartExecution$/))).toEqual(
+        [...rolesWith('start-workflows'), ...rolesWith('run-pipelines'), machineRoleOf('pipeline')].sort(),
+      );
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
+      const runs = statementsOf('pipelines').filter(acts(/^states:StartExecution$/));
+      expect(runs.flatMap((s) => s.Resource)).toEqual([
+        ref('pipelines', app.delivery, {
+          Ref: app.delivery.getLogicalId(app.delivery.workflows.pipeline.node.defaultChild as CfnElement),
+        }),
+      ]);
     });
 
-    it('only the functions with start-workflows may stop (cancel) executions, of their own machines', () => {
-      expect(holders(acts(/^states:StopExecution$/))).toEqual(rolesWith('start-workflows'));
-      const stops = statementsOf('deployments').filter(acts(/^states:StopExecution$/));
-      const resources = JSON.stringify(stops.map((s) => s.Resource));
-      expect(resources).toContain(':execution:slipway-dev-deploy:*');
-      expect(resources).toContain(':execution:slipway-dev-rollback:*');
-      expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
+    it('only the functions that cancel deployments or runs (and the pipeline machine) stop executions, of their own machines', () => {
+      expect(rolesWith('cancel-runs')).toEqual([roleOf('pipeline-step')]);
+      expect(holders(acts(/^states:StopExecution$/))).toEqual(
+        [
+          ...rolesWith('start-workflows'),
+          ...rolesWith('run-pipelines'),
+          ...rolesWith('cancel-runs'),
+          machineRoleOf('pipeline'),
+        ].sort(),
+      );
+      const stopsOf = (name: FunctionName) => {
+        const stops = statementsOf(name).filter(acts(/^states:StopExecution$/));
+        expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
+        return JSON.stringify(stops.map((s) => s.Resource));
+      };
+      expect(stopsOf('deployments')).toContain(':execution:slipway-dev-deploy:*');
+      expect(stopsOf('deployments')).toContain(':execution:slipway-dev-rollback:*');
+      for (const name of ['pipelines', 'pipeline-step'] as const) {
+        expect(stopsOf(name)).toContain(':execution:slipway-dev-deploy:*');
+        expect(stopsOf(name)).toContain(':execution:slipway-dev-pipeline:*');
+        expect(stopsOf(name)).not.toContain('rollback');
+      }
     });
 
     it('only the functions with answer-approvals may answer task tokens (success, failure, heartbeat)', () => {
@@ -195,7 +249,9 @@ describe('manifest functions', () => {
 
     it('only the event publisher may put events, on the platform bus only', () => {
       expect(rolesWith('put-events')).toEqual([roleOf('event-publisher')]);
-      expect(holders(acts(/^events:/))).toEqual(rolesWith('put-events'));
+      // The pipeline machine's role manages only the rule through which .sync:2 learns a child ended.
+      expect(holders(acts(/^events:PutEvents$/))).toEqual(rolesWith('put-events'));
+      expect(holders(acts(/^events:/))).toEqual([...rolesWith('put-events'), machineRoleOf('pipeline')].sort());
       const grants = statementsOf('event-publisher').filter(acts(/^events:/));
       expect(grants).toEqual([
         expect.objectContaining({
