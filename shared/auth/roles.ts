@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'iam.manage',
   'deployment.create',
   'rollback.create',
+  'build.read',
+  'build.run',
   'approval.decide',
   'audit.read',
 ] as const;
@@ -34,8 +36,8 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'admin'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
-const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read'];
-const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create'];
+const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read', 'build.read'];
+const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create', 'build.run'];
 const maintainer: Permission[] = [
   ...developer,
   'project.update',
