@@ -1,6 +1,6 @@
 /**
- * The port to the deploy and rollback state machines. Executions are named after the deployment,
- * so a repeated start of the same deployment is the same execution, never a second one.
+ * The port to the state machines (deploy, rollback, build). Executions are named after the
+ * deployment or build, so a repeated start of the same one is the same execution, never a second one.
  */
 import {
   SendTaskFailureCommand,
@@ -13,27 +13,31 @@ import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
-const machineArn = (kind: 'deploy' | 'rollback'): string => {
-  const arn = kind === 'deploy' ? process.env.DEPLOY_STATE_MACHINE_ARN : process.env.ROLLBACK_STATE_MACHINE_ARN;
-  if (!arn) throw new Error(`${kind.toUpperCase()}_STATE_MACHINE_ARN is not set`);
+export type Machine = 'deploy' | 'rollback' | 'build';
+
+/** `<MACHINE>_STATE_MACHINE_ARN`, set by infra/aws (start-workflows, start-builds) and the local cloud. */
+const machineArn = (machine: Machine): string => {
+  const arn = process.env[`${machine.toUpperCase()}_STATE_MACHINE_ARN`];
+  if (!arn) throw new Error(`${machine.toUpperCase()}_STATE_MACHINE_ARN is not set`);
   return arn;
 };
 
-export const workflowUnavailable = () =>
+export const workflowUnavailable = (what: 'deployment' | 'build' = 'deployment') =>
   new Transient(
     'workflow-unavailable',
-    'The deployment could not be started; it was recorded as failed. Retry shortly.',
+    `The ${what} could not be started; it was recorded as failed. Retry shortly.`,
     5,
     'unavailable',
   );
 
 export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
+  await startExecution(kind, deploymentId, { deployment_id: deploymentId });
+}
+
+/** Starts `machine`'s execution `name` with `input`. */
+export async function startExecution(machine: Machine, name: string, input: Record<string, unknown>): Promise<void> {
   await sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: machineArn(kind),
-      name: deploymentId,
-      input: JSON.stringify({ deployment_id: deploymentId }),
-    }),
+    new StartExecutionCommand({ stateMachineArn: machineArn(machine), name, input: JSON.stringify(input) }),
   );
 }
 

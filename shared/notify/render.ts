@@ -124,6 +124,11 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Team Member Removed': null,
   'Role Bound': null,
   'Binding Deleted': null,
+  // A failed build is what its author must hear about; the rest is in the audit log and the build's page.
+  'Build Failed': buildFailed,
+  'Build Started': null,
+  'Build Succeeded': null,
+  'Build Cancelled': null,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
@@ -184,6 +189,29 @@ function approvalRequested(event: ReceivedChangeEvent, data: Data): ChatMessage 
       ['Approval', text(data.approval_id)],
     ]),
     ...(url ? { link: { label: 'Review approval', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function buildFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const app = text(data.app_name) ?? text(data.app_id) ?? 'an app';
+  const commit = isObject(data.commit) ? data.commit : {};
+  const sha = text(commit.sha)?.slice(0, 12);
+  const ref = text(commit.ref);
+  const reason = text(data.reason);
+  const url = webUrl(data.url);
+  return {
+    title: `Build failed: ${app}${ref ? ` on ${ref}` : ''}`,
+    text: [`${sha ? `Commit ${code(sha)}` : 'The commit'} did not build.`, reason ? `Reason: ${reason}` : undefined]
+      .filter(Boolean)
+      .join('\n'),
+    severity: 'failure',
+    fields: present([
+      ['Image', text(data.image)],
+      ['Requested by', text(data.requested_by) ?? line(event.actor)],
+      ['Build', text(data.build_id)],
+    ]),
+    ...(url ? { link: { label: 'Open build log', url } } : {}),
     footer: footer(event),
   };
 }
