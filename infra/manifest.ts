@@ -19,7 +19,10 @@ export type FunctionName =
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
-  | 'workflow-watch';
+  | 'workflow-watch'
+  | 'builds'
+  | 'builder'
+  | 'build-watch';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -29,6 +32,8 @@ export type FunctionName =
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
+ * - `start-builds`: StartExecution on the build state machine, StopExecution on its executions
+ * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
  */
 export type Capability =
   | 'start-workflows'
@@ -36,10 +41,12 @@ export type Capability =
   | 'put-events'
   | 'cluster-secrets'
   | 'chat-secret'
-  | 'cluster-networks';
+  | 'cluster-networks'
+  | 'start-builds'
+  | 'build-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces';
+export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -53,7 +60,10 @@ export interface FunctionSpec {
   /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
-  /** `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES. */
+  /**
+   * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
+   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE.
+   */
   settings?: readonly Setting[];
 }
 
@@ -214,6 +224,38 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
   },
+  {
+    name: 'builds',
+    entry: 'functions/builds/handler.ts',
+    description: 'Builds API: request, read, list, and the build log (text or Server-Sent Events)',
+    memoryMb: 512,
+    // An event-stream answer waits up to 10 s for new lines.
+    timeoutSeconds: 20,
+    tableAccess: 'readwrite',
+    capabilities: ['start-builds'],
+    settings: ['build-cluster'],
+  },
+  {
+    name: 'builder',
+    entry: 'functions/builder/handler.ts',
+    description: 'Workflow step: run builds as Kubernetes Jobs, collect their logs, record how they end',
+    memoryMb: 512,
+    timeoutSeconds: 45,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cluster-secrets', 'cluster-networks', 'build-secrets'],
+    settings: ['build-namespace', 'build-image'],
+  },
+  {
+    name: 'build-watch',
+    entry: 'functions/build-watch/handler.ts',
+    description: 'Ends builds whose workflow was stopped or timed out, and deletes their Job',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+    capabilities: ['cluster-secrets', 'cluster-networks'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -283,6 +325,11 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/audit', 'audit'),
   r('GET', '/audit/verify', 'audit'),
+
+  r('GET', '/builds', 'builds'),
+  r('POST', '/builds', 'builds'),
+  r('GET', '/builds/{id}', 'builds'),
+  r('GET', '/builds/{id}/logs', 'builds'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -330,6 +377,18 @@ export const rules: readonly RuleSpec[] = [
     target: 'workflow-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
+  {
+    name: 'build-ended',
+    description: 'A build execution that was stopped (its run cancelled) or timed out: end the build, delete its Job',
+    bus: 'aws',
+    pattern: {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'] },
+    },
+    target: 'build-watch',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
 ];
 
 /** The table stream's consumer: outbox items only (Lambda filter criteria, same pattern language). */
@@ -340,7 +399,7 @@ export const streamConsumer = {
 };
 
 export interface StateMachineSpec {
-  name: 'deploy' | 'rollback';
+  name: 'deploy' | 'rollback' | 'build';
   /** ASL with `${Name}` placeholders, used unchanged by CDK (definitionSubstitutions) and the local cloud. */
   file: string;
   /** Placeholder → the function whose ARN replaces it. */
@@ -357,6 +416,7 @@ const stepFunctions = {
 export const stateMachines: readonly StateMachineSpec[] = [
   { name: 'deploy', file: 'statemachines/deploy.asl.json', functions: stepFunctions },
   { name: 'rollback', file: 'statemachines/rollback.asl.json', functions: stepFunctions },
+  { name: 'build', file: 'statemachines/build.asl.json', functions: { BuilderFunctionArn: 'builder' } },
 ];
 
 /** `GET /api/v1/projects/{id}`: the API Gateway route key. */

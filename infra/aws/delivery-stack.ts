@@ -51,7 +51,7 @@ export interface DeliveryStackProps extends StackProps {
 }
 
 /**
- * Where deploys are orchestrated: the deploy and rollback state machines and their step
+ * Where deploys and builds are orchestrated: the deploy, rollback and build state machines and their step
  * functions, the platform bus with its rules (each with a dead-letter queue), the table stream
  * that feeds the one event publisher, and the bus consumers (notifier, auditor). The ApiStack
  * starts and answers the workflows through `reach`.
@@ -85,16 +85,26 @@ export class DeliveryStack extends Stack {
     this.functions = createFunctions(this, specs, {
       config,
       table,
-      reach: { bus: this.bus, clusterAccess, chatSecret: this.chatSecret },
+      reach: {
+        bus: this.bus,
+        clusterAccess,
+        chatSecret: this.chatSecret,
+        buildSecretPrefix: config.buildSecretPrefix,
+      },
     });
     this.workflows = {
       deploy: this.stateMachine(specOf('deploy'), config),
       rollback: this.stateMachine(specOf('rollback'), config),
+      build: this.stateMachine(specOf('build'), config),
     };
-    // No clusterAccess: no API function may reach cluster secrets or roles.
+    // No clusterAccess or build secrets: no API function may reach cluster or registry credentials.
     this.reach = {
       workflows: this.workflows,
-      workflowNames: { deploy: workflowName(config, 'deploy'), rollback: workflowName(config, 'rollback') },
+      workflowNames: {
+        deploy: workflowName(config, 'deploy'),
+        rollback: workflowName(config, 'rollback'),
+        build: workflowName(config, 'build'),
+      },
       bus: this.bus,
       chatSecret: this.chatSecret,
     };
@@ -105,6 +115,7 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'DeployStateMachineArn', { value: this.workflows.deploy.stateMachineArn });
     new CfnOutput(this, 'RollbackStateMachineArn', { value: this.workflows.rollback.stateMachineArn });
+    new CfnOutput(this, 'BuildStateMachineArn', { value: this.workflows.build.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
   }
 

@@ -4,7 +4,7 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
-import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
+import type { Capability, FunctionName, FunctionSpec, Setting } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import { type ClusterAccess, PlatformFunction, type Workflows } from './platform-function.ts';
 
@@ -20,6 +20,8 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
+  buildSecretPrefix?: string;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -59,8 +61,18 @@ export function createFunctions(
 
 /** The platform settings a function reads, as environment variables; an unset one is left out. */
 function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
-  const reserved = config.reservedNamespaces.join(',');
-  return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
+  const values: Record<Setting, [string, string | undefined]> = {
+    'reserved-namespaces': ['SLIPWAY_RESERVED_NAMESPACES', config.reservedNamespaces.join(',') || undefined],
+    'build-cluster': ['SLIPWAY_BUILD_CLUSTER_ID', config.buildClusterId],
+    'build-namespace': ['SLIPWAY_BUILD_NAMESPACE', config.buildNamespace],
+    'build-image': ['SLIPWAY_BUILD_IMAGE', config.buildImage],
+  };
+  return Object.fromEntries(
+    (spec.settings ?? []).flatMap((setting) => {
+      const [name, value] = values[setting];
+      return value ? [[name, value]] : [];
+    }),
+  );
 }
 
 function grant(
@@ -70,9 +82,13 @@ function grant(
   reach: Reach,
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret } = reach;
-  if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
-  else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, buildSecretPrefix } = reach;
+  const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
+  if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
+  else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
+  else if (capability === 'start-builds' && workflows && workflowNames)
+    fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
+  else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);

@@ -31,7 +31,7 @@ export interface PlatformFunctionProps {
 
 export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
 
-/** The deploy and rollback state machines, by manifest name. */
+/** The state machines (deploy, rollback, build), by manifest name. */
 export type Workflows = Readonly<Record<StateMachineSpec['name'], IStateMachine>>;
 
 /** Where the deployer's cluster credentials may come from. */
@@ -123,7 +123,7 @@ export class PlatformFunction extends NodejsFunction {
    * `<NAME>_STATE_MACHINE_ARN`. Execution ARNs are built from the machine's literal name, so the
    * grant reads `execution:slipway-<stage>-deploy:*` in the template.
    */
-  bindWorkflowStarts(workflows: Workflows, names: Readonly<Record<keyof Workflows, string>>): void {
+  bindWorkflowStarts(workflows: Partial<Workflows>, names: Readonly<Record<keyof Workflows, string>>): void {
     for (const [kind, machine] of Object.entries(workflows) as [keyof Workflows, Workflows[keyof Workflows]][]) {
       machine.grantStartExecution(this);
       const executions = Stack.of(this).formatArn({
@@ -142,7 +142,7 @@ export class PlatformFunction extends NodejsFunction {
   }
 
   /** SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat on each workflow: answers its approval waits. */
-  bindTaskAnswers(workflows: Workflows): void {
+  bindTaskAnswers(workflows: Partial<Workflows>): void {
     for (const machine of Object.values(workflows)) machine.grantTaskResponse(this);
   }
 
@@ -173,6 +173,25 @@ export class PlatformFunction extends NodejsFunction {
       reason:
         "Clusters' roles live in their own accounts and are registered at run time; the name prefix is the boundary.",
     });
+  }
+
+  /**
+   * Read the builds' registry and Git credentials (secrets named under the prefix), and the prefix as
+   * SLIPWAY_BUILD_SECRET_PREFIX, so the names the builder reads are the ones it may read (ADR 18).
+   */
+  bindBuildSecrets(prefix: string): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${prefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'Registry and Git credentials are stored per host by operators; the name prefix is the boundary.',
+    });
+    this.addEnvironment('SLIPWAY_BUILD_SECRET_PREFIX', prefix);
   }
 
   /** The networks private cluster addresses must lie in, when the platform narrows them (ADR 13). */
