@@ -20,6 +20,9 @@ export type FunctionName =
   | 'notifier'
   | 'auditor'
   | 'workflow-watch'
+  | 'builds'
+  | 'builder'
+  | 'build-watch'
   | 'pipelines'
   | 'pipeline-step';
 
@@ -31,6 +34,8 @@ export type FunctionName =
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
+ * - `start-builds`: StartExecution on the build state machine, StopExecution on its executions
+ * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
  * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
  * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
  */
@@ -42,10 +47,12 @@ export type Capability =
   | 'put-events'
   | 'cluster-secrets'
   | 'chat-secret'
-  | 'cluster-networks';
+  | 'cluster-networks'
+  | 'start-builds'
+  | 'build-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces';
+export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -59,7 +66,10 @@ export interface FunctionSpec {
   /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
-  /** `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES. */
+  /**
+   * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
+   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE.
+   */
   settings?: readonly Setting[];
 }
 
@@ -221,6 +231,38 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
   },
   {
+    name: 'builds',
+    entry: 'functions/builds/handler.ts',
+    description: 'Builds API: request, read, list, and the build log (text or Server-Sent Events)',
+    memoryMb: 512,
+    // An event-stream answer waits up to 10 s for new lines.
+    timeoutSeconds: 20,
+    tableAccess: 'readwrite',
+    capabilities: ['start-builds'],
+    settings: ['build-cluster'],
+  },
+  {
+    name: 'builder',
+    entry: 'functions/builder/handler.ts',
+    description: 'Workflow step: run builds as Kubernetes Jobs, collect their logs, record how they end',
+    memoryMb: 512,
+    timeoutSeconds: 45,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cluster-secrets', 'cluster-networks', 'build-secrets'],
+    settings: ['build-namespace', 'build-image'],
+  },
+  {
+    name: 'build-watch',
+    entry: 'functions/build-watch/handler.ts',
+    description: 'Ends builds whose workflow was stopped or timed out, and deletes their Job',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+    capabilities: ['cluster-secrets', 'cluster-networks'],
+  },
+  {
     name: 'pipelines',
     entry: 'functions/pipelines/handler.ts',
     description: 'Pipelines and runs API',
@@ -309,6 +351,11 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/audit', 'audit'),
   r('GET', '/audit/verify', 'audit'),
 
+  r('GET', '/builds', 'builds'),
+  r('POST', '/builds', 'builds'),
+  r('GET', '/builds/{id}', 'builds'),
+  r('GET', '/builds/{id}/logs', 'builds'),
+
   r('GET', '/pipelines', 'pipelines'),
   r('POST', '/pipelines', 'pipelines'),
   r('GET', '/pipelines/{id}', 'pipelines'),
@@ -367,6 +414,18 @@ export const rules: readonly RuleSpec[] = [
     target: 'workflow-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
+  {
+    name: 'build-ended',
+    description: 'A build execution that was stopped (its run cancelled) or timed out: end the build, delete its Job',
+    bus: 'aws',
+    pattern: {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'] },
+    },
+    target: 'build-watch',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
 ];
 
 /** The table stream's consumer: outbox items only (Lambda filter criteria, same pattern language). */
@@ -401,6 +460,7 @@ const stepFunctions = {
 export const stateMachines: readonly StateMachineSpec[] = [
   { name: 'deploy', file: 'statemachines/deploy.asl.json', functions: stepFunctions },
   { name: 'rollback', file: 'statemachines/rollback.asl.json', functions: stepFunctions },
+  { name: 'build', file: 'statemachines/build.asl.json', functions: { BuilderFunctionArn: 'builder' } },
   {
     name: 'pipeline',
     file: 'statemachines/pipeline.asl.json',

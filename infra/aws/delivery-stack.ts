@@ -53,7 +53,7 @@ export interface DeliveryStackProps extends StackProps {
 }
 
 /**
- * Where deploys are orchestrated: the deploy and rollback state machines and their step
+ * Where deploys and builds are orchestrated: the deploy, rollback and build state machines and their step
  * functions, the platform bus with its rules (each with a dead-letter queue), the table stream
  * that feeds the one event publisher, and the bus consumers (notifier, auditor). The ApiStack
  * starts and answers the workflows through `reach`.
@@ -88,19 +88,28 @@ export class DeliveryStack extends Stack {
     this.functions = createFunctions(this, specs, {
       config,
       table,
-      reach: { bus: this.bus, clusterAccess, chatSecret: this.chatSecret, runs: { names: runWorkflows } },
+      reach: {
+        bus: this.bus,
+        clusterAccess,
+        chatSecret: this.chatSecret,
+        buildSecretPrefix: config.buildSecretPrefix,
+        runs: runWorkflows,
+      },
     });
     // In manifest order: a machine that runs others nested comes after them.
     const machines: Partial<Record<StateMachineName, StateMachine>> = {};
     for (const spec of stateMachines) machines[spec.name] = this.stateMachine(spec, config, machines);
     this.workflows = machines as Record<StateMachineName, StateMachine>;
-    // No clusterAccess: no API function may reach cluster secrets or roles.
+    // No clusterAccess or build secrets: no API function may reach cluster or registry credentials.
     this.reach = {
-      workflows: { deploy: this.workflows.deploy, rollback: this.workflows.rollback },
-      workflowNames: { deploy: workflowName(config, 'deploy'), rollback: workflowName(config, 'rollback') },
+      workflows: this.workflows,
+      workflowNames: Object.fromEntries(stateMachines.map((m) => [m.name, workflowName(config, m.name)])) as Record<
+        StateMachineName,
+        string
+      >,
       bus: this.bus,
       chatSecret: this.chatSecret,
-      runs: { pipeline: this.workflows.pipeline, names: runWorkflows },
+      runs: runWorkflows,
     };
 
     for (const rule of rules) this.rule(rule);
@@ -109,6 +118,7 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'DeployStateMachineArn', { value: this.workflows.deploy.stateMachineArn });
     new CfnOutput(this, 'RollbackStateMachineArn', { value: this.workflows.rollback.stateMachineArn });
+    new CfnOutput(this, 'BuildStateMachineArn', { value: this.workflows.build.stateMachineArn });
     new CfnOutput(this, 'PipelineStateMachineArn', { value: this.workflows.pipeline.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
   }

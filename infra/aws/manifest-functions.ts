@@ -3,9 +3,8 @@ import { fileURLToPath } from 'node:url';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
-import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
+import type { Capability, FunctionName, FunctionSpec, Setting } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import { type ClusterAccess, PlatformFunction, type RunWorkflowNames, type Workflows } from './platform-function.ts';
 
@@ -21,8 +20,10 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
-  /** What runs are started on (absent where the machine is not built yet) and the machines their cancel stops. */
-  runs?: { pipeline?: IStateMachine; names: RunWorkflowNames };
+  /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
+  buildSecretPrefix?: string;
+  /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
+  runs?: RunWorkflowNames;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -62,8 +63,18 @@ export function createFunctions(
 
 /** The platform settings a function reads, as environment variables; an unset one is left out. */
 function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
-  const reserved = config.reservedNamespaces.join(',');
-  return spec.settings?.includes('reserved-namespaces') && reserved ? { SLIPWAY_RESERVED_NAMESPACES: reserved } : {};
+  const values: Record<Setting, [string, string | undefined]> = {
+    'reserved-namespaces': ['SLIPWAY_RESERVED_NAMESPACES', config.reservedNamespaces.join(',') || undefined],
+    'build-cluster': ['SLIPWAY_BUILD_CLUSTER_ID', config.buildClusterId],
+    'build-namespace': ['SLIPWAY_BUILD_NAMESPACE', config.buildNamespace],
+    'build-image': ['SLIPWAY_BUILD_IMAGE', config.buildImage],
+  };
+  return Object.fromEntries(
+    (spec.settings ?? []).flatMap((setting) => {
+      const [name, value] = values[setting];
+      return value ? [[name, value]] : [];
+    }),
+  );
 }
 
 function grant(
@@ -73,11 +84,15 @@ function grant(
   reach: Reach,
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret, runs } = reach;
-  if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
-  else if (capability === 'run-pipelines' && runs?.pipeline) fn.bindRuns(runs.names, runs.pipeline);
-  else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs.names);
-  else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, buildSecretPrefix, runs } = reach;
+  const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
+  if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
+  else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
+  else if (capability === 'start-builds' && workflows && workflowNames)
+    fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
+  else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
+  else if (capability === 'run-pipelines' && workflows && runs) fn.bindRuns(runs, workflows.pipeline);
+  else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);

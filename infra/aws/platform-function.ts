@@ -11,7 +11,7 @@ import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
-import type { FunctionSpec } from '../manifest.ts';
+import type { FunctionSpec, StateMachineName } from '../manifest.ts';
 
 /** Repository root: esbuild resolves `shared/` and node_modules from here. */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -31,8 +31,8 @@ export interface PlatformFunctionProps {
 
 export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
 
-/** The deploy and rollback state machines, by manifest name: what deployments start. */
-export type Workflows = Readonly<Record<'deploy' | 'rollback', IStateMachine>>;
+/** The state machines (deploy, rollback, build, pipeline), by manifest name. */
+export type Workflows = Readonly<Record<StateMachineName, IStateMachine>>;
 
 /** The state machines a run's cancel stops, by name (`slipway-<stage>-pipeline`). */
 export type RunWorkflowNames = Readonly<Record<'pipeline' | 'deploy', string>>;
@@ -126,7 +126,7 @@ export class PlatformFunction extends NodejsFunction {
    * `<NAME>_STATE_MACHINE_ARN`. Execution ARNs are built from the machine's literal name, so the
    * grant reads `execution:slipway-<stage>-deploy:*` in the template.
    */
-  bindWorkflowStarts(workflows: Workflows, names: Readonly<Record<keyof Workflows, string>>): void {
+  bindWorkflowStarts(workflows: Partial<Workflows>, names: Readonly<Record<keyof Workflows, string>>): void {
     for (const [kind, machine] of Object.entries(workflows) as [keyof Workflows, Workflows[keyof Workflows]][]) {
       machine.grantStartExecution(this);
       const executions = Stack.of(this).formatArn({
@@ -175,7 +175,7 @@ export class PlatformFunction extends NodejsFunction {
   }
 
   /** SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat on each workflow: answers its approval waits. */
-  bindTaskAnswers(workflows: Workflows): void {
+  bindTaskAnswers(workflows: Partial<Workflows>): void {
     for (const machine of Object.values(workflows)) machine.grantTaskResponse(this);
   }
 
@@ -206,6 +206,25 @@ export class PlatformFunction extends NodejsFunction {
       reason:
         "Clusters' roles live in their own accounts and are registered at run time; the name prefix is the boundary.",
     });
+  }
+
+  /**
+   * Read the builds' registry and Git credentials (secrets named under the prefix), and the prefix as
+   * SLIPWAY_BUILD_SECRET_PREFIX, so the names the builder reads are the ones it may read (ADR 18).
+   */
+  bindBuildSecrets(prefix: string): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${prefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'Registry and Git credentials are stored per host by operators; the name prefix is the boundary.',
+    });
+    this.addEnvironment('SLIPWAY_BUILD_SECRET_PREFIX', prefix);
   }
 
   /** The networks private cluster addresses must lie in, when the platform narrows them (ADR 13). */

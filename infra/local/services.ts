@@ -35,7 +35,7 @@ export interface ServicesOptions {
   dynamoEndpoint: string;
   tableName: string;
   extraFunctions?: readonly FunctionLike[];
-  /** Per state machine (`deploy`, `rollback`): shorter waits for tests, without touching the ASL. */
+  /** Per state machine (`deploy`, `rollback`, `build`): shorter waits for tests, without touching the ASL. */
   workflowOverrides?: Partial<Record<StateMachineSpec['name'], MachineOverrides>>;
   /** Bus retry backoff; tests shorten it. */
   busBackoff?: { initialMs: number; maxMs: number };
@@ -177,6 +177,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     EVENT_BUS_NAME,
     DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
     ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
+    BUILD_STATE_MACHINE_ARN: stateMachineArn('build'),
     PIPELINE_STATE_MACHINE_ARN: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { SLIPWAY_CHAT_SECRET_ARN: chatSecretArn } : {}),
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).

@@ -25,6 +25,8 @@ export const PERMISSIONS = [
   'iam.manage',
   'deployment.create',
   'rollback.create',
+  'build.read',
+  'build.run',
   'pipeline.read',
   'pipeline.write',
   'pipeline.run',
@@ -37,8 +39,23 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'admin'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
-const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read', 'pipeline.read'];
-const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create', 'pipeline.run'];
+const viewer: Permission[] = [
+  'project.read',
+  'app.read',
+  'env.read',
+  'cluster.read',
+  'iam.read',
+  'build.read',
+  'pipeline.read',
+];
+const developer: Permission[] = [
+  ...viewer,
+  'app.update',
+  'deployment.create',
+  'rollback.create',
+  'build.run',
+  'pipeline.run',
+];
 const maintainer: Permission[] = [
   ...developer,
   'project.update',

@@ -1,6 +1,6 @@
 /**
- * The port to the deploy, rollback and pipeline state machines. Executions are named after what
- * they run (the deployment, the pipeline run), so a repeated start is the same execution, never a
+ * The port to the state machines (deploy, rollback, build, pipeline). Executions are named after
+ * the deployment, build or run, so a repeated start of the same one is the same execution, never a
  * second one.
  */
 import {
@@ -14,39 +14,37 @@ import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
-/** A state machine this port starts and stops; its input names the deployment or the run. */
-export type Workflow = 'deploy' | 'rollback' | 'pipeline';
+export type Machine = 'deploy' | 'rollback' | 'build' | 'pipeline';
 
-const machineArn = (kind: Workflow): string => {
-  const variable = `${kind.toUpperCase()}_STATE_MACHINE_ARN`;
-  const arn = process.env[variable];
-  if (!arn) throw new Error(`${variable} is not set`);
+/** `<MACHINE>_STATE_MACHINE_ARN`, set by infra/aws (start-workflows, start-builds) and the local cloud. */
+const machineArn = (machine: Machine): string => {
+  const arn = process.env[`${machine.toUpperCase()}_STATE_MACHINE_ARN`];
+  if (!arn) throw new Error(`${machine.toUpperCase()}_STATE_MACHINE_ARN is not set`);
   return arn;
 };
 
-const inputOf = (kind: Workflow, id: string) => (kind === 'pipeline' ? { run_id: id } : { deployment_id: id });
-
-export const workflowUnavailable = () =>
+export const workflowUnavailable = (what: 'deployment' | 'build' | 'run' = 'deployment') =>
   new Transient(
     'workflow-unavailable',
-    'The deployment could not be started; it was recorded as failed. Retry shortly.',
+    `The ${what} could not be started; it was recorded as failed. Retry shortly.`,
     5,
     'unavailable',
   );
 
-export async function startWorkflow(kind: Workflow, id: string): Promise<void> {
+export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
+  await startExecution(kind, deploymentId, { deployment_id: deploymentId });
+}
+
+/** Starts `machine`'s execution `name` with `input`. */
+export async function startExecution(machine: Machine, name: string, input: Record<string, unknown>): Promise<void> {
   await sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: machineArn(kind),
-      name: id,
-      input: JSON.stringify(inputOf(kind, id)),
-    }),
+    new StartExecutionCommand({ stateMachineArn: machineArn(machine), name, input: JSON.stringify(input) }),
   );
 }
 
-/** Stops the execution of the deployment or run (no step runs after this); false when it had ended already. */
-export async function stopWorkflow(kind: Workflow, id: string, cause: string): Promise<boolean> {
-  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${id}`;
+/** Stops the execution named `name` (no step runs after this); false when it had ended already. */
+export async function stopWorkflow(machine: Machine, name: string, cause: string): Promise<boolean> {
+  const executionArn = `${machineArn(machine).replace(':stateMachine:', ':execution:')}:${name}`;
   try {
     await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
     return true;

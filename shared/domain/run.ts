@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { type Commit, commit } from './commit.ts';
 
 /**
  * A run: one commit going through one version of a pipeline. Its stages mirror the definition's
@@ -6,27 +7,8 @@ import * as z from 'zod/mini';
  * story of that commit: built into which image, deployed where, by whom, with what outcome.
  */
 
-/** git check-ref-format, the parts a ref can break; printable ASCII only (as an app's default branch). */
-const gitRef = z
-  .string()
-  .check(
-    z.minLength(1),
-    z.maxLength(255),
-    z.regex(/^(?!\/|.*(?:\.\.|\/\/|@\{|\.lock$|\/$|\.$))(?:(?![~^:?*[\\])[!-~])+$/, 'must be a valid Git ref'),
-  );
-
-/** The commit a run builds: exactly one, by its full SHA-1 (an abbreviation could name another later). */
-export const gitCommit = z.strictObject({
-  sha: z.string().check(z.regex(/^[0-9a-f]{40}$/, 'must be the 40 hex characters of a commit SHA')),
-  /** `refs/heads/main`, `refs/tags/v1.2.0`, or a branch name (read as `refs/heads/<name>`). */
-  ref: gitRef,
-  message: z.optional(z.string().check(z.maxLength(2000))),
-  author: z.optional(z.string().check(z.maxLength(256))),
-});
-export type GitCommit = z.infer<typeof gitCommit>;
-
 /** `POST /pipelines/{id}/run` */
-export const runRequest = z.strictObject({ commit: gitCommit });
+export const runRequest = z.strictObject({ commit });
 
 /** `POST /runs/{id}/cancel` */
 export const cancelRunRequest = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
@@ -66,7 +48,7 @@ export interface RunView {
   app_id: string;
   app_name: string;
   project_id: string;
-  commit: GitCommit;
+  commit: Commit;
   /** False for pull-request runs: they build and deploy nothing. */
   deploy: boolean;
   state: RunState;

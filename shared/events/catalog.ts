@@ -1,3 +1,4 @@
+import type { BuildEventData } from '../builds/model.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
 import type { ClusterView } from '../domain/cluster.ts';
@@ -66,6 +67,7 @@ const catalog = from('slipway.catalog');
 const iam = from('slipway.iam');
 const deployments = from('slipway.deployments');
 const approvals = from('slipway.approvals');
+const builds = from('slipway.builds');
 const pipelines = from('slipway.pipelines');
 
 export const CHANGE_EVENTS = {
@@ -114,6 +116,11 @@ export const CHANGE_EVENTS = {
   'Approval Rejected': approvals<ApprovalVoteData>(),
   'Approval Vote Cast': approvals<ApprovalVoteData>(),
 
+  'Build Started': builds<BuildEventData>(),
+  'Build Succeeded': builds<BuildEventData>(),
+  'Build Failed': builds<BuildEventData>(),
+  'Build Cancelled': builds<BuildEventData>(),
+
   'Pipeline Created': pipelines<PipelineView>(),
   'Pipeline Updated': pipelines<Updated<PipelineView>>(),
   'Pipeline Deleted': pipelines<Deleted & { app_id: string }>(),
@@ -135,6 +142,11 @@ export type SourceOf<Type extends ChangeEventType> = (typeof CHANGE_EVENTS)[Type
 /** The types a deployment's moves record (shared/delivery/progress.ts). */
 export type DeploymentEventType = {
   [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.deployments' ? Type : never;
+}[ChangeEventType];
+
+/** The types a build's moves record (shared/builds/progress.ts). */
+export type BuildEventType = {
+  [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.builds' ? Type : never;
 }[ChangeEventType];
 
 /** The types a run's moves record (shared/pipelines/progress.ts). */

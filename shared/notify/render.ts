@@ -124,6 +124,11 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Team Member Removed': null,
   'Role Bound': null,
   'Binding Deleted': null,
+  // A failed build is what its author must hear about; the rest is in the audit log and the build's page.
+  'Build Failed': buildFailed,
+  'Build Started': null,
+  'Build Succeeded': null,
+  'Build Cancelled': null,
   // A run's deployments speak for themselves; what a channel needs from the run is that it failed.
   'Pipeline Run Failed': runFailed,
   'Pipeline Run Started': null,
@@ -220,6 +225,29 @@ function runFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
       ['Run', text(data.run_id)],
     ]),
     ...(url ? { link: { label: 'Open run', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function buildFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const app = text(data.app_name) ?? text(data.app_id) ?? 'an app';
+  const commit = isObject(data.commit) ? data.commit : {};
+  const sha = text(commit.sha)?.slice(0, 12);
+  const ref = text(commit.ref);
+  const reason = text(data.reason);
+  const url = webUrl(data.url);
+  return {
+    title: `Build failed: ${app}${ref ? ` on ${ref}` : ''}`,
+    text: [`${sha ? `Commit ${code(sha)}` : 'The commit'} did not build.`, reason ? `Reason: ${reason}` : undefined]
+      .filter(Boolean)
+      .join('\n'),
+    severity: 'failure',
+    fields: present([
+      ['Image', text(data.image)],
+      ['Requested by', text(data.requested_by) ?? line(event.actor)],
+      ['Build', text(data.build_id)],
+    ]),
+    ...(url ? { link: { label: 'Open build log', url } } : {}),
     footer: footer(event),
   };
 }

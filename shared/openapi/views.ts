@@ -12,7 +12,8 @@ import { description, dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
 import { newPipeline } from '../domain/pipeline.ts';
 import { newProject } from '../domain/project.ts';
-import { gitCommit, RUN_STATES, STAGE_STATES } from '../domain/run.ts';
+import { commit } from '../domain/commit.ts';
+import { RUN_STATES, STAGE_STATES } from '../domain/run.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.int().check(z.minimum(1), z.describe('Goes up by one on every change; the ETag is "v<version>".'));
@@ -296,7 +297,7 @@ export const run = z.object({
   app_id: resourceId('app'),
   app_name: dnsLabel,
   project_id: resourceId('prj'),
-  commit: gitCommit,
+  commit,
   deploy: z.boolean().check(z.describe('False for pull-request runs, which build and deploy nothing.')),
   state: runState,
   stages: z.array(runStage).check(z.describe('In the order they run: the build, then each deploy stage.')),

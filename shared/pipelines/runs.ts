@@ -7,10 +7,11 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import { cancelDeployment } from '../delivery/deployments.ts';
-import { startWorkflow, stopWorkflow } from '../delivery/workflow.ts';
+import { startExecution, stopWorkflow, workflowUnavailable } from '../delivery/workflow.ts';
+import type { Commit } from '../domain/commit.ts';
 import { checkStages, type PipelineDefinition } from '../domain/pipeline.ts';
-import { fullRef, type GitCommit, type RunView } from '../domain/run.ts';
-import { conflict, isError, notFound, Transient } from '../errors.ts';
+import { fullRef, type RunView } from '../domain/run.ts';
+import { conflict, isError, notFound } from '../errors.ts';
 import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { countChild, present } from '../store/records.ts';
@@ -37,7 +38,7 @@ export interface RunOptions {
 export async function startRun(
   actor: Caller,
   pipelineId: string,
-  commitInput: GitCommit,
+  commitInput: Commit,
   options: RunOptions = {},
 ): Promise<RunView> {
   const { pipeline } = await readPipeline(actor, pipelineId, 'pipeline.run');
@@ -88,16 +89,11 @@ export async function startRun(
     ...(options.alsoCommit?.(view) ?? []),
   ]);
   try {
-    await startWorkflow('pipeline', id);
+    await startExecution('pipeline', id, { run_id: id });
   } catch (error) {
     // Recorded but never started: end it as failed, so it holds no place in its lane.
     await moveRun(id, (run) => failedToStart(run, (error as Error).name));
-    throw new Transient(
-      'workflow-unavailable',
-      'The run could not be started; it was recorded as failed. Retry shortly.',
-      5,
-      'unavailable',
-    );
+    throw workflowUnavailable('run');
   }
   return view;
 }

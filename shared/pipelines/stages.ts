@@ -24,7 +24,7 @@ import { commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { requestBuild } from './build-stage.ts';
 import { pipelineKeys } from './keys.ts';
 import { isFinal, type RunItem } from './model.ts';
-import { ended, loadActiveRun, moveRun, runMoveWrites, stagesWith, started } from './progress.ts';
+import { ended, loadActiveRun, moveRun, requesterOf, runMoveWrites, stagesWith, started } from './progress.ts';
 import { endCancelled } from './runs.ts';
 
 /** A stage that did not succeed; the workflow catches it and records the run's failure. */
@@ -74,8 +74,9 @@ export async function startBuild(runId: string): Promise<{ build_id: string }> {
   if (stage.build_id) return { build_id: stage.build_id };
   const spec = run._definition.stages.find((s) => s.name === stage.name);
   if (spec?.type !== 'build') throw new StageFailed(`Stage ${stage.name} is not the build stage`);
+  // The run was allowed (pipeline.run); the build acts for its requester without asking again.
   const build = await requestBuild(
-    await actingFor(run),
+    requesterOf(run),
     run,
     spec,
     (id) =>

@@ -65,6 +65,8 @@ export interface QuerySpec {
   partition: string;
   /** Only sort keys starting with this. */
   prefix?: string;
+  /** Only sort keys after this one (a position kept in the sort key itself, such as a log offset). */
+  sortKeyAfter?: string;
   page: PageRequest;
   /** Descending sort key order: newest first for ULID-keyed history. */
   newestFirst?: boolean;
@@ -78,13 +80,17 @@ export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
   const skName = spec.index ? `${spec.index}SK` : tableSchema.sortKey;
   const after = spec.page.after;
   if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw invalidCursor();
+  const sortCondition = spec.prefix ? ' AND begins_with(#sk, :prefix)' : spec.sortKeyAfter ? ' AND #sk > :after' : '';
   const out = await documentClient.send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: spec.index,
-      KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pkName, ...(spec.prefix ? { '#sk': skName } : {}) },
-      ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
+      KeyConditionExpression: `#pk = :pk${sortCondition}`,
+      ExpressionAttributeNames: { '#pk': pkName, ...(sortCondition ? { '#sk': skName } : {}) },
+      ExpressionAttributeValues: {
+        ':pk': spec.partition,
+        ...(spec.prefix ? { ':prefix': spec.prefix } : spec.sortKeyAfter ? { ':after': spec.sortKeyAfter } : {}),
+      },
       Limit: spec.page.limit,
       ExclusiveStartKey: after,
       ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
