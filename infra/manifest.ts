@@ -265,9 +265,10 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'pipelines',
     entry: 'functions/pipelines/handler.ts',
-    description: 'Pipelines and runs API',
+    description: 'Pipelines and runs API, and the build log of the newest run',
     memoryMb: 512,
-    timeoutSeconds: 10,
+    // An event-stream answer of the log waits up to 10 s for new lines.
+    timeoutSeconds: 20,
     tableAccess: 'readwrite',
     capabilities: ['run-pipelines'],
   },
@@ -364,6 +365,7 @@ export const routes: readonly RouteSpec[] = [
   r('DELETE', '/pipelines/{id}', 'pipelines'),
   r('POST', '/pipelines/{id}/run', 'pipelines'),
   r('GET', '/pipelines/{id}/runs', 'pipelines'),
+  r('GET', '/pipelines/{id}/logs', 'pipelines'),
   r('GET', '/runs/{id}', 'pipelines'),
   r('POST', '/runs/{id}/cancel', 'pipelines'),
   r('POST', '/runs/{id}/retry', 'pipelines'),

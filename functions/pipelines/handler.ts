@@ -3,6 +3,7 @@ import { cancelRunRequest, type RunView, runRequest } from '../../shared/domain/
 import { jsonObject } from '../../shared/domain/validate.ts';
 import { invalid } from '../../shared/errors.ts';
 import { api } from '../../shared/http/api.ts';
+import { logAnswer } from '../../shared/http/build-log.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId } from '../../shared/http/params.ts';
@@ -16,7 +17,7 @@ import {
   type PipelineView,
   updatePipeline,
 } from '../../shared/pipelines/pipelines.ts';
-import { cancelRun, getRun, listRuns, retryRun, startRun } from '../../shared/pipelines/runs.ts';
+import { cancelRun, getRun, latestBuild, listRuns, retryRun, startRun } from '../../shared/pipelines/runs.ts';
 
 const base = '/api/v1';
 const pipelineCreated = (p: PipelineView) => created(p, `${base}/pipelines/${p.id}`);
@@ -69,6 +70,13 @@ export const handler = api({
 
   [`GET ${base}/pipelines/{id}/runs`]: async (req) =>
     json(200, await listRuns(req.caller, pipelineId(req.params.id), parsePageRequest(req.query))),
+
+  [`GET ${base}/pipelines/{id}/logs`]: async (req) => {
+    const { run, buildId } = await latestBuild(req.caller, pipelineId(req.params.id));
+    const answer = await logAnswer(req, buildId);
+    // The newest run may change between two reads: say whose log this is.
+    return { ...answer, headers: { ...answer.headers, 'run-id': run.id, 'build-id': buildId } };
+  },
 
   [`GET ${base}/runs/{id}`]: async (req) => json(200, await getRun(req.caller, runId(req.params.id))),
 

@@ -12,7 +12,7 @@ import { buildArgs, glob, repoPath } from '../domain/pipeline.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
 import { DEFAULT_LIMIT, MAX_LIMIT } from '../http/pagination.ts';
-import { type ErrorStatus, type Operation, operations, schemas, tags } from './operations.ts';
+import { type ErrorStatus, type Operation, operations, type Success, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
 export type Ref = { $ref: string };
@@ -204,6 +204,10 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   );
 }
 
+/** One schema under each media type the answer may come as. */
+const contentOf = (schema: z.ZodMiniType, media: Success['mediaType'] = 'application/json') =>
+  Object.fromEntries([media].flat().map((type) => [type, { schema: schemaOf(schema) }]));
+
 function operationObject(op: Operation): OperationObject {
   const templateParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
@@ -240,7 +244,7 @@ function operationObject(op: Operation): OperationObject {
     responses[s.status] = {
       description: s.description,
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      ...(s.schema ? { content: { [s.mediaType ?? 'application/json']: { schema: schemaOf(s.schema) } } } : {}),
+      ...(s.schema ? { content: contentOf(s.schema, s.mediaType) } : {}),
     };
   }
   for (const [status, description] of Object.entries(errorsOf(op))) {

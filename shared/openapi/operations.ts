@@ -32,13 +32,15 @@ export interface Parameter {
   schema: z.ZodMiniType;
 }
 
+type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream';
+
 export interface Success {
   status: 200 | 201 | 202 | 204;
   description: string;
   /** Absent for 204. */
   schema?: z.ZodMiniType;
   /** Default application/json. */
-  mediaType?: 'application/json' | 'text/html';
+  mediaType?: MediaType | MediaType[];
   etag?: true;
   location?: true;
 }
@@ -728,6 +730,31 @@ export const operations: readonly Operation[] = [
       parameters: [ids.pipeline],
       paged: true,
       success: list(pages.runs),
+    }),
+    op('GET /api/v1/pipelines/{id}/logs', 'getPipelineLogs', "The build log of a pipeline's newest run", {
+      description:
+        'As `GET /builds/{id}/logs` answers it, for the build of the newest run (named by the `Run-Id` and `Build-Id` headers): text from `?since=`, or with `Accept: text/event-stream` Server-Sent Events whose ids are positions, resumed with `Last-Event-ID`, ending with an `end` event that carries the build’s final state.',
+      parameters: [
+        ids.pipeline,
+        {
+          name: 'since',
+          in: 'query',
+          schema: z.string().check(z.regex(/^\d{1,15}$/)),
+          description: 'A byte offset into the log (`Log-Offset` of an earlier answer).',
+        },
+      ],
+      success: [
+        {
+          status: 200,
+          description: 'The log so far, or the events since the position asked for.',
+          schema: z.string(),
+          mediaType: ['text/plain', 'text/event-stream'],
+        },
+      ],
+      errors: {
+        400: 'A `since` or `Last-Event-ID` that is not a position in the log.',
+        404: 'The pipeline does not exist, you cannot see it, or no run of it has started a build yet.',
+      },
     }),
     op('GET /api/v1/runs/{id}', 'getRun', 'Get a run', {
       description: 'Each stage with its state, times, actor and the build or deployment it started, and the commit.',

@@ -6,13 +6,13 @@ import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
 import { newApp } from '../domain/app.ts';
 import { clusterAuth, newCluster } from '../domain/cluster.ts';
+import { commit } from '../domain/commit.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
 import { newEnv, protection } from '../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
 import { newPipeline } from '../domain/pipeline.ts';
 import { newProject } from '../domain/project.ts';
-import { commit } from '../domain/commit.ts';
 import { RUN_STATES, STAGE_STATES } from '../domain/run.ts';
 
 const timestamp = z.iso.datetime();

@@ -197,9 +197,15 @@ export async function listRuns(caller: Caller, pipelineId: string, page: PageReq
   return { items: result.items.map((i) => present<RunView>(i)), next_cursor: result.next_cursor };
 }
 
-/** The newest run of a pipeline, if it ever ran. */
-export async function latestRun(caller: Caller, pipelineId: string): Promise<RunView | undefined> {
-  return (await listRuns(caller, pipelineId, { limit: 1, after: undefined })).items[0];
+/**
+ * `GET /pipelines/{id}/logs`: the build of the pipeline's newest run, whose log it answers (whoever
+ * may read the pipeline may read its runs' logs). 404 before the first run has started its build.
+ */
+export async function latestBuild(caller: Caller, pipelineId: string): Promise<{ run: RunView; buildId: string }> {
+  const run = (await listRuns(caller, pipelineId, { limit: 1, after: undefined })).items[0];
+  const buildId = run?.stages.find((s) => s.type === 'build')?.build_id;
+  if (!run || !buildId) throw notFound('A build of this pipeline');
+  return { run, buildId };
 }
 
 async function readRun(caller: Caller, id: string, permission: 'pipeline.read' | 'pipeline.run') {
