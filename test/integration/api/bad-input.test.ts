@@ -8,6 +8,8 @@ let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
 /** The approval a deployment waits for at the gate of a protected environment. */
 let pendingApproval: string;
+/** A pipeline of the fixture app (build, then prod). */
+let pipeline: { id: string };
 
 /** Snapshot of everything a refused request could have touched. */
 async function everything() {
@@ -22,6 +24,9 @@ async function everything() {
     // A refused deploy or rollback would be listed here; a refused vote would show on the approval.
     admin.get(`/api/v1/deployments?app_id=${fixture.app.id}&limit=100`),
     admin.get(`/api/v1/approvals/${pendingApproval}`),
+    // A refused pipeline write would be listed here, a refused run in its pipeline's runs.
+    admin.get(`/api/v1/pipelines?app_id=${fixture.app.id}&limit=100`),
+    admin.get(`/api/v1/pipelines/${pipeline.id}/runs?limit=100`),
   ]);
   return replies.map((r) => r.text);
 }
@@ -32,6 +37,7 @@ beforeAll(async () => {
   ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
   pendingApproval = await waitingAtTheGate();
+  pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
 });
 afterAll(() => cloud?.stop());
 
@@ -55,6 +61,30 @@ async function waitingAtTheGate(): Promise<string> {
     return status.approval.id as string;
   });
 }
+
+/** Build, then prod: the fixture app's one environment. */
+const stages = (prod: Record<string, unknown> = {}) => [
+  { name: 'build', type: 'build' },
+  { name: 'prod', type: 'deploy', env: 'prod', needs: ['build'], ...prod },
+];
+/** A valid pipeline of the fixture app, with `change` applied. */
+const newPipeline = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/pipelines', { app_id: fixture.app.id, name: 'other', stages: stages(), ...change });
+const yamlPipeline = (text: string) =>
+  admin.request('POST', '/api/v1/pipelines', { raw: text, headers: { 'content-type': 'application/yaml' } });
+/** A run of the fixture pipeline at a commit with `change` applied. */
+const run = (change: Record<string, unknown>) =>
+  admin.post(`/api/v1/pipelines/${pipeline.id}/run`, {
+    commit: { sha: '0123456789abcdef0123456789abcdef01234567', ref: 'main', ...change },
+  });
+/** A "billion laughs": ten aliases of ten aliases of ... expand past any bound. */
+const aliasBomb = [
+  'a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+  ...'bcdefghi'.split('').map((name, i) => {
+    const previous = String.fromCharCode(97 + i);
+    return `${name}: &${name} [${Array(10).fill(`*${previous}`).join(',')}]`;
+  }),
+].join('\n');
 
 /** A valid deploy of the fixture app to its prod environment, with `change` applied. */
 const deploy = (change: Record<string, unknown>) =>
@@ -211,6 +241,87 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ['an environment in kube-system', () => placeEnv('kube-system'), 400, 'invalid-request'],
       ['an environment in kube-node-lease', () => placeEnv('kube-node-lease'), 400, 'invalid-request'],
       ['an environment in a namespace the platform reserves', () => placeEnv('istio-system'), 400, 'invalid-request'],
+      [
+        'pipeline YAML that does not parse',
+        () => yamlPipeline(`app_id: ${fixture.app.id}\nname: yaml\nstages:\n  - name: build\n   type: build\n`),
+        400,
+        'invalid-request',
+      ],
+      ['pipeline YAML whose aliases expand without bound', () => yamlPipeline(aliasBomb), 400, 'invalid-request'],
+      [
+        'a pipeline YAML document over the size limit',
+        () => yamlPipeline(`description: "${'a'.repeat(70_000)}"\n`),
+        413,
+        'payload-too-large',
+      ],
+      [
+        'a pipeline stage with an unknown key',
+        () => newPipeline({ stages: [{ name: 'build', type: 'build', privileged: true }] }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'pipeline stages that need each other in a cycle',
+        () =>
+          newPipeline({
+            stages: [
+              { name: 'build', type: 'build' },
+              { name: 'a', type: 'deploy', env: 'prod', needs: ['build', 'b'] },
+              { name: 'b', type: 'deploy', env: 'prod', needs: ['a'] },
+            ],
+          }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a pipeline stage that needs no stage',
+        () => newPipeline({ stages: stages({ needs: ['biuld'] }) }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a deploy stage to an environment the app does not have',
+        () => newPipeline({ stages: stages({ env: 'staging' }) }),
+        422,
+        'unknown-environment',
+      ],
+      [
+        'a PATCH giving a pipeline a second build',
+        () =>
+          admin.patch(
+            `/api/v1/pipelines/${pipeline.id}`,
+            { stages: [...stages(), { name: 'build2', type: 'build' }] },
+            { 'if-match': '"v1"' },
+          ),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a pipeline version that is no number',
+        () => admin.get(`/api/v1/pipelines/${pipeline.id}?version=1e3`),
+        400,
+        'invalid-request',
+      ],
+      ['a run at a short commit SHA', () => run({ sha: '0123456' }), 400, 'invalid-request'],
+      ['a run at a commit SHA that is not hex', () => run({ sha: 'z'.repeat(40) }), 400, 'invalid-request'],
+      ['a run at a ref with ..', () => run({ ref: 'refs/heads/../main' }), 400, 'invalid-request'],
+      ['a run with an unknown commit field', () => run({ tree: 'x' }), 400, 'invalid-request'],
+      [
+        'a run of a pipeline that does not exist',
+        () =>
+          admin.post('/api/v1/pipelines/pln_01jd0000000000000000000000/run', {
+            commit: { sha: 'a'.repeat(40), ref: 'main' },
+          }),
+        404,
+        'not-found',
+      ],
+      ['a malformed run id', () => admin.get('/api/v1/runs/run_..%2F..%2Fx'), 404, 'not-found'],
+      [
+        'a cancel with an unknown field',
+        () => admin.post('/api/v1/runs/run_01jd0000000000000000000000/cancel', { force: true }),
+        400,
+        'invalid-request',
+      ],
       [
         'a PATCH moving an environment to default',
         () => admin.patch(`/api/v1/apps/${fixture.app.id}/envs/prod`, { namespace: 'default' }, { 'if-match': '"v1"' }),

@@ -159,3 +159,45 @@ describe('a pipeline', () => {
     expect(again.body.type).toBe('https://slipway.dev/problems/name-taken');
   });
 });
+
+describe('a definition that cannot be a pipeline', () => {
+  it('is refused with 400 naming the line and column where the YAML breaks', async () => {
+    const broken = `app_id: ${world.app.id}\nname: broken\nstages:\n  - name: build\n   type: build\n`;
+    const reply = await postYaml(world.admin, broken);
+    expect(reply.status).toBe(400);
+    expect(reply.body.detail).toMatch(/YAML/);
+    expect(reply.body.invalid_params).toEqual([{ name: 'line 5:1', reason: 'MISSING_CHAR at line 5, column 1' }]);
+  });
+
+  it('is refused with 400 naming the stage field, for unknown keys and for needs that cannot be met', async () => {
+    const post = (stages: unknown[]) =>
+      world.admin.post('/api/v1/pipelines', { app_id: world.app.id, name: 'bad', stages });
+    const unknownKey = await post([{ name: 'build', type: 'build', privileged: true }]);
+    expect(unknownKey.status).toBe(400);
+    expect(JSON.stringify(unknownKey.body.invalid_params)).toContain('privileged');
+    const unknownNeed = await post([
+      { name: 'build', type: 'build' },
+      { name: 'dev', type: 'deploy', env: 'dev', needs: ['biuld'] },
+    ]);
+    expect(unknownNeed.body.invalid_params).toEqual([
+      { name: 'stages.1.needs', reason: expect.stringContaining('biuld') },
+    ]);
+    const cycle = await post([
+      { name: 'build', type: 'build' },
+      { name: 'a', type: 'deploy', env: 'dev', needs: ['build', 'b'] },
+      { name: 'b', type: 'deploy', env: 'prod', needs: ['a'] },
+    ]);
+    expect(cycle.body.invalid_params).toEqual([{ name: 'stages', reason: 'cycle among a, b' }]);
+    const elsewhere = await post([
+      { name: 'build', type: 'build' },
+      { name: 'qa', type: 'deploy', env: 'qa', needs: ['build'] },
+    ]);
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.body.type).toBe('https://slipway.dev/problems/unknown-environment');
+    expect(
+      (await world.admin.get(`/api/v1/pipelines?app_id=${world.app.id}&limit=100`)).body.items.map(
+        (p: { name: string }) => p.name,
+      ),
+    ).not.toContain('bad');
+  });
+});
