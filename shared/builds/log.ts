@@ -101,11 +101,11 @@ export function splitLines(text: string, bytes: number): string[] {
   return pieces;
 }
 
-/** The longest start of `text` that fits in `bytes` of UTF-8 without splitting a character. */
+/** The longest start of `text` that fits in `bytes` of UTF-8 without splitting a character (one character at least). */
 function utf8Head(text: string, bytes: number): string {
   let head = Buffer.from(text).subarray(0, bytes).toString('utf8');
   while (Buffer.byteLength(head) > bytes || head.endsWith('\uFFFD')) head = head.slice(0, -1);
-  return head;
+  return head || String.fromCodePoint(text.codePointAt(0) as number);
 }
 
 /**
