@@ -6,6 +6,7 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
+import { config } from '../config.ts';
 import { startExecution, workflowUnavailable } from '../delivery/workflow.ts';
 import type { NewBuild } from '../domain/build.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
@@ -65,7 +66,7 @@ export async function requestBuild(
 
 /** The cluster builds run on: the app's, or the platform's default (SLIPWAY_BUILD_CLUSTER_ID). */
 function buildClusterOf(app: Item): string {
-  const clusterId = (app.build_cluster_id as string | undefined) || process.env.SLIPWAY_BUILD_CLUSTER_ID;
+  const clusterId = (app.build_cluster_id as string | undefined) ?? config.buildClusterId;
   if (!clusterId) {
     throw unprocessable(
       'no-build-cluster',
