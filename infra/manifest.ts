@@ -19,6 +19,7 @@ export type FunctionName =
   | 'event-publisher'
   | 'notifier'
   | 'auditor'
+  | 'audit-checkpointer'
   | 'workflow-watch'
   | 'builds'
   | 'builder'
@@ -34,6 +35,11 @@ export type FunctionName =
  * - `cluster-secrets`: read cluster tokens in Secrets Manager and assume cluster roles (EKS)
  * - `chat-secret`: read the chat channel configuration secret
  * - `cluster-networks`: the platform's allowed cluster networks, for functions that check or reach cluster URLs
+ * - `sign-cursors`: the key that signs list cursors (SLIPWAY_CURSOR_KEY), for functions that list
+ * - `record-events`: for a function that otherwise only reads the table, write outbox events and
+ *   its callers' idempotency records, and no other item
+ * - `audit-checkpoints-read`: read audit checkpoints (S3) and the signing key's public key (KMS)
+ * - `audit-checkpoints-write`: sign audit checkpoints (KMS) and store them under Object Lock (S3)
  * - `start-builds`: StartExecution on the build state machine, StopExecution on its executions
  * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
  * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
@@ -48,6 +54,10 @@ export type Capability =
   | 'cluster-secrets'
   | 'chat-secret'
   | 'cluster-networks'
+  | 'sign-cursors'
+  | 'record-events'
+  | 'audit-checkpoints-read'
+  | 'audit-checkpoints-write'
   | 'start-builds'
   | 'build-secrets';
 
@@ -63,7 +73,7 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule, or the table stream. */
+  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
   /**
@@ -94,6 +104,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'apps',
@@ -103,6 +114,7 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
     settings: ['reserved-namespaces'],
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'clusters',
@@ -111,7 +123,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['cluster-networks'],
+    capabilities: ['cluster-networks', 'sign-cursors'],
   },
   {
     name: 'identity',
@@ -120,6 +132,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
   },
   {
     name: 'meta',
@@ -136,7 +149,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['start-workflows'],
+    capabilities: ['start-workflows', 'sign-cursors'],
   },
   {
     name: 'approvals',
@@ -145,15 +158,16 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['answer-approvals'],
+    capabilities: ['answer-approvals', 'sign-cursors'],
   },
   {
     name: 'audit',
     entry: 'functions/audit/handler.ts',
-    description: 'Audit log API and chain verification',
+    description: 'Audit log API, chain verification against the signed checkpoints, checkpoint requests',
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'read',
+    capabilities: ['sign-cursors', 'audit-checkpoints-read', 'record-events'],
   },
   {
     name: 'lock',
@@ -222,6 +236,17 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
   },
   {
+    // The one holder of the checkpoint key's Sign and of writes to the checkpoint bucket; it only reads the table.
+    name: 'audit-checkpointer',
+    entry: 'functions/audit-checkpointer/handler.ts',
+    description: 'Writes signed checkpoints of every audit chain head to S3 Object Lock',
+    memoryMb: 512,
+    timeoutSeconds: 120,
+    tableAccess: 'read',
+    trigger: 'bus',
+    capabilities: ['audit-checkpoints-read', 'audit-checkpoints-write'],
+  },
+  {
     name: 'workflow-watch',
     entry: 'functions/workflow-watch/handler.ts',
     description: 'Ends deployments whose workflow stopped or timed out without recording it, and frees their lock',
@@ -238,7 +263,7 @@ export const functions: readonly FunctionSpec[] = [
     // An event-stream answer waits up to 10 s for new lines.
     timeoutSeconds: 20,
     tableAccess: 'readwrite',
-    capabilities: ['start-builds'],
+    capabilities: ['start-builds', 'sign-cursors'],
     settings: ['build-cluster'],
   },
   {
@@ -270,7 +295,7 @@ export const functions: readonly FunctionSpec[] = [
     // An event-stream answer of the log waits up to 10 s for new lines.
     timeoutSeconds: 20,
     tableAccess: 'readwrite',
-    capabilities: ['run-pipelines'],
+    capabilities: ['run-pipelines', 'sign-cursors'],
   },
   {
     name: 'pipeline-step',
@@ -351,6 +376,8 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/audit', 'audit'),
   r('GET', '/audit/verify', 'audit'),
+  r('POST', '/audit/checkpoints', 'audit'),
+  r('GET', '/audit/checkpoints/latest', 'audit'),
 
   r('GET', '/builds', 'builds'),
   r('POST', '/builds', 'builds'),
@@ -405,6 +432,13 @@ export const rules: readonly RuleSpec[] = [
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
   {
+    name: 'audit-checkpoint-requested',
+    description: 'A checkpoint of the audit chains asked for through the API',
+    pattern: { source: ['slipway.audit'], 'detail-type': ['Audit Checkpoint Requested'] },
+    target: 'audit-checkpointer',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+  {
     name: 'workflow-ended',
     description: 'A deploy or rollback execution that was stopped, timed out or failed outside its own Catch',
     bus: 'aws',
@@ -430,12 +464,38 @@ export const rules: readonly RuleSpec[] = [
   },
 ];
 
+export interface ScheduleSpec {
+  name: string;
+  description: string;
+  /** `rate(N minutes)`: a scheduled EventBridge rule on AWS, a timer in the local cloud. */
+  everyMinutes: number;
+  target: FunctionName;
+  retry: { maximumRetryAttempts: number; maximumEventAgeSeconds: number };
+}
+
+export const schedules: readonly ScheduleSpec[] = [
+  {
+    name: 'audit-checkpoint',
+    description: 'A signed checkpoint of every audit chain head (skipped when nothing changed)',
+    everyMinutes: 5,
+    target: 'audit-checkpointer',
+    // A missed tick is made up by the next one: no point retrying it for long.
+    retry: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 300 },
+  },
+];
+
 /** The table stream's consumer: outbox items only (Lambda filter criteria, same pattern language). */
 export const streamConsumer = {
   function: 'event-publisher' as FunctionName,
   filter: { eventName: ['INSERT'], dynamodb: { Keys: { PK: { S: [{ prefix: 'OUTBOX#' }] } } } },
   batchSize: 25,
 };
+
+/** The stage the local cloud runs as: its workflows are named like a deployed stage's. */
+export const LOCAL_STAGE = 'local';
+
+/** A state machine's name on a stage, the same function on AWS and in the local cloud: `slipway-dev-deploy`. */
+export const workflowName = (stage: string, machine: string): string => `slipway-${stage}-${machine}`;
 
 export type StateMachineName = 'deploy' | 'rollback' | 'build' | 'pipeline';
 

@@ -64,6 +64,17 @@ export class Transient extends DomainError {
   }
 }
 
+/** Over a quota (shared/quotas/meter.ts): nothing was written; the same request may pass after `retryAfterSeconds`. */
+export class RateLimited extends DomainError {
+  override name = 'RateLimited';
+  readonly retryAfterSeconds: number;
+
+  constructor(message: string, retryAfterSeconds: number, violatedPolicies: string[]) {
+    super('rate-limited', message, { violated_policies: violatedPolicies });
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 /**
  * The input is wrong. `malformed`: it does not match the schema (fields named in
  * `invalid_params`); otherwise it is well-formed but names something unusable (an unknown team).
@@ -99,7 +110,12 @@ export const storeUnavailable = () =>
   );
 export const invalid = (detail: string, invalidParams?: InvalidParam[]) =>
   new Invalid('invalid-request', detail, true, invalidParams ? { invalid_params: invalidParams } : {});
-export const invalidCursor = () => new Invalid('invalid-cursor', 'Start again without a cursor.', true);
+export const invalidCursor = () =>
+  new Invalid(
+    'invalid-cursor',
+    'Pass next_cursor unchanged to the list that gave it, or start again without a cursor.',
+    true,
+  );
 export const unprocessable = (code: string, detail: string) => new Invalid(code, detail, false);
 
 /** True for a domain error of this code: the one way the core branches on a specific failure. */

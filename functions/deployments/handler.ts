@@ -23,12 +23,18 @@ const deploymentId = (id: string | undefined) => pathId(id, 'dep', 'Deployment')
 export const handler = api({
   [`POST ${base}/apps/{id}/deploy`]: async (req) =>
     accepted(
-      await requestDeployment(req.caller, appId(req.params.id), req.body(deployRequest), req.alsoCommit(accepted)),
+      await requestDeployment(
+        req.caller,
+        appId(req.params.id),
+        req.body(deployRequest),
+        req.alsoCommit(accepted),
+        req.meter,
+      ),
     ),
 
   [`POST ${base}/deployments`]: async (req) => {
     const { app_id, ...request } = req.body(newDeployment);
-    return accepted(await requestDeployment(req.caller, app_id, request, req.alsoCommit(accepted)));
+    return accepted(await requestDeployment(req.caller, app_id, request, req.alsoCommit(accepted), req.meter));
   },
 
   [`GET ${base}/deployments`]: async (req) =>
@@ -55,5 +61,5 @@ export const handler = api({
     ),
 
   [`POST ${base}/rollbacks`]: async (req) =>
-    accepted(await requestRollback(req.caller, req.body(newRollback), req.alsoCommit(accepted))),
+    accepted(await requestRollback(req.caller, req.body(newRollback), req.alsoCommit(accepted), req.meter)),
 });

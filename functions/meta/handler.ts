@@ -1,3 +1,4 @@
+import { config } from '../../shared/config.ts';
 import { type PublicRoute, publicApi } from '../../shared/http/kernel.ts';
 import { json } from '../../shared/http/response.ts';
 import { openApiDocument } from '../../shared/openapi/document.ts';
@@ -12,7 +13,7 @@ const routes: Record<string, PublicRoute> = {
       {
         status: 'ok',
         service: 'slipway',
-        ...(process.env.SLIPWAY_VERSION ? { version: process.env.SLIPWAY_VERSION } : {}),
+        ...(config.version ? { version: config.version } : {}),
       },
       { 'cache-control': 'no-store' },
     ),

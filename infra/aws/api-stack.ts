@@ -4,6 +4,7 @@ import {
   CrossStackReferences,
   Duration,
   ReferenceStrength,
+  RemovalPolicy,
   Stack,
   type StackProps,
   Validations,
@@ -22,7 +23,9 @@ import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
+import { API_SETTING_ENV, CORS } from '../api-settings.ts';
 import { type FunctionName, functions, routeKey, routes } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -46,15 +49,27 @@ export class ApiStack extends Stack {
   readonly api: HttpApi;
   readonly stage: HttpStage;
   readonly functions: Functions;
+  /** Holds the key that signs list cursors (SLIPWAY_CURSOR_KEY of the functions that list). */
+  readonly cursorKey: Secret;
 
   constructor(scope: Construct, id: string, props: ApiStackProps) {
     super(scope, id, props);
     // Export/ImportValue (also what LocalStack supports): CloudFormation keeps the table's
     // exports, and so the table, in place while this stack still uses them.
     CrossStackReferences.of(this).consume(ReferenceStrength.STRONG);
-    const { config, table, reach } = props;
+    const { config, table } = props;
+    this.cursorKey = this.cursorKeySecret(config);
+    const reach: Reach = {
+      ...props.reach,
+      cursorKey: { secret: this.cursorKey, versionId: config.cursorKeyVersionId },
+    };
     const apiFunctions = functions.filter(isApiFunction);
     this.functions = createFunctions(this, apiFunctions, { config, table, reach });
+    // The quotas are counted by the functions themselves (shared/http/quota.ts).
+    for (const fn of Object.values(this.functions)) {
+      fn.addEnvironment(API_SETTING_ENV.quotaWritesPerMinute, String(config.quotaWritesPerMinute));
+      fn.addEnvironment(API_SETTING_ENV.quotaDeploysPerMinute, String(config.quotaDeploysPerMinute));
+    }
 
     const jwt = new HttpJwtAuthorizer('OidcJwt', this.issuerUrl(config), { jwtAudience: [config.audience] });
     this.api = new HttpApi(this, 'HttpApi', {
@@ -62,7 +77,7 @@ export class ApiStack extends Stack {
       description: 'Slipway platform API',
       defaultAuthorizer: jwt,
       createDefaultStage: false, // created below, with throttling and access logs
-      corsPreflight: config.corsOrigins.length > 0 ? cors(config.corsOrigins) : undefined,
+      corsPreflight: config.corsOrigins.length > 0 ? cors(config) : undefined,
     });
 
     // Payload 2.0; one invoke permission per function (not per route) keeps the policies small.
@@ -109,6 +124,25 @@ export class ApiStack extends Stack {
   }
 
   /**
+   * A generated 64-character key, kept only in Secrets Manager and in the listing functions'
+   * environment. Losing or rotating it only invalidates cursors in flight: clients start over.
+   */
+  private cursorKeySecret(config: SlipwayConfig): Secret {
+    const secret = new Secret(this, 'CursorKey', {
+      secretName: `slipway/${config.stage}/cursor-key`,
+      description: 'Slipway: HMAC key that signs list cursors (ADR 14)',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true, includeSpace: false },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        'Rotated by putting a new value and deploying with -c cursorKeyVersionId=<its VersionId> (CloudFormation resolves it into the functions); a Lambda rotation could not reach their environment.',
+    });
+    return secret;
+  }
+
+  /**
    * Synth must work offline and in CI without an identity provider, but a deploy must never
    * trust a made-up issuer. So a missing issuerUrl becomes a required parameter (no default):
    * CloudFormation refuses the deploy until `--parameters IssuerUrl=https://...` is given.
@@ -141,13 +175,15 @@ const accessLogFormat = AccessLogFormat.custom(
   }),
 );
 
-function cors(allowOrigins: string[]) {
+/** API Gateway answers preflights itself and adds these to every answer for an allowed origin. */
+function cors(config: SlipwayConfig) {
   return {
-    allowOrigins,
-    allowMethods: [CorsHttpMethod.ANY],
-    allowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
-    exposeHeaders: ['etag', 'location'],
-    maxAge: Duration.hours(1),
+    allowOrigins: config.corsOrigins,
+    allowCredentials: config.corsAllowCredentials,
+    allowMethods: CORS.allowMethods.map((method) => CorsHttpMethod[method]),
+    allowHeaders: [...CORS.allowHeaders],
+    exposeHeaders: [...CORS.exposeHeaders],
+    maxAge: Duration.seconds(CORS.maxAgeSeconds),
   };
 }
 

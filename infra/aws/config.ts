@@ -1,12 +1,19 @@
 import type { Node } from 'constructs';
 import { parseAllowedNetworks } from '../../shared/net/cluster-egress.ts';
+import {
+  API_SETTING_ENV,
+  type ApiSettings,
+  parseBoolean,
+  parsePositiveInteger,
+  readApiSettings,
+} from '../api-settings.ts';
 
 /**
  * Deployment settings. Each one comes from CDK context (`-c key=value` or cdk.json) first, then
  * from the environment, then a default. Nothing here looks anything up in an AWS account, so
  * `cdk synth` works offline.
  */
-export interface SlipwayConfig {
+export interface SlipwayConfig extends ApiSettings {
   /** Names the stacks (`Slipway-<stage>-Data`) and resources, so stages can share an account. */
   stage: string;
   /**
@@ -27,11 +34,6 @@ export interface SlipwayConfig {
   deletionProtection: boolean;
   /** Powertools log level of every function. */
   logLevel: string;
-  /** Steady-state requests per second and burst for the whole API ($default stage). */
-  throttleRateLimit: number;
-  throttleBurstLimit: number;
-  /** Browser origins allowed by CORS; empty means CORS stays off (API clients are not browsers). */
-  corsOrigins: string[];
   /** Run cdk-nag's AwsSolutions checks during synth. */
   nag: boolean;
   /** Name prefix of the cluster token secrets the deployer may read (this account and region). */
@@ -52,6 +54,13 @@ export interface SlipwayConfig {
    * address. Never widens: loopback, link-local and metadata addresses stay refused.
    */
   clusterAllowedNetworks: string[];
+  /**
+   * Version of the cursor key secret the functions get. Undefined: its current version when the
+   * functions were last deployed. Set it to a new VersionId to roll a rotated key out (ADR 14).
+   */
+  cursorKeyVersionId: string | undefined;
+  /** Days each audit checkpoint stays undeletable (S3 Object Lock, compliance mode: nobody can shorten it). */
+  auditRetentionDays: number;
   /** The registered cluster (`cls_…`) builds run on when their application names none; none: such builds are refused (422). */
   buildClusterId: string | undefined;
   /** The namespace of the build cluster where build Jobs run (created when missing). */
@@ -70,10 +79,10 @@ const ENV: Record<string, string> = {
   adminGroups: 'SLIPWAY_ADMIN_GROUPS',
   groupsClaim: 'SLIPWAY_GROUPS_CLAIM',
   groupsDelimiter: 'SLIPWAY_GROUPS_DELIMITER',
-  corsOrigins: 'SLIPWAY_CORS_ORIGINS',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
+  ...API_SETTING_ENV,
   buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
   buildNamespace: 'SLIPWAY_BUILD_NAMESPACE',
   buildImage: 'SLIPWAY_BUILD_IMAGE',
@@ -88,17 +97,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     const value = node.tryGetContext(key) ?? (ENV[key] ? env[ENV[key]] : undefined);
     return value === undefined || value === null || value === '' ? undefined : String(value);
   };
-  const bool = (key: string, fallback: boolean): boolean => {
-    const value = raw(key);
-    if (value === undefined) return fallback;
-    if (value !== 'true' && value !== 'false') throw new Error(`Context ${key} must be true or false, got "${value}"`);
-    return value === 'true';
-  };
-  const int = (key: string, fallback: number): number => {
-    const value = Number(raw(key) ?? fallback);
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`Context ${key} must be a positive integer`);
-    return value;
-  };
+  const bool = (key: string, fallback: boolean): boolean => parseBoolean(key, raw(key) ?? String(fallback));
+  const int = (key: string, fallback: number): number => parsePositiveInteger(key, raw(key) ?? String(fallback));
 
   const stage = raw('stage') ?? 'dev';
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(stage)) throw new Error(`Stage "${stage}" must match [a-z][a-z0-9-]{0,15}`);
@@ -126,6 +126,10 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(namespace))
       throw new Error(`reservedNamespaces must be namespace names, got "${namespace}"`);
   }
+  const cursorKeyVersionId = raw('cursorKeyVersionId');
+  if (cursorKeyVersionId !== undefined && !/^[A-Za-z0-9-]{32,64}$/.test(cursorKeyVersionId)) {
+    throw new Error('cursorKeyVersionId must be a Secrets Manager VersionId (32 to 64 letters, digits and -)');
+  }
 
   const buildClusterId = raw('buildClusterId');
   if (buildClusterId !== undefined && !/^cls_[0-9a-hjkmnp-tv-z]{26}$/.test(buildClusterId)) {
@@ -151,9 +155,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     groupsDelimiter: raw('groupsDelimiter'),
     deletionProtection: bool('deletionProtection', true),
     logLevel: (raw('logLevel') ?? 'INFO').toUpperCase(),
-    throttleRateLimit: int('throttleRateLimit', 50),
-    throttleBurstLimit: int('throttleBurstLimit', 100),
-    corsOrigins: list(raw('corsOrigins')),
+    ...readApiSettings(raw),
     nag: bool('nag', false),
     clusterSecretPrefix,
     clusterRolePattern,
@@ -161,6 +163,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     publicUrl: httpsOrigin(raw('publicUrl')),
     reservedNamespaces,
     clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
+    cursorKeyVersionId,
+    auditRetentionDays: retentionDays(int('auditRetentionDays', 365)),
     buildClusterId,
     buildNamespace,
     buildImage,
@@ -182,6 +186,12 @@ function allowedNetworks(value: string | undefined): string[] {
     .filter(Boolean);
   parseAllowedNetworks(entries.join(','));
   return entries;
+}
+
+/** S3 Object Lock takes at most 100 years; compliance mode cannot be undone, so a typo should not reach AWS. */
+function retentionDays(days: number): number {
+  if (days > 36_500) throw new Error(`auditRetentionDays must be at most 36500 (100 years), got ${days}`);
+  return days;
 }
 
 function httpsOrigin(value: string | undefined): string | undefined {

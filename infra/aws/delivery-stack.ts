@@ -14,7 +14,7 @@ import {
   Validations,
 } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
-import { EventBus, type EventPattern, Rule } from 'aws-cdk-lib/aws-events';
+import { EventBus, type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
@@ -30,10 +30,13 @@ import {
   functions,
   type RuleSpec,
   rules,
+  type ScheduleSpec,
   type StateMachineName,
   type StateMachineSpec,
+  schedules,
   stateMachines,
   streamConsumer,
+  workflowName,
 } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
@@ -44,18 +47,22 @@ import {
   pascal,
   type Reach,
 } from './manifest-functions.ts';
+import type { AuditCheckpoints } from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface DeliveryStackProps extends StackProps {
   table: ITableV2;
+  /** The checkpointer's key and bucket (DataStack). */
+  auditCheckpoints: AuditCheckpoints;
   config: SlipwayConfig;
 }
 
 /**
- * Where deploys and builds are orchestrated: the deploy, rollback and build state machines and their step
- * functions, the platform bus with its rules (each with a dead-letter queue), the table stream
- * that feeds the one event publisher, and the bus consumers (notifier, auditor). The ApiStack
+ * Where deploys and builds are orchestrated: the deploy, rollback and build state machines and their
+ * step functions, the platform bus with its rules and the schedules (each with a dead-letter queue),
+ * the table stream that feeds the one event publisher, and the bus consumers (notifier, auditor,
+ * audit checkpointer, build watch). The ApiStack
  * starts and answers the workflows through `reach`.
  */
 export class DeliveryStack extends Stack {
@@ -65,6 +72,8 @@ export class DeliveryStack extends Stack {
   readonly functions: Functions;
   /** What API functions may be granted (start-workflows, answer-approvals, ...). */
   readonly reach: Reach;
+  /** Functions whose asynchronous invoke configuration a rule has set (there is one per function). */
+  private readonly asyncConfigured = new Set<string>();
 
   constructor(scope: Construct, id: string, props: DeliveryStackProps) {
     super(scope, id, props);
@@ -83,7 +92,10 @@ export class DeliveryStack extends Stack {
 
     const clusterAccess = { secretPrefix: config.clusterSecretPrefix, rolePattern: config.clusterRolePattern };
     const specs = functions.filter((spec) => !isApiFunction(spec));
-    const runWorkflows = { pipeline: workflowName(config, 'pipeline'), deploy: workflowName(config, 'deploy') };
+    const runWorkflows = {
+      pipeline: workflowName(config.stage, 'pipeline'),
+      deploy: workflowName(config.stage, 'deploy'),
+    };
     // Step functions first: the state machines need their ARNs.
     this.functions = createFunctions(this, specs, {
       config,
@@ -92,6 +104,7 @@ export class DeliveryStack extends Stack {
         bus: this.bus,
         clusterAccess,
         chatSecret: this.chatSecret,
+        auditCheckpoints: props.auditCheckpoints,
         buildSecretPrefix: config.buildSecretPrefix,
         runs: runWorkflows,
       },
@@ -103,16 +116,16 @@ export class DeliveryStack extends Stack {
     // No clusterAccess or build secrets: no API function may reach cluster or registry credentials.
     this.reach = {
       workflows: this.workflows,
-      workflowNames: Object.fromEntries(stateMachines.map((m) => [m.name, workflowName(config, m.name)])) as Record<
-        StateMachineName,
-        string
-      >,
+      workflowNames: Object.fromEntries(
+        stateMachines.map((m) => [m.name, workflowName(config.stage, m.name)]),
+      ) as Record<StateMachineName, string>,
       bus: this.bus,
       chatSecret: this.chatSecret,
       runs: runWorkflows,
     };
 
     for (const rule of rules) this.rule(rule);
+    for (const schedule of schedules) this.schedule(schedule);
     this.outboxStream(table);
 
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
@@ -133,7 +146,7 @@ export class DeliveryStack extends Stack {
     config: SlipwayConfig,
     built: Partial<Record<StateMachineName, StateMachine>>,
   ): StateMachine {
-    const name = workflowName(config, spec.name);
+    const name = workflowName(config.stage, spec.name);
     const steps = Object.entries(spec.functions).map(
       ([placeholder, fn]) => [placeholder, functionNamed(this.functions, fn)] as const,
     );
@@ -172,7 +185,7 @@ export class DeliveryStack extends Stack {
         'Step Functions logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing actions have no resource-level permissions.',
     });
     for (const [, child, childMachine] of children)
-      this.allowNestedRuns(machine, childMachine, workflowName(config, child));
+      this.allowNestedRuns(machine, childMachine, workflowName(config.stage, child));
     return machine;
   }
 
@@ -219,28 +232,44 @@ export class DeliveryStack extends Stack {
    * keeps failing lands in the rule's dead-letter queue, never silently dropped.
    */
   private rule(spec: RuleSpec): void {
-    const target = functionNamed(this.functions, spec.target);
-    const deadLetters = this.deadLetterQueue(
-      `${pascal(spec.name)}RuleDeadLetters`,
-      `events the ${spec.name} rule could not deliver`,
-    );
     new Rule(this, `${pascal(spec.name)}Rule`, {
       // AWS services (Step Functions' status changes) publish to the account's default bus.
       eventBus: spec.bus === 'aws' ? EventBus.fromEventBusName(this, `${pascal(spec.name)}Bus`, 'default') : this.bus,
       description: spec.description,
       eventPattern: eventPatternOf(spec.bus === 'aws' ? this.ownWorkflowsOnly(spec.pattern) : spec.pattern),
-      targets: [
-        new LambdaFunction(target, {
-          deadLetterQueue: deadLetters,
-          retryAttempts: spec.retry.maximumRetryAttempts,
-          maxEventAge: Duration.seconds(spec.retry.maximumEventAgeSeconds),
-        }),
-      ],
+      targets: [this.target(spec)],
     });
-    target.configureAsyncInvoke({
-      retryAttempts: 2,
-      maxEventAge: Duration.seconds(Math.min(spec.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS)),
-      onFailure: new SqsDestination(deadLetters),
+  }
+
+  /** A schedule of the manifest: a scheduled rule (default bus) that invokes its target with a "Scheduled Event". */
+  private schedule(spec: ScheduleSpec): void {
+    new Rule(this, `${pascal(spec.name)}Schedule`, {
+      description: spec.description,
+      schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)),
+      targets: [this.target(spec)],
+    });
+  }
+
+  /** The Lambda target of a rule or schedule, with its retry policy and dead-letter queue. */
+  private target(spec: RuleSpec | ScheduleSpec): LambdaFunction {
+    const target = functionNamed(this.functions, spec.target);
+    const deadLetters = this.deadLetterQueue(
+      `${pascal(spec.name)}RuleDeadLetters`,
+      `events the ${spec.name} ${'pattern' in spec ? 'rule' : 'schedule'} could not deliver`,
+    );
+    // A function has one asynchronous invoke configuration: the first rule that targets it sets it.
+    if (!this.asyncConfigured.has(spec.target)) {
+      this.asyncConfigured.add(spec.target);
+      target.configureAsyncInvoke({
+        retryAttempts: 2,
+        maxEventAge: Duration.seconds(Math.min(spec.retry.maximumEventAgeSeconds, LAMBDA_MAX_EVENT_AGE_SECONDS)),
+        onFailure: new SqsDestination(deadLetters),
+      });
+    }
+    return new LambdaFunction(target, {
+      deadLetterQueue: deadLetters,
+      retryAttempts: spec.retry.maximumRetryAttempts,
+      maxEventAge: Duration.seconds(spec.retry.maximumEventAgeSeconds),
     });
   }
 
@@ -318,4 +347,3 @@ export function eventPatternOf(pattern: Record<string, unknown>): EventPattern {
 }
 
 /** `slipway-<stage>-deploy`: stages may share an account, and execution ARNs are built from it. */
-const workflowName = (config: SlipwayConfig, name: StateMachineName) => `slipway-${config.stage}-${name}`;

@@ -6,7 +6,14 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { Capability, FunctionName, FunctionSpec, Setting } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
-import { type ClusterAccess, PlatformFunction, type RunWorkflowNames, type Workflows } from './platform-function.ts';
+import {
+  type AuditCheckpoints,
+  type ClusterAccess,
+  type CursorKey,
+  PlatformFunction,
+  type RunWorkflowNames,
+  type Workflows,
+} from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -20,6 +27,9 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  /** The secret holding the cursor signing key, and which version of it the functions get. */
+  cursorKey?: CursorKey;
+  auditCheckpoints?: AuditCheckpoints;
   /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
   buildSecretPrefix?: string;
   /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
@@ -55,7 +65,7 @@ export function createFunctions(
       },
     });
     if (spec.tableAccess !== 'none') fn.bindTable({ table, access: spec.tableAccess });
-    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, reach, config);
+    for (const capability of spec.capabilities ?? []) grant(fn, spec.name, capability, { ...reach, table }, config);
     fns[spec.name] = fn;
   }
   return fns;
@@ -81,10 +91,11 @@ function grant(
   fn: PlatformFunction,
   name: FunctionName,
   capability: Capability,
-  reach: Reach,
+  reach: Reach & { table: ITableV2 },
   config: SlipwayConfig,
 ): void {
-  const { workflows, workflowNames, bus, clusterAccess, chatSecret, buildSecretPrefix, runs } = reach;
+  const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
+  const { buildSecretPrefix, runs } = reach;
   const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
   if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
   else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
@@ -97,6 +108,10 @@ function grant(
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);
   else if (capability === 'cluster-networks') fn.bindClusterNetworks(config.clusterAllowedNetworks);
+  else if (capability === 'sign-cursors' && cursorKey) fn.bindCursorKey(cursorKey);
+  else if (capability === 'record-events') fn.bindEventRecording(table);
+  else if (capability === 'audit-checkpoints-read' && auditCheckpoints) fn.bindAuditCheckpointReads(auditCheckpoints);
+  else if (capability === 'audit-checkpoints-write' && auditCheckpoints) fn.bindAuditCheckpointWrites(auditCheckpoints);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
@@ -36,6 +37,29 @@ export type Workflows = Readonly<Record<StateMachineName, IStateMachine>>;
 
 /** The state machines a run's cancel stops, by name (`slipway-<stage>-pipeline`). */
 export type RunWorkflowNames = Readonly<Record<'pipeline' | 'deploy', string>>;
+
+/** The secret that holds the key signing list cursors; a version id pins the one the functions get (rotation). */
+export interface CursorKey {
+  secret: ISecret;
+  versionId?: string | undefined;
+}
+
+/** The audit checkpoints' signing key and Object Lock bucket (DataStack). */
+export interface AuditCheckpoints {
+  stage: string;
+  key: IKey;
+  retentionDays: number;
+}
+
+/**
+ * The checkpoint bucket's name, fixed per stage, account and region, so grants name it without a
+ * cross-stack export, and least-privilege findings can be acknowledged by that exact name.
+ */
+export const auditBucketName = (stage: string, account: string = Aws.ACCOUNT_ID, region: string = Aws.REGION) =>
+  `slipway-${stage}-audit-checkpoints-${account}-${region}`;
+
+/** Checkpoint objects' keys (shared/audit/checkpoint.ts): every grant stops at this prefix. */
+const CHECKPOINTS = 'checkpoints/*';
 
 /** Where the deployer's cluster credentials may come from. */
 export interface ClusterAccess {
@@ -232,12 +256,73 @@ export class PlatformFunction extends NodejsFunction {
     if (networks.length > 0) this.addEnvironment(ALLOWED_NETWORKS_ENV, networks.join(','));
   }
 
+  /**
+   * For a function that only reads the table (manifest `record-events`): puts of outbox events and
+   * the puts, updates and deletes of its callers' idempotency records, by partition key prefix
+   * (`dynamodb:LeadingKeys`). It cannot touch any other item, the audit log's included.
+   */
+  bindEventRecording(table: ITableV2): void {
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+      resourceArns: [table.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OUTBOX#*', 'IDEMPOTENCY#*'] } },
+    });
+  }
+
+  /** List and read checkpoints, and the signing key's public half to verify them; SLIPWAY_AUDIT_BUCKET and _KEY_ID. */
+  bindAuditCheckpointReads({ stage, key }: AuditCheckpoints): void {
+    const bucket = auditBucketName(stage);
+    Grant.addToPrincipal({ grantee: this, actions: ['s3:GetObject'], resourceArns: [checkpointObjects(bucket)] });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:ListBucket'],
+      resourceArns: [`arn:${Aws.PARTITION}:s3:::${bucket}`],
+      conditions: { StringLike: { 's3:prefix': [CHECKPOINTS] } },
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['kms:GetPublicKey'], resourceArns: [key.keyArn] });
+    this.#acknowledgeCheckpointPrefix(stage);
+    this.addEnvironment('SLIPWAY_AUDIT_BUCKET', bucket);
+    this.addEnvironment('SLIPWAY_AUDIT_KEY_ID', key.keyArn);
+  }
+
+  /** Sign checkpoints and store them with their retention (no deletes: nobody gets those). */
+  bindAuditCheckpointWrites({ stage, key, retentionDays }: AuditCheckpoints): void {
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['s3:PutObject', 's3:PutObjectRetention'],
+      resourceArns: [checkpointObjects(auditBucketName(stage))],
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['kms:Sign'], resourceArns: [key.keyArn] });
+    this.#acknowledgeCheckpointPrefix(stage);
+    this.addEnvironment('SLIPWAY_AUDIT_RETENTION_DAYS', String(retentionDays));
+  }
+
+  #acknowledgeCheckpointPrefix(stage: string): void {
+    const bucket = auditBucketName(stage, '<AWS::AccountId>', '<AWS::Region>');
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/${CHECKPOINTS}]`,
+      reason: 'Checkpoints are numbered at run time; the grant stops at the checkpoint prefix of the one bucket.',
+    });
+  }
+
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);
     this.addEnvironment('SLIPWAY_CHAT_SECRET_ARN', secret.secretArn);
   }
+
+  /**
+   * The cursor signing key as SLIPWAY_CURSOR_KEY, resolved by CloudFormation at deploy time (a
+   * dynamic reference): no Secrets Manager client, call or grant in the function (ADR 14).
+   */
+  bindCursorKey({ secret, versionId }: CursorKey): void {
+    const value = SecretValue.secretsManager(secret.secretArn, versionId ? { versionId } : {});
+    this.addEnvironment('SLIPWAY_CURSOR_KEY', value.unsafeUnwrap());
+  }
 }
+
+const checkpointObjects = (bucket: string) => `arn:${Aws.PARTITION}:s3:::${bucket}/${CHECKPOINTS}`;
 
 const READ = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:ConditionCheckItem'];
 /** Transactions need no actions of their own: they are authorized item by item. */

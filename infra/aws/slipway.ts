@@ -15,18 +15,21 @@ export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
   const prefix = `Slipway-${config.stage}`;
   // Environment-agnostic stacks (no account/region, no lookups): the same template everywhere.
   const data = new DataStack(app, `${prefix}-Data`, {
-    description: 'Slipway: the table (stateful)',
+    description: 'Slipway: the table, the audit checkpoints key and bucket (stateful)',
     deletionProtection: config.deletionProtection,
+    stage: config.stage,
+    auditRetentionDays: config.auditRetentionDays,
   });
   const delivery = new DeliveryStack(app, `${prefix}-Delivery`, {
-    description: 'Slipway: deploy and rollback workflows, event bus, rules and stream (stateless)',
+    description: 'Slipway: deploy and rollback workflows, event bus, rules, schedules and stream (stateless)',
     table: data.table,
+    auditCheckpoints: data.auditCheckpoints,
     config,
   });
   const api = new ApiStack(app, `${prefix}-Api`, {
     description: 'Slipway: HTTP API and functions (stateless)',
     table: data.table,
-    reach: delivery.reach,
+    reach: { ...delivery.reach, auditCheckpoints: data.auditCheckpoints },
     config,
   });
   // Cost allocation and ownership in the console, per stage.

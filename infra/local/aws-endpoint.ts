@@ -1,8 +1,9 @@
 /**
  * One local endpoint for the AWS services that speak the JSON protocol (Step Functions,
- * EventBridge, Secrets Manager): the real SDK clients post `X-Amz-Target: <Prefix>.<Operation>`
- * with a JSON body, so pointing AWS_ENDPOINT_URL_SFN, _EVENTBRIDGE and _SECRETS_MANAGER here is
- * all the function code needs. Errors go back the way AWS sends them: 400 with `__type`.
+ * EventBridge, Secrets Manager, KMS): the real SDK clients post `X-Amz-Target: <Prefix>.<Operation>`
+ * with a JSON body, so pointing AWS_ENDPOINT_URL_SFN, _EVENTBRIDGE, _SECRETS_MANAGER and _KMS here
+ * is all the function code needs. Errors go back the way AWS sends them: 400 with `__type`.
+ * Requests without X-Amz-Target go to the REST service, if one is given (S3, as on LocalStack's port).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -27,8 +28,10 @@ export type LocalView = () => Promise<unknown> | unknown;
 
 export interface AwsEndpointOptions {
   port?: number;
-  /** By X-Amz-Target prefix: `AWSStepFunctions`, `AWSEvents`, `secretsmanager`. */
+  /** By X-Amz-Target prefix: `AWSStepFunctions`, `AWSEvents`, `secretsmanager`, `TrentService`. */
   services: Record<string, AwsService>;
+  /** Every request without X-Amz-Target (a REST protocol service: the local S3). */
+  rest?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
   /** By path, e.g. `/_local/eventbridge/dead-letters`. */
   views?: Record<string, LocalView>;
 }
@@ -66,6 +69,7 @@ async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: Ser
   const view = options.views?.[path];
   if (req.method === 'GET' && view) return send(res, 200, await view());
 
+  if (req.headers['x-amz-target'] === undefined && options.rest) return options.rest(req, res);
   const target = String(req.headers['x-amz-target'] ?? '');
   const dot = target.indexOf('.');
   const service = dot > 0 ? options.services[target.slice(0, dot)] : undefined;

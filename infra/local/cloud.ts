@@ -5,19 +5,26 @@
  */
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { API_SETTING_ENV, apiSettingsFromEnv } from '../api-settings.ts';
 import { functions, routes } from '../manifest.ts';
+import type { CorsOptions } from './cors.ts';
+import { loadCursorKey } from './cursor-key.ts';
 import { loadSigningKey, type TokenRequest } from './dev-issuer.ts';
 import { type DynamoDbLocal, ensureTable, localDynamoClient, startDynamoDbLocal } from './dynamodb.ts';
 import { type GatewayRoute, startGateway } from './gateway.ts';
 import type { FunctionLike } from './lambda-runtime.ts';
 import { type LocalServices, type ServicesOptions, startServices } from './services.ts';
+import type { Throttle } from './throttle.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export interface LocalCloudOptions {
   /** Gateway port; 0 picks a free one. Default 3000. */
   port?: number;
-  /** Keeps the database (`<dataDir>/dynamodb`) and the issuer key (`<dataDir>/dev-issuer`). Default `.data`. */
+  /**
+   * Keeps the database (`<dataDir>/dynamodb`), the issuer key (`<dataDir>/dev-issuer`) and the
+   * cursor key (`<dataDir>/cursor-key`). Default `.data`.
+   */
   dataDir?: string;
   /** Nothing on disk: a throwaway database and signing key. */
   inMemory?: boolean;
@@ -40,6 +47,7 @@ export interface LocalCloudOptions {
   clusterLoopback?: ServicesOptions['clusterLoopback'];
   chat?: ServicesOptions['chat'];
   awsPort?: ServicesOptions['awsPort'];
+  schedules?: ServicesOptions['schedules'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
   /**
@@ -47,6 +55,18 @@ export interface LocalCloudOptions {
    * test that counts one request's own DynamoDB calls turns it off, as the consumers share the process.
    */
   deliverEvents?: boolean;
+  /**
+   * Stage throttling, CORS and the per-caller quotas. Each defaults to its SLIPWAY_* environment
+   * variable, then to the AWS default (infra/api-settings.ts); tests and the bench raise the limits.
+   */
+  throttle?: Throttle;
+  cors?: CorsOptions;
+  quotas?: Quotas;
+}
+
+export interface Quotas {
+  writesPerMinute: number;
+  deploysPerMinute: number;
 }
 
 export interface LocalCloud {
@@ -67,6 +87,7 @@ export interface LocalCloud {
 
 export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<LocalCloud> {
   const tableName = options.tableName ?? 'slipway';
+  const settings = apiSettingsFromEnv(); // a bad SLIPWAY_* setting stops the start here, as it stops a synth
   const dataDir = options.inMemory ? undefined : resolve(options.dataDir ?? '.data');
   const dynamo: DynamoDbLocal | undefined = options.dynamoEndpoint
     ? undefined
@@ -86,7 +107,12 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     }
     // Handlers read their configuration at module scope: this must precede their first import,
     // which the gateway does on the first request to each function.
-    setFunctionEnvironment(tableName, dynamoEndpoint);
+    setFunctionEnvironment(tableName, dynamoEndpoint, {
+      writesPerMinute: settings.quotaWritesPerMinute,
+      deploysPerMinute: settings.quotaDeploysPerMinute,
+      ...options.quotas,
+    });
+    process.env.SLIPWAY_CURSOR_KEY ??= await loadCursorKey(dataDir);
     services = await startServices({
       rootDir: REPO_ROOT,
       dataDir,
@@ -99,6 +125,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.clusterLoopback ? { clusterLoopback: options.clusterLoopback } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
+      ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);
@@ -114,6 +141,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       signingKey: await loadSigningKey(dataDir === undefined ? undefined : join(dataDir, 'dev-issuer')),
       ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
       ...(options.quiet === undefined ? {} : { quiet: options.quiet }),
+      throttle: options.throttle ?? { rateLimit: settings.throttleRateLimit, burstLimit: settings.throttleBurstLimit },
+      ...corsOf(options.cors, settings),
     });
 
     // Chat messages link deployments and approvals on this gateway.
@@ -143,9 +172,17 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
   }
 }
 
+const corsOf = (cors: CorsOptions | undefined, settings: ReturnType<typeof apiSettingsFromEnv>) => {
+  if (cors) return { cors };
+  const { corsOrigins: origins, corsAllowCredentials: allowCredentials } = settings;
+  return origins.length > 0 ? { cors: { origins, allowCredentials } } : {};
+};
+
 /** What infra/aws sets on each function, pointed at the local services. Credentials only if none are set. */
-function setFunctionEnvironment(tableName: string, dynamoEndpoint: string): void {
+function setFunctionEnvironment(tableName: string, dynamoEndpoint: string, quotas: Quotas): void {
   const env = process.env;
+  env[API_SETTING_ENV.quotaWritesPerMinute] = String(quotas.writesPerMinute);
+  env[API_SETTING_ENV.quotaDeploysPerMinute] = String(quotas.deploysPerMinute);
   env.TABLE_NAME = tableName;
   env.AWS_ENDPOINT_URL_DYNAMODB = dynamoEndpoint;
   env.AWS_REGION ??= 'us-east-1';

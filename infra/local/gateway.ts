@@ -1,18 +1,21 @@
 /**
- * The local API Gateway HTTP API: routes from the manifest, the JWT authorizer in front of every
- * non-public route, payload 2.0 events to the handlers, and AWS's own answers where AWS answers
- * without the function (404, 401, 413, 500, 503). It also serves the dev issuer's well-known
- * documents, so the issuer URL in every token is a real, fetchable OIDC issuer.
+ * The local API Gateway HTTP API: routes from the manifest, stage throttling, CORS, the JWT
+ * authorizer in front of every non-public route, payload 2.0 events to the handlers, and AWS's own
+ * answers where AWS answers without the function (404, 401, 413, 429, 500, 503). It also serves the
+ * dev issuer's well-known documents, so the issuer URL in every token is a real, fetchable OIDC issuer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { DEFAULT_THROTTLE } from '../api-settings.ts';
 import { buildApiEvent, LOCAL_ACCOUNT_ID, newRequestId } from './api-event.ts';
 import { gatewayResponse, type HttpResponseData, internalServerError, interpretResult } from './api-result.ts';
+import { type CorsOptions, createCors } from './cors.ts';
 import { createDevIssuer, DEFAULT_AUDIENCE, type DevIssuer, devIssuerUrl, type SigningKey } from './dev-issuer.ts';
 import { createJwtAuthorizer } from './jwt-authorizer.ts';
 import { createLambdaRuntime, type FunctionLike, type Invocation, localFunctionName } from './lambda-runtime.ts';
 import { readBody } from './request-body.ts';
 import { createRouter, type RouteLike } from './router.ts';
+import { type Throttle, tokenBucket } from './throttle.ts';
 
 /** What the gateway needs of a route; the manifest's RouteSpec is one. */
 export interface GatewayRoute extends RouteLike {
@@ -39,6 +42,10 @@ export interface GatewayOptions {
   region?: string;
   /** No access log lines (handler errors are still written to stderr). */
   quiet?: boolean;
+  /** The stage's throttling; default the CDK stage's (infra/api-settings.ts). */
+  throttle?: Throttle;
+  /** CORS for browser front-ends; off when absent, as on an HTTP API without a CORS configuration. */
+  cors?: CorsOptions;
 }
 
 export interface Gateway {
@@ -63,6 +70,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     );
   }
   const route = createRouter(options.routes);
+  const throttle = tokenBucket(options.throttle ?? DEFAULT_THROTTLE);
+  const cors = options.cors ? createCors(options.cors) : undefined;
   const runtime = createLambdaRuntime({
     rootDir: options.rootDir,
     region: options.region ?? process.env.AWS_REGION ?? 'us-east-1',
@@ -102,6 +111,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const match = route(method, path);
     if (match === undefined) return gatewayResponse(404, 'Not Found');
     log.routeKey = match.routeKey;
+    if (!throttle.take()) return gatewayResponse(429, 'Too Many Requests');
 
     const body = await readBody(req, MAX_REQUEST_BYTES);
     // Text, as API Gateway's front door answers it (no JSON, no request id in the body).
@@ -143,13 +153,16 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     const started = performance.now();
     const requestId = newRequestId();
     const log: AccessLog = { requestId, method: req.method ?? '', path: (req.url ?? '/').split('?')[0] ?? '/' };
-    respond(req, requestId, log)
+    // With CORS configured, API Gateway answers preflights itself, before routing and throttling.
+    const preflight = cors?.preflight(req.method ?? '', req.headers);
+    (preflight ? Promise.resolve(preflight) : respond(req, requestId, log))
       .catch((error: unknown) => {
         logError('Gateway Error', error, { requestId });
         return internalServerError();
       })
       .then((response) => {
-        log.status = send(res, response, requestId);
+        const answer = cors && !preflight ? cors.decorate(req.headers.origin, response) : response;
+        log.status = send(res, answer, requestId);
         log.durationMs = Math.round((performance.now() - started) * 10) / 10;
         if (!options.quiet) {
           writeLine(process.stdout, { time: new Date().toISOString(), level: 'INFO', message: 'request', ...log });

@@ -7,6 +7,7 @@
  * function is called concurrently instead of once per sandbox; a timed-out call keeps running in
  * the background (its result is dropped) instead of its sandbox being destroyed.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -51,6 +52,10 @@ interface LoadedFunction {
 
 export const localFunctionName = (fn: FunctionLike): string => `slipway-${fn.name}`;
 
+/** Which invocation the running code belongs to: functions share this process, so tests attribute SDK calls by it. */
+const invocations = new AsyncLocalStorage<{ functionName: string; awsRequestId: string }>();
+export const currentInvocation = () => invocations.getStore();
+
 export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime {
   const loaded = new Map<string, Promise<LoadedFunction>>();
 
@@ -81,10 +86,12 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
           const { handler, logStreamName } = await load(fn);
           const deadline = Date.now() + fn.timeoutSeconds * 1000;
           const context = lambdaContext(fn, options, awsRequestId, logStreamName, deadline);
-          const running = (async () => handler(event, context))().then(
-            (result): Invocation => ({ outcome: 'result', result }),
-            (error: unknown): Invocation => ({ outcome: 'error', error }),
-          );
+          const running = invocations
+            .run({ functionName: context.functionName, awsRequestId }, async () => handler(event, context))
+            .then(
+              (result): Invocation => ({ outcome: 'result', result }),
+              (error: unknown): Invocation => ({ outcome: 'error', error }),
+            );
           return Promise.race([running, after(fn.timeoutSeconds * 1000, { outcome: 'function-timeout' } as const)]);
         };
         const invocation = await Promise.race([

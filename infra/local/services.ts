@@ -1,9 +1,11 @@
 /**
  * The local cloud's AWS services beyond DynamoDB and API Gateway, wired from the manifest the way
  * infra/aws wires them on AWS: Step Functions running the same ASL files, the EventBridge bus with
- * the manifest's rules, Secrets Manager, the table stream feeding the event publisher, and the
- * simulated Kubernetes cluster (a simulator: no kube-apiserver can run here).
+ * the manifest's rules and schedules, Secrets Manager, KMS, S3 (with the audit checkpoints' Object
+ * Lock bucket and signing key), the table stream feeding the event publisher, and the simulated
+ * Kubernetes cluster (a simulator: no kube-apiserver can run here).
  */
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ALLOWED_LOOPBACK_ENV } from '../../shared/net/cluster-egress.ts';
@@ -11,16 +13,23 @@ import {
   EVENT_BUS_NAME,
   type FunctionSpec,
   functions,
+  LOCAL_STAGE,
   rules,
+  type ScheduleSpec,
   type StateMachineSpec,
+  schedules,
   stateMachines,
   streamConsumer,
+  workflowName,
 } from '../manifest.ts';
 import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
 import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
+import { createLocalKms, type LocalKms } from './kms/service.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes/simulator.ts';
 import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lambda-runtime.ts';
+import { LocalBuckets } from './s3/buckets.ts';
+import { s3Handler } from './s3/server.ts';
 import { createLocalSecrets } from './secrets.ts';
 import { createLocalStepFunctions, type LocalStepFunctions, type MachineOverrides } from './stepfunctions/service.ts';
 import { type StreamPoller, startStreamPoller } from './streams.ts';
@@ -28,6 +37,11 @@ import { type StreamPoller, startStreamPoller } from './streams.ts';
 export const LOCAL_REGION = 'us-east-1';
 /** Where `npm start` keeps the simulator's token: register the simulated cluster with this secret. */
 export const SIMULATOR_SECRET_NAME = 'slipway/clusters/local-simulator';
+/** The audit checkpoints' Object Lock bucket and signing key (on AWS: DataStack's). */
+export const AUDIT_BUCKET = 'slipway-audit-checkpoints';
+export const AUDIT_KEY_ALIAS = 'slipway-audit-checkpoints';
+/** Short, so a local data folder's checkpoints do not stay undeletable for long. */
+const LOCAL_AUDIT_RETENTION_DAYS = 1;
 
 export interface ServicesOptions {
   rootDir: string;
@@ -47,6 +61,8 @@ export interface ServicesOptions {
   chat?: Record<string, unknown>;
   /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
   awsPort?: number;
+  /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
+  schedules?: boolean;
   log?: (line: string) => void;
 }
 
@@ -55,6 +71,10 @@ export interface LocalServices {
   stepFunctions: LocalStepFunctions;
   bus: LocalEventBus;
   kubernetes: KubernetesSimulator & { tokenSecretArn: string };
+  kms: LocalKms;
+  s3: LocalBuckets;
+  /** Fires a schedule of the manifest now, as its timer would (tests and the bench do not wait minutes). */
+  tick(schedule: ScheduleSpec['name']): Promise<unknown>;
   stateMachineArn(name: StateMachineSpec['name']): string;
   /** Stores a secret (e.g. a real cluster's token) and answers its ARN. */
   putSecret(name: string, value: string): string;
@@ -110,12 +130,12 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   });
 
   const stateMachineArn = (name: string) =>
-    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:slipway-${name}`;
+    `arn:aws:states:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:stateMachine:${workflowName(LOCAL_STAGE, name)}`;
   const stepFunctions = createLocalStepFunctions({
     region: LOCAL_REGION,
     accountId: LOCAL_ACCOUNT_ID,
     stateMachines: stateMachines.map((machine) => ({
-      name: `slipway-${machine.name}`,
+      name: workflowName(LOCAL_STAGE, machine.name),
       definition: definitionOf(
         options.rootDir,
         machine,
@@ -153,7 +173,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
         },
       }),
     overrides: Object.fromEntries(
-      Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [`slipway-${name}`, overrides]),
+      Object.entries(options.workflowOverrides ?? {}).map(([name, overrides]) => [
+        workflowName(LOCAL_STAGE, name),
+        overrides,
+      ]),
     ),
   });
 
@@ -164,9 +187,26 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   const tokenSecretArn = secrets.put(SIMULATOR_SECRET_NAME, simulator.token);
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
 
+  const kms = createLocalKms({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+    ...(options.dataDir ? { file: dataPath('kms', 'keys.json') } : {}),
+  });
+  const s3 = new LocalBuckets(dataPath('s3'));
+  s3.ensure(AUDIT_BUCKET, {
+    objectLock: true,
+    defaultRetention: { mode: 'COMPLIANCE', days: LOCAL_AUDIT_RETENTION_DAYS },
+  });
+
   const endpoint = await startAwsEndpoint({
     ...(options.awsPort === undefined ? {} : { port: options.awsPort }),
-    services: { AWSStepFunctions: stepFunctions.service, AWSEvents: bus.service, secretsmanager: secrets.service },
+    services: {
+      AWSStepFunctions: stepFunctions.service,
+      AWSEvents: bus.service,
+      secretsmanager: secrets.service,
+      TrentService: kms.service,
+    },
+    rest: s3Handler(s3),
     views: { '/_local/eventbridge/dead-letters': () => bus.deadLetters() },
   });
 
@@ -174,6 +214,11 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     AWS_ENDPOINT_URL_SFN: endpoint.url,
     AWS_ENDPOINT_URL_EVENTBRIDGE: endpoint.url,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
+    AWS_ENDPOINT_URL_KMS: endpoint.url,
+    AWS_ENDPOINT_URL_S3: endpoint.url,
+    SLIPWAY_AUDIT_BUCKET: AUDIT_BUCKET,
+    SLIPWAY_AUDIT_KEY_ID: kms.signingKey(AUDIT_KEY_ALIAS),
+    SLIPWAY_AUDIT_RETENTION_DAYS: String(LOCAL_AUDIT_RETENTION_DAYS),
     EVENT_BUS_NAME,
     DEPLOY_STATE_MACHINE_ARN: stateMachineArn('deploy'),
     ROLLBACK_STATE_MACHINE_ARN: stateMachineArn('rollback'),
@@ -183,6 +228,21 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
   };
+
+  // Failures are said even when the access log is quiet (a stream or schedule that stops matters).
+  const log = options.log ?? ((line: string) => console.error(line));
+  // Scheduled rules invoke their target with a "Scheduled Event"; a failed tick is made up by the next.
+  const tick = (name: string) => {
+    const schedule = schedules.find((s) => s.name === name);
+    if (!schedule) throw new Error(`manifest.ts has no schedule ${name}`);
+    return invokeByName(schedule.target, scheduledEvent(schedule));
+  };
+  const timers = (options.schedules === false ? [] : schedules).map((schedule) =>
+    setInterval(
+      () => tick(schedule.name).catch((error: unknown) => log(`schedule ${schedule.name}: ${String(error)}`)),
+      schedule.everyMinutes * 60_000,
+    ).unref(),
+  );
 
   let streams: StreamPoller | undefined;
   const startStreams = () => {
@@ -195,7 +255,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       ...(options.dataDir ? { checkpointFile: dataPath('streams', 'checkpoint.json') } : {}),
       invoke: async (event) => (await invokeByName(streamConsumer.function, event)) as never,
       // A stream that stops flowing stops every event: say so even when the access log is quiet.
-      log: options.log ?? ((line) => console.error(line)),
+      log,
     });
   };
 
@@ -204,11 +264,15 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     stepFunctions,
     bus,
     kubernetes: Object.assign(simulator, { tokenSecretArn }),
+    kms,
+    s3,
+    tick,
     stateMachineArn,
     putSecret: (name, value) => secrets.put(name, value),
     environment,
     startStreams,
     async stop() {
+      for (const timer of timers) clearInterval(timer);
       await streams?.stop();
       await stepFunctions.stop();
       // Executions cut short by the stop are events too: let their consumers record them, briefly.
@@ -238,6 +302,21 @@ export function definitionOf(
     throw new Error(`${machine.file}: no substitution for ${whole}`);
   });
   return JSON.parse(text) as object;
+}
+
+/** The event a scheduled EventBridge rule delivers (`aws.events`, "Scheduled Event", the rule as its resource). */
+function scheduledEvent(schedule: ScheduleSpec) {
+  return {
+    version: '0',
+    id: randomUUID(),
+    'detail-type': 'Scheduled Event',
+    source: 'aws.events',
+    account: LOCAL_ACCOUNT_ID,
+    time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    region: LOCAL_REGION,
+    resources: [`arn:aws:events:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:rule/slipway-${schedule.name}`],
+    detail: {},
+  };
 }
 
 /** What Step Functions and EventBridge see of a failed invocation: the error's type and message. */

@@ -17,7 +17,7 @@ const USAGE = `Usage: npm start -- [--port 3000] [--data-dir .data] [--in-memory
   --in-memory    keep nothing: a throwaway database and signing key
   --dynamo-port  DynamoDB Local's port (default: any free port)
   --kube-port    the simulated Kubernetes cluster's port (default 6443; a registered cluster keeps its URL)
-  --aws-port     Step Functions, EventBridge and Secrets Manager endpoint (default 4566, as LocalStack)
+  --aws-port     Step Functions, EventBridge, Secrets Manager, KMS and S3 endpoint (default 4566, as LocalStack)
   --chat         chat channels (shared/notify/config.ts format); default: print messages here
   --quiet        no access log lines`;
 
@@ -112,7 +112,7 @@ async function banner(c: LocalCloud): Promise<string> {
     `  Issuer    ${c.issuer}  (development OIDC issuer; audience "slipway")`,
     `  DynamoDB  ${c.dynamoEndpoint}  table "${c.tableName}"`,
     `  Data      ${c.dataDir ?? 'in memory: everything is gone when this stops'}`,
-    `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Secrets Manager)`,
+    `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Secrets Manager, KMS, S3)`,
     `  Chat      ${args.chat ? args.chat : 'messages are printed here (chat ▸ …)'}`,
     '',
     'Simulated Kubernetes cluster (a simulator of the API server, no pods run):',

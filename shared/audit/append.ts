@@ -41,6 +41,7 @@ function appendWrites(entry: AuditEntry, projectId: string | null): Write[] {
   const claim: Item = { ...auditKeys.claim(entry.event_id), subject: entry.subject, seq: entry.seq };
   const head: Item = {
     ...auditKeys.head(entry.subject),
+    ...auditKeys.headIndex(entry.subject),
     subject: entry.subject,
     seq: entry.seq,
     hash: entry.hash,

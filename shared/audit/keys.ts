@@ -1,13 +1,17 @@
+import { byKind } from '../store/keys.ts';
 import type { Key } from '../store/table.ts';
 
 /**
  * Where the audit log lives in the one table. A subject's chain is one partition: its head
  * (`HEAD`: seq and hash of the last entry) and its entries (`ENTRY#<seq>`, zero-padded so they
- * sort). Entries are also listed by project (GSI1) and by actor (GSI2), newest first by time.
+ * sort). Entries are also listed by project (GSI1) and by actor (GSI2), newest first by time;
+ * heads are listed by kind (GSI1, by subject), so a checkpoint reads every head without a scan.
  * A claim per event id makes a redelivered event a no-op.
  */
 export const auditKeys = {
   head: (subject: string): Key => ({ PK: chainOf(subject), SK: 'HEAD' }),
+  /** GSI1 attributes of a head. */
+  headIndex: (subject: string) => ({ GSI1PK: byKind.auditChain, GSI1SK: subject }),
   entry: (subject: string, seq: number): Key => ({ PK: chainOf(subject), SK: `${ENTRY_PREFIX}${pad(seq)}` }),
   claim: (eventId: string): Key => ({ PK: `AUDIT_EVENT#${eventId}`, SK: 'CLAIM' }),
 };

@@ -4,17 +4,17 @@ import type { Caller } from '../auth/caller.ts';
 import { readAccessOnly } from '../auth/principal.ts';
 import { PLATFORM, projectScope } from '../auth/scope.ts';
 import { invalid, notFound } from '../errors.ts';
-import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
 import { ID_PATTERN } from '../store/ids.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
-import { type Item, queryPage } from '../store/table.ts';
-import { type AuditEntry, type ChainVerdict, verifyChain } from './chain.ts';
+import { type Item, queryAll, queryPage } from '../store/table.ts';
+import { type AuditEntry, type ChainHead, type ChainVerdict, verifyChain } from './chain.ts';
+import { checkpointNumber, type Finding, findingsAgainst, type RecordedHead } from './checkpoint.ts';
+import { type CheckpointHistory, checkpointHistory, forged, linkFindings } from './checkpoints.ts';
 import { auditByActor, auditKeys, auditOfProject, chainOf, ENTRY_PREFIX } from './keys.ts';
 
 /** Whose history to list: one subject's chain, one actor's changes, or one project's. */
 export type AuditFilter = { subject: string } | { actor: string } | { project_id: string };
-
-export type ChainReport = { subject: string; entries: number } & ChainVerdict;
 
 const FILTERS = ['subject', 'actor', 'project_id'] as const;
 const what = 'Audit log';
@@ -68,12 +68,84 @@ export async function listAuditEntries(
   return { items: result.items.map((i) => present<AuditEntry>(i)), next_cursor: result.next_cursor };
 }
 
-/** Recomputes a subject's whole chain from its stored entries, against its head. */
+/** The checkpoint a chain was compared with, and what it recorded for the chain (null: the chain is newer). */
+export interface CheckpointRef {
+  key: string;
+  number: number;
+  /** Null when the checkpoint is not validly signed: nothing in it can be trusted. */
+  time: string | null;
+  verified: boolean;
+  recorded: ChainHead | null;
+}
+
+export type ChainReport = { subject: string; entries: number } & ChainVerdict & {
+    checkpoint: CheckpointRef | null;
+    findings: Finding[];
+  };
+
+/**
+ * Recomputes a subject's whole chain from its stored entries, against its head, and against the
+ * newest validly signed checkpoint: a chain cut short or rewritten (hashes recomputed, head moved)
+ * since it was checkpointed is reported as such. Entries appended after it are checked by the
+ * chain's own hashes.
+ */
 export async function verifyAuditChain(caller: Caller, subject: string): Promise<ChainReport> {
-  const head = await readChainHead(caller, subject);
-  const entries = await readWholeChain(subject);
-  const verdict = verifyChain(entries, { seq: head.seq as number, hash: head.hash as string });
-  return { subject, entries: entries.length, ...verdict };
+  const { access, items } = await readAccessOnly(caller, [auditKeys.head(subject)]);
+  const head = items[0];
+  // A chain deleted whole (head too) is still reported to those who could read it, if it was checkpointed.
+  const history = head ? undefined : await checkpointHistory();
+  const record = history && recordOf(history, subject);
+  if (!head && !record) throw notFound(what);
+  requireAuditRead(access, ((head ?? record) as { project_id?: string | null }).project_id ?? null);
+
+  const [entries, checked] = await Promise.all([readWholeChain(subject), history ?? checkpointHistory()]);
+  const verdict = verifyChain(entries, head && { seq: head.seq as number, hash: head.hash as string });
+  const recorded = recordOf(checked, subject);
+  const findings: Finding[] = [
+    ...ownFindings(verdict, head ? undefined : (entries.at(-1)?.seq ?? 0)),
+    ...(recorded && checked.valid ? findingsAgainst(recorded, entries, checked.valid.key) : []),
+    ...checked.invalid.map(forged),
+    ...(await linkFindings(checked.valid)),
+  ];
+  const first = findings[0];
+  const firstSeq = verdict.first_invalid_seq ?? findings.find((f) => f.seq)?.seq;
+  return {
+    subject,
+    entries: entries.length,
+    valid: first === undefined,
+    ...(first ? { first_invalid_seq: firstSeq, reason: first.message } : {}),
+    checkpoint: checkpointRef(checked, recorded),
+    findings,
+  };
+}
+
+/** What the chain says of itself: a hash that does not hold, or a head that is gone (`headless`: the last seq). */
+function ownFindings(verdict: ChainVerdict, headless: number | undefined): Finding[] {
+  const findings: Finding[] = [];
+  if (!verdict.valid) {
+    findings.push({
+      type: 'chain-broken',
+      seq: verdict.first_invalid_seq as number,
+      message: verdict.reason as string,
+    });
+  }
+  if (headless !== undefined)
+    findings.push({ type: 'head-missing', seq: headless + 1, message: 'the chain has no head' });
+  return findings;
+}
+
+const recordOf = (history: CheckpointHistory, subject: string): RecordedHead | undefined =>
+  history.valid?.checkpoint.chains.find((chain) => chain.subject === subject);
+
+function checkpointRef(history: CheckpointHistory, recorded: RecordedHead | undefined): CheckpointRef | null {
+  if (history.valid) {
+    const { key, checkpoint } = history.valid;
+    const at = recorded ? { seq: recorded.seq, hash: recorded.hash } : null;
+    return { key, number: checkpoint.number, time: checkpoint.time, verified: true, recorded: at };
+  }
+  if (!history.newest) return null;
+  const { key } = history.newest;
+  return { key, number: checkpointNumber(key) as number, time: null, verified: false, recorded: null };
 }
 
 /** The head says which project the subject belongs to, so it decides who may read the chain. */
@@ -91,12 +163,5 @@ function requireAuditRead(access: Access, projectId: string | null): void {
 }
 
 async function readWholeChain(subject: string): Promise<AuditEntry[]> {
-  const entries: AuditEntry[] = [];
-  let after: PageRequest['after'];
-  do {
-    const page = await queryPage({ partition: chainOf(subject), prefix: ENTRY_PREFIX, page: { limit: 1000, after } });
-    entries.push(...page.items.map((i) => present<AuditEntry>(i)));
-    after = page.next_cursor ? parsePageRequest({ cursor: page.next_cursor }).after : undefined;
-  } while (after);
-  return entries;
+  return (await queryAll({ partition: chainOf(subject), prefix: ENTRY_PREFIX })).map((i) => present<AuditEntry>(i));
 }

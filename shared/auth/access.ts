@@ -1,6 +1,6 @@
 import { forbidden, notFound } from '../errors.ts';
 import { type Permission, ROLES, type RoleName, roleAllows } from './roles.ts';
-import { covers, PLATFORM, projectOf, type ScopePath } from './scope.ts';
+import { covers, PLATFORM, projectOf, projectScope, type ScopePath } from './scope.ts';
 
 /** One role on one scope, as materialized on the user record (direct or through a team). */
 export interface Grant {
@@ -44,12 +44,15 @@ export class Access {
     if (!this.can(permission, target)) throw forbidden(`You need the ${permission} permission on ${target}.`);
   }
 
-  /** Projects the caller holds any grant in, for listing without platform-wide read. */
-  visibleProjects(): string[] {
+  /**
+   * Projects the caller may read (project.read on the project itself), for listing without
+   * platform-wide read: a grant on one app or environment inside a project does not show the project.
+   */
+  readableProjects(): string[] {
     const ids = new Set<string>();
     for (const g of this.grants) {
       const id = projectOf(g.scope);
-      if (id) ids.add(id);
+      if (id && this.can('project.read', projectScope(id))) ids.add(id);
     }
     return [...ids].sort();
   }

@@ -1,3 +1,5 @@
+import { config } from '../config.ts';
+
 /**
  * The caller's IdP groups, each one a whole name (ADR 17): a group is never cut out of another
  * group's name, so "ops platform-admins" or "former,platform-admins" is not "platform-admins".
@@ -11,17 +13,13 @@
  *   authorizer handed over (same `sub`, same claim once stringified). Otherwise: no groups.
  */
 
-export const groupsClaim = (): string => process.env.SLIPWAY_GROUPS_CLAIM || 'groups';
-
-const adminGroups = new Set(
-  (process.env.SLIPWAY_ADMIN_GROUPS ?? 'platform-admins')
-    .split(',')
-    .map((g) => g.trim())
-    .filter(Boolean),
-);
+export const groupsClaim = (): string => config.groupsClaim;
 
 /** Platform admin: one of the caller's groups is, exactly, a configured admin group. */
-export const isPlatformAdmin = (groups: readonly string[]): boolean => groups.some((g) => adminGroups.has(g));
+export function isPlatformAdmin(groups: readonly string[]): boolean {
+  const admins = config.adminGroups;
+  return groups.some((g) => admins.has(g));
+}
 
 /**
  * The groups in `claims` (as the JWT authorizer handed them over, or real JSON values from another
@@ -41,7 +39,7 @@ export function readGroups(claims: Record<string, unknown> | undefined, authoriz
 function groupList(value: unknown): string[] {
   if (Array.isArray(value)) return value.filter((g): g is string => typeof g === 'string' && g.length > 0);
   if (typeof value !== 'string' || value.length === 0) return [];
-  const delimiter = process.env.SLIPWAY_GROUPS_DELIMITER;
+  const delimiter = config.groupsDelimiter;
   return delimiter ? value.split(delimiter).filter(Boolean) : [value];
 }
 

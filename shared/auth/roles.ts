@@ -32,6 +32,8 @@ export const PERMISSIONS = [
   'pipeline.run',
   'approval.decide',
   'audit.read',
+  /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
+  'audit.checkpoint',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];

@@ -6,13 +6,14 @@
 import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
+import { config } from '../config.ts';
 import { startExecution, workflowUnavailable } from '../delivery/workflow.ts';
 import type { NewBuild } from '../domain/build.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import type { Actor } from '../events/outbox.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { buildIndexes, buildKeys } from './keys.ts';
@@ -65,7 +66,7 @@ export async function requestBuild(
 
 /** The cluster builds run on: the app's, or the platform's default (SLIPWAY_BUILD_CLUSTER_ID). */
 function buildClusterOf(app: Item): string {
-  const clusterId = (app.build_cluster_id as string | undefined) || process.env.SLIPWAY_BUILD_CLUSTER_ID;
+  const clusterId = (app.build_cluster_id as string | undefined) ?? config.buildClusterId;
   if (!clusterId) {
     throw unprocessable(
       'no-build-cluster',

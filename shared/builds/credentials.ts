@@ -7,6 +7,7 @@
  * Either may be missing: a public repository needs no token, and a registry refuses an anonymous
  * push with an answer the build's log shows.
  */
+import { config } from '../config.ts';
 import { secretString } from '../k8s/credentials.ts';
 
 export interface BuildCredentials {
@@ -16,8 +17,6 @@ export interface BuildCredentials {
   registrySecret: string;
   gitSecret: string;
 }
-
-const prefix = () => process.env.SLIPWAY_BUILD_SECRET_PREFIX || 'slipway/builds/';
 
 /** The registry an image repository lives in; Docker Hub when its first part is no host. */
 export function registryHost(imageRepository: string): string {
@@ -30,8 +29,8 @@ export async function buildCredentials(
   repository: { url: string; provider: string },
 ): Promise<BuildCredentials> {
   const host = registryHost(imageRepository);
-  const registrySecret = `${prefix()}registry/${host}`;
-  const gitSecret = `${prefix()}git/${new URL(repository.url).host}`;
+  const registrySecret = `${config.buildSecretPrefix}registry/${host}`;
+  const gitSecret = `${config.buildSecretPrefix}git/${new URL(repository.url).host}`;
   const [registry, git] = await Promise.all([optionalSecret(registrySecret), optionalSecret(gitSecret)]);
   const login = registry === undefined ? undefined : registryLogin(registry, registrySecret);
   const token = git === undefined ? undefined : gitToken(git, gitSecret);

@@ -5,8 +5,8 @@
  * condition that the size is still what the writer read: a retried step never writes a line twice.
  */
 import { conflict } from '../errors.ts';
-import { queryPage, type Write } from '../store/table.ts';
-import { buildKeys, chunkSort, logPartition } from './keys.ts';
+import { type Item, query, type Write } from '../store/table.ts';
+import { buildKeys, logPartition } from './keys.ts';
 import type { LogCursor } from './log-lines.ts';
 import { advanceBuild, type Build, type BuildMove } from './progress.ts';
 
@@ -101,11 +101,11 @@ export function splitLines(text: string, bytes: number): string[] {
   return pieces;
 }
 
-/** The longest start of `text` that fits in `bytes` of UTF-8 without splitting a character. */
+/** The longest start of `text` that fits in `bytes` of UTF-8 without splitting a character (one character at least). */
 function utf8Head(text: string, bytes: number): string {
   let head = Buffer.from(text).subarray(0, bytes).toString('utf8');
   while (Buffer.byteLength(head) > bytes || head.endsWith('\uFFFD')) head = head.slice(0, -1);
-  return head;
+  return head || String.fromCodePoint(text.codePointAt(0) as number);
 }
 
 /**
@@ -114,22 +114,16 @@ function utf8Head(text: string, bytes: number): string {
  */
 export async function readChunks(buildId: string, position: number, maxBytes: number): Promise<LogChunk[]> {
   const chunks: LogChunk[] = [];
-  let after = position;
   let bytes = 0;
-  for (;;) {
-    const page = await queryPage({
-      partition: logPartition(buildId),
-      sortKeyAfter: chunkSort(after),
-      page: { limit: 100, after: undefined },
-      consistent: true,
-    });
+  // The chunk keys are positions: a Query resuming "after" the key of `position` starts right there.
+  let startAfter: Item | undefined = buildKeys.logChunk(buildId, position);
+  while (startAfter && bytes < maxBytes) {
+    const page = await query({ partition: logPartition(buildId), limit: 100, startAfter, consistent: true });
     for (const item of page.items) {
       chunks.push({ offset: item.offset as number, text: item.text as string });
       bytes += Buffer.byteLength(item.text as string);
     }
-    const last = chunks.at(-1);
-    if (!page.next_cursor || !last || bytes >= maxBytes) break;
-    after = last.offset;
+    startAfter = page.lastKey;
   }
   return chunksFrom(chunks, position);
 }

@@ -4,6 +4,7 @@
  * its workflow was stopped (functions/build-watch). Every line stored is masked with the secrets
  * the build was given; Slipway's own lines start with `[slipway]`.
  */
+import { config } from '../config.ts';
 import { describeFailure } from '../delivery/step.ts';
 import type { ClusterTarget } from '../domain/cluster.ts';
 import {
@@ -29,7 +30,6 @@ import { type Build, BuildFinished, BuildNotFound, loadBuild } from './progress.
 
 /** Most of the pod's log one collect reads; more waits for the next (which comes at once). */
 export const READ_LIMIT_BYTES = 1024 * 1024;
-const DEFAULT_NAMESPACE = 'slipway-builds';
 
 /** Polls: every 2 s while a build is young (its first lines matter most), then every 4 s. */
 export const collectWaitSeconds = (attempt: number) => (attempt < 15 ? 2 : 4);
@@ -42,12 +42,12 @@ export async function startBuild(buildId: string): Promise<{ attempt: number; wa
   if (FINAL_STATES.has(build.state)) throw new BuildFinished(`Build ${buildId} has already ended (${build.state})`);
   const { app, cluster } = await placementOf(build);
   const credentials = await buildCredentials(app.image_repository, app.repository);
-  const namespace = process.env.SLIPWAY_BUILD_NAMESPACE || DEFAULT_NAMESPACE;
+  const namespace = config.buildNamespace;
   const spec: BuildJobSpec = {
     buildId,
     appId: build.app_id,
     namespace,
-    builderImage: process.env.SLIPWAY_BUILD_IMAGE || BUILDER_IMAGE,
+    builderImage: config.buildImage ?? BUILDER_IMAGE,
     repositoryUrl: app.repository.url,
     sha: build.commit.sha,
     image: build.image,

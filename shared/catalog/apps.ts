@@ -8,9 +8,9 @@ import { validate } from '../domain/validate.ts';
 import { invalid, notFound, unprocessable } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, byParent, keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import {
   claimName,
   countChild,

@@ -8,9 +8,9 @@ import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
-import { encodeCursor, type Page, type PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { byKind, keys } from '../store/keys.ts';
+import { listCursors, type Page, type PageRequest } from '../store/paging.ts';
 import { claimName, createRecord, deleteRecord, present, releaseName, replaceRecord, stamp } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { changedFields } from './changes.ts';
@@ -20,20 +20,21 @@ export type { ProjectView };
 const CHANGEABLE = Object.keys(projectChanges.shape);
 const what = 'Project';
 
-/** Every project for platform-wide readers; otherwise the projects the caller holds a grant in. */
+/** Every project for platform-wide readers; otherwise the projects the caller may read, by id from its grants. */
 export async function listProjects(caller: Caller, page: PageRequest): Promise<Page<ProjectView>> {
   const { access } = await readWithAccess(caller);
   if (access.can('project.read', PLATFORM)) {
     const result = await queryPage({ index: 'GSI1', partition: byKind.project, page });
     return { items: result.items.map((i) => present<ProjectView>(i)), next_cursor: result.next_cursor };
   }
-  const after = page.after?.id ?? '';
-  const ids = access.visibleProjects().filter((id) => id > after);
+  const cursors = listCursors(['readable-projects'], ['id']);
+  const after = cursors.open(page.cursor)?.id ?? '';
+  const ids = access.readableProjects().filter((id) => id > after);
   const slice = ids.slice(0, page.limit);
   const items = slice.length > 0 ? await getMany(slice.map(keys.project)) : [];
   return {
     items: items.filter((i): i is Item => i !== undefined).map((i) => present<ProjectView>(i)),
-    next_cursor: ids.length > slice.length ? encodeCursor({ id: slice.at(-1) }) : null,
+    next_cursor: cursors.seal(ids.length > slice.length ? { id: slice.at(-1) as string } : undefined),
   };
 }
 

@@ -9,9 +9,10 @@ import { appScope, envScope } from '../auth/scope.ts';
 import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
+import { deploysPerEnvironment, type Meter, type Metering } from '../quotas/meter.ts';
 import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
@@ -35,13 +36,14 @@ export async function requestDeployment(
   appId: string,
   input: DeployRequest,
   alsoCommit: AlsoCommit<DeploymentView>,
+  metering: Metering,
   { runId }: { runId?: string } = {},
 ): Promise<DeploymentView> {
-  const { app, env, head } = await readTarget(caller, appId, input.env, 'deployment.create');
-  const current = head?.current as Item | undefined;
-  return launch(caller, 'deploy', app, env, alsoCommit, {
+  const target = await readTarget(caller, appId, input.env, 'deployment.create', metering);
+  const current = target.head?.current as Item | undefined;
+  return launch(caller, 'deploy', target, alsoCommit, {
     ...(runId ? { run_id: runId } : {}),
-    image: resolveImage(app.image_repository as string, input.image),
+    image: resolveImage(target.app.image_repository as string, input.image),
     replicas: input.replicas ?? (current?.replicas as number | undefined) ?? 1,
     strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
     progress_deadline_seconds: input.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
@@ -54,17 +56,27 @@ export async function requestRollback(
   caller: Caller,
   input: NewRollback,
   alsoCommit: AlsoCommit<DeploymentView>,
+  metering: Metering,
 ): Promise<DeploymentView> {
-  const { app, env, head } = await readTarget(caller, input.app_id, input.env, 'rollback.create');
-  const target = await rollbackTarget(input.app_id, input.env, head, input.target_revision);
-  return launch(caller, 'rollback', app, env, alsoCommit, {
-    image: target.image,
-    replicas: target.replicas,
-    strategy: target.strategy,
-    progress_deadline_seconds: target.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
-    target_revision: target.revision,
+  const target = await readTarget(caller, input.app_id, input.env, 'rollback.create', metering);
+  const release = await rollbackTarget(input.app_id, input.env, target.head, input.target_revision);
+  return launch(caller, 'rollback', target, alsoCommit, {
+    image: release.image,
+    replicas: release.replicas,
+    strategy: release.strategy,
+    progress_deadline_seconds: release.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
+    target_revision: release.revision,
     ...(input.description ? { description: input.description } : {}),
   });
+}
+
+interface Target {
+  app: Item;
+  env: Item;
+  head: Item | undefined;
+  /** The environment's deploy quota, and its counter as read with the rest (no extra round trip). */
+  quota: Meter;
+  counter: Item | undefined;
 }
 
 async function readTarget(
@@ -72,24 +84,26 @@ async function readTarget(
   appId: string,
   envName: string,
   permission: 'deployment.create' | 'rollback.create',
-) {
+  metering: Metering,
+): Promise<Target> {
+  const quota = metering(deploysPerEnvironment, `${appId}#${envName}`);
   const { access, items } = await readWithAccess(caller, [
     keys.app(appId),
     keys.env(appId, envName),
     deliveryKeys.releaseHead(appId, envName),
+    quota.key,
   ]);
-  const [app, env, head] = items;
+  const [app, env, head, counter] = items;
   if (!app) throw notFound('Application');
   access.require(permission, envScope(app.project_id as string, appId, envName), 'app.read', 'Application');
   if (!env) throw notFound('Environment');
-  return { app, env, head };
+  return { app, env, head, quota, counter };
 }
 
 async function launch(
   caller: Caller,
   kind: 'deploy' | 'rollback',
-  app: Item,
-  env: Item,
+  { app, env, quota, counter }: Target,
   alsoCommit: AlsoCommit<DeploymentView>,
   spec: Record<string, unknown>,
 ): Promise<DeploymentView> {
@@ -123,6 +137,8 @@ async function launch(
     ...(caller.requestId ? { _request_id: caller.requestId } : {}),
   };
   await commit([
+    // Over the environment's quota, the whole create is refused (429): no deployment, queue entry or event.
+    quota.charge(),
     { put: item, condition: 'attribute_not_exists(PK)', onFail: () => conflict('already-exists', 'Deployment exists') },
     enqueue({ appId, env: envName }, id, now),
     recordChange(caller, {
@@ -133,6 +149,7 @@ async function launch(
     }),
     ...alsoCommit(view),
   ]);
+  quota.chargedAfter(counter);
   if (view.run_id) return view;
   try {
     await startWorkflow(kind, id);

@@ -1,7 +1,6 @@
 import { busy, Conflict, conflict, isError } from '../errors.ts';
-import { parsePageRequest } from '../http/pagination.ts';
 import { ID_PATTERN } from '../store/ids.ts';
-import { commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { commit, type Item, type Key, query, type Write } from '../store/table.ts';
 
 /**
  * The per-environment deployment lock: one deployment runs per environment at a time, the others
@@ -319,15 +318,11 @@ function lostRace(error: unknown): boolean {
 /** Every item of a partition, read strongly consistent (a lock partition is small: usually one page). */
 async function allItems(partitionKey: string): Promise<Item[]> {
   const items: Item[] = [];
-  let cursor: string | undefined;
+  let after: Item | undefined;
   do {
-    const page = await queryPage({
-      partition: partitionKey,
-      consistent: true,
-      page: parsePageRequest({ limit: '100', cursor }),
-    });
+    const page = await query({ partition: partitionKey, consistent: true, limit: 100, startAfter: after });
     items.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
+    after = page.lastKey;
+  } while (after);
   return items;
 }

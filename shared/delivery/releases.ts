@@ -2,10 +2,10 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
 import { busy, conflict, notFound } from '../errors.ts';
-import { type Page, type PageRequest, parsePageRequest } from '../http/pagination.ts';
 import { keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
-import { getMany, type Item, queryPage, type Write } from '../store/table.ts';
+import { getMany, type Item, query, queryPage, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 
 /**
@@ -83,19 +83,18 @@ async function previousGoodRelease(
   below: number | undefined,
 ): Promise<Release | undefined> {
   if (below === undefined) return undefined;
-  let after: Record<string, string> | undefined = {
-    ...deliveryKeys.release(appId, env, below),
-  };
+  let after: Item | undefined = { ...deliveryKeys.release(appId, env, below) };
   for (let pages = 0; pages < 10 && after; pages++) {
-    const page = await queryPage({
+    const page = await query({
       partition: deliveryKeys.releaseHead(appId, env).PK,
       prefix: 'REV#',
-      page: { limit: 25, after },
+      limit: 25,
+      startAfter: after,
       newestFirst: true,
     });
     const good = page.items.find((i) => i.outcome === 'succeeded');
     if (good) return present<Release>(good);
-    after = page.next_cursor ? parsePageRequest({ cursor: page.next_cursor }).after : undefined;
+    after = page.lastKey;
   }
   return undefined;
 }

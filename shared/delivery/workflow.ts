@@ -10,18 +10,14 @@ import {
   StartExecutionCommand,
   StopExecutionCommand,
 } from '@aws-sdk/client-sfn';
+import { config } from '../config.ts';
 import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
 export type Machine = 'deploy' | 'rollback' | 'build' | 'pipeline';
 
-/** `<MACHINE>_STATE_MACHINE_ARN`, set by infra/aws (start-workflows, start-builds) and the local cloud. */
-const machineArn = (machine: Machine): string => {
-  const arn = process.env[`${machine.toUpperCase()}_STATE_MACHINE_ARN`];
-  if (!arn) throw new Error(`${machine.toUpperCase()}_STATE_MACHINE_ARN is not set`);
-  return arn;
-};
+const machineArn = (machine: Machine): string => config.stateMachineArn(machine);
 
 export const workflowUnavailable = (what: 'deployment' | 'build' | 'run' = 'deployment') =>
   new Transient(

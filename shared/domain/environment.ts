@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { config } from '../config.ts';
 import { dnsLabel, resourceId } from './fields.ts';
 
 /** Rules a protected environment enforces before a deployment may proceed. */
@@ -24,8 +25,7 @@ export const defaultProtection: z.infer<typeof protection> = {
  */
 export function isReservedNamespace(namespace: string): boolean {
   if (namespace === 'default' || namespace.startsWith('kube-')) return true;
-  const platform = (process.env.SLIPWAY_RESERVED_NAMESPACES ?? '').split(',').map((name) => name.trim());
-  return platform.includes(namespace);
+  return config.reservedNamespaces.includes(namespace);
 }
 
 export const envNamespace = dnsLabel.check(

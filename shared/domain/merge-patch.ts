@@ -4,7 +4,8 @@ type Json = Record<string, unknown>;
 
 /**
  * RFC 7396 JSON Merge Patch: objects merge, `null` removes, anything else replaces. Fields in
- * `atomic` are replaced whole (a secret-bearing union the client cannot read back, say).
+ * `atomic` are replaced whole (a secret-bearing union the client cannot read back, say). The patch
+ * comes from `req.body()`, so its depth and keys are already bounded (json.ts): the recursion is too.
  */
 export function mergePatch(target: Json, patch: unknown, atomic: readonly string[] = []): Json {
   if (!isObject(patch)) throw invalid('A PATCH body must be a JSON object (RFC 7396 merge patch).');

@@ -67,6 +67,7 @@ const catalog = from('slipway.catalog');
 const iam = from('slipway.iam');
 const deployments = from('slipway.deployments');
 const approvals = from('slipway.approvals');
+const audit = from('slipway.audit');
 const builds = from('slipway.builds');
 const pipelines = from('slipway.pipelines');
 
@@ -115,6 +116,9 @@ export const CHANGE_EVENTS = {
   'Approval Granted': approvals<ApprovalVoteData>(),
   'Approval Rejected': approvals<ApprovalVoteData>(),
   'Approval Vote Cast': approvals<ApprovalVoteData>(),
+
+  /** Someone asked for an audit checkpoint now (shared/audit/checkpoints.ts); the checkpointer answers it. */
+  'Audit Checkpoint Requested': audit<{ reason?: string }>(),
 
   'Build Started': builds<BuildEventData>(),
   'Build Succeeded': builds<BuildEventData>(),

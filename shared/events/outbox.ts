@@ -42,8 +42,11 @@ export function changeEvent<Type extends ChangeEventType>(actor: Actor, change: 
 }
 
 /** The write that records `change` in the outbox; commit it with the change itself. */
-export function recordChange<Type extends ChangeEventType>(actor: Actor, change: Change<Type>): Write {
-  const event = changeEvent(actor, change);
+export const recordChange = <Type extends ChangeEventType>(actor: Actor, change: Change<Type>): Write =>
+  recordEvent(changeEvent(actor, change));
+
+/** The same, for an event built beforehand (its id is part of the answer). */
+export function recordEvent<Type extends ChangeEventType>(event: ChangeEvent<Type>): Write {
   const item: Item = {
     PK: `${OUTBOX_PREFIX}${event.id}`,
     SK: 'EVENT',

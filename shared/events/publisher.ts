@@ -7,6 +7,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { config } from '../config.ts';
 import type { ChangeEvent } from './envelope.ts';
 import { OUTBOX_PREFIX } from './outbox.ts';
 
@@ -50,7 +51,7 @@ export async function publish(events: ChangeEvent[]): Promise<{ failed: ChangeEv
 function entryOf(event: ChangeEvent): PutEventsRequestEntry {
   const { source, type, ...detail } = event;
   return {
-    EventBusName: process.env.EVENT_BUS_NAME,
+    EventBusName: config.eventBusName,
     Source: source,
     DetailType: type,
     Detail: JSON.stringify(detail),

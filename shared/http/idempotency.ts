@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../audit/canonical.ts';
 import type { Caller } from '../auth/caller.ts';
 import { busy, unprocessable } from '../errors.ts';
 import { commit, type Item, type Write } from '../store/table.ts';
 import { IDEMPOTENCY_RETENTION_HOURS } from './idempotency-key.ts';
+import { parseJsonBody } from './json.ts';
 import type { ApiResult } from './response.ts';
 
 const RETENTION_SECONDS = IDEMPOTENCY_RETENTION_HOURS * 60 * 60;
@@ -96,24 +98,15 @@ export class IdempotencyClaim {
   }
 }
 
-/** Same JSON, same fingerprint: key order and whitespace do not make a body "different". */
+/**
+ * Same JSON, same fingerprint: key order and whitespace do not make a body "different". A body the
+ * route will refuse (not JSON, too deep, a reserved key) is fingerprinted as sent.
+ */
 function canonicalBody(body: string | undefined): string {
   if (!body) return '';
   try {
-    return JSON.stringify(sortKeys(JSON.parse(body)));
+    return canonicalJson(parseJsonBody(body));
   } catch {
     return body;
   }
-}
-
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.keys(value)
-        .sort()
-        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
-    );
-  }
-  return value;
 }

@@ -4,14 +4,8 @@ import { validate } from '../domain/validate.ts';
 import { notFound } from '../errors.ts';
 import { lambda } from '../lambda.ts';
 import { logger } from '../logger.ts';
-import {
-  internalError,
-  malformedJson,
-  payloadTooLarge,
-  problemBody,
-  toProblem,
-  unsupportedMediaType,
-} from './problem.ts';
+import { checkJsonValue, parseJsonBody } from './json.ts';
+import { internalError, payloadTooLarge, problemBody, toProblem, unsupportedMediaType } from './problem.ts';
 import type { ApiResult } from './response.ts';
 import { YAML_TYPES } from './yaml-types.ts';
 
@@ -29,7 +23,8 @@ export interface HttpRequest {
   /** The body as text (decoded once if API Gateway sent it base64), or undefined. */
   text: string | undefined;
   /**
-   * The JSON body, parsed and validated against a strict schema (400 otherwise). A route that also
+   * The JSON body, parsed (depth and keys bounded, see json.ts) and validated against a strict schema
+   * (400 otherwise). A route that also
    * takes YAML passes its parser (shared/http/yaml-body.ts), so only that function bundles one.
    */
   body<S extends z.ZodMiniType>(schema: S, options?: { yaml?: (text: string) => unknown }): z.infer<S>;
@@ -81,6 +76,7 @@ function problemResult(error: unknown, instance: string): ApiResult {
     headers: {
       'content-type': 'application/problem+json',
       ...(problem.retryAfterSeconds ? { 'retry-after': String(problem.retryAfterSeconds) } : {}),
+      ...problem.headers,
     },
     body: JSON.stringify(problemBody(problem, instance)),
   };
@@ -100,17 +96,16 @@ function httpRequest(event: APIGatewayProxyEventV2, requestId: string): HttpRequ
     text: body,
     body(schema, options) {
       const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      if (options?.yaml && YAML_TYPES.has(type)) return validate(schema, options.yaml(body ?? ''));
+      if (options?.yaml && YAML_TYPES.has(type)) {
+        // The same bounds as JSON: depth and reserved keys, on what the YAML became.
+        const value = options.yaml(body ?? '');
+        checkJsonValue(value);
+        return validate(schema, value);
+      }
       if (type !== 'application/json' && type !== 'application/merge-patch+json') {
         throw unsupportedMediaType(options?.yaml ? 'application/json or application/yaml' : 'application/json');
       }
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body ?? '');
-      } catch (error) {
-        throw malformedJson((error as Error).message);
-      }
-      return validate(schema, parsed);
+      return validate(schema, parseJsonBody(body ?? ''));
     },
   };
 }

@@ -1,19 +1,9 @@
 import { invalid, invalidCursor } from '../errors.ts';
+import { CURSOR_FORMAT, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT, type PageRequest } from '../store/paging.ts';
 
-export const DEFAULT_LIMIT = 20;
-export const MAX_LIMIT = 100;
+export { DEFAULT_LIMIT, MAX_LIMIT, type Page, type PageRequest } from '../store/paging.ts';
 
-export interface PageRequest {
-  limit: number;
-  /** The decoded position to resume from; opaque to clients. */
-  after: Record<string, string> | undefined;
-}
-
-export interface Page<T> {
-  items: T[];
-  next_cursor: string | null;
-}
-
+/** `?limit=` and `?cursor=` of a list request: the limit bounded, the cursor passed on to the list that sealed it. */
 export function parsePageRequest(query: Record<string, string | undefined>): PageRequest {
   const rawLimit = query.limit;
   let limit = DEFAULT_LIMIT;
@@ -23,30 +13,8 @@ export function parsePageRequest(query: Record<string, string | undefined>): Pag
     }
     limit = Number(rawLimit);
   }
-  return { limit, after: query.cursor === undefined ? undefined : decodeCursor(query.cursor) };
-}
-
-/** Cursors are base64url JSON of a key of string attributes; anything else is refused as 400. */
-export function encodeCursor(key: Record<string, unknown> | undefined): string | null {
-  return key ? Buffer.from(JSON.stringify(key)).toString('base64url') : null;
-}
-
-function decodeCursor(cursor: string): Record<string, string> {
-  if (cursor.length === 0 || cursor.length > 1024 || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalidCursor();
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidCursor();
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw invalidCursor();
-  const entries = Object.entries(value);
-  if (
-    entries.length === 0 ||
-    entries.length > 4 ||
-    !entries.every(([, v]) => typeof v === 'string' && v.length <= 512)
-  ) {
-    throw invalidCursor();
-  }
-  return value as Record<string, string>;
+  const { cursor } = query;
+  // The shape is checked here, before any read; the signature by the list that reads it.
+  if (cursor !== undefined && (cursor.length > MAX_CURSOR_LENGTH || !CURSOR_FORMAT.test(cursor))) throw invalidCursor();
+  return { limit, cursor };
 }

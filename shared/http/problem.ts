@@ -5,6 +5,7 @@ import {
   Invalid,
   NotFound,
   PreconditionRequired,
+  RateLimited,
   StaleVersion,
   Transient,
 } from '../errors.ts';
@@ -25,6 +26,8 @@ export class Problem extends Error {
   readonly extensions: Record<string, unknown>;
   /** Set when the same request may succeed shortly (sent as Retry-After). */
   retryAfterSeconds: number | undefined = undefined;
+  /** More response headers (the RateLimit fields of a refused request). */
+  headers: Record<string, string> = {};
 
   constructor(status: number, slug: string, title: string, detail?: string, extensions: Record<string, unknown> = {}) {
     super(detail ?? title);
@@ -41,6 +44,11 @@ export class Problem extends Error {
     this.retryAfterSeconds = seconds;
     return this;
   }
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
+  }
 }
 
 /** Status and title of each domain error; the code becomes the problem type. */
@@ -51,6 +59,7 @@ function statusOf(error: DomainError): [number, string] {
   if (error instanceof PreconditionRequired) return [428, 'If-Match is required'];
   if (error instanceof Forbidden) return [403, 'You are not allowed to do this'];
   if (error instanceof Transient) return error.cause_ === 'busy' ? [409, 'Conflict'] : [503, 'Temporarily unavailable'];
+  if (error instanceof RateLimited) return [429, 'Too many requests'];
   if (error instanceof Invalid) {
     if (!error.malformed) return [422, 'The request cannot be processed'];
     return error.code === 'invalid-cursor'
@@ -66,13 +75,29 @@ export function toProblem(error: unknown): Problem | undefined {
   if (!(error instanceof DomainError)) return undefined;
   const [status, title] = statusOf(error);
   const problem = new Problem(status, error.code, title, error.message, error.extensions);
-  return error instanceof Transient ? problem.retryAfter(error.retryAfterSeconds) : problem;
+  return error instanceof Transient || error instanceof RateLimited
+    ? problem.retryAfter(error.retryAfterSeconds)
+    : problem;
 }
 
 // The HTTP edge's own refusals: about the request as bytes on the wire, never about the domain.
 
 export const malformedJson = (detail: string) =>
   new Problem(400, 'malformed-json', 'The body is not valid JSON', detail);
+/** A body nested deeper than `limit` levels (bounds every recursive walk over client JSON). */
+export const jsonTooDeep = (limit: number, at: string) =>
+  new Problem(400, 'json-too-deep', 'The body nests too deeply', `JSON bodies may nest at most ${limit} levels.`, {
+    invalid_params: [{ name: at || '(root)', reason: `nested deeper than ${limit} levels` }],
+  });
+/** A key that reaches an object's prototype when merged (`__proto__`, `constructor`, `prototype`). */
+export const reservedJsonKey = (keys: readonly string[], at: string) =>
+  new Problem(
+    400,
+    'reserved-json-key',
+    'The body uses a reserved key',
+    `${keys.join(', ')} are not accepted as keys, at any depth.`,
+    { invalid_params: [{ name: at, reason: 'reserved key' }] },
+  );
 export const unauthorized = (detail: string) => new Problem(401, 'unauthorized', 'Not authenticated', detail);
 export const payloadTooLarge = (limit: number) =>
   new Problem(413, 'payload-too-large', 'The body is too large', `Bodies are limited to ${limit} bytes.`);

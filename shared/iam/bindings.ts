@@ -7,11 +7,11 @@ import type { BindingView, NewBinding } from '../domain/identity.ts';
 import { forbidden, notFound } from '../errors.ts';
 import type { ChangeEventData } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
-import { MAX_LIMIT, type Page, type PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { bindingClaim, byKind, byParent, keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { claimName, createRecord, present, releaseName, stamp } from '../store/records.ts';
-import { type AlsoCommit, commit, getMany, type Item, type Key, queryPage, type Write } from '../store/table.ts';
+import { type AlsoCommit, commit, getMany, type Item, type Key, query, queryPage, type Write } from '../store/table.ts';
 import { MAX_TEAM_MEMBERS, teamRevision, userGrants } from './grants.ts';
 
 export type { BindingView };
@@ -63,7 +63,11 @@ export async function createBinding(
   return view;
 }
 
-/** Lists bindings, all or those of one subject (`subject=user:alice` or `subject=team:team_...`). */
+/**
+ * Lists bindings, all or those of one subject (`subject=user:alice` or `subject=team:team_...`),
+ * showing only those on scopes where the caller holds iam.read. One Query per page, filtered here:
+ * a page may hold fewer than `limit` items, and its cursor still resumes after the last key read.
+ */
 export async function listBindings(
   caller: Caller,
   subject: { kind: 'user' | 'team'; id: string } | undefined,
@@ -74,7 +78,8 @@ export async function listBindings(
   const result = subject
     ? await queryPage({ index: 'GSI2', partition: byParent.bindingsOfSubject(subject.kind, subject.id), page })
     : await queryPage({ index: 'GSI1', partition: byKind.binding, page });
-  return { items: result.items.map((i) => present<BindingView>(i)), next_cursor: result.next_cursor };
+  const visible = result.items.filter((i) => access.can('iam.read', i.scope_path as ScopePath));
+  return { items: visible.map((i) => present<BindingView>(i)), next_cursor: result.next_cursor };
 }
 
 /** Removing a binding takes the same right as creating it; the grants go with it, atomically. */
@@ -113,11 +118,7 @@ async function grantWrites(
 ): Promise<Write[]> {
   if (subject.kind === 'user') return [userGrants(subject.id, set, remove)].filter((w): w is Write => w !== undefined);
   if (!subjectItem) throw notFound('Team');
-  const members = await queryPage({
-    partition: keys.team(subject.id).PK,
-    prefix: 'MEMBER#',
-    page: { limit: Math.min(MAX_LIMIT, MAX_TEAM_MEMBERS), after: undefined },
-  });
+  const members = await query({ partition: keys.team(subject.id).PK, prefix: 'MEMBER#', limit: MAX_TEAM_MEMBERS });
   const [grantId, grant] = Object.entries(set)[0] ?? [];
   return [
     teamRevision(subjectItem, grantId && grant ? { setGrant: [grantId, grant] } : { removeGrant: remove[0] }),

@@ -3,8 +3,8 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import type { UserView } from '../domain/identity.ts';
 import { forbidden } from '../errors.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
 import { byKind } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { queryPage } from '../store/table.ts';
 

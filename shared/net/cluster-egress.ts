@@ -8,12 +8,13 @@
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+import { config, ENV } from '../config.ts';
 import { type AddressKind, addressKind, hostMatches, normalizeHost } from './addresses.ts';
 
 /** Comma-separated CIDRs and host names (`*.eks.amazonaws.com`): the private addresses clusters may have. */
-export const ALLOWED_NETWORKS_ENV = 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS';
+export const ALLOWED_NETWORKS_ENV = ENV.clusterAllowedNetworks;
 /** Comma-separated `ip:port` of loopback clusters allowed all the same: the local cloud's simulator only. */
-export const ALLOWED_LOOPBACK_ENV = 'SLIPWAY_CLUSTER_ALLOW_LOOPBACK_HOSTS';
+export const ALLOWED_LOOPBACK_ENV = ENV.clusterAllowLoopbackHosts;
 
 /** A cluster's address is one Slipway must not connect to. */
 export class ClusterAddressRefused extends Error {
@@ -114,8 +115,8 @@ let cached: { key: string; policy: Policy } | undefined;
 
 /** Read at each use (parsed once per value), as the other settings are: the environment is the configuration. */
 function currentPolicy(): Policy {
-  const networks = process.env[ALLOWED_NETWORKS_ENV] ?? '';
-  const loopback = process.env[ALLOWED_LOOPBACK_ENV] ?? '';
+  const networks = config.clusterAllowedNetworks;
+  const loopback = config.clusterAllowLoopbackHosts;
   const key = `${networks}\n${loopback}`;
   if (cached?.key !== key) cached = { key, policy: parsePolicy(networks, loopback) };
   return cached.policy;

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
+import { config as platformConfig } from '../config.ts';
 import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import { type ChatChannel, createChannel } from './channels.ts';
 import { DEFAULT_ALLOWED_HOSTS, type Resolver } from './safe-fetch.ts';
@@ -135,7 +136,7 @@ let source: { secretId: string; load: () => Promise<ChatConfig> } | undefined;
 
 /** This container's configuration; undefined when no secret is configured (the notifier stays quiet). */
 export function loadChatConfig(): Promise<ChatConfig> | undefined {
-  const secretId = process.env.SLIPWAY_CHAT_SECRET_ARN;
+  const secretId = platformConfig.chatSecretArn;
   if (!secretId) return undefined;
   if (source?.secretId !== secretId) {
     source = { secretId, load: chatConfigSource({ secretId, client: new SecretsManagerClient({}) }) };

@@ -4,6 +4,8 @@
  * from other functions and may lack fields: every read is defensive and every value is cut to one
  * short line (it lands in someone's chat).
  */
+
+import { config } from '../config.ts';
 import { type ChangeEventType, isChangeEventType } from '../events/catalog.ts';
 import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import type { ChatMessage, Severity } from './channels.ts';
@@ -124,6 +126,7 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Team Member Removed': null,
   'Role Bound': null,
   'Binding Deleted': null,
+  'Audit Checkpoint Requested': null,
   // A failed build is what its author must hear about; the rest is in the audit log and the build's page.
   'Build Failed': buildFailed,
   'Build Started': null,
@@ -302,7 +305,7 @@ function text(value: unknown): string | undefined {
  * the API); an absolute URL counts only on that origin. Without a public URL there is no button.
  */
 function webUrl(value: unknown): string | undefined {
-  const base = process.env.SLIPWAY_PUBLIC_URL;
+  const base = config.publicUrl;
   if (typeof value !== 'string' || value.length > 2048 || !base) return undefined;
   try {
     const url = new URL(value, base);

@@ -5,13 +5,15 @@
 
 import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
+import { config } from '../config.ts';
 import { clusterChanges } from '../domain/cluster.ts';
 import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
 import { buildArgs, glob, repoPath } from '../domain/pipeline.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
+import { MAX_JSON_DEPTH } from '../http/json.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
-import { DEFAULT_LIMIT, MAX_LIMIT } from '../http/pagination.ts';
+import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../store/paging.ts';
 import { type ErrorStatus, type Operation, operations, type Success, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
@@ -62,7 +64,9 @@ const INFO = `Slipway: projects, applications, environments and the clusters the
 
 Authentication: every route under /api/v1 except health and openapi.json needs \`Authorization: Bearer <token>\`, an access token (JWT) from the organisation's OIDC provider with the audience this API trusts. Without one API Gateway answers 401 before any function runs. Locally, \`npm run -s token -- --sub alice --groups platform-admins\` mints one from the dev issuer.
 
-Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applications, environments, clusters and teams need it back in If-Match (428 without, 412 when stale). Every POST may carry an Idempotency-Key: a retry with the same key and body replays the first answer (header \`idempotent-replayed: true\`). Lists are pages: \`limit\` (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and \`cursor\` from the previous page's \`next_cursor\`. Bodies are JSON of at most ${MAX_BODY_KIB} KiB; PATCH takes an RFC 7396 merge patch. Errors are RFC 9457 problem+json.`;
+Conventions: reads answer an ETag; PUT, PATCH and DELETE of projects, applications, environments, clusters and teams need it back in If-Match (428 without, 412 when stale). Every POST may carry an Idempotency-Key: a retry with the same key and body replays the first answer (header \`idempotent-replayed: true\`). Lists are pages: \`limit\` (1 to ${MAX_LIMIT}, default ${DEFAULT_LIMIT}) and \`cursor\` from the previous page's \`next_cursor\`. Bodies are JSON of at most ${MAX_BODY_KIB} KiB, nested at most ${MAX_JSON_DEPTH} levels, without \`__proto__\`, \`constructor\` or \`prototype\` keys; PATCH takes an RFC 7396 merge patch. Errors are RFC 9457 problem+json.
+
+Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota of writes a minute, and every deploy or rollback request against its environment's quota of deploys a minute; the answer says where it stands in the \`RateLimit\` and \`RateLimit-Policy\` fields (draft-ietf-httpapi-ratelimit-headers), and a request over a quota is refused with 429 and \`Retry-After\`, writing nothing. Reads are never counted. Beyond the API's overall rate, API Gateway itself answers 429 \`{"message":"Too Many Requests"}\`.`;
 
 /** What a refine() checks has no JSON Schema form: say it here, for each refined schema. */
 const refinements = new Map<unknown, JsonSchema>([
@@ -176,7 +180,15 @@ const GENERIC_ERRORS: Record<ErrorStatus, string> = {
   415: 'The body is not sent as application/json (or, where taken, application/yaml).',
   422: 'This Idempotency-Key was used with a different body.',
   428: 'If-Match is missing: send the ETag you read.',
+  429: 'Over a quota (your writes a minute; for a deploy or rollback, also its environment’s deploys a minute): nothing was written. Retry after `Retry-After` seconds.',
   503: 'The data store did not answer; nothing was changed. Retry after `Retry-After` seconds.',
+};
+
+/** Writes count against the caller's quota (shared/http/quota.ts); reads and public routes never do. */
+const counted = (op: Operation) => !op.public && op.method !== 'GET';
+const rateLimitHeaders = {
+  RateLimit: { $ref: '#/components/headers/RateLimit' },
+  'RateLimit-Policy': { $ref: '#/components/headers/RateLimitPolicy' },
 };
 
 function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
@@ -193,6 +205,7 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   add(op.idempotencyKey, 409, 422);
   add(op.ifMatch, 412, 428);
   add(op.body, 413, 415);
+  add(counted(op), 429);
   add(!op.public, 503);
   const statuses = [...new Set([...implied, ...(Object.keys(op.errors ?? {}).map(Number) as ErrorStatus[])])].sort();
   return Object.fromEntries(
@@ -240,6 +253,7 @@ function operationObject(op: Operation): OperationObject {
       ...(s.etag ? { ETag: { $ref: '#/components/headers/ETag' } } : {}),
       ...(s.location ? { Location: { $ref: '#/components/headers/Location' } } : {}),
       ...(op.idempotencyKey ? { 'Idempotent-Replayed': { $ref: '#/components/headers/IdempotentReplayed' } } : {}),
+      ...(counted(op) ? rateLimitHeaders : {}),
     };
     responses[s.status] = {
       description: s.description,
@@ -254,6 +268,9 @@ function operationObject(op: Operation): OperationObject {
         : {
             description,
             ...(status === '409' ? { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' } } } : {}),
+            ...(status === '429'
+              ? { headers: { 'Retry-After': { $ref: '#/components/headers/RetryAfter' }, ...rateLimitHeaders } }
+              : {}),
             content: { 'application/problem+json': { schema: ref('Problem') } },
           };
   }
@@ -295,7 +312,7 @@ function build(): Omit<OpenApiDocument, 'servers'> {
 
   return {
     openapi: '3.1.0',
-    info: { title: 'Slipway API', version: process.env.SLIPWAY_VERSION ?? 'v1', description: INFO },
+    info: { title: 'Slipway API', version: config.version ?? 'v1', description: INFO },
     tags: tags.map((t) => ({ ...t })),
     paths,
     components: {
@@ -306,10 +323,10 @@ function build(): Omit<OpenApiDocument, 'servers'> {
           minimum: 1,
           maximum: MAX_LIMIT,
         }),
-        Cursor: parameter('cursor', 'query', '`next_cursor` of the previous page.', {
+        Cursor: parameter('cursor', 'query', '`next_cursor` of the previous page of the same list.', {
           type: 'string',
-          maxLength: 1024,
-          pattern: '^[A-Za-z0-9_-]+$',
+          maxLength: MAX_CURSOR_LENGTH,
+          pattern: CURSOR_PATTERN,
         }),
         IfMatch: { ...parameter('If-Match', 'header', 'The ETag you read.', { type: 'string' }), required: true },
         IdempotencyKey: parameter(
@@ -333,6 +350,17 @@ function build(): Omit<OpenApiDocument, 'servers'> {
           { const: 'true' },
         ),
         RetryAfter: header('Seconds to wait before retrying.', { type: 'string' }),
+        RateLimit: header(
+          'What is left of each quota this request counted against, and seconds until it resets (draft-ietf-httpapi-ratelimit-headers).',
+          { type: 'string', examples: ['"writes";r=57;t=17', '"writes";r=57;t=17, "deploys";r=0;t=17'] },
+        ),
+        RateLimitPolicy: header(
+          'The quotas this request counted against: requests (`q`) per window of seconds (`w`).',
+          {
+            type: 'string',
+            examples: ['"writes";q=60;w=60', '"writes";q=60;w=60, "deploys";q=10;w=60'],
+          },
+        ),
       },
       securitySchemes: {
         bearer: {
@@ -354,5 +382,5 @@ let built: Omit<OpenApiDocument, 'servers'> | undefined;
  */
 export function openApiDocument(): OpenApiDocument {
   built ??= build();
-  return { ...built, servers: [{ url: process.env.SLIPWAY_PUBLIC_URL || '/' }] };
+  return { ...built, servers: [{ url: config.publicUrl ?? '/' }] };
 }

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { appChanges, newApp } from '../domain/app.ts';
+import { checkpointRequest } from '../domain/audit.ts';
 import { clusterChanges, newCluster } from '../domain/cluster.ts';
 import {
   APPROVAL_STATES,
@@ -23,7 +24,7 @@ import { cancelRunRequest, runRequest } from '../domain/run.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428 | 503;
+export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 428 | 429 | 503;
 
 export interface Parameter {
   name: string;
@@ -144,6 +145,7 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   NewRollback: newRollback,
   ApprovalDecision: approvalDecision,
   CancelRequest: cancelRequest,
+  CheckpointRequest: checkpointRequest,
   NewPipeline: newPipeline,
   PipelineDefinition: pipelineChanges,
   RunRequest: runRequest,
@@ -171,6 +173,9 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   AuditEntry: views.auditEntry,
   AuditPage: pages.audit,
   ChainReport: views.chainReport,
+  AuditFinding: views.auditFinding,
+  CheckpointRequested: views.checkpointRequest,
+  Checkpoint: views.checkpoint,
   Deployment: views.deployment,
   DeploymentPage: pages.deployments,
   DeploymentStatus: views.deploymentStatus,
@@ -324,7 +329,7 @@ export const operations: readonly Operation[] = [
   ...section(
     'Projects',
     op('GET /api/v1/projects', 'listProjects', 'List projects', {
-      description: 'Every project for platform-wide readers; otherwise the projects you hold a role in.',
+      description: 'Every project for platform-wide readers; otherwise the projects you hold a role on.',
       paged: true,
       success: list(pages.projects),
     }),
@@ -518,6 +523,8 @@ export const operations: readonly Operation[] = [
           description: 'Only the bindings of `user:<id>` or `team:<id>`.',
         },
       ],
+      description:
+        'Only bindings on scopes where you hold iam.read: a page may hold fewer than `limit`; follow `next_cursor` to the end.',
       paged: true,
       success: list(pages.bindings),
       errors: { 403: 'Needs a role binding somewhere.' },
@@ -645,13 +652,37 @@ export const operations: readonly Operation[] = [
     }),
     op('GET /api/v1/audit/verify', 'verifyAuditChain', 'Verify a subject’s audit chain', {
       description:
-        'Recomputes every hash of the chain: an altered, removed or reordered entry makes it invalid, naming the first entry that does not hold.',
+        'Recomputes every hash of the chain (an altered, removed or reordered entry makes it invalid, naming the first entry that does not hold) and compares the chain with the newest validly signed checkpoint: a chain cut short or rewritten with its hashes recomputed since then is reported as `truncated` or `rewritten`; forged checkpoints as `checkpoint-invalid`. Entries appended after the checkpoint are checked by the hash chain.',
       parameters: [{ ...auditQuery.subject, description: 'The subject whose chain to verify (required).' }],
       success: [{ status: 200, description: 'The verdict.', schema: views.chainReport }],
       errors: {
         400: 'No subject given.',
         403: 'Needs audit.read on the subject’s project (or the platform).',
         404: 'No audit log for the subject, or you cannot see it.',
+      },
+    }),
+    op('POST /api/v1/audit/checkpoints', 'requestAuditCheckpoint', 'Take an audit checkpoint now', {
+      description:
+        'Checkpoints are also taken every 5 minutes. The request is recorded (and audited) at once; the checkpointer signs and stores the checkpoint moments later: Location is the newest checkpoint, whose `request.event_id` is this answer’s `event_id`.',
+      body: { schema: checkpointRequest },
+      idempotencyKey: true,
+      success: [
+        {
+          status: 202,
+          description: 'Accepted: the checkpoint is on its way. Location is the newest checkpoint.',
+          schema: views.checkpointRequest,
+          location: true,
+        },
+      ],
+      errors: { 403: 'Needs audit.checkpoint on the platform (platform admins).' },
+    }),
+    op('GET /api/v1/audit/checkpoints/latest', 'latestAuditCheckpoint', 'The newest signed audit checkpoint', {
+      description:
+        'The newest checkpoint whose signature holds, without its list of chains, and any newer checkpoint objects that are not validly signed.',
+      success: [{ status: 200, description: 'The checkpoint.', schema: views.checkpoint }],
+      errors: {
+        403: 'Needs audit.read on the platform.',
+        404: 'No validly signed checkpoint yet.',
       },
     }),
   ),

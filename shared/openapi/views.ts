@@ -103,6 +103,7 @@ export const problem = z.object({
   detail: z.optional(z.string()),
   instance: z.string().check(z.describe('The request id: quote it when reporting a problem.')),
   invalid_params: z.optional(z.array(z.object({ name: z.string(), reason: z.string() }))),
+  violated_policies: z.optional(z.array(z.string()).check(z.describe('The quotas a 429 exceeded.'))),
 });
 
 /** API Gateway's own answer when the JWT authorizer refuses a token (it never reaches a function). */
@@ -132,12 +133,69 @@ export const auditEntry = z.object({
   hash: sha256Hex.check(z.describe('sha256(prev_hash + canonical JSON of the entry without hash), hex.')),
 });
 
+const checkpointKey = z
+  .string()
+  .check(z.describe('The checkpoint object’s key in the Object Lock bucket, `checkpoints/<12 digits>.json`.'));
+
+/** Where the table and a signed checkpoint disagree, or a checkpoint cannot be trusted (shared/audit/checkpoint.ts). */
+export const auditFinding = z.object({
+  type: z.enum([
+    'chain-broken',
+    'truncated',
+    'rewritten',
+    'head-missing',
+    'checkpoint-invalid',
+    'checkpoint-chain-broken',
+  ]),
+  seq: z.optional(z.int().check(z.minimum(1), z.describe('The chain entry it is about.'))),
+  checkpoint: z.optional(checkpointKey),
+  message: z.string(),
+});
+
 export const chainReport = z.object({
   subject: z.string(),
   entries: z.int().check(z.minimum(0)),
-  valid: z.boolean(),
+  valid: z.boolean().check(z.describe('True when there are no findings.')),
   first_invalid_seq: z.optional(z.int().check(z.minimum(1))),
-  reason: z.optional(z.string()),
+  reason: z.optional(z.string().check(z.describe('The first finding.'))),
+  checkpoint: z.nullable(
+    z
+      .object({
+        key: checkpointKey,
+        number: z.int().check(z.minimum(1)),
+        time: z.nullable(timestamp),
+        verified: z.boolean().check(z.describe('Signed by the audit key; false only when no checkpoint is.')),
+        recorded: z.nullable(z.object({ seq: z.int().check(z.minimum(1)), hash: sha256Hex })),
+      })
+      .check(
+        z.describe('The newest validly signed checkpoint, and what it recorded for this chain (null: newer than it).'),
+      ),
+  ),
+  findings: z.array(auditFinding),
+});
+
+/** POST /audit/checkpoints: the request is on its way to the checkpointer. */
+export const checkpointRequest = z.object({
+  event_id: z
+    .string()
+    .check(z.describe('The "Audit Checkpoint Requested" event; the checkpoint names it in `request`.')),
+  requested_at: timestamp,
+  status: z.literal('requested'),
+});
+
+/** The newest validly signed checkpoint, without its list of chains. */
+export const checkpoint = z.object({
+  key: checkpointKey,
+  number: z.int().check(z.minimum(1)),
+  time: timestamp,
+  trigger: z.enum(['schedule', 'request']),
+  request: z.nullable(z.object({ event_id: z.string(), actor: z.string(), reason: z.nullable(z.string()) })),
+  previous: z.nullable(z.object({ key: checkpointKey, digest: sha256Hex })),
+  skipped: z.array(z.object({ key: checkpointKey, digest: sha256Hex })),
+  chain_count: z.int().check(z.minimum(0)),
+  findings: z.array(z.extend(auditFinding, { subject: z.string() })),
+  verified: z.literal(true),
+  newer_invalid: z.array(auditFinding),
 });
 
 export const deploymentState = z.enum(DEPLOYMENT_STATES);

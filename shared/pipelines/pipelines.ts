@@ -19,9 +19,9 @@ import {
 import { validate } from '../domain/validate.ts';
 import { conflict, invalid, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import {
   claimName,
   countChild,

@@ -12,8 +12,8 @@ import type { Commit } from '../domain/commit.ts';
 import { checkStages, type PipelineDefinition } from '../domain/pipeline.ts';
 import { fullRef, type RunView } from '../domain/run.ts';
 import { conflict, isError, notFound } from '../errors.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
 import { newId } from '../store/ids.ts';
+import type { Page, PageRequest } from '../store/paging.ts';
 import { countChild, present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { pipelineIndexes, pipelineKeys } from './keys.ts';
@@ -202,7 +202,7 @@ export async function listRuns(caller: Caller, pipelineId: string, page: PageReq
  * may read the pipeline may read its runs' logs). 404 before the first run has started its build.
  */
 export async function latestBuild(caller: Caller, pipelineId: string): Promise<{ run: RunView; buildId: string }> {
-  const run = (await listRuns(caller, pipelineId, { limit: 1, after: undefined })).items[0];
+  const run = (await listRuns(caller, pipelineId, { limit: 1, cursor: undefined })).items[0];
   const buildId = run?.stages.find((s) => s.type === 'build')?.build_id;
   if (!run || !buildId) throw notFound('A build of this pipeline');
   return { run, buildId };

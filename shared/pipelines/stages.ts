@@ -20,7 +20,8 @@ import { FINAL_STATES } from '../delivery/model.ts';
 import { loadDeployment } from '../delivery/progress.ts';
 import { describeFailure } from '../delivery/step.ts';
 import type { RunStage } from '../domain/run.ts';
-import { commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { Meter, type Metering } from '../quotas/meter.ts';
+import { commit, getMany, type Item, queryAll } from '../store/table.ts';
 import { requestBuild } from './build-stage.ts';
 import { pipelineKeys } from './keys.ts';
 import { isFinal, type RunItem } from './model.ts';
@@ -39,18 +40,16 @@ export interface BuildOutput {
   digest?: string;
 }
 
+const deployQuota: Metering = (policy, partition) => new Meter(policy, partition);
+
 const actingFor = (run: RunItem) => callerFor(run.requested_by, run._request_id as string | undefined);
 
 /** Whether the run may start now; `false`: an older run on its ref is in progress (queue policy). */
 export async function takeTurn(runId: string): Promise<{ proceed: boolean; behind?: string }> {
   const run = await loadActiveRun(runId);
   if (run.state === 'running') return { proceed: true };
-  const lane = await queryPage({
-    partition: pipelineKeys.lane(run.pipeline_id, run.commit.ref),
-    page: { limit: 100, after: undefined },
-    consistent: true,
-  });
-  const older = lane.items.map((entry) => entry.SK as string).filter((id) => id < run.id);
+  const lane = await queryAll({ partition: pipelineKeys.lane(run.pipeline_id, run.commit.ref), consistent: true });
+  const older = lane.map((entry) => entry.SK as string).filter((id) => id < run.id);
   const inProgress = (await getMany(older.map((id) => pipelineKeys.run(id)))).filter(
     (r): r is Item => r !== undefined && !isFinal(r as RunItem),
   );
@@ -127,6 +126,8 @@ export async function nextStage(runId: string, build: BuildOutput | undefined) {
       runMoveWrites(run, {
         set: { stages: stagesWith(stages, next.name, started(run, { deployment_id: view.id })), ...keep },
       }).writes,
+    // A deploy stage counts against its environment's deploy quota like any deploy request.
+    deployQuota,
     { runId: run.id },
   );
   return { done: false, deployment_id: deployment.id };

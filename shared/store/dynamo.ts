@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { MiddlewareStack } from '@smithy/types';
+import { config } from '../config.ts';
 import { storeUnavailable } from '../errors.ts';
 
 /**
@@ -13,23 +15,31 @@ export const documentClient = DynamoDBDocumentClient.from(
   { marshallOptions: { removeUndefinedValues: true } },
 );
 
-export const tableName = (): string => process.env.TABLE_NAME ?? 'slipway';
+export const tableName = (): string => config.tableName;
 
 /**
  * A store that is throttling, failing or unreachable after the SDK's retries becomes a 503
  * problem with Retry-After: nothing was written, and the client may try again. Added at the
- * initialize step, so it sees the outcome after every retry.
+ * initialize step, so it sees the outcome after every retry. Every store client gets it (the
+ * table here, the audit checkpoints' bucket and key in shared/audit/checkpoint-store.ts).
  */
-documentClient.middlewareStack.add(
-  (next) => async (args) => {
-    try {
-      return await next(args);
-    } catch (error) {
-      throw isTransient(error) ? storeUnavailable() : error;
-    }
-  },
-  { step: 'initialize', name: 'storeUnavailableAsProblem' },
-);
+export function outagesAsProblem<C extends { middlewareStack: Pick<MiddlewareStack<object, object>, 'add'> }>(
+  client: C,
+): C {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        throw isTransient(error) ? storeUnavailable() : error;
+      }
+    },
+    { step: 'initialize', name: 'storeUnavailableAsProblem' },
+  );
+  return client;
+}
+
+outagesAsProblem(documentClient);
 
 const TRANSIENT_NAMES = new Set([
   'ThrottlingException',

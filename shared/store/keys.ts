@@ -37,6 +37,8 @@ export const byKind = {
   user: 'KIND#user',
   team: 'KIND#team',
   binding: 'KIND#binding',
+  /** Every audit chain's head, by subject: what a checkpoint lists (shared/audit/keys.ts). */
+  auditChain: 'KIND#audit-chain',
 } as const;
 
 /** GSI2 partitions: the children of one parent. */

@@ -10,9 +10,8 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { busy, type DomainError, invalidCursor } from '../errors.ts';
-import type { Page, PageRequest } from '../http/pagination.ts';
-import { encodeCursor } from '../http/pagination.ts';
 import { documentClient, tableName } from './dynamo.ts';
+import { listCursors, type Page, type PageRequest, type Position } from './paging.ts';
 import { type IndexName, tableSchema } from './table-schema.ts';
 
 export type Item = Record<string, NativeAttributeValue>;
@@ -65,40 +64,70 @@ export interface QuerySpec {
   partition: string;
   /** Only sort keys starting with this. */
   prefix?: string;
-  /** Only sort keys after this one (a position kept in the sort key itself, such as a log offset). */
-  sortKeyAfter?: string;
-  page: PageRequest;
   /** Descending sort key order: newest first for ULID-keyed history. */
   newestFirst?: boolean;
   /** A strongly consistent read (main table only: DynamoDB can't read a GSI consistently). */
   consistent?: boolean;
 }
 
-/** One page of a Query: one request. The cursor must point into the same partition. */
-export async function queryPage(spec: QuerySpec): Promise<Page<Item>> {
-  const pkName = spec.index ? `${spec.index}PK` : tableSchema.partitionKey;
-  const skName = spec.index ? `${spec.index}SK` : tableSchema.sortKey;
-  const after = spec.page.after;
-  if (after && (after[pkName] !== spec.partition || typeof after[skName] !== 'string')) throw invalidCursor();
-  const sortCondition = spec.prefix ? ' AND begins_with(#sk, :prefix)' : spec.sortKeyAfter ? ' AND #sk > :after' : '';
+/** Every item of a Query, page after page: for readers that need the whole partition (a chain, every chain head). */
+export async function queryAll(spec: QuerySpec, pageSize = 1000): Promise<Item[]> {
+  const items: Item[] = [];
+  let startAfter: Item | undefined;
+  do {
+    const page = await query({ ...spec, limit: pageSize, startAfter });
+    items.push(...page.items);
+    startAfter = page.lastKey;
+  } while (startAfter);
+  return items;
+}
+
+/** One Query request, resuming after a key the server itself read (never one from a client: see queryPage). */
+export async function query(
+  spec: QuerySpec & { limit: number; startAfter?: Item | undefined },
+): Promise<{ items: Item[]; lastKey: Item | undefined }> {
+  const { pk, sk } = keyNames(spec.index);
   const out = await documentClient.send(
     new QueryCommand({
       TableName: tableName(),
       IndexName: spec.index,
-      KeyConditionExpression: `#pk = :pk${sortCondition}`,
-      ExpressionAttributeNames: { '#pk': pkName, ...(sortCondition ? { '#sk': skName } : {}) },
-      ExpressionAttributeValues: {
-        ':pk': spec.partition,
-        ...(spec.prefix ? { ':prefix': spec.prefix } : spec.sortKeyAfter ? { ':after': spec.sortKeyAfter } : {}),
-      },
-      Limit: spec.page.limit,
-      ExclusiveStartKey: after,
+      KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+      ExpressionAttributeNames: { '#pk': pk, ...(spec.prefix ? { '#sk': sk } : {}) },
+      ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
+      Limit: spec.limit,
+      ExclusiveStartKey: spec.startAfter,
       ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
       ...(spec.consistent ? { ConsistentRead: true } : {}),
     }),
   );
-  return { items: out.Items ?? [], next_cursor: encodeCursor(out.LastEvaluatedKey) };
+  return { items: out.Items ?? [], lastKey: out.LastEvaluatedKey };
 }
+
+/**
+ * One page of a list for a client: one Query. Its cursor is signed for this list (index, partition
+ * and prefix) and holds the last key without the partition, so a cursor of another list, or one
+ * altered, is a 400 before anything is read.
+ */
+export async function queryPage(spec: QuerySpec & { page: PageRequest }): Promise<Page<Item>> {
+  const { pk, sk } = keyNames(spec.index);
+  // A GSI's LastEvaluatedKey also holds the table's key; the partition is the list's own.
+  const fields = spec.index ? [sk, tableSchema.partitionKey, tableSchema.sortKey] : [sk];
+  const cursors = listCursors([spec.index ?? 'table', spec.partition, spec.prefix ?? ''], fields);
+  const after = cursors.open(spec.page.cursor);
+  if (after && spec.prefix && !after[sk]?.startsWith(spec.prefix)) throw invalidCursor();
+  const { items, lastKey } = await query({
+    ...spec,
+    limit: spec.page.limit,
+    startAfter: after && { ...after, [pk]: spec.partition },
+  });
+  const { [pk]: _partition, ...position } = lastKey ?? {};
+  return { items, next_cursor: cursors.seal(lastKey && (position as Position)) };
+}
+
+const keyNames = (index: IndexName | undefined) =>
+  index
+    ? { pk: `${index}PK`, sk: `${index}SK` }
+    : { pk: tableSchema.partitionKey as string, sk: tableSchema.sortKey as string };
 
 /**
  * Commits writes atomically: one write goes as a plain conditional request (half the cost of a
@@ -142,10 +171,29 @@ async function commitOne(w: Write): Promise<void> {
     else if ('delete' in w) await documentClient.send(new DeleteCommand({ ...common, Key: w.delete }));
     else throw new Error('A condition check only makes sense next to a write in the same commit');
   } catch (error) {
-    if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') throw error;
-    const old = (error as { Item?: Record<string, never> }).Item;
-    throw w.onFail(old ? unmarshall(old) : undefined);
+    throw failedCondition(error, w);
   }
+}
+
+export type UpdateWrite = Extract<Write, { update: Key }>;
+
+/** One conditional update that answers the attributes it changed (UPDATED_NEW): a counter's new value, say. */
+export async function updateOne(w: UpdateWrite): Promise<Item> {
+  try {
+    const out = await documentClient.send(
+      new UpdateCommand({ ...conditionOf(w), Key: w.update, UpdateExpression: w.set, ReturnValues: 'UPDATED_NEW' }),
+    );
+    return out.Attributes ?? {};
+  } catch (error) {
+    throw failedCondition(error, w);
+  }
+}
+
+/** A failed condition becomes the write's own problem (given the item as it was); anything else stays as it is. */
+function failedCondition(error: unknown, w: Write): unknown {
+  if ((error as { name?: string }).name !== 'ConditionalCheckFailedException') return error;
+  const old = (error as { Item?: Record<string, never> }).Item;
+  return w.onFail(old ? unmarshall(old) : undefined);
 }
 
 function transactItem(w: Write) {

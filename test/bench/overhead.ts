@@ -1,11 +1,13 @@
 /**
  * Section 2: what our code adds to a warm invocation. The projects handler is called in-process
- * with a hand-built API Gateway v2 event for `GET /api/v1/projects/{id}`; the baseline is the same
- * DynamoDB work done bare through the SDK (one BatchGetItem of the user and the project, as
- * readWithAccess does). The difference is routing, middy, Powertools, RBAC and the response.
+ * with hand-built API Gateway v2 events for `GET /api/v1/projects/{id}` and `POST /api/v1/projects`;
+ * the baseline is the same DynamoDB work done bare through the SDK (for the read one BatchGetItem
+ * of the user and the project, as readWithAccess does; for the create the write quota's UpdateItem,
+ * that BatchGetItem and the create's TransactWriteItems). The difference is routing, middy,
+ * Powertools, validation, RBAC, the quota bookkeeping and the response.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { buildApiEvent } from '../../infra/local/api-event.ts';
 import type { LocalCloud } from '../../infra/local/cloud.ts';
@@ -37,7 +39,7 @@ export interface Latency {
   p99: number;
 }
 
-export interface OverheadReport {
+export interface Comparison {
   warmup: number;
   calls: number;
   handler: Latency;
@@ -45,54 +47,149 @@ export interface OverheadReport {
   overhead: Latency;
 }
 
+export interface OverheadReport extends Comparison {
+  /** `POST /api/v1/projects`: the write quota's counter, the grants read and the create's transaction. */
+  write: Comparison;
+}
+
 export async function measureOverhead(
   cloud: LocalCloud,
   projectId: string,
-  { warmup = 200, calls = 2000 } = {},
+  { warmup = 200, calls = 2000, writeWarmup = 100, writeCalls = 1000 } = {},
 ): Promise<OverheadReport> {
   // Imported only now: handlers read their configuration (TABLE_NAME, endpoint) at module scope,
   // which startLocalCloud has set by the time we get here.
   const { handler } = await import('../../functions/projects/handler.ts');
+  benchToken = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   // Built like shared/store/dynamo.ts builds the handler's client, so both sides pay the same SDK costs.
   const { client: bare, command: batchGet } = bareProjectRead(cloud.tableName, projectId);
-  const event = projectEvent(projectId, await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] }));
   const context = lambdaContext();
-
-  const callHandler = async () => {
-    const result = await handler(event, context);
-    // Timing an error path would flatter us: every call must be the real 200.
-    if (result.statusCode !== 200) throw new Error(`Handler answered ${result.statusCode}: ${result.body}`);
-  };
-  const callBare = async () => {
-    const out = await bare.send(batchGet);
-    if (out.Responses?.[cloud.tableName]?.length !== 2) throw new Error('Bare BatchGet did not find both items');
+  const expectStatus = (status: number) => (result: { statusCode?: number; body?: string }) => {
+    // Timing an error path would flatter us: every call must be the real answer.
+    if (result.statusCode !== status) throw new Error(`Handler answered ${result.statusCode}: ${result.body}`);
   };
 
   try {
-    for (let i = 0; i < warmup; i++) {
-      await callHandler();
-      await callBare();
-    }
-    // Alternating the two keeps drift (JIT, GC, DynamoDB Local's JVM, other load on the machine)
-    // from landing on one side only.
-    const handlerMs: number[] = [];
-    const bareMs: number[] = [];
-    for (let i = 0; i < calls; i++) {
-      handlerMs.push(await timed(callHandler));
-      bareMs.push(await timed(callBare));
-    }
-    const handlerLatency = { p50: percentile(handlerMs, 50), p99: percentile(handlerMs, 99) };
-    const bareLatency = { p50: percentile(bareMs, 50), p99: percentile(bareMs, 99) };
-    return {
+    const readEvent = apiEvent('GET', `/api/v1/projects/${projectId}`, 'GET /api/v1/projects/{id}', { id: projectId });
+    const read = await compare(
+      async () => expectStatus(200)(await handler(readEvent, context)),
+      async () => {
+        const out = await bare.send(batchGet);
+        if (out.Responses?.[cloud.tableName]?.length !== 2) throw new Error('Bare BatchGet did not find both items');
+      },
       warmup,
       calls,
-      handler: handlerLatency,
-      bare: bareLatency,
-      overhead: { p50: handlerLatency.p50 - bareLatency.p50, p99: handlerLatency.p99 - bareLatency.p99 },
-    };
+    );
+
+    let n = 0;
+    const write = await compare(
+      async () => {
+        const body = JSON.stringify({ name: `overhead-${++n}` });
+        expectStatus(201)(
+          await handler(apiEvent('POST', '/api/v1/projects', 'POST /api/v1/projects', {}, body), context),
+        );
+      },
+      bareProjectCreate(bare, cloud.tableName),
+      writeWarmup,
+      writeCalls,
+    );
+    return { ...read, write };
   } finally {
     bare.destroy();
   }
+}
+
+/** Times both calls alternately, after warming both up; the overhead is the difference of their percentiles. */
+async function compare(
+  callHandler: () => Promise<void>,
+  callBare: () => Promise<void>,
+  warmup: number,
+  calls: number,
+): Promise<Comparison> {
+  for (let i = 0; i < warmup; i++) {
+    await callHandler();
+    await callBare();
+  }
+  // Alternating the two keeps drift (JIT, GC, DynamoDB Local's JVM, other load on the machine)
+  // from landing on one side only.
+  const handlerMs: number[] = [];
+  const bareMs: number[] = [];
+  for (let i = 0; i < calls; i++) {
+    handlerMs.push(await timed(callHandler));
+    bareMs.push(await timed(callBare));
+  }
+  const handler = { p50: percentile(handlerMs, 50), p99: percentile(handlerMs, 99) };
+  const bare = { p50: percentile(bareMs, 50), p99: percentile(bareMs, 99) };
+  return {
+    warmup,
+    calls,
+    handler,
+    bare,
+    overhead: { p50: handler.p50 - bare.p50, p99: handler.p99 - bare.p99 },
+  };
+}
+
+/**
+ * The DynamoDB work of `POST /projects` made bare: the write quota's conditional ADD, the user read,
+ * and one transaction of three conditional puts (name claim, project, event). Items are keyed
+ * `BENCH…`, so the table stream's consumer ignores them as it ignores everything but the outbox.
+ */
+function bareProjectCreate(client: DynamoDBDocumentClient, tableName: string) {
+  let n = 0;
+  const window = Math.floor(Date.now() / 60_000) * 60;
+  return async () => {
+    const id = `${process.pid}-${++n}`;
+    await client.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { PK: 'BENCH#quota', SK: `WINDOW#${window}` },
+        UpdateExpression: 'ADD #count :one SET expiresAt = :expiresAt',
+        ConditionExpression: 'attribute_not_exists(#count) OR #count < :limit',
+        ExpressionAttributeNames: { '#count': 'count' },
+        ExpressionAttributeValues: { ':one': 1, ':limit': 1_000_000, ':expiresAt': window + 120 },
+        ReturnValues: 'UPDATED_NEW',
+      }),
+    );
+    await client.send(
+      new BatchGetCommand({
+        RequestItems: { [tableName]: { Keys: [{ PK: 'USER#bench', SK: 'USER' }], ConsistentRead: true } },
+      }),
+    );
+    // The same items as the handler writes, indexes included (DynamoDB maintains GSI1 for the project).
+    const put = (Item: Record<string, unknown>) => ({
+      Put: { TableName: tableName, Item, ConditionExpression: 'attribute_not_exists(PK)' },
+    });
+    const now = new Date().toISOString();
+    const project = { id, name: `bare-${id}`, version: 1, created_at: now, updated_at: now, created_by: 'bench' };
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          put({ PK: `BENCH_NAME#bare-${id}`, SK: 'NAME', owner: id }),
+          put({
+            PK: `BENCH#${id}`,
+            SK: 'PROJECT',
+            GSI1PK: 'KIND#bench',
+            GSI1SK: `bare-${id}#${id}`,
+            _apps: 0,
+            ...project,
+          }),
+          put({
+            PK: `BENCH_EVENT#${id}`,
+            SK: 'EVENT',
+            event: {
+              id,
+              source: 'slipway.projects',
+              type: 'Project Created',
+              time: now,
+              actor: 'bench',
+              data: project,
+            },
+            expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+          }),
+        ],
+      }),
+    );
+  };
 }
 
 async function timed(call: () => Promise<void>): Promise<number> {
@@ -102,29 +199,39 @@ async function timed(call: () => Promise<void>): Promise<number> {
 }
 
 /** What API Gateway (HTTP API, payload 2.0, JWT authorizer) sends for this route: built as the local gateway builds it. */
-function projectEvent(id: string, token: string): APIGatewayProxyEventV2WithJWTAuthorizer {
-  const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8'));
+/** The signed-in admin every bench request comes from: the functions read groups from the token itself (ADR 17). */
+let benchToken = '';
+
+function apiEvent(
+  method: string,
+  target: string,
+  routeKey: string,
+  pathParameters: Record<string, string>,
+  body?: string,
+): APIGatewayProxyEventV2WithJWTAuthorizer {
+  const claims = JSON.parse(Buffer.from(benchToken.split('.')[1] ?? '', 'base64url').toString('utf8'));
   return buildApiEvent(
     {
-      method: 'GET',
-      target: `/api/v1/projects/${id}`,
+      method,
+      target,
       httpVersion: '1.1',
       headers: {
         accept: ['application/json'],
-        authorization: [`Bearer ${token}`],
+        authorization: [`Bearer ${benchToken}`],
         host: ['localhost'],
         'user-agent': ['slipway-bench'],
+        ...(body ? { 'content-type': ['application/json'] } : {}),
       },
-      body: Buffer.alloc(0),
+      body: Buffer.from(body ?? ''),
       sourceIp: '127.0.0.1',
       port: 3000,
     },
     {
-      routeKey: 'GET /api/v1/projects/{id}',
-      pathParameters: { id },
+      routeKey,
+      pathParameters,
       requestId: 'bench-request',
       time: new Date(),
-      jwt: { claims: stringifyClaims(payload), scopes: null },
+      jwt: { claims: stringifyClaims(claims), scopes: null },
     },
   ) as APIGatewayProxyEventV2WithJWTAuthorizer;
 }
@@ -150,23 +257,24 @@ function lambdaContext(): Context {
 }
 
 export function overheadMarkdown(report: OverheadReport): string {
-  const { handler, bare, overhead } = report;
+  const targetMet = (overhead: Latency) =>
+    `p50 ${yesNo(overhead.p50 < TARGET_P50_MS)}, p99 ${yesNo(overhead.p99 < TARGET_P99_MS)}`;
+  const rows = (label: string, bareLabel: string, c: Comparison) => [
+    [`${label}: handler`, ms(c.handler.p50, 3), ms(c.handler.p99, 3), ''],
+    [`${label}: ${bareLabel}`, ms(c.bare.p50, 3), ms(c.bare.p99, 3), ''],
+    [`**${label}: overhead** (handler - bare)`, ms(c.overhead.p50, 3), ms(c.overhead.p99, 3), targetMet(c.overhead)],
+  ];
+  const { write } = report;
   return [
     '## Warm handler overhead (in-process)',
     '',
-    `\`GET /api/v1/projects/{id}\` through the projects handler vs the same BatchGetItem bare through the SDK, against DynamoDB Local; ${report.warmup} warm-up calls each, then ${report.calls} timed calls each, alternating. Target: overhead < ${TARGET_P50_MS} ms p50, < ${TARGET_P99_MS} ms p99.`,
+    `\`GET /api/v1/projects/{id}\` through the projects handler vs the same BatchGetItem bare through the SDK, against DynamoDB Local; ${report.warmup} warm-up calls each, then ${report.calls} timed calls each, alternating. \`POST /api/v1/projects\` (a create: the write quota's counter, the grants read, one transaction of three puts) vs the same three requests bare; ${write.warmup} warm-up calls each, then ${write.calls} timed, alternating. Target: overhead < ${TARGET_P50_MS} ms p50, < ${TARGET_P99_MS} ms p99.`,
     '',
     table(
       ['', 'p50', 'p99', 'target met'],
       [
-        ['handler', ms(handler.p50, 3), ms(handler.p99, 3), ''],
-        ['bare SDK BatchGet', ms(bare.p50, 3), ms(bare.p99, 3), ''],
-        [
-          '**overhead** (handler - bare)',
-          ms(overhead.p50, 3),
-          ms(overhead.p99, 3),
-          `p50 ${yesNo(overhead.p50 < TARGET_P50_MS)}, p99 ${yesNo(overhead.p99 < TARGET_P99_MS)}`,
-        ],
+        ...rows('read', 'bare SDK BatchGet', report),
+        ...rows('write', 'bare SDK Update + BatchGet + TransactWrite', write),
       ],
     ),
   ].join('\n');

@@ -84,6 +84,15 @@ describe('ApiStack', () => {
     });
   });
 
+  it('gives every API function the per-caller quotas it counts (60 writes a minute per user, 10 deploys per environment)', () => {
+    for (const [, fn] of resources('AWS::Lambda::Function')) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        SLIPWAY_QUOTA_WRITES_PER_MINUTE: '60',
+        SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE: '10',
+      });
+    }
+  });
+
   describe('the $default stage', () => {
     it('throttles every route', () => {
       expect(only('AWS::ApiGatewayV2::Stage')[1].Properties).toMatchObject({
@@ -130,7 +139,12 @@ describe('ApiStack without an issuer, with CORS origins', () => {
   let app: ReturnType<typeof slipwayApp>;
   let api: Template;
   beforeAll(() => {
-    app = slipwayApp({ issuerUrl: '', corsOrigins: 'https://console.example.test' });
+    app = slipwayApp({
+      issuerUrl: '',
+      corsOrigins: 'https://console.example.test',
+      quotaWritesPerMinute: '120',
+      quotaDeploysPerMinute: '3',
+    });
     api = Template.fromStack(app.api);
   });
   afterAll(() => app.cleanup());
@@ -142,9 +156,24 @@ describe('ApiStack without an issuer, with CORS origins', () => {
     api.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', { JwtConfiguration: { Issuer: { Ref: 'IssuerUrl' } } });
   });
 
-  it('answers CORS preflights for the configured origins only', () => {
-    api.hasResourceProperties('AWS::ApiGatewayV2::Api', {
-      CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://console.example.test'] }),
+  it('answers CORS preflights for the configured origins only, without credentials, exposing the headers clients read', () => {
+    const [api0] = Object.values(api.findResources('AWS::ApiGatewayV2::Api'));
+    expect(api0?.Properties.CorsConfiguration).toEqual({
+      AllowOrigins: ['https://console.example.test'],
+      AllowCredentials: false,
+      AllowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      AllowHeaders: ['authorization', 'content-type', 'if-match', 'idempotency-key'],
+      ExposeHeaders: ['etag', 'location', 'retry-after', 'ratelimit', 'ratelimit-policy', 'idempotent-replayed'],
+      MaxAge: 3600,
     });
+  });
+
+  it('passes configured quotas to the functions', () => {
+    for (const fn of Object.values(api.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables).toMatchObject({
+        SLIPWAY_QUOTA_WRITES_PER_MINUTE: '120',
+        SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE: '3',
+      });
+    }
   });
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { afterAll, describe, expect, it } from 'vitest';
+import { apiSettingsFromEnv } from '../../infra/api-settings.ts';
 import { readConfig } from '../../infra/aws/config.ts';
 
 const outdir = mkdtempSync(join(tmpdir(), 'slipway-cdk-')); // every App claims one, even unsynthesized
@@ -25,6 +26,9 @@ describe('readConfig', () => {
       throttleRateLimit: 50,
       throttleBurstLimit: 100,
       corsOrigins: [],
+      corsAllowCredentials: false,
+      quotaWritesPerMinute: 60,
+      quotaDeploysPerMinute: 10,
       nag: false,
       clusterSecretPrefix: 'slipway/clusters/',
       clusterRolePattern: 'arn:aws:iam::*:role/slipway-deployer*',
@@ -32,6 +36,8 @@ describe('readConfig', () => {
       publicUrl: undefined,
       reservedNamespaces: [],
       clusterAllowedNetworks: [],
+      cursorKeyVersionId: undefined,
+      auditRetentionDays: 365,
     });
   });
 
@@ -48,6 +54,12 @@ describe('readConfig', () => {
     const expected = ['10.20.0.0/16', 'fd12:3456::/48', '*.eks.amazonaws.com'];
     expect(read({ clusterAllowedNetworks: networks }).clusterAllowedNetworks).toEqual(expected);
     expect(read({}, { SLIPWAY_CLUSTER_ALLOWED_NETWORKS: networks }).clusterAllowedNetworks).toEqual(expected);
+  });
+
+  it('takes the audit checkpoints’ retention in days, refusing more than S3 Object Lock allows', () => {
+    expect(read({ auditRetentionDays: '2555' }).auditRetentionDays).toBe(2555);
+    expect(() => read({ auditRetentionDays: '0' })).toThrow(/positive integer/);
+    expect(() => read({ auditRetentionDays: '36501' })).toThrow(/at most 36500/);
   });
 
   it('takes the public URL chat links point at as an https origin', () => {
@@ -87,11 +99,46 @@ describe('readConfig', () => {
     expect(read({ stage: 'prod' }, env).stage).toBe('prod');
   });
 
+  it('reads the quotas, throttling and CORS settings the local cloud reads, under the same variables', () => {
+    const env = {
+      SLIPWAY_QUOTA_WRITES_PER_MINUTE: '120',
+      SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE: '3',
+      SLIPWAY_THROTTLE_RATE_LIMIT: '20',
+      SLIPWAY_THROTTLE_BURST_LIMIT: '40',
+      SLIPWAY_CORS_ORIGINS: 'https://console.example.test,http://localhost:5173',
+      SLIPWAY_CORS_ALLOW_CREDENTIALS: 'true',
+    };
+    const expected = {
+      quotaWritesPerMinute: 120,
+      quotaDeploysPerMinute: 3,
+      throttleRateLimit: 20,
+      throttleBurstLimit: 40,
+      corsOrigins: ['https://console.example.test', 'http://localhost:5173'],
+      corsAllowCredentials: true,
+    };
+    expect(read({}, env)).toMatchObject(expected);
+    expect(apiSettingsFromEnv(env)).toEqual(expected);
+    expect(read({ quotaDeploysPerMinute: '5' }, env).quotaDeploysPerMinute).toBe(5);
+  });
+
+  it('defaults the local cloud to the same limits as AWS', () => {
+    const { stage: _s, ...aws } = read();
+    expect(aws).toMatchObject(apiSettingsFromEnv({}));
+  });
+
   it.each([
     [{ issuerUrl: 'http://idp.example.test/' }, /https URL/],
     [{ stage: 'Prod_1' }, /Stage "Prod_1"/],
     [{ deletionProtection: 'no' }, /true or false/],
     [{ throttleBurstLimit: '-5' }, /positive integer/],
+    [{ quotaWritesPerMinute: '0' }, /positive integer/],
+    [{ quotaDeploysPerMinute: '2.5' }, /positive integer/],
+    // A trailing slash or a path never equals a browser's Origin header.
+    [{ corsOrigins: 'https://console.example.test/' }, /not an origin/],
+    [{ corsOrigins: 'console.example.test' }, /not an origin/],
+    // Browsers refuse credentials with `*`, and API Gateway refuses the configuration.
+    [{ corsOrigins: '*', corsAllowCredentials: 'true' }, /cannot be true while corsOrigins allows every origin/],
+    [{ corsAllowCredentials: 'yes' }, /true or false/],
     // A role pattern without a literal name prefix would let the deployer become any role.
     [{ clusterRolePattern: 'arn:aws:iam::*:role/*' }, /literal name prefix/],
     [{ clusterRolePattern: '*' }, /literal name prefix/],
@@ -101,6 +148,7 @@ describe('readConfig', () => {
     [{ reservedNamespaces: 'monitoring,Kube_System' }, /namespace names, got "Kube_System"/],
     // A typo must fail the synth, not every cluster registration afterwards.
     [{ clusterAllowedNetworks: '10.0.0.0/33' }, /SLIPWAY_CLUSTER_ALLOWED_NETWORKS: "10.0.0.0\/33"/],
+    [{ cursorKeyVersionId: 'AWSCURRENT' }, /VersionId/],
   ])('refuses %o', (context, message) => {
     expect(() => read(context)).toThrow(message);
   });

@@ -68,3 +68,82 @@ describe('DataStack', () => {
     expect(dev.Properties.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
   });
 });
+
+describe('DataStack: the audit checkpoints’ key and bucket', () => {
+  const synth = (auditRetentionDays?: number) => {
+    const app = new App({ context: cdkJsonContext, outdir: join(outdir, `audit-${auditRetentionDays ?? 'default'}`) });
+    return Template.fromStack(
+      new DataStack(app, 'Data', {
+        deletionProtection: false,
+        stage: 'prod',
+        ...(auditRetentionDays === undefined ? {} : { auditRetentionDays }),
+      }),
+    );
+  };
+  let template: Template;
+  beforeAll(() => {
+    template = synth();
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: template resources are untyped JSON
+  const only = (type: string): any => {
+    const found = Object.values(template.findResources(type));
+    expect(found).toHaveLength(1);
+    return found[0];
+  };
+
+  it('signs with an asymmetric P-256 key that can only sign and verify, kept when the stack goes', () => {
+    const key = only('AWS::KMS::Key');
+    expect(key.Properties).toMatchObject({ KeySpec: 'ECC_NIST_P256', KeyUsage: 'SIGN_VERIFY' });
+    expect(key.Properties.EnableKeyRotation).toBeUndefined(); // asymmetric keys do not rotate
+    expect(key.DeletionPolicy).toBe('Retain');
+  });
+
+  it('keeps checkpoints in a bucket with Object Lock in compliance mode by default, versioned, encrypted, private, kept for ever', () => {
+    const bucket = only('AWS::S3::Bucket');
+    expect(bucket.Properties).toMatchObject({
+      ObjectLockEnabled: true,
+      ObjectLockConfiguration: {
+        ObjectLockEnabled: 'Enabled',
+        Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 365 } },
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      BucketName: {
+        'Fn::Join': ['', ['slipway-prod-audit-checkpoints-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
+      },
+    });
+    // Even a dev stage (no deletion protection) keeps it: its objects could not be deleted anyway.
+    expect(bucket.DeletionPolicy).toBe('Retain');
+  });
+
+  it('refuses every delete and every request without TLS, whoever asks', () => {
+    const statements = only('AWS::S3::BucketPolicy').Properties.PolicyDocument.Statement;
+    expect(statements).toContainEqual(
+      expect.objectContaining({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: ['s3:DeleteObject', 's3:DeleteObjectVersion'],
+      }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements.filter((s: { Effect: string }) => s.Effect === 'Allow')).toEqual([]);
+  });
+
+  it('takes the retention period from the configuration', () => {
+    const bucket = Object.values(synth(2555).findResources('AWS::S3::Bucket'))[0];
+    expect(bucket?.Properties.ObjectLockConfiguration.Rule.DefaultRetention).toEqual({
+      Mode: 'COMPLIANCE',
+      Days: 2555,
+    });
+  });
+});

@@ -6,9 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   EVENT_BUS_NAME,
   type FunctionName,
+  type RuleSpec,
   rules,
+  type ScheduleSpec,
   type StateMachineName,
   type StateMachineSpec,
+  schedules,
   stateMachines,
   streamConsumer,
 } from '../../infra/manifest.ts';
@@ -193,9 +196,39 @@ describe('DeliveryStack', () => {
       expect(archive?.Properties.RetentionDays).toBeGreaterThan(0);
     });
 
-    it('has exactly the manifest rules', () => {
-      expect(ofType('AWS::Events::Rule')).toHaveLength(rules.length);
+    /** A rule's one target: the manifest's function with its retry policy (its dead-letter queue: checked by the caller). */
+    // biome-ignore lint/suspicious/noExplicitAny: template resources are untyped JSON
+    const expectTarget = (targets: any[], spec: RuleSpec | ScheduleSpec) => {
+      expect(targets).toHaveLength(1);
+      expect(targets[0]).toMatchObject({
+        Arn: fnArn(spec.target),
+        RetryPolicy: {
+          MaximumRetryAttempts: spec.retry.maximumRetryAttempts,
+          MaximumEventAgeInSeconds: spec.retry.maximumEventAgeSeconds,
+        },
+      });
+      return targets[0];
+    };
+
+    it('has exactly the manifest rules and schedules', () => {
+      expect(ofType('AWS::Events::Rule')).toHaveLength(rules.length + schedules.length);
     });
+
+    it.each(schedules)(
+      'schedule $name: rate($everyMinutes minutes) to $target, with its retry policy and a dead-letter queue',
+      (schedule) => {
+        const [ruleId, { Properties: props }] = one(
+          ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Description === schedule.description),
+        );
+        expect(props.ScheduleExpression).toBe(`rate(${schedule.everyMinutes} minutes)`);
+        expect(props.EventBusName).toBeUndefined(); // scheduled rules live on the default bus
+        expect(props.EventPattern).toBeUndefined();
+        const target = expectTarget(props.Targets, schedule);
+        expect(expectSafeQueue(queueAt(target.DeadLetterConfig.Arn))).toContainEqual(
+          expect.objectContaining({ Condition: { ArnEquals: { 'aws:SourceArn': { 'Fn::GetAtt': [ruleId, 'Arn'] } } } }),
+        );
+      },
+    );
 
     it.each(rules)(
       'rule $name: the manifest pattern on the bus, to $target, with its retry policy and a dead-letter queue',
@@ -215,15 +248,7 @@ describe('DeliveryStack', () => {
           expect(props.EventBusName).toEqual({ Ref: idOf(app.delivery.bus) });
           expect(props.EventPattern).toEqual(rule.pattern);
         }
-        expect(props.Targets).toHaveLength(1);
-        const [target] = props.Targets;
-        expect(target).toMatchObject({
-          Arn: fnArn(rule.target),
-          RetryPolicy: {
-            MaximumRetryAttempts: rule.retry.maximumRetryAttempts,
-            MaximumEventAgeInSeconds: rule.retry.maximumEventAgeSeconds,
-          },
-        });
+        const target = expectTarget(props.Targets, rule);
         const queueId = queueAt(target.DeadLetterConfig.Arn);
         // EventBridge may drop into it only on behalf of this rule.
         expect(expectSafeQueue(queueId)).toContainEqual(
@@ -327,12 +352,13 @@ describe('DeliveryStack', () => {
     }
   });
 
-  it('outputs the bus name, both state machine ARNs and the chat secret ARN for operators', () => {
+  it('outputs the bus name, the state machine ARNs and the chat secret ARN for operators', () => {
     expect(
       Object.keys(delivery.findOutputs('*'))
         .filter((key) => !key.startsWith('Exports'))
         .sort(),
     ).toEqual([
+      'BuildStateMachineArn',
       'ChatSecretArn',
       'DeployStateMachineArn',
       'EventBusName',

@@ -1,6 +1,7 @@
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AttributeType, TableV2 } from 'aws-cdk-lib/aws-dynamodb';
+import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
@@ -9,18 +10,33 @@ import {
   type FunctionName,
   type FunctionSpec,
   functions,
+  routes,
   type StateMachineName,
 } from '../../infra/manifest.ts';
+import { operations } from '../../shared/openapi/operations.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import {
   type BuiltFunction,
   builtFunctions,
   cdkJsonContext,
   referenceTo,
+  type SlipwayTestApp,
   type Statement,
   slipwayApp,
   statementsOfRole,
 } from './synth.ts';
+
+/** `{{resolve:secretsmanager:<cursor key ARN>:SecretString:::<version>}}`, as CloudFormation reads it at deploy time. */
+const cursorKeyReference = (app: SlipwayTestApp, versionId: string) => ({
+  'Fn::Join': [
+    '',
+    [
+      '{{resolve:secretsmanager:',
+      { Ref: app.api.getLogicalId(app.api.cursorKey.node.defaultChild as CfnElement) },
+      `:SecretString:::${versionId}}}`,
+    ],
+  ],
+});
 
 /** Every manifest function, in whichever stack its trigger puts it: house settings and least privilege. */
 describe('manifest functions', () => {
@@ -71,6 +87,41 @@ describe('manifest functions', () => {
         .defaultChild,
     );
 
+  /** The checkpoint bucket's name, fixed by stage, account and region (no export to depend on). */
+  const checkpointBucket = {
+    'Fn::Join': ['', ['slipway-dev-audit-checkpoints-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
+  };
+  const keyArn = (name: FunctionName) =>
+    ref(name, app.data, {
+      'Fn::GetAtt': [app.data.getLogicalId(app.data.auditCheckpoints.key.node.defaultChild as CfnElement), 'Arn'],
+    });
+
+  it('gives the cursor key to exactly the functions that serve a paged list', () => {
+    const listing = new Set(
+      operations
+        .filter((op) => op.paged)
+        .map((op) => routes.find((r) => r.method === op.method && r.path === op.path)?.function),
+    );
+    expect(listing.size).toBeGreaterThan(5);
+    expect(functions.filter((spec) => has(spec, 'sign-cursors')).map((spec) => spec.name)).toEqual(
+      functions.filter((spec) => listing.has(spec.name)).map((spec) => spec.name),
+    );
+  });
+
+  it('keeps the cursor key in a generated secret that no function may read: CloudFormation resolves it, a pinned version rolls a rotation out', () => {
+    expect(Template.fromStack(app.api).toJSON().Resources[idIn(app.api, app.api.cursorKey)].Properties).toMatchObject({
+      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+    });
+    const pinned = slipwayApp({ cursorKeyVersionId: '0123456789abcdef0123456789abcdef' });
+    try {
+      const variables = Template.fromStack(pinned.api).findResources('AWS::Lambda::Function');
+      const keys = Object.values(variables).map((fn) => fn.Properties.Environment.Variables.SLIPWAY_CURSOR_KEY);
+      expect(keys.filter(Boolean)).toContainEqual(cursorKeyReference(pinned, '0123456789abcdef0123456789abcdef'));
+    } finally {
+      pinned.cleanup();
+    }
+  });
+
   it('builds API functions in the ApiStack and workflow, bus and stream functions in the DeliveryStack, nowhere else', () => {
     for (const spec of functions) {
       expect(built[spec.name].stack).toBe((spec.trigger ?? 'api') === 'api' ? app.api : app.delivery);
@@ -103,6 +154,11 @@ describe('manifest functions', () => {
         SLIPWAY_GROUPS_CLAIM: 'groups',
       };
       if (spec.tableAccess !== 'none') expected.TABLE_NAME = tableRef(spec.name, 'Ref');
+      // API functions count the per-caller quotas (shared/http/quota.ts).
+      if ((spec.trigger ?? 'api') === 'api') {
+        expected.SLIPWAY_QUOTA_WRITES_PER_MINUTE = '60';
+        expected.SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE = '10';
+      }
       if (has(spec, 'start-workflows')) {
         expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
         expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
@@ -119,6 +175,12 @@ describe('manifest functions', () => {
           Ref: idIn(app.delivery, app.delivery.chatSecret),
         });
       }
+      if (has(spec, 'sign-cursors')) expected.SLIPWAY_CURSOR_KEY = cursorKeyReference(app, '');
+      if (has(spec, 'audit-checkpoints-read')) {
+        expected.SLIPWAY_AUDIT_BUCKET = checkpointBucket;
+        expected.SLIPWAY_AUDIT_KEY_ID = keyArn(spec.name);
+      }
+      if (has(spec, 'audit-checkpoints-write')) expected.SLIPWAY_AUDIT_RETENTION_DAYS = '365';
       expect(fn.Environment.Variables).toEqual(expected);
     },
   );
@@ -164,7 +226,10 @@ describe('manifest functions', () => {
         if (on(s).some((r) => indexes.includes(r))) expect(s.Action).toEqual(['dynamodb:Query']);
       }
       expect(statements.flatMap(on)).toEqual(expect.arrayContaining([table, ...indexes]));
-      const actions = statements.filter((s) => on(s).includes(table)).flatMap((s) => s.Action);
+      // record-events writes are conditioned on the partition key: checked on their own below.
+      const actions = statements
+        .filter((s) => on(s).includes(table) && s.Condition === undefined)
+        .flatMap((s) => s.Action);
       expect(actions).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query']));
       const writes = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'];
       if (spec.tableAccess === 'readwrite') expect(actions).toEqual(expect.arrayContaining(writes));
@@ -194,11 +259,16 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only deployments (deploy, rollback), pipelines (runs) and the pipeline machine (nested) start executions', () => {
+    it('only deployments (deploy, rollback), builds, pipelines (runs) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(rolesWith('run-pipelines')).toEqual([roleOf('pipelines')]);
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
-        [...rolesWith('start-workflows'), ...rolesWith('run-pipelines'), machineRoleOf('pipeline')].sort(),
+        [
+          ...rolesWith('start-workflows'),
+          ...rolesWith('start-builds'),
+          ...rolesWith('run-pipelines'),
+          machineRoleOf('pipeline'),
+        ].sort(),
       );
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
@@ -216,6 +286,7 @@ describe('manifest functions', () => {
       expect(holders(acts(/^states:StopExecution$/))).toEqual(
         [
           ...rolesWith('start-workflows'),
+          ...rolesWith('start-builds'),
           ...rolesWith('run-pipelines'),
           ...rolesWith('cancel-runs'),
           machineRoleOf('pipeline'),
@@ -301,6 +372,73 @@ describe('manifest functions', () => {
       ).toBe(true);
     });
 
+    /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */
+    const grantsOf = (name: FunctionName, pattern: RegExp) =>
+      statementsOf(name)
+        .flatMap((s) =>
+          s.Action.filter((a) => pattern.test(a)).flatMap((a) => s.Resource.map((r) => `${a} ${JSON.stringify(r)}`)),
+        )
+        .sort();
+
+    it('only the functions with record-events write beside read-only table access, and only outbox and idempotency items', () => {
+      expect(rolesWith('record-events')).toEqual([roleOf('audit')]);
+      const conditioned = statementsOf('audit').filter((s) => s.Condition !== undefined && acts(/^dynamodb:/)(s));
+      expect(conditioned).toHaveLength(1);
+      expect(conditioned[0]?.Action.sort()).toEqual(['dynamodb:DeleteItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+      expect(conditioned[0]).toMatchObject({
+        Resource: [tableRef('audit', 'Arn')],
+        Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['OUTBOX#*', 'IDEMPOTENCY#*'] } },
+      });
+    });
+
+    const bucketParts = [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':s3:::slipway-dev-audit-checkpoints-',
+      { Ref: 'AWS::AccountId' },
+      '-',
+      { Ref: 'AWS::Region' },
+    ];
+    const bucketArn = { 'Fn::Join': ['', bucketParts] };
+    const checkpointObjects = { 'Fn::Join': ['', [...bucketParts, '/checkpoints/*']] };
+    const grant = (action: string, resource: unknown) => `${action} ${JSON.stringify(resource)}`;
+
+    it('only the checkpointer may sign with the audit key or write checkpoints, only under the checkpoint prefix', () => {
+      expect(rolesWith('audit-checkpoints-write')).toEqual([roleOf('audit-checkpointer')]);
+      expect(holders(acts(/^kms:Sign$/))).toEqual([roleOf('audit-checkpointer')]);
+      expect(holders(acts(/^s3:Put/))).toEqual([roleOf('audit-checkpointer')]);
+      expect(grantsOf('audit-checkpointer', /^(s3:Put|kms:Sign)/)).toEqual(
+        [
+          grant('kms:Sign', keyArn('audit-checkpointer')),
+          grant('s3:PutObject', checkpointObjects),
+          grant('s3:PutObjectRetention', checkpointObjects),
+        ].sort(),
+      );
+    });
+
+    it('the audit API and the checkpointer read checkpoints and the public key; nobody may delete a checkpoint or use the key otherwise', () => {
+      const readers = [roleOf('audit'), roleOf('audit-checkpointer')].sort();
+      expect(rolesWith('audit-checkpoints-read')).toEqual(readers);
+      expect(holders(acts(/^kms:GetPublicKey$/))).toEqual(readers);
+      expect(holders(acts(/^s3:(GetObject|ListBucket)$/))).toEqual(readers);
+      for (const name of ['audit', 'audit-checkpointer'] as const) {
+        expect(grantsOf(name, /^(s3:(Get|List)|kms:GetPublicKey)/)).toEqual(
+          [
+            grant('kms:GetPublicKey', keyArn(name)),
+            grant('s3:GetObject', checkpointObjects),
+            grant('s3:ListBucket', bucketArn),
+          ].sort(),
+        );
+      }
+      const list = statementsOf('audit').find(acts(/^s3:ListBucket$/));
+      expect(list?.Condition).toEqual({ StringLike: { 's3:prefix': ['checkpoints/*'] } });
+      expect(holders(acts(/^s3:Delete|^s3:\*|^kms:\*|^s3:PutBucket|^s3:BypassGovernance/))).toEqual([]);
+      const kmsActions = everyStatement().flatMap(({ statement }) =>
+        statement.Action.filter((a) => a.startsWith('kms:')),
+      );
+      expect(new Set(kmsActions)).toEqual(new Set(['kms:Sign', 'kms:GetPublicKey']));
+    });
+
     it('lets nothing but the state machines invoke functions', () => {
       const invokers = everyStatement().filter(({ statement }) =>
         statement.Action.some((a) => a.startsWith('lambda:')),
@@ -329,7 +467,8 @@ describe('createFunctions', () => {
     const specs = functions.filter((spec) => ['clusters', 'deployer', 'projects', 'apps'].includes(spec.name));
     const clusterAccess = { secretPrefix: 'slipway/clusters/', rolePattern: 'arn:aws:iam::*:role/slipway-deployer*' };
     const config = readConfig(app.node, {});
-    const built = createFunctions(stack, specs, { config, table, reach: { clusterAccess } });
+    const cursorKey = { secret: new Secret(stack, 'CursorKey'), versionId: undefined };
+    const built = createFunctions(stack, specs, { config, table, reach: { clusterAccess, cursorKey } });
     const resources = Template.fromStack(stack).toJSON().Resources;
     const variables = Object.fromEntries(
       Object.entries(built).map(([name, fn]) => {
@@ -362,8 +501,12 @@ describe('createFunctions', () => {
     const stack = new Stack(app, 'Settings');
     const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
     const config = readConfig(app.node, { SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring' });
-    const specs = functions.filter((spec) => spec.trigger === undefined && !spec.capabilities);
-    const built = createFunctions(stack, specs, { config, table, reach: {} });
+    // The API functions; the one capability they all may hold without more reach is signing cursors.
+    const specs = functions.filter(
+      (spec) => spec.trigger === undefined && (spec.capabilities ?? []).every((c) => c === 'sign-cursors'),
+    );
+    const cursorKey = { secret: new Secret(stack, 'CursorKey'), versionId: undefined };
+    const built = createFunctions(stack, specs, { config, table, reach: { cursorKey } });
     const template = Template.fromStack(stack).toJSON().Resources;
     const variables = (name: FunctionName) =>
       template[stack.getLogicalId(built[name]?.node.defaultChild as CfnElement)].Properties.Environment.Variables;

@@ -13,10 +13,11 @@
 import { randomUUID } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
 import { inject } from 'vitest';
-import { type LocalCloud, type LocalCloudOptions, startLocalCloud } from '../../infra/local/cloud.ts';
+import { type LocalCloud, type LocalCloudOptions, type Quotas, startLocalCloud } from '../../infra/local/cloud.ts';
 import { createDevIssuer, loadSigningKey, type TokenRequest } from '../../infra/local/dev-issuer.ts';
 import type { GatewayRoute } from '../../infra/local/gateway.ts';
 import type { FunctionLike } from '../../infra/local/lambda-runtime.ts';
+import type { Throttle } from '../../infra/local/throttle.ts';
 import { client } from './client.ts';
 
 export interface TestCloudOptions {
@@ -38,7 +39,15 @@ export interface TestCloudOptions {
     | 'lockLeaseSeconds'
     | 'deliverEvents'
   >;
+  /**
+   * Stage throttling and quotas. Tests fire far more requests than a person would, so both are
+   * raised out of the way unless a test of the limits sets its own.
+   */
+  limits?: { throttle?: Throttle; quotas?: Partial<Quotas> };
+  cors?: LocalCloudOptions['cors'];
 }
+
+const OUT_OF_THE_WAY = 1_000_000;
 
 export interface TestCloud extends LocalCloud {
   /** A token exactly like mintToken's, but signed by a key the issuer never published (same kid). */
@@ -63,7 +72,12 @@ export async function startTestCloud(options: TestCloudOptions = {}): Promise<Te
     quiet: !options.verbose,
     extraRoutes: options.routes ?? [],
     extraFunctions: options.functions ?? [],
+    // A test fires schedules itself (services.tick): a timer firing mid-test would be a race.
+    schedules: false,
     ...options.delivery,
+    throttle: options.limits?.throttle ?? { rateLimit: OUT_OF_THE_WAY, burstLimit: OUT_OF_THE_WAY },
+    quotas: { writesPerMinute: OUT_OF_THE_WAY, deploysPerMinute: OUT_OF_THE_WAY, ...options.limits?.quotas },
+    ...(options.cors ? { cors: options.cors } : {}),
     ...(options.integrationTimeoutMs === undefined ? {} : { integrationTimeoutMs: options.integrationTimeoutMs }),
   });
 

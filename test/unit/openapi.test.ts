@@ -5,6 +5,8 @@ import { describe, expect, expectTypeOf, it } from 'vitest';
 import type * as z from 'zod/mini';
 import { handler } from '../../functions/meta/handler.ts';
 import { type RouteSpec, routeKey, routes } from '../../infra/manifest.ts';
+import type { CheckpointRequest, CheckpointView } from '../../shared/audit/checkpoints.ts';
+import type { ChainReport } from '../../shared/audit/queries.ts';
 import type { Role } from '../../shared/auth/roles.ts';
 import type { AppView } from '../../shared/catalog/apps.ts';
 import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts';
@@ -28,6 +30,7 @@ import { type JsonSchema, MAX_BODY_KIB, type OpenApiDocument, openApiDocument } 
 import { operations } from '../../shared/openapi/operations.ts';
 import { renderDocs } from '../../shared/openapi/render.ts';
 import * as views from '../../shared/openapi/views.ts';
+import { Meter, rateLimited, writesPerUser } from '../../shared/quotas/meter.ts';
 import { present, stamp } from '../../shared/store/records.ts';
 
 const doc = openApiDocument();
@@ -105,10 +108,11 @@ describe('the OpenAPI document', () => {
   });
 
   it('asks for Idempotency-Key on every POST: a create answers 201 with Location and ETag, a start 202 with Location', () => {
+    const counted = ['RateLimit', 'RateLimit-Policy'];
     const headersOf: Record<string, string[]> = {
-      '200': ['Idempotent-Replayed'],
-      '201': ['ETag', 'Location', 'Idempotent-Replayed'],
-      '202': ['Location', 'Idempotent-Replayed'],
+      '200': ['Idempotent-Replayed', ...counted],
+      '201': ['ETag', 'Location', 'Idempotent-Replayed', ...counted],
+      '202': ['Location', 'Idempotent-Replayed', ...counted],
     };
     for (const { key, op } of docOperations.filter(({ key }) => key.startsWith('POST '))) {
       expect(op.parameters, key).toContainEqual({ $ref: '#/components/parameters/IdempotencyKey' });
@@ -126,6 +130,21 @@ describe('the OpenAPI document', () => {
       const ifMatch = op.parameters?.some((p) => '$ref' in p && p.$ref.endsWith('/IfMatch')) ?? false;
       expect(ifMatch, key).toBe(versioned.test(key));
       expect(op.responses['412'] !== undefined && op.responses['428'] !== undefined, key).toBe(ifMatch);
+    }
+  });
+
+  it('documents the write quota on every write: 429 with Retry-After, and the RateLimit fields on success too', () => {
+    for (const { key, op } of docOperations) {
+      const write = !key.startsWith('GET ') && op.security !== undefined;
+      expect(Object.keys(op.responses).includes('429'), key).toBe(write);
+      if (!write) continue;
+      expect(Object.keys(op.responses['429']?.headers ?? {}).sort(), key).toEqual([
+        'RateLimit',
+        'RateLimit-Policy',
+        'Retry-After',
+      ]);
+      for (const [status, response] of Object.entries(op.responses).filter(([s]) => Number(s) < 300))
+        expect(Object.keys(response.headers ?? {}), `${key} ${status}`).toContain('RateLimit');
     }
   });
 
@@ -174,6 +193,9 @@ describe('the response schemas describe what the API answers', () => {
     expectTypeOf<z.infer<typeof views.deploymentStatus>>().toExtend<Awaited<ReturnType<typeof deploymentStatus>>>();
     expectTypeOf<z.infer<typeof views.release>>().toExtend<Release>();
     expectTypeOf<z.infer<typeof views.approval>>().toExtend<ApprovalView>();
+    expectTypeOf<z.infer<typeof views.chainReport>>().toExtend<ChainReport>();
+    expectTypeOf<z.infer<typeof views.checkpoint>>().toExtend<CheckpointView>();
+    expectTypeOf<z.infer<typeof views.checkpointRequest>>().toExtend<CheckpointRequest>();
     expect(views.deploymentState.options).toEqual(DEPLOYMENT_STATES);
     expectTypeOf<z.infer<typeof views.pipeline>>().toExtend<PipelineView>();
     expectTypeOf<z.infer<typeof views.run>>().toExtend<RunView>();
@@ -220,6 +242,7 @@ describe('the response schemas describe what the API answers', () => {
       problems.payloadTooLarge(MAX_BODY_BYTES),
       problems.unsupportedMediaType('application/json'),
       errors.preconditionRequired(),
+      rateLimited(new Meter(writesPerUser, 'alice')),
       problems.internalError(),
     ].map((error) => problems.toProblem(error) as problems.Problem);
     for (const problem of all)

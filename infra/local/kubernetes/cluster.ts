@@ -10,7 +10,7 @@ import { parse as parseYaml } from 'yaml';
 import { type FieldManager, managedFields, recordUpdate, serverSideApply } from './apply.ts';
 import { DeploymentController } from './controller.ts';
 import { clone, isObject, type JsonObject, sameJson } from './json.ts';
-import { jsonPatch, mergePatch } from './patch.ts';
+import { jsonPatch, mergePatch, withinLimits } from './patch.ts';
 import { apiVersionOf, type ResourceType, resourceTypes } from './resources.ts';
 import { type RolloutTiming, timestamp } from './rollout.ts';
 import { fieldSelector, labelSelector } from './selectors.ts';
@@ -26,6 +26,8 @@ import {
   unsupportedMediaType,
 } from './status.ts';
 import { metadataOf, ObjectStore, type StoredObject } from './store.ts';
+import { checkName, containerCauses, dnsLabel, dnsSubdomain, integerCauses } from './validation.ts';
+import { admit, cascade } from './workloads.ts';
 
 /** Where a request points: a resource type, maybe a namespace, maybe one object. */
 export interface Target {
@@ -38,6 +40,8 @@ export interface WriteOptions {
   query: URLSearchParams;
   /** The client's User-Agent: its first word names the field manager when `fieldManager` is absent. */
   userAgent: string;
+  /** The request body: a DELETE's DeleteOptions. */
+  body?: string;
 }
 
 const protectedNamespaces = new Set(['default', 'kube-system', 'kube-public']);
@@ -57,6 +61,9 @@ export class SimulatedCluster {
 
   get(target: Target): JsonObject {
     const name = target.name as string;
+    // A Job's pods are stored; a deployment's are computed from its rollout (below).
+    const jobPod = target.type.plural === 'pods' ? this.store.get('pods', target.namespace, name) : undefined;
+    if (jobPod) return clone(jobPod.object);
     if (target.type.plural === 'pods') {
       const pod = this.#controller.pods(target.namespace).find((p) => metadataOf(p).name === name);
       if (!pod) throw notFound(ref(target, name));
@@ -81,7 +88,9 @@ export class SimulatedCluster {
         ? this.#controller.pods(target.namespace)
         : this.store.list(target.type.plural, target.namespace).map((stored) => clone(stored.object));
     const matches = selector(query);
-    return { items: objects.filter(matches), resourceVersion: String(this.store.revision) };
+    const jobPods = target.type.plural === 'pods' ? this.store.list('pods', target.namespace) : [];
+    const items = [...objects, ...jobPods.map((stored) => clone(stored.object))].filter(matches);
+    return { items, resourceVersion: String(this.store.revision) };
   }
 
   create(target: Target, body: unknown, options: WriteOptions): JsonObject {
@@ -142,11 +151,12 @@ export class SimulatedCluster {
       );
     }
     if (dryRun(options)) return clone(previous.object);
+    const foreground = cascade(this.store, target.type.kind, previous.object, options);
     if (target.type === namespaces) return this.#deleteNamespace(name);
     this.store.remove(target.type.plural, target.namespace, name);
     if (target.type === deployments) this.#controller.forget(target.namespace as string, name);
     const uid = String(metadataOf(previous.object).uid);
-    return successStatus({ name, group: target.type.group, kind: target.type.plural, uid });
+    return foreground ?? successStatus({ name, group: target.type.group, kind: target.type.plural, uid });
   }
 
   /** New timing for the simulated rollouts (tests shorten or stretch them). */
@@ -172,7 +182,7 @@ export class SimulatedCluster {
     } catch (error) {
       throw badRequest(`error decoding YAML: ${(error as Error).message}`);
     }
-    const config = requireObject(applied);
+    const config = requireObject(withinLimits(applied));
     if (!config.apiVersion || !config.kind) {
       throw badRequest('apiVersion and kind must be set in an apply patch');
     }
@@ -213,16 +223,17 @@ export class SimulatedCluster {
       }
       metadata.uid = before.uid ?? null;
       metadata.creationTimestamp = before.creationTimestamp ?? null;
-      const specChanged = !sameJson(object.spec, previous.object.spec);
-      metadata.generation = Number(before.generation ?? 1) + (specChanged ? 1 : 0);
     } else {
       if (target.namespace !== undefined && !this.store.get('namespaces', undefined, target.namespace)) {
         throw notFound({ group: '', plural: 'namespaces', kind: 'Namespace', name: target.namespace });
       }
       metadata.uid = randomUUID();
       metadata.creationTimestamp = timestamp(Date.now());
-      metadata.generation = 1;
     }
+    // Checks and defaults that need the uid (a Job's selector is made of it), before the spec is compared.
+    admit(target.type.kind, object, previous?.object);
+    const generation = previous ? Number(metadataOf(previous.object).generation ?? 1) : 0;
+    metadata.generation = previous && sameJson(object.spec, previous.object.spec) ? generation : generation + 1;
     delete metadata.resourceVersion;
     metadata.managedFields = managedFields(owners);
     if (dry)
@@ -264,7 +275,7 @@ export class SimulatedCluster {
       metadata.namespace = target.namespace;
     }
     if (target.type === namespaces) {
-      checkName(target, name, dnsLabel);
+      checkName(ref(target, name), dnsLabel);
       metadata.labels = { ...(isObject(metadata.labels) ? metadata.labels : {}), 'kubernetes.io/metadata.name': name };
       object.spec = { finalizers: ['kubernetes'] };
       object.status = { phase: 'Active' };
@@ -274,7 +285,7 @@ export class SimulatedCluster {
   }
 
   #deleteNamespace(name: string): JsonObject {
-    for (const plural of ['deployments', 'events']) {
+    for (const plural of ['deployments', 'jobs', 'pods', 'secrets', 'events']) {
       for (const stored of this.store.list(plural, name)) {
         const objectName = String(metadataOf(stored.object).name);
         this.store.remove(plural, name, objectName);
@@ -302,23 +313,10 @@ export function selector(query: URLSearchParams): (object: JsonObject) => boolea
   return (object) => labels(object) && fields(object);
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const dnsSubdomain = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function checkName(target: Target, name: string, pattern: RegExp): void {
-  if (pattern.test(name) && name.length <= 253) return;
-  throw invalid(ref(target, name), [
-    {
-      field: 'metadata.name',
-      message: `Invalid value: "${name}": a lowercase RFC 1123 name must consist of lower case alphanumeric characters or '-'`,
-    },
-  ]);
-}
-
 /** The checks kube-apiserver makes that a deploy tool can trip over, and the defaults it fills in. */
 function validateDeployment(target: Target, object: JsonObject): void {
   const name = target.name as string;
-  checkName(target, name, dnsSubdomain);
+  checkName(ref(target, name), dnsSubdomain);
   const spec = isObject(object.spec) ? object.spec : {};
   object.spec = spec;
   const causes: StatusCause[] = [];
@@ -328,7 +326,6 @@ function validateDeployment(target: Target, object: JsonObject): void {
   const templateLabels =
     isObject(template.metadata) && isObject(template.metadata.labels) ? template.metadata.labels : {};
   const podSpec = isObject(template.spec) ? template.spec : {};
-  const containers = Array.isArray(podSpec.containers) ? podSpec.containers : [];
   if (!matchLabels || Object.keys(matchLabels).length === 0) {
     causes.push({ field: 'spec.selector', reason: 'FieldValueRequired', message: 'Required value' });
   } else if (Object.entries(matchLabels).some(([key, value]) => templateLabels[key] !== value)) {
@@ -337,32 +334,9 @@ function validateDeployment(target: Target, object: JsonObject): void {
       message: 'Invalid value: `selector` does not match template `labels`',
     });
   }
-  if (containers.length === 0) {
-    causes.push({ field: 'spec.template.spec.containers', reason: 'FieldValueRequired', message: 'Required value' });
-  }
-  containers.forEach((container, index) => {
-    if (!isObject(container) || typeof container.name !== 'string' || !container.name) {
-      causes.push({
-        field: `spec.template.spec.containers[${index}].name`,
-        reason: 'FieldValueRequired',
-        message: 'Required value',
-      });
-    }
-    if (!isObject(container) || typeof container.image !== 'string' || !container.image) {
-      causes.push({
-        field: `spec.template.spec.containers[${index}].image`,
-        reason: 'FieldValueRequired',
-        message: 'Required value',
-      });
-    }
-  });
+  causes.push(...containerCauses(podSpec, 'spec.template.spec'));
   const replicas = spec.replicas ?? 1;
-  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) {
-    causes.push({
-      field: 'spec.replicas',
-      message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
-    });
-  }
+  causes.push(...integerCauses(replicas, 'spec.replicas', 0));
   if (causes.length > 0) throw invalid(ref(target, name), causes);
   spec.replicas = replicas;
   spec.progressDeadlineSeconds ??= 600;
@@ -382,11 +356,13 @@ function requireObject(value: unknown): JsonObject {
 }
 
 function parseJson(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw badRequest(`error decoding JSON: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 function manager(options: WriteOptions): string {

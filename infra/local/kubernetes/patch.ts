@@ -3,8 +3,19 @@
  * patch, whose list-merge keys the simulator does not model) and JSON patch (RFC 6902). Server-side
  * apply lives in apply.ts.
  */
+import { jsonViolation } from '../../../shared/http/json.ts';
 import { clone, isObject, type Json, type JsonObject, sameJson } from './json.ts';
-import { KubernetesError } from './status.ts';
+import { badRequest, KubernetesError } from './status.ts';
+
+/**
+ * A decoded body the simulator can work on: its merges and apply recurse, so a body nested deeper
+ * than any real object, or with a `__proto__` key (an assignment would make it a prototype), is a 400.
+ */
+export function withinLimits<T>(value: T): T {
+  const violation = jsonViolation(value, { maxDepth: 100, reservedKeys: ['__proto__'] });
+  if (violation) throw badRequest(`error decoding the request body: ${violation.reason} at ${violation.at}`);
+  return value;
+}
 
 /** RFC 7386: objects merge key by key, `null` deletes, anything else replaces. */
 export function mergePatch(target: Json | undefined, patch: Json): Json {

@@ -1,7 +1,8 @@
 /**
  * The resources the Kubernetes simulator serves, and the discovery documents (`/api`, `/apis`,
  * `/api/v1`, `/apis/apps/v1`) kubectl and client libraries read to map kinds to URLs. Only what the
- * platform uses: namespaces, deployments, and the pods and events a rollout leaves behind.
+ * platform uses: namespaces, deployments, and the pods and events a rollout leaves behind; jobs
+ * (builds), their pods and pod logs, and the secrets they read.
  */
 import type { JsonObject } from './json.ts';
 
@@ -29,7 +30,7 @@ export const resourceTypes: ResourceType[] = [
     shortNames: ['ns'],
     verbs: writable,
   },
-  // Pods are derived from deployments' rollouts, read-only.
+  // Pods are derived from deployments' rollouts or created by the job controller, read-only.
   {
     group: '',
     version: 'v1',
@@ -52,6 +53,16 @@ export const resourceTypes: ResourceType[] = [
     verbs: ['get', 'list', 'watch'],
   },
   {
+    group: '',
+    version: 'v1',
+    kind: 'Secret',
+    plural: 'secrets',
+    singular: 'secret',
+    namespaced: true,
+    shortNames: [],
+    verbs: writable,
+  },
+  {
     group: 'apps',
     version: 'v1',
     kind: 'Deployment',
@@ -59,6 +70,16 @@ export const resourceTypes: ResourceType[] = [
     singular: 'deployment',
     namespaced: true,
     shortNames: ['deploy'],
+    verbs: writable,
+  },
+  {
+    group: 'batch',
+    version: 'v1',
+    kind: 'Job',
+    plural: 'jobs',
+    singular: 'job',
+    namespaced: true,
+    shortNames: [],
     verbs: writable,
   },
 ];
@@ -92,21 +113,25 @@ export function coreVersions(serverAddress: string): JsonObject {
   };
 }
 
-const appsGroup = {
-  name: 'apps',
-  versions: [{ groupVersion: 'apps/v1', version: 'v1' }],
-  preferredVersion: { groupVersion: 'apps/v1', version: 'v1' },
-};
+const namedGroups = ['apps', 'batch'].map((name) => ({
+  name,
+  versions: [{ groupVersion: `${name}/v1`, version: 'v1' }],
+  preferredVersion: { groupVersion: `${name}/v1`, version: 'v1' },
+}));
 
 /** `/apis`: the named groups. */
 export function groupList(): JsonObject {
-  return { kind: 'APIGroupList', apiVersion: 'v1', groups: [appsGroup] };
+  return { kind: 'APIGroupList', apiVersion: 'v1', groups: namedGroups };
 }
 
 /** `/apis/<group>`. */
 export function group(name: string): JsonObject | undefined {
-  return name === 'apps' ? { kind: 'APIGroup', apiVersion: 'v1', ...appsGroup } : undefined;
+  const named = namedGroups.find((candidate) => candidate.name === name);
+  return named ? { kind: 'APIGroup', apiVersion: 'v1', ...named } : undefined;
 }
+
+/** Subresources listed in discovery (served by the simulator, read-only). */
+const subresources: Record<string, string[]> = { Deployment: ['status'], Job: ['status'], Pod: ['log'] };
 
 /** `/api/v1` and `/apis/apps/v1`: the resources of one group version. */
 export function resourceList(groupName: string, version: string): JsonObject | undefined {
@@ -120,13 +145,16 @@ export function resourceList(groupName: string, version: string): JsonObject | u
       kind: type.kind,
       verbs: type.verbs,
       shortNames: type.shortNames,
-      ...(type.kind === 'Deployment' || type.kind === 'Pod' ? { categories: ['all'] } : {}),
+      ...(['Deployment', 'Job', 'Pod'].includes(type.kind) ? { categories: ['all'] } : {}),
     };
-    if (type.kind !== 'Deployment') return [main];
-    return [
-      main,
-      { name: 'deployments/status', singularName: '', namespaced: true, kind: 'Deployment', verbs: ['get'] },
-    ];
+    const extra = (subresources[type.kind] ?? []).map((name) => ({
+      name: `${type.plural}/${name}`,
+      singularName: '',
+      namespaced: true,
+      kind: type.kind,
+      verbs: ['get'],
+    }));
+    return [main, ...extra];
   });
   return {
     kind: 'APIResourceList',

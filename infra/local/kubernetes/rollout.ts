@@ -285,7 +285,7 @@ function imageKind(template: JsonObject): Rollout['image'] {
   return 'ok';
 }
 
-function imageTag(image: string): string | undefined {
+export function imageTag(image: string): string | undefined {
   const lastSegment = image.split('@')[0]?.split('/').at(-1) ?? '';
   return lastSegment.includes(':') ? lastSegment.split(':').at(-1) : undefined;
 }
@@ -297,7 +297,7 @@ function podTemplateHash(template: JsonObject): string {
   return shortId(JSON.stringify(sortKeys(template)), 10);
 }
 
-function shortId(seed: string, length: number): string {
+export function shortId(seed: string, length: number): string {
   const digest = createHash('sha256').update(seed).digest();
   return Array.from(digest.subarray(0, length), (byte) => alphabet[byte % alphabet.length]).join('');
 }

@@ -16,6 +16,7 @@ import { readBody } from '../request-body.ts';
 import { serverCredentials } from './certificates.ts';
 import { SimulatedCluster, selector, type Target, type WriteOptions } from './cluster.ts';
 import type { JsonObject } from './json.ts';
+import { withinLimits } from './patch.ts';
 import {
   apiVersionOf,
   coreVersions,
@@ -27,13 +28,14 @@ import {
 } from './resources.ts';
 import { badRequest, KubernetesError, methodNotAllowed, unauthorized } from './status.ts';
 import { toTable, wantsTable } from './tables.ts';
+import { startWorkloads, type Workloads } from './workloads.ts';
 
 export interface SimulatorOptions {
   /** 0 or undefined: a free port. The simulator listens on 127.0.0.1 only. */
   port?: number;
   /** When given, the CA is kept in <dataDir>/kubernetes/ (reused across restarts) and the kubeconfig written there. */
   dataDir?: string;
-  /** Time for each new pod to become ready (default 1000; 0 = instant rollouts). */
+  /** Time for each new pod to become ready, and the unit of a simulated build's pace (default 1000; 0 = instant). */
   podStartMs?: number;
   /** `:bad` images reach ProgressDeadlineExceeded after this (default: the deployment's progressDeadlineSeconds). */
   badImageFailAfterMs?: number;
@@ -71,13 +73,15 @@ export async function startKubernetesSimulator(options: SimulatorOptions = {}): 
     podStartMs: options.podStartMs ?? 1000,
     badImageFailAfterMs: options.badImageFailAfterMs,
   });
+  // Jobs, their pods and logs, Secrets and garbage collection: workloads.ts.
+  const workloads = startWorkloads(cluster.store, options.podStartMs ?? 1000);
   const watches = new Set<ServerResponse>();
   let requests = 0;
   let address = '';
 
   const server = createServer({ cert: credentials.certPem, key: credentials.keyPem }, (request, response) => {
     requests++;
-    const api: Api = { cluster, token, watches, serverAddress: address };
+    const api: Api = { cluster, workloads, token, watches, serverAddress: address };
     handle(api, request, response).catch((error: unknown) => sendError(response, error));
   });
   const port = await listen(server, options.port ?? 0);
@@ -107,7 +111,10 @@ export async function startKubernetesSimulator(options: SimulatorOptions = {}): 
     token,
     kubeconfig,
     ...(kubeconfigPath ? { kubeconfigPath } : {}),
-    setOptions: (changes) => cluster.setTiming(changes),
+    setOptions: (changes) => {
+      cluster.setTiming(changes);
+      if (changes.podStartMs !== undefined) workloads.setPace(changes.podStartMs);
+    },
     pause: close,
     resume: async () => {
       if (!server.listening) await listen(server, port);
@@ -117,6 +124,7 @@ export async function startKubernetesSimulator(options: SimulatorOptions = {}): 
     },
     stop: async () => {
       cluster.stop();
+      workloads.stop();
       await close();
     },
   };
@@ -124,6 +132,7 @@ export async function startKubernetesSimulator(options: SimulatorOptions = {}): 
 
 interface Api {
   cluster: SimulatedCluster;
+  workloads: Workloads;
   token: string;
   watches: Set<ServerResponse>;
   serverAddress: string;
@@ -143,9 +152,13 @@ async function handle(api: Api, request: IncomingMessage, response: ServerRespon
   const route = parseRoute(path);
   if (!route) throw pathNotFound();
   const { target, subresource } = route;
-  const options: WriteOptions = { query: url.searchParams, userAgent: request.headers['user-agent'] ?? '' };
+  const options: WriteOptions = { query: url.searchParams, userAgent: request.headers['user-agent'] ?? '', body };
   const method = request.method ?? 'GET';
-  if (subresource && !(subresource === 'status' && target.type.kind === 'Deployment' && method === 'GET')) {
+  if (subresource === 'log' && target.type.kind === 'Pod' && method === 'GET') {
+    return api.workloads.serveLog(api.cluster.get(target), url.searchParams, response, api.watches);
+  }
+  const statusOf = ['Deployment', 'Job'].includes(target.type.kind);
+  if (subresource && !(subresource === 'status' && statusOf && method === 'GET')) {
     throw subresource === 'status' ? methodNotAllowed() : pathNotFound();
   }
   requireVerb(target, method, url.searchParams);
@@ -337,11 +350,13 @@ function authorized(request: IncomingMessage, token: string): boolean {
 
 /** POST and PUT bodies: JSON, or YAML when the client says so (kube-apiserver accepts both). */
 function parseBody(request: IncomingMessage, body: string): unknown {
+  let value: unknown;
   try {
-    return request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
+    value = request.headers['content-type']?.includes('yaml') ? parseYaml(body) : JSON.parse(body);
   } catch (error) {
     throw badRequest(`error decoding the request body: ${(error as Error).message}`);
   }
+  return withinLimits(value);
 }
 
 /** List items carry no kind/apiVersion on the wire (the list's own say it). */

@@ -61,6 +61,29 @@ const columnsByKind: Record<string, Column[]> = {
     { name: 'Restarts', type: 'integer', description: 'Restarts', cell: () => 0 },
     age,
   ],
+  Job: [
+    name,
+    { name: 'Status', type: 'string', description: 'Status of the job', cell: (o) => jobStatus(o) },
+    {
+      name: 'Completions',
+      type: 'string',
+      description: 'Succeeded/desired pods',
+      cell: (o) => `${Number(status(o).succeeded ?? 0)}/${Number(spec(o).completions ?? 1)}`,
+    },
+    { name: 'Duration', type: 'string', description: 'Time the job ran', cell: (o, now) => jobDuration(o, now) },
+    age,
+  ],
+  Secret: [
+    name,
+    { name: 'Type', type: 'string', description: 'The type of the secret', cell: (o) => String(o.type ?? '') },
+    {
+      name: 'Data',
+      type: 'string',
+      description: 'Number of keys',
+      cell: (o) => Object.keys((o.data ?? {}) as JsonObject).length,
+    },
+    age,
+  ],
   Event: [
     {
       name: 'Last Seen',
@@ -119,12 +142,29 @@ function podReady(pod: JsonObject): string {
   return `${containers.filter((container) => container.ready).length}/${containers.length}`;
 }
 
+/** kubectl's pod status: a waiting container's reason, else a terminated one's (Completed, Error), else the phase. */
 function podStatus(pod: JsonObject): string {
-  const containers = (status(pod).containerStatuses ?? []) as JsonObject[];
-  const waiting = containers
-    .map((container) => (container.state as JsonObject | undefined)?.waiting as JsonObject | undefined)
-    .find(Boolean);
-  return waiting ? String(waiting.reason) : String(status(pod).phase);
+  const states = ((status(pod).containerStatuses ?? []) as JsonObject[]).map(
+    (container) => (container.state ?? {}) as JsonObject,
+  );
+  const waiting = states.map((state) => state.waiting as JsonObject | undefined).find(Boolean);
+  const terminated = states.map((state) => state.terminated as JsonObject | undefined).find(Boolean);
+  return String((waiting ?? terminated)?.reason ?? status(pod).phase);
+}
+
+/** The Status column of `kubectl get jobs` (1.30+): the finishing condition, else Suspended or Running. */
+function jobStatus(job: JsonObject): string {
+  const conditions = (status(job).conditions ?? []) as JsonObject[];
+  const finished = conditions.find((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
+  if (finished) return String(finished.type);
+  return spec(job).suspend === true ? 'Suspended' : 'Running';
+}
+
+function jobDuration(job: JsonObject, now: number): string {
+  const { startTime, completionTime } = status(job);
+  if (startTime === undefined) return '';
+  const end = completionTime === undefined ? now : Date.parse(String(completionTime));
+  return humanDuration(end - Date.parse(String(startTime)));
 }
 
 function involved(event: JsonObject): string {
@@ -132,9 +172,13 @@ function involved(event: JsonObject): string {
   return `${String(object.kind).toLowerCase()}/${String(object.name)}`;
 }
 
-/** kubectl's short ages: 45s, 3m5s, 12m, 5h, 3d. */
 function since(timestamp: string, now: number): string {
-  const seconds = Math.max(0, Math.floor((now - Date.parse(timestamp)) / 1000));
+  return humanDuration(now - Date.parse(timestamp));
+}
+
+/** kubectl's short durations: 45s, 3m5s, 12m, 5h, 3d. */
+function humanDuration(ms: number): string {
+  const seconds = Math.max(0, Math.floor(ms / 1000));
   if (seconds < 120) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   if (minutes < 10) return `${minutes}m${seconds % 60}s`;

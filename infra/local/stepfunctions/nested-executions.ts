@@ -19,17 +19,9 @@ import { randomUUID } from 'node:crypto';
 import { AwsServiceError } from '../aws-endpoint.ts';
 import { StatesRuntimeError, taskError } from './errors.ts';
 import type { ExecutionRecord } from './executions.ts';
-import type { ServiceCall } from './integrations.ts';
+import type { ChildExecutions, ServiceCall } from './integration-types.ts';
 
 /** What the integration needs from the local Step Functions. */
-export interface ChildExecutions {
-  /** StartExecution itself: the same checks, errors and idempotency (throws AwsServiceError). */
-  start(request: { stateMachineArn: string; name?: string; input: string }): ExecutionRecord;
-  /** Settles with the record once the execution has ended. */
-  ended(executionArn: string): Promise<ExecutionRecord>;
-  /** StopExecution, if it still runs. */
-  stop(executionArn: string, cause: string): void;
-}
 
 export const startExecution: ServiceCall = async (deps, parameters, attempt, pattern) => {
   const executions = deps.executions;

@@ -1,71 +1,30 @@
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ulid } from 'ulid';
+import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../../shared/audit/chain.ts';
 import { auditKeys } from '../../../shared/audit/keys.ts';
-import type { BusEvent, ChangeEvent, ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
+import type { ReceivedChangeEvent } from '../../../shared/events/envelope.ts';
+import { alterEntry, appSubject, chainOf as chainIn, change as changeOf, deliver, q, raw } from '../audit-log.ts';
 import { type Client, client } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique } from '../seed.ts';
 
 /**
  * The audit log through the local cloud: the auditor is invoked with bus events the way the
- * audit rule delivers them (retrying a failed delivery, as the bus does), and read back through
- * the API. Tampering goes straight to DynamoDB with a client of the test's own.
+ * audit rule delivers them (test/integration/audit-log.ts), and read back through the API.
+ * Tampering goes straight to DynamoDB with a client of the test's own. Checkpoints: see
+ * audit-checkpoints.test.ts.
  */
-
-const raw = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-type Auditor = (event: BusEvent) => Promise<{ outcome: 'appended'; seq: number } | { outcome: 'duplicate' }>;
-let auditor: Auditor;
 
 let cloud: TestCloud;
 let admin: Client;
 let project: { id: string };
 
-/** What the event publisher puts on the bus for a change event. */
-function busEvent(change: ReceivedChangeEvent): BusEvent {
-  const { source, type, ...detail } = change;
-  return {
-    version: '0',
-    id: randomUUID(),
-    'detail-type': type,
-    source,
-    account: '000000000000',
-    time: change.time,
-    region: 'eu-west-1',
-    resources: [],
-    detail,
-  };
-}
+const change = (subject: string, n: number, extra: Partial<ReceivedChangeEvent> = {}) =>
+  changeOf(project.id, subject, n, extra);
+const chainOf = (n: number) => chainIn(project.id, n);
 
-/** Delivers like an EventBridge rule: a target that throws gets the event again (a fresh envelope, the same change). */
-async function deliver(change: ReceivedChangeEvent, attempts = 10) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await auditor(busEvent(change));
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-    }
-  }
-}
-
-const change = (subject: string, n: number, extra: Partial<ReceivedChangeEvent> = {}): ReceivedChangeEvent => ({
-  id: ulid(),
-  source: 'slipway.catalog',
-  type: n === 1 ? 'Application Created' : 'Application Updated',
-  time: new Date().toISOString(),
-  actor: 'root',
-  subject,
-  request_id: `req-${n}`,
-  project_id: project.id,
-  data: { id: subject.split('/')[1], n },
-  ...extra,
-});
-
-async function scanOutbox(): Promise<ChangeEvent[]> {
-  const events: ChangeEvent[] = [];
+async function scanOutbox(): Promise<ReceivedChangeEvent[]> {
+  const events: ReceivedChangeEvent[] = [];
   let start: Record<string, unknown> | undefined;
   do {
     const page = await raw.send(
@@ -77,7 +36,7 @@ async function scanOutbox(): Promise<ChangeEvent[]> {
         ConsistentRead: true,
       }),
     );
-    events.push(...(page.Items ?? []).map((i) => i.event as ChangeEvent));
+    events.push(...(page.Items ?? []).map((i) => i.event as ReceivedChangeEvent));
     start = page.LastEvaluatedKey;
   } while (start);
   return events;
@@ -97,20 +56,8 @@ async function userWith(role: string | undefined, projectId = project.id): Promi
   return api;
 }
 
-const q = (params: Record<string, string>) => new URLSearchParams(params).toString();
-const appSubject = () => `app/app_${ulid().toLowerCase()}`;
-
-/** Appends `n` changes to a fresh subject of the project, one after another. */
-async function chainOf(n: number): Promise<string> {
-  const subject = appSubject();
-  for (let i = 1; i <= n; i++) await deliver(change(subject, i));
-  return subject;
-}
-
 beforeAll(async () => {
   ({ cloud, admin } = await adminSession());
-  // After the cloud has set TABLE_NAME and the endpoint, as the local runtime would import it.
-  ({ handler: auditor } = (await import('../../../functions/auditor/handler.ts')) as { handler: Auditor });
   project = await create(admin, '/api/v1/projects', bodies.project());
 });
 afterAll(() => cloud?.stop());
@@ -150,7 +97,7 @@ describe('change events of foundation writes', () => {
   it('the outbox event of a write becomes the audit entry of its subject', async () => {
     const [created] = (await scanOutbox()).filter((e) => e.subject === `project/${project.id}`);
     expect(created?.type).toBe('Project Created');
-    await deliver(created as ChangeEvent);
+    await deliver(created as ReceivedChangeEvent);
     const list = await admin.get(`/api/v1/audit?${q({ subject: `project/${project.id}` })}`);
     expect(list.status).toBe(200);
     expect(list.body.items).toHaveLength(1);
@@ -192,7 +139,7 @@ describe('the auditor', () => {
     expect(new Set(seen.map((e) => e.event_id))).toEqual(new Set(events.map((e) => e.id)));
 
     const verify = await admin.get(`/api/v1/audit/verify?${q({ subject })}`);
-    expect(verify.body).toEqual({ subject, entries: 10, valid: true });
+    expect(verify.body).toEqual({ subject, entries: 10, valid: true, checkpoint: null, findings: [] });
 
     const byActor = await admin.get(`/api/v1/audit?${q({ actor, limit: '100' })}`);
     expect(byActor.body.items).toHaveLength(10);
@@ -204,15 +151,7 @@ describe('the auditor', () => {
 describe('tampering', () => {
   it('an entry whose data was altered in the table makes its chain invalid from that seq', async () => {
     const subject = await chainOf(3);
-    await raw.send(
-      new UpdateCommand({
-        TableName: process.env.TABLE_NAME,
-        Key: auditKeys.entry(subject, 2),
-        UpdateExpression: 'SET #data.#n = :forged',
-        ExpressionAttributeNames: { '#data': 'data', '#n': 'n' },
-        ExpressionAttributeValues: { ':forged': 42 },
-      }),
-    );
+    await alterEntry(subject, 2);
     const verify = await admin.get(`/api/v1/audit/verify?${q({ subject })}`);
     expect(verify.body).toMatchObject({ subject, entries: 3, valid: false, first_invalid_seq: 2 });
   });
@@ -227,6 +166,8 @@ describe('tampering', () => {
       valid: false,
       first_invalid_seq: 2,
       reason: 'entry 2 is missing',
+      checkpoint: null,
+      findings: [{ type: 'chain-broken', seq: 2, message: 'entry 2 is missing' }],
     });
   });
 });
@@ -264,7 +205,7 @@ describe('who may read the audit log', () => {
   it('platform subjects need audit.read on the platform', async () => {
     const cluster = await create(admin, '/api/v1/clusters', bodies.cluster());
     const [event] = (await scanOutbox()).filter((e) => e.subject === `cluster/${cluster.id}`);
-    await deliver(event as ChangeEvent);
+    await deliver(event as ReceivedChangeEvent);
     const maintainer = await userWith('maintainer');
     expect((await maintainer.get(`/api/v1/audit?${q({ subject: `cluster/${cluster.id}` })}`)).status).toBe(404);
     const entries = (await admin.get(`/api/v1/audit?${q({ subject: `cluster/${cluster.id}` })}`)).body.items;

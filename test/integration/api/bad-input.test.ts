@@ -1,11 +1,15 @@
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../../../shared/http/json.ts';
 import { type Client, client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
-import { adminSession, bodies, create, world } from '../seed.ts';
+import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
 let cloud: TestCloud;
 let admin: Client;
 let fixture: Awaited<ReturnType<typeof world>>;
+/** A second project and app, so that lists have a second page and cursors a list to be misused on. */
+let other: Awaited<ReturnType<typeof world>>;
 /** The approval a deployment waits for at the gate of a protected environment. */
 let pendingApproval: string;
 /** A pipeline of the fixture app (build, then prod). */
@@ -36,6 +40,8 @@ beforeAll(async () => {
   process.env.SLIPWAY_RESERVED_NAMESPACES = 'istio-system,monitoring';
   ({ cloud, admin } = await adminSession());
   fixture = await world(admin);
+  other = await world(admin);
+  await create(admin, '/api/v1/apps', bodies.app(fixture.project.id));
   pendingApproval = await waitingAtTheGate();
   pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
 });
@@ -95,6 +101,18 @@ const rollback = (change: Record<string, unknown>) =>
 /** A valid new environment of the fixture app, in `namespace`. */
 const placeEnv = (namespace: string) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/envs`, { ...bodies.env(fixture.cluster.id), namespace });
+/** `{"a":{"a":…1}}`: objects nested `depth` deep. */
+const nested = (depth: number) => `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`;
+/** A valid project body with `fields` (raw JSON members) added: JSON.stringify would drop or rename some keys. */
+const postProject = (fields: string) =>
+  admin.request('POST', '/api/v1/projects', { raw: `{"name":"${unique('proj')}","display_name":"X",${fields}}` });
+const changeProject = async (method: 'PUT' | 'PATCH', raw: string) => {
+  const path = `/api/v1/projects/${fixture.project.id}`;
+  const etag = (await admin.get(path)).headers.get('etag') ?? '';
+  return admin.request(method, path, { raw, headers: { 'if-match': etag } });
+};
+const putProject = (raw: string) => changeProject('PUT', raw);
+const patchProject = (raw: string) => changeProject('PATCH', raw);
 
 /** A valid kubeconfig-mode cluster, with `change` applied to its auth. */
 const kubeconfigCluster = (change: Record<string, unknown>) => ({
@@ -328,6 +346,88 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         400,
         'invalid-request',
       ],
+      ['a PATCH nested past the limit', () => patchProject(nested(MAX_JSON_DEPTH + 1)), 400, 'json-too-deep'],
+      ['a PATCH nested 5000 deep', () => patchProject(nested(5000)), 400, 'json-too-deep'],
+      [
+        'a POST nested 5000 deep',
+        () => admin.request('POST', '/api/v1/projects', { raw: `{"name":"deep","labels":${nested(5000)}}` }),
+        400,
+        'json-too-deep',
+      ],
+      [
+        'a POST of arrays nested 30000 deep',
+        () => postProject(`"labels":${'['.repeat(30_000)}${']'.repeat(30_000)}`),
+        400,
+        'json-too-deep',
+      ],
+      ['a POST with __proto__', () => postProject('"__proto__":{"description":"polluted"}'), 400, 'reserved-json-key'],
+      ['a POST with a nested constructor', () => postProject('"labels":{"constructor":"x"}'), 400, 'reserved-json-key'],
+      ['a POST with a nested prototype', () => postProject('"labels":{"prototype":"x"}'), 400, 'reserved-json-key'],
+      [
+        'a PUT with __proto__',
+        () => putProject('{"__proto__":{"labels":{"a":"b"}},"description":"x"}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PUT with a nested prototype',
+        () => putProject('{"description":"x","labels":{"prototype":"x"}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with __proto__',
+        () => patchProject('{"__proto__":{"description":"polluted"}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with a nested __proto__',
+        () => patchProject('{"labels":{"__proto__":{"a":"b"}}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with constructor',
+        () => patchProject('{"constructor":{"prototype":{"a":1}}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'a PATCH with a nested constructor',
+        () => patchProject('{"labels":{"constructor":"x"}}'),
+        400,
+        'reserved-json-key',
+      ],
+      [
+        'an unsigned cursor of the right shape',
+        async () => {
+          // The key the first page ended on, as the store writes it (ADR 1), with nothing to vouch for it.
+          const { id, name } = (await admin.get('/api/v1/projects?limit=1')).body.items[0];
+          const key = { GSI1PK: 'KIND#project', GSI1SK: `${name}#${id}`, PK: `PROJECT#${id}`, SK: 'PROJECT' };
+          return admin.get(`/api/v1/projects?cursor=${Buffer.from(JSON.stringify(key)).toString('base64url')}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
+      [
+        'a cursor signed with another key',
+        async () => {
+          const [payload] = (await admin.get('/api/v1/projects?limit=1')).body.next_cursor.split('.');
+          return admin.get(`/api/v1/projects?cursor=${payload}.${randomBytes(32).toString('base64url')}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
+      [
+        "a cursor of one project's apps used on another's",
+        async () => {
+          const { next_cursor } = (await admin.get(`/api/v1/apps?project_id=${fixture.project.id}&limit=1`)).body;
+          return admin.get(`/api/v1/apps?project_id=${other.project.id}&cursor=${next_cursor}`);
+        },
+        400,
+        'invalid-cursor',
+      ],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {
@@ -383,6 +483,27 @@ describe('a cluster URL that points inside is refused at registration, naming ap
     const reply = await admin.patch(path, { api_server_url: url() }, { 'if-match': headers.get('etag') ?? '' });
     expect(reply.status).toBe(400);
     expect(reply.body.invalid_params).toEqual([{ name: 'api_server_url', reason: expect.any(String) }]);
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('cursors', () => {
+  it('open only on the list that issued them, for callers without platform-wide read too', async () => {
+    const viewer = client(cloud.url, await cloud.mintToken({ sub: unique('viewer') }));
+    await viewer.get('/api/v1/users/me');
+    for (const { project } of [fixture, other]) {
+      await create(admin, '/api/v1/roles/bind', {
+        role: 'viewer',
+        subject: { kind: 'user', id: (await viewer.get('/api/v1/users/me')).body.id },
+        scope: { kind: 'project', project_id: project.id },
+      });
+    }
+    const { next_cursor } = (await viewer.get('/api/v1/clusters?limit=1')).body;
+    expect(next_cursor).toEqual(expect.any(String));
+    const before = await everything();
+    const reply = await viewer.get(`/api/v1/projects?cursor=${next_cursor}`);
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/invalid-cursor');
     expect(await everything()).toEqual(before);
   });
 });

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
+import { Access, type Grant } from '../../../shared/auth/access.ts';
 import { type Client, client } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
@@ -417,7 +418,22 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/audit/verify?subject=project/${P.project.id}` };
     },
   },
+  'POST /api/v1/audit/checkpoints': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/audit/checkpoints`, body: {} }),
+  },
+  'GET /api/v1/audit/checkpoints/latest': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 200,
+    setup: async () => {
+      checkpointed ??= cloud.services.tick('audit-checkpoint'); // the first one: there is always something new
+      await checkpointed;
+      return { path: `${v1}/audit/checkpoints/latest` };
+    },
+  },
 };
+let checkpointed: Promise<unknown> | undefined;
 
 /** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
 let auditedP: Promise<unknown> | undefined;
@@ -564,5 +580,182 @@ describe('tenants of one cluster', () => {
     expect(refused.body.type).toBe('https://slipway.dev/problems/namespace-taken');
     for (const trace of [P.project.id, P.project.name, P.app.id, P.app.name]) expect(refused.text).not.toContain(trace);
     expect((await place(Q.cluster.id)).status).toBe(201);
+  });
+});
+
+/**
+ * Lists show only what the caller may read. For every list route and caller: each item listed is
+ * one the caller can read on its own (its read by id answers 200, or for items without one, the
+ * list's rule), and every item the platform admin lists that the caller can read is listed for it
+ * too. Besides the matrix's callers, `app-developer` holds a role on P's app only: it can read the
+ * app but not the project around it.
+ */
+type Lister = Exclude<Persona, 'anonymous'> | 'app-developer';
+type Item = Record<string, unknown> & { id?: string };
+
+interface ListCase {
+  /** What to list as `lister`: the matrix's request, plus filters worth a look. */
+  paths: () => Promise<string[]>;
+  key: (item: Item) => string;
+  /** Whether `lister` may read the item on its own. */
+  readable: (lister: Lister, item: Item) => Promise<boolean> | boolean;
+}
+
+const listers: Lister[] = [
+  ...personas.filter((p): p is Exclude<Persona, 'anonymous'> => p !== 'anonymous'),
+  'app-developer',
+];
+const listCallers = {} as Record<Lister, Client>;
+const grantsOf = {} as Record<Lister, Grant[]>;
+
+/** Readable when the read by id answers 200 (asked once per caller and path). */
+const seen = new Map<string, Promise<boolean>>();
+const readsAt = (path: (item: Item) => string) => (lister: Lister, item: Item) => {
+  const url = path(item);
+  const key = `${lister} ${url}`;
+  if (!seen.has(key))
+    seen.set(
+      key,
+      listCallers[lister].get(url).then((r) => r.status === 200),
+    );
+  return seen.get(key) as Promise<boolean>;
+};
+/** Directories (users, roles): whoever may list them may see every entry. */
+const everyEntry = () => true;
+/** The path the matrix itself requests (list routes build it the same for every caller). */
+const matrixPath = (route: string) => async () => [(await (cases[route] as RouteCase).setup('platform-admin')).path];
+
+const listCases: Record<string, ListCase> = {
+  'GET /api/v1/projects': {
+    paths: matrixPath('GET /api/v1/projects'),
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/projects/${i.id}`),
+  },
+  'GET /api/v1/apps': {
+    paths: async () => [`${v1}/apps`, `${v1}/apps?project_id=${P.project.id}`, `${v1}/apps?project_id=${Q.project.id}`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/apps/${i.id}`),
+  },
+  'GET /api/v1/apps/{id}/envs': {
+    paths: async () => [`${v1}/apps/${P.app.id}/envs`, `${v1}/apps/${Q.app.id}/envs`],
+    key: (i) => `${i.app_id}/${i.name}`,
+    readable: readsAt((i) => `${v1}/apps/${i.app_id}/envs/${i.name}`),
+  },
+  'GET /api/v1/clusters': {
+    paths: matrixPath('GET /api/v1/clusters'),
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/clusters/${i.id}`),
+  },
+  'GET /api/v1/users': { paths: matrixPath('GET /api/v1/users'), key: (i) => String(i.id), readable: everyEntry },
+  'GET /api/v1/teams': {
+    paths: matrixPath('GET /api/v1/teams'),
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/teams/${i.id}`),
+  },
+  'GET /api/v1/teams/{id}/members': {
+    paths: matrixPath('GET /api/v1/teams/{id}/members'),
+    key: (i) => `${i.team_id}/${i.user_id}`,
+    readable: readsAt((i) => `${v1}/teams/${i.team_id}`),
+  },
+  'GET /api/v1/roles': { paths: matrixPath('GET /api/v1/roles'), key: (i) => String(i.name), readable: everyEntry },
+  'GET /api/v1/bindings': {
+    paths: async () => [
+      `${v1}/bindings`,
+      `${v1}/bindings?subject=user:${subs.viewer}`,
+      `${v1}/bindings?subject=user:${subs['other-project']}`,
+    ],
+    key: (i) => String(i.id),
+    // A binding has no read by id: it is readable where the caller holds iam.read on its scope.
+    readable: (lister, i) => new Access(grantsOf[lister]).can('iam.read', String(i.scope_path)),
+  },
+  'GET /api/v1/deployments': {
+    paths: async () => [
+      `${v1}/deployments?app_id=${P.app.id}`,
+      `${v1}/deployments?app_id=${P.app.id}&env=${delivery.releasedEnv}`,
+      `${v1}/deployments?app_id=${Q.app.id}`,
+    ],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/deployments/${i.id}`),
+  },
+  'GET /api/v1/apps/{id}/envs/{env}/releases': {
+    paths: matrixPath('GET /api/v1/apps/{id}/envs/{env}/releases'),
+    key: (i) => String(i.revision),
+    readable: readsAt((i) => `${v1}/deployments/${i.deployment_id}`),
+  },
+  'GET /api/v1/approvals': {
+    paths: async () => ['pending', 'approved', 'rejected'].map((state) => `${v1}/approvals?state=${state}`),
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/approvals/${i.id}`),
+  },
+  'GET /api/v1/audit': {
+    paths: async () => [
+      `${v1}/audit?project_id=${P.project.id}`,
+      `${v1}/audit?project_id=${Q.project.id}`,
+      `${v1}/audit?subject=project/${P.project.id}`,
+    ],
+    key: (i) => `${i.subject}#${i.seq}`,
+    readable: readsAt((i) => `${v1}/audit?subject=${encodeURIComponent(String(i.subject))}&limit=1`),
+  },
+};
+
+/** Every page of a list, following next_cursor; undefined when the list itself is refused (and shows no items). */
+async function everyPage(api: Client, path: string): Promise<Item[] | undefined> {
+  const items: Item[] = [];
+  let cursor: string | null = null;
+  for (let page = 0; page < 50; page++) {
+    const reply = await api.get(
+      `${path}${path.includes('?') ? '&' : '?'}limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+    );
+    if (reply.status !== 200) {
+      expect(reply.body?.items, reply.text).toBeUndefined();
+      return undefined;
+    }
+    items.push(...reply.body.items);
+    cursor = reply.body.next_cursor;
+    if (!cursor) return items;
+  }
+  throw new Error(`${path} has more than 50 pages`);
+}
+
+describe('lists show only what the caller may read', () => {
+  beforeAll(async () => {
+    for (const persona of listers) if (persona !== 'app-developer') listCallers[persona] = callers[persona];
+    const sub = unique('app-developer');
+    listCallers['app-developer'] = client(cloud.url, await cloud.mintToken({ sub }));
+    await listCallers['app-developer'].get(`${v1}/users/me`);
+    await create(admin, `${v1}/roles/bind`, {
+      role: 'developer',
+      subject: { kind: 'user', id: sub },
+      scope: { kind: 'app', app_id: P.app.id },
+    });
+    for (const lister of listers) grantsOf[lister] = (await listCallers[lister].get(`${v1}/users/me`)).body.grants;
+  });
+
+  it('covers every route that answers a list', async () => {
+    const lists: string[] = [];
+    for (const route of routes.filter((r) => r.method === 'GET' && !r.public)) {
+      const { path } = await (cases[routeKey(route)] as RouteCase).setup('platform-admin');
+      if (Array.isArray((await callers['platform-admin'].get(path)).body?.items)) lists.push(routeKey(route));
+    }
+    expect(lists.sort()).toEqual(Object.keys(listCases).sort());
+  });
+
+  const cells = Object.keys(listCases).flatMap((route) => listers.map((lister) => [route, lister] as const));
+  it.each(cells)('%s as %s', async (route, lister) => {
+    const spec = listCases[route] as ListCase;
+    for (const path of await spec.paths()) {
+      // The admin's list first: whatever the caller's list adds later was created in between.
+      const all = (await everyPage(callers['platform-admin'], path)) ?? [];
+      const listed = await everyPage(listCallers[lister], path);
+      // A refused list shows nothing; whether it should refuse is the matrix's own question.
+      if (listed === undefined) continue;
+      const keys = new Set(listed.map(spec.key));
+      for (const item of listed)
+        expect(await spec.readable(lister, item), `${path} shows ${spec.key(item)}`).toBe(true);
+      for (const item of all) {
+        if (await spec.readable(lister, item))
+          expect(keys, `${path} hides ${spec.key(item)}`).toContain(spec.key(item));
+      }
+    }
   });
 });

@@ -1,17 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { currentInvocation, localFunctionName } from '../../../infra/local/lambda-runtime.ts';
+import { functions } from '../../../infra/manifest.ts';
 import { documentClient } from '../../../shared/store/dynamo.ts';
-import type { Client } from '../client.ts';
+import { type Client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
-import { adminSession, bodies, world } from '../seed.ts';
+import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
 /**
  * DynamoDB requests per API call, counted by an SDK middleware on the functions' own client
  * (the local gateway runs the handlers in this process). These are exact, so they are asserted.
+ * Only the API functions' requests count: a workflow a deploy starts runs in this process too.
  */
+const apiFunctions = new Set(functions.filter((f) => (f.trigger ?? 'api') === 'api').map(localFunctionName));
 const sent: string[] = [];
 documentClient.middlewareStack.add(
   (next, context) => async (args) => {
-    sent.push(String(context.commandName));
+    if (apiFunctions.has(currentInvocation()?.functionName ?? '')) sent.push(String(context.commandName));
     return next(args);
   },
   { step: 'initialize', name: 'countRequests' },
@@ -56,12 +60,17 @@ describe('DynamoDB requests per API call', () => {
     ]);
   });
 
-  it('an idempotent create is 3: the key claim, the grants with the parent, one transaction with the stored response', async () => {
+  it('an idempotent create is 4: the key claim, the write quota, the grants with the parent, one transaction with the stored response', async () => {
     const requests = await count(
       () => admin.post('/api/v1/apps', bodies.app(fixture.project.id), { 'idempotency-key': 'count-1' }),
       201,
     );
-    expect(requests).toEqual(['PutItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    expect(requests).toEqual([
+      'PutItemCommand',
+      'UpdateItemCommand',
+      'BatchGetItemCommand',
+      'TransactWriteItemsCommand',
+    ]);
     const replay = await count(
       () => admin.post('/api/v1/apps', bodies.app(fixture.project.id), { 'idempotency-key': 'count-1' }),
       422,
@@ -69,12 +78,35 @@ describe('DynamoDB requests per API call', () => {
     expect(replay).toEqual(['PutItemCommand']);
   });
 
-  it('an update is a read and one conditional write, committed with its change event', async () => {
+  it('an update is the write quota, a read and one conditional write, committed with its change event', async () => {
     const requests = await count(
       () => admin.patch(`/api/v1/projects/${fixture.project.id}`, { description: 'x' }, { 'if-match': '"v1"' }),
       200,
     );
-    expect(requests).toEqual(['BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    expect(requests).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
+  });
+
+  it('a deploy is 3: the write quota, one read (grants, app, env, release head, the env’s deploy count), one transaction (with the env’s count)', async () => {
+    const sim = cloud.services.kubernetes;
+    const cluster = await create(admin, '/api/v1/clusters', {
+      name: unique('sim'),
+      region: 'us-east-1',
+      api_server_url: sim.url,
+      ca_data: sim.caData,
+      auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+    });
+    await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, bodies.env(cluster.id, 'dev'));
+    let deployment = '';
+    const requests = await count(async () => {
+      const reply = await admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'dev', image: '1.0.0' });
+      deployment = reply.body.id;
+      return reply;
+    }, 202);
+    expect(requests).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    // Its workflow ends before the cloud stops, so no step is cut off halfway.
+    await eventually(async () => {
+      expect((await admin.get(`/api/v1/deployments/${deployment}/status`)).body.final).toBe(true);
+    }, 30_000);
   });
 
   it('never scans', async () => {

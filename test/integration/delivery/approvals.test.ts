@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_STAGE, workflowName } from '../../../infra/manifest.ts';
 import { eventually } from '../client.ts';
 import { deploy, type Scene, startScene, statusWhen, stepNames } from './scene.ts';
 
@@ -171,7 +172,7 @@ describe('a deploy to a protected environment', () => {
   });
 
   it('expires when nobody answers before the timeout', async () => {
-    scene.cloud.services.stepFunctions.setOverrides('slipway-deploy', {
+    scene.cloud.services.stepFunctions.setOverrides(workflowName(LOCAL_STAGE, 'deploy'), {
       waitTimeOverrides: { WaitForLock: 100, WaitForRollout: 50 },
       taskTimeoutOverrides: { WaitForApproval: 1 },
     });

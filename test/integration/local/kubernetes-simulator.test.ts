@@ -3,14 +3,11 @@
  * clients: @kubernetes/client-node (what Slipway deploys with) and kubectl. Set SLIPWAY_KUBECTL to run
  * the kubectl part with another binary (e.g. Debian's kubernetes-client 1.20).
  */
-import { execFile } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import {
-  ApiException,
   AppsV1Api,
   CoreV1Api,
   KubeConfig,
@@ -21,9 +18,7 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KubernetesSimulator, startKubernetesSimulator } from '../../../infra/local/kubernetes/simulator.ts';
-
-const serverSideApply = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply);
-const fieldManager = 'slipway-test';
+import { applyNamespace, failure, fieldManager, kubectl, run, serverSideApply } from './simulator-clients.ts';
 
 let sim: KubernetesSimulator;
 let apps: AppsV1Api;
@@ -55,11 +50,8 @@ function deployment(name: string, namespace: string, image: string, replicas = 2
   };
 }
 
-async function createNamespace(name: string): Promise<void> {
-  await core.patchNamespace(
-    { name, body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } }, fieldManager, force: true },
-    serverSideApply,
-  );
+function createNamespace(name: string): Promise<void> {
+  return applyNamespace(core, name);
 }
 
 async function applyDeployment(body: V1Deployment, manager = fieldManager, force = true): Promise<V1Deployment> {
@@ -89,14 +81,23 @@ async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean
   }
 }
 
-/** The status code and the Status `reason` of a refused call (client-node drops the body of a 401). */
-async function failure(call: Promise<unknown>): Promise<{ code: number; reason: string | undefined }> {
-  const error = await call.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!(error instanceof ApiException)) throw new Error(`expected an ApiException, got ${String(error)}`);
-  return { code: error.code, reason: error.body === undefined ? undefined : JSON.parse(String(error.body)).reason };
+/** A raw request with the simulator's token and CA: for bodies no client library would build. */
+function fetchWithCa(
+  method: string,
+  path: string,
+  type: string,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const headers = { authorization: `Bearer ${sim.token}`, 'content-type': type };
+    const req = request(`${sim.url}${path}`, { method, headers, ca: Buffer.from(sim.caData, 'base64') }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 describe('Kubernetes simulator through @kubernetes/client-node (TLS verified against its CA)', () => {
@@ -206,6 +207,35 @@ describe('Kubernetes simulator through @kubernetes/client-node (TLS verified aga
     expect(jsonPatched.metadata?.generation).toBe(3);
   });
 
+  it('answers 400 BadRequest, never a 500, to a body nested deeper than any object or with a __proto__ key', async () => {
+    await createNamespace('hostile');
+    const before = await applyDeployment(deployment('web', 'hostile', 'nginx:1', 1));
+    const path = '/apis/apps/v1/namespaces/hostile/deployments';
+    const deep = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}`;
+    const sends: [string, string, string, string][] = [
+      ['POST', path, 'application/json', `{"metadata":{"name":"deep"},"spec":${deep}}`],
+      ['PUT', `${path}/web`, 'application/json', `{"metadata":{"name":"web"},"spec":${deep}}`],
+      ['PATCH', `${path}/web`, 'application/merge-patch+json', `{"spec":{"template":${deep}}}`],
+      ['PATCH', `${path}/web`, 'application/merge-patch+json', '{"metadata":{"labels":{"__proto__":{"a":"b"}}}}'],
+      [
+        'PATCH',
+        `${path}/web?fieldManager=x`,
+        'application/apply-patch+yaml',
+        `{"apiVersion":"apps/v1","kind":"Deployment","spec":${deep}}`,
+      ],
+    ];
+    for (const [method, url, type, body] of sends) {
+      const reply = await fetchWithCa(method, url, type, body);
+      expect([reply.status, JSON.parse(reply.text).reason], `${method} ${type}`).toEqual([400, 'BadRequest']);
+    }
+    const after = await apps.readNamespacedDeployment({ name: 'web', namespace: 'hostile' });
+    // The rollout keeps writing status; the object itself did not change.
+    expect([after.metadata?.generation, after.metadata?.labels]).toEqual([
+      before.metadata?.generation,
+      before.metadata?.labels,
+    ]);
+  });
+
   it('answers 401 to a wrong token', async () => {
     const wrong = new KubeConfig();
     wrong.loadFromString(sim.kubeconfig.replace(sim.token, 'not-the-token'));
@@ -271,37 +301,30 @@ describe('Kubernetes simulator through @kubernetes/client-node (TLS verified aga
   });
 });
 
-/** SLIPWAY_KUBECTL, or kubectl on PATH. */
-function findKubectl(): string | undefined {
-  if (process.env.SLIPWAY_KUBECTL) return process.env.SLIPWAY_KUBECTL;
-  for (const folder of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(folder, 'kubectl');
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not in this folder
-    }
+type Kubectl = (...args: string[]) => Promise<{ stdout: string; stderr: string }>;
+
+/** Runs `use` with kubectl pointed at the simulator and `manifest` in a file (all in a temporary folder). */
+async function withKubectl(manifest: string, use: (k: Kubectl, manifestFile: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(join(tmpdir(), 'slipway-kubectl-'));
+  try {
+    const kubeconfigFile = join(folder, 'kubeconfig');
+    await writeFile(kubeconfigFile, sim.kubeconfig);
+    const manifestFile = join(folder, 'manifest.yaml');
+    await writeFile(manifestFile, manifest);
+    const common = ['--kubeconfig', kubeconfigFile, '--cache-dir', join(folder, 'cache')];
+    await use((...args) => run(kubectl as string, [...common, ...args], { timeout: 20_000 }), manifestFile);
+  } finally {
+    await rm(folder, { recursive: true, force: true });
   }
-  return undefined;
 }
 
-const kubectl = findKubectl();
-const run = promisify(execFile);
-
 describe('Kubernetes simulator through kubectl', () => {
+  const missing = 'kubectl fidelity — kubectl not installed: apt-get install kubernetes-client';
   const title = kubectl
     ? `kubectl (${kubectl}) applies server-side, waits for the rollout, and reads deployments and namespaces`
-    : 'kubectl fidelity — kubectl not installed: apt-get install kubernetes-client';
+    : missing;
   it.skipIf(!kubectl)(title, async () => {
-    const folder = await mkdtemp(join(tmpdir(), 'slipway-kubectl-'));
-    try {
-      const kubeconfigFile = join(folder, 'kubeconfig');
-      await writeFile(kubeconfigFile, sim.kubeconfig);
-      const manifest = join(folder, 'manifest.yaml');
-      await writeFile(
-        manifest,
-        `apiVersion: v1
+    const manifest = `apiVersion: v1
 kind: Namespace
 metadata:
   name: cli
@@ -322,13 +345,10 @@ spec:
       containers:
         - name: shop
           image: shop:1.0
-`,
-      );
-      const common = ['--kubeconfig', kubeconfigFile, '--cache-dir', join(folder, 'cache')];
-      const k = (...args: string[]) => run(kubectl as string, [...common, ...args], { timeout: 20_000 });
-
+`;
+    await withKubectl(manifest, async (k, manifestFile) => {
       // The simulator serves no OpenAPI schema, so client-side validation is off.
-      const applied = await k('apply', '--server-side', '--validate=false', '-f', manifest);
+      const applied = await k('apply', '--server-side', '--validate=false', '-f', manifestFile);
       expect(applied.stdout).toContain('deployment.apps/shop serverside-applied');
       const rollout = await k('rollout', 'status', 'deployment/shop', '-n', 'cli', '--timeout=20s');
       expect(rollout.stdout).toContain('successfully rolled out');
@@ -341,8 +361,72 @@ spec:
       const namespaces = (await k('get', 'ns')).stdout;
       expect(namespaces).toMatch(/^NAME\s+STATUS\s+AGE/);
       expect(namespaces).toMatch(/^cli\s+Active/m);
+    });
+  });
+
+  const jobsTitle = kubectl
+    ? `kubectl (${kubectl}) creates a build Job, follows its log through the job, lists and waits for it, deletes it`
+    : missing;
+  it.skipIf(!kubectl)(jobsTitle, async () => {
+    // Slow enough that kubectl joins the build while it runs.
+    sim.setOptions({ podStartMs: 300 });
+    try {
+      const manifest = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: cli-builds
+---
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: build-1
+  namespace: cli-builds
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: build
+          image: gcr.io/kaniko-project/executor:v1.23.2
+          env:
+            - {name: GIT_URL, value: https://git.example.com/acme/shop.git}
+            - {name: GIT_SHA, value: 0123456789abcdef0123456789abcdef01234567}
+            - {name: IMAGE, value: registry.local/shop:0123456}
+`;
+      await withKubectl(manifest, async (k, manifestFile) => {
+        const created = await k('create', '--validate=false', '-f', manifestFile);
+        expect(created.stdout).toContain('job.batch/build-1 created');
+        await eventually(
+          () => core.listNamespacedPod({ namespace: 'cli-builds', labelSelector: 'job-name=build-1' }),
+          (pods) => pods.items[0]?.status?.phase === 'Running',
+        );
+        const running = (await k('get', 'jobs', '-n', 'cli-builds')).stdout;
+        expect(running).toMatch(/^NAME\s+STATUS\s+COMPLETIONS\s+DURATION\s+AGE/);
+        expect(running).toMatch(/^build-1\s+Running\s+0\/1\s/m);
+
+        // kubectl finds the pod through the Job's selector, then streams until the container ends.
+        const logs = (await k('logs', '-f', 'job/build-1', '-n', 'cli-builds')).stdout.trimEnd().split('\n');
+        expect(logs[0]).toBe(
+          '+ git clone --filter=blob:none --no-checkout https://git.example.com/acme/shop.git /workspace',
+        );
+        expect(logs.at(-1)).toMatch(/^slipway\.image\.digest=sha256:[0-9a-f]{64}$/);
+
+        const waited = await k('wait', '--for=condition=complete', 'job/build-1', '-n', 'cli-builds', '--timeout=10s');
+        expect(waited.stdout).toContain('job.batch/build-1 condition met');
+        const done = (await k('get', 'jobs', '-n', 'cli-builds')).stdout;
+        expect(done).toMatch(/^build-1\s+Complete\s+1\/1\s/m);
+        expect((await k('get', 'pods', '-n', 'cli-builds')).stdout).toMatch(/^build-1-\w{5}\s+0\/1\s+Completed\s/m);
+
+        const deleted = await k('delete', 'job', 'build-1', '-n', 'cli-builds');
+        expect(deleted.stdout).toContain('job.batch "build-1" deleted');
+        await eventually(
+          () => core.listNamespacedPod({ namespace: 'cli-builds' }),
+          (pods) => pods.items.length === 0,
+        );
+      });
     } finally {
-      await rm(folder, { recursive: true, force: true });
+      sim.setOptions({ podStartMs: 40 });
     }
   });
 });

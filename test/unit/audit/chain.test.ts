@@ -144,7 +144,9 @@ describe('verifying a chain', () => {
 
   it('answers in the documented report shape', () => {
     const entries = chain(2);
-    const report = { subject: 'project/prj_1', entries: 1, ...verifyChain(entries.slice(1)) };
+    const verdict = verifyChain(entries.slice(1));
+    const finding = { type: 'chain-broken', seq: verdict.first_invalid_seq, message: verdict.reason };
+    const report = { subject: 'project/prj_1', entries: 1, ...verdict, checkpoint: null, findings: [finding] };
     expect(chainReport.safeParse(report).error).toBeUndefined();
     expect(report).toMatchObject({ valid: false, first_invalid_seq: 1 });
   });

@@ -69,12 +69,14 @@ describe('Access', () => {
     }
   });
 
-  it('lists the projects a caller has grants in, for listing without platform read', () => {
+  it('lists the projects a caller may read, not those it only holds an app or environment grant in', () => {
     const access = new Access([
-      { role: 'viewer', scope: projectScope('b') },
+      { role: 'viewer', scope: projectScope('c') },
       { role: 'developer', scope: appScope('a', 'x') },
-      { role: 'viewer', scope: PLATFORM },
+      { role: 'developer', scope: appScope('c', 'y') },
+      { role: 'viewer', scope: projectScope('b') },
     ]);
-    expect(access.visibleProjects()).toEqual(['a', 'b']);
+    expect(access.readableProjects()).toEqual(['b', 'c']);
+    for (const id of ['a', 'b', 'c']) expect(access.can('project.read', projectScope(id)), id).toBe(id !== 'a');
   });
 });
