@@ -25,6 +25,7 @@ export type FunctionName =
   | 'builder'
   | 'build-watch'
   | 'pipelines'
+  | 'runs'
   | 'pipeline-step';
 
 /**
@@ -290,7 +291,16 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'pipelines',
     entry: 'functions/pipelines/handler.ts',
-    description: 'Pipelines and runs API, and the build log of the newest run',
+    description: 'Pipelines API: definitions as JSON or YAML, versioned (the only function with a YAML parser)',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
+  },
+  {
+    name: 'runs',
+    entry: 'functions/runs/handler.ts',
+    description: 'Pipeline runs API: run, list, read, cancel, retry, and the build log of the newest run',
     memoryMb: 512,
     // An event-stream answer of the log waits up to 10 s for new lines.
     timeoutSeconds: 20,
@@ -390,12 +400,12 @@ export const routes: readonly RouteSpec[] = [
   r('PUT', '/pipelines/{id}', 'pipelines'),
   r('PATCH', '/pipelines/{id}', 'pipelines'),
   r('DELETE', '/pipelines/{id}', 'pipelines'),
-  r('POST', '/pipelines/{id}/run', 'pipelines'),
-  r('GET', '/pipelines/{id}/runs', 'pipelines'),
-  r('GET', '/pipelines/{id}/logs', 'pipelines'),
-  r('GET', '/runs/{id}', 'pipelines'),
-  r('POST', '/runs/{id}/cancel', 'pipelines'),
-  r('POST', '/runs/{id}/retry', 'pipelines'),
+  r('POST', '/pipelines/{id}/run', 'runs'),
+  r('GET', '/pipelines/{id}/runs', 'runs'),
+  r('GET', '/pipelines/{id}/logs', 'runs'),
+  r('GET', '/runs/{id}', 'runs'),
+  r('POST', '/runs/{id}/cancel', 'runs'),
+  r('POST', '/runs/{id}/retry', 'runs'),
 ];
 
 /** The platform's EventBridge bus. */

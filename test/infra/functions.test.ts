@@ -261,7 +261,7 @@ describe('manifest functions', () => {
 
     it('only deployments (deploy, rollback), builds, pipelines (runs) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
-      expect(rolesWith('run-pipelines')).toEqual([roleOf('pipelines')]);
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs')]);
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
         [
           ...rolesWith('start-workflows'),
@@ -273,9 +273,9 @@ describe('manifest functions', () => {
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
-      const runs = statementsOf('pipelines').filter(acts(/^states:StartExecution$/));
+      const runs = statementsOf('runs').filter(acts(/^states:StartExecution$/));
       expect(runs.flatMap((s) => s.Resource)).toEqual([
-        ref('pipelines', app.delivery, {
+        ref('runs', app.delivery, {
           Ref: app.delivery.getLogicalId(app.delivery.workflows.pipeline.node.defaultChild as CfnElement),
         }),
       ]);
@@ -299,7 +299,7 @@ describe('manifest functions', () => {
       };
       expect(stopsOf('deployments')).toContain(':execution:slipway-dev-deploy:*');
       expect(stopsOf('deployments')).toContain(':execution:slipway-dev-rollback:*');
-      for (const name of ['pipelines', 'pipeline-step'] as const) {
+      for (const name of ['runs', 'pipeline-step'] as const) {
         expect(stopsOf(name)).toContain(':execution:slipway-dev-deploy:*');
         expect(stopsOf(name)).toContain(':execution:slipway-dev-pipeline:*');
         expect(stopsOf(name)).not.toContain('rollback');
