@@ -14,7 +14,7 @@ export const ENV = {
   rollbackStateMachineArn: 'ROLLBACK_STATE_MACHINE_ARN',
   /** The build state machine (the builds API starts it). */
   buildStateMachineArn: 'BUILD_STATE_MACHINE_ARN',
-  /** The pipeline state machine (the pipelines API starts and stops runs; a run's step stops superseded ones). */
+  /** The pipeline state machine (the runs API starts and stops runs; a run's step stops superseded ones). */
   pipelineStateMachineArn: 'PIPELINE_STATE_MACHINE_ARN',
   /** The cluster builds run on when their application names none (the builds API; a pipeline's build step). */
   buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',

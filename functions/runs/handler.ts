@@ -1,4 +1,5 @@
-import { cancelRunRequest, type RunView, runRequest } from '../../shared/domain/run.ts';
+import { cancelRequest } from '../../shared/domain/deployment.ts';
+import { type RunView, runRequest } from '../../shared/domain/run.ts';
 import { api } from '../../shared/http/api.ts';
 import { logAnswer } from '../../shared/http/build-log.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
@@ -32,7 +33,7 @@ export const handler = api({
   [`GET ${base}/runs/{id}`]: async (req) => json(200, await getRun(req.caller, runId(req.params.id))),
 
   [`POST ${base}/runs/{id}/cancel`]: async (req) =>
-    json(200, await cancelRun(req.caller, runId(req.params.id), req.body(cancelRunRequest).reason)),
+    json(200, await cancelRun(req.caller, runId(req.params.id), req.body(cancelRequest).reason)),
 
   [`POST ${base}/runs/{id}/retry`]: async (req) =>
     accepted(await retryRun(req.caller, runId(req.params.id), req.alsoCommit(accepted))),

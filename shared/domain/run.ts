@@ -10,9 +10,6 @@ import { type Commit, commit } from './commit.ts';
 /** `POST /pipelines/{id}/run` */
 export const runRequest = z.strictObject({ commit });
 
-/** `POST /runs/{id}/cancel` */
-export const cancelRunRequest = z.strictObject({ reason: z.optional(z.string().check(z.maxLength(1000))) });
-
 /** A branch name stands for its full ref, so `main` and `refs/heads/main` are one concurrency group. */
 export const fullRef = (ref: string): string => (ref.startsWith('refs/') ? ref : `refs/heads/${ref}`);
 

@@ -20,7 +20,7 @@ import { dnsLabel, resourceId } from '../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../domain/identity.ts';
 import { newPipeline, pipelineChanges } from '../domain/pipeline.ts';
 import { newProject, projectChanges } from '../domain/project.ts';
-import { cancelRunRequest, runRequest } from '../domain/run.ts';
+import { runRequest } from '../domain/run.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -149,7 +149,6 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   NewPipeline: newPipeline,
   PipelineDefinition: pipelineChanges,
   RunRequest: runRequest,
-  CancelRunRequest: cancelRunRequest,
   Project: views.project,
   ProjectPage: pages.projects,
   App: views.app,
@@ -796,7 +795,7 @@ export const operations: readonly Operation[] = [
       description:
         'Ends it `cancelled`: a running build is stopped (its Job deleted), a deployment it is running is cancelled as `POST /deployments/{id}/cancel` would (a pending approval closed, the environment freed), and later stages are skipped.',
       parameters: [ids.run],
-      body: { schema: cancelRunRequest },
+      body: { schema: cancelRequest },
       idempotencyKey: true,
       success: [{ status: 200, description: 'The run, now `cancelled`.', schema: views.run }],
       errors: {

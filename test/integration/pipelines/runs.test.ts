@@ -278,3 +278,29 @@ describe('two runs on one ref', () => {
       expect((await scene.developer.post(`/api/v1/runs/${run.id}/cancel`, {})).status).toBe(200);
   });
 });
+
+describe('a run in progress', () => {
+  it('keeps its pipeline from being deleted; a run whose execution is stopped outside the API ends failed and frees its ref', async () => {
+    const { id } = await pipeline({ stages: ci });
+    buildsHang();
+    const run = await start(id, { sha: sha(), ref: 'main' });
+    await runningJob(run.id);
+    const refused = await scene.admin.delete(`/api/v1/pipelines/${id}`, { 'if-match': '"v1"' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.type).toBe('https://slipway.dev/problems/has-children');
+
+    // Stopped by an operator (or timed out): no Catch runs; the workflow watcher ends the run.
+    const sfn = scene.cloud.services.stepFunctions;
+    const arn = `${scene.cloud.services.stateMachineArn('pipeline').replace(':stateMachine:', ':execution:')}:${run.id}`;
+    await sfn.service('StopExecution', { executionArn: arn, cause: 'an operator stopped it' });
+    const ended = await runWhen(run.id, final, 'final');
+    expect(ended).toMatchObject({ state: 'failed', reason: expect.stringMatching(/the workflow ended ABORTED/) });
+    expect(stage(ended, 'build')).toMatchObject({ state: 'failed' });
+
+    delete process.env.SLIPWAY_BUILD_IMAGE;
+    const next = await start(id, { sha: sha(), ref: 'main' });
+    expect((await runWhen(next.id, final, 'final')).state).toBe('succeeded');
+    expect((await scene.admin.delete(`/api/v1/pipelines/${id}`, { 'if-match': '"v1"' })).status).toBe(204);
+    expect((await scene.developer.get(`/api/v1/runs/${next.id}`)).status).toBe(200);
+  });
+});
