@@ -19,7 +19,7 @@ const glob = z.string().check(
 const globs = z.array(glob).check(z.maxLength(50));
 
 /** Build arguments become `--build-arg NAME=value`: names as a shell and Docker accept them. */
-const buildArgs = z
+export const buildArgs = z
   .record(
     z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a build argument name')),
     z.string().check(z.maxLength(1024)),
@@ -27,7 +27,7 @@ const buildArgs = z
   .check(z.refine((value) => Object.keys(value).length <= 50, 'at most 50 build arguments'));
 
 /** A path inside the repository: relative, no `..`, no absolute or home paths. */
-const repoPath = z.string().check(
+export const repoPath = z.string().check(
   z.minLength(1),
   z.maxLength(255),
   z.refine(

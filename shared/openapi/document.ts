@@ -9,11 +9,12 @@ import { config } from '../config.ts';
 import { clusterChanges } from '../domain/cluster.ts';
 import { envNamespace } from '../domain/environment.ts';
 import { httpsUrl, labels } from '../domain/fields.ts';
+import { buildArgs, repoPath } from '../domain/pipeline.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../http/idempotency-key.ts';
 import { MAX_JSON_DEPTH } from '../http/json.ts';
 import { MAX_BODY_BYTES } from '../http/kernel.ts';
 import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../store/paging.ts';
-import { type ErrorStatus, type Operation, operations, schemas, tags } from './operations.ts';
+import { type ErrorStatus, type Operation, operations, type Success, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
 export type Ref = { $ref: string };
@@ -71,6 +72,8 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [buildArgs, { maxProperties: 50 }],
+  [repoPath, { description: 'A path inside the repository: relative, without `..`, not starting with `/` or `~`.' }],
   [
     envNamespace,
     {
@@ -201,6 +204,10 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   );
 }
 
+/** The same schema under each media type the answer may come as. */
+const contentOf = (schema: Success['schema'] & object, mediaType: Success['mediaType'] = 'application/json') =>
+  Object.fromEntries([mediaType].flat().map((type) => [type, { schema: schemaOf(schema) }]));
+
 function operationObject(op: Operation): OperationObject {
   const templateParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
@@ -236,7 +243,7 @@ function operationObject(op: Operation): OperationObject {
     responses[s.status] = {
       description: s.description,
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      ...(s.schema ? { content: { [s.mediaType ?? 'application/json']: { schema: schemaOf(s.schema) } } } : {}),
+      ...(s.schema ? { content: contentOf(s.schema, s.mediaType) } : {}),
     };
   }
   for (const [status, description] of Object.entries(errorsOf(op))) {
