@@ -172,7 +172,9 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => {
       const { project_id: _p, name: _n, ...changes } = bodies.app(P.project.id);
-      return { path: `${v1}/apps/${P.app.id}`, body: changes, headers: await etag(`${v1}/apps/${P.app.id}`) };
+      // A replace clears what it leaves out: P's app keeps building on the simulated cluster.
+      const body = { ...changes, build_cluster_id: simulatedCluster.id };
+      return { path: `${v1}/apps/${P.app.id}`, body, headers: await etag(`${v1}/apps/${P.app.id}`) };
     },
   },
   'PATCH /api/v1/apps/{id}': {
@@ -432,6 +434,31 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/audit/checkpoints/latest` };
     },
   },
+
+  // P's app builds on the simulated cluster (setUpDelivery): a build requested here really runs.
+  'POST /api/v1/builds': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({
+      path: `${v1}/builds`,
+      body: { app_id: P.app.id, commit: { sha: 'c'.repeat(40), ref: 'main' } },
+    }),
+  },
+  'GET /api/v1/builds': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds?app_id=${P.app.id}` }),
+  },
+  'GET /api/v1/builds/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}` }),
+  },
+  'GET /api/v1/builds/{id}/logs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}/logs` }),
+  },
 };
 let checkpointed: Promise<unknown> | undefined;
 
@@ -462,7 +489,7 @@ function auditProjectP() {
 }
 
 /** Delivery fixtures on P's app: environments on the simulated cluster, a deployment, a pending approval. */
-const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '' };
+const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '', build: '' };
 let simulatedCluster: { id: string };
 
 const simulatedEnv = async (protection?: Record<string, unknown>) =>
@@ -522,6 +549,11 @@ async function setUpDelivery() {
   ]);
   delivery.approval = shared.approval;
   delivery.waiting = shared.deployment;
+  const etagOfApp = await etag(`${v1}/apps/${P.app.id}`);
+  await admin.patch(`${v1}/apps/${P.app.id}`, { build_cluster_id: simulatedCluster.id }, etagOfApp);
+  delivery.build = (
+    await admin.post(`${v1}/builds`, { app_id: P.app.id, commit: { sha: 'b'.repeat(40), ref: 'main' } })
+  ).body.id;
 }
 
 const subs = {} as Record<Persona, string>;
@@ -676,6 +708,11 @@ const listCases: Record<string, ListCase> = {
     ],
     key: (i) => String(i.id),
     readable: readsAt((i) => `${v1}/deployments/${i.id}`),
+  },
+  'GET /api/v1/builds': {
+    paths: async () => [`${v1}/builds?app_id=${P.app.id}`, `${v1}/builds?app_id=${Q.app.id}`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/builds/${i.id}`),
   },
   'GET /api/v1/apps/{id}/envs/{env}/releases': {
     paths: matrixPath('GET /api/v1/apps/{id}/envs/{env}/releases'),
