@@ -310,11 +310,17 @@ describe('DeliveryStack', () => {
     }
   });
 
-  it('outputs the bus name, both state machine ARNs and the chat secret ARN for operators', () => {
+  it('outputs the bus name, the state machine ARNs and the chat secret ARN for operators', () => {
     expect(
       Object.keys(delivery.findOutputs('*'))
         .filter((key) => !key.startsWith('Exports'))
         .sort(),
-    ).toEqual(['ChatSecretArn', 'DeployStateMachineArn', 'EventBusName', 'RollbackStateMachineArn']);
+    ).toEqual([
+      'BuildStateMachineArn',
+      'ChatSecretArn',
+      'DeployStateMachineArn',
+      'EventBusName',
+      'RollbackStateMachineArn',
+    ]);
   });
 });

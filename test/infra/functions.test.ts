@@ -54,7 +54,7 @@ describe('manifest functions', () => {
     const tableId = idIn(app.data, app.data.table);
     return ref(name, app.data, attribute === 'Ref' ? { Ref: tableId } : { 'Fn::GetAtt': [tableId, 'Arn'] });
   };
-  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback') =>
+  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback' | 'build') =>
     ref(name, app.delivery, {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
@@ -135,6 +135,9 @@ describe('manifest functions', () => {
         expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
         expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
       }
+      if (has(spec, 'start-builds')) expected.BUILD_STATE_MACHINE_ARN = machineRef(spec.name, 'build');
+      if (has(spec, 'build-secrets')) expected.SLIPWAY_BUILD_SECRET_PREFIX = 'slipway/builds/';
+      if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
       }
@@ -227,21 +230,30 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only the functions with start-workflows may start executions, of the two machines only', () => {
+    const starters = () => [...rolesWith('start-workflows'), ...rolesWith('start-builds')].sort();
+
+    it('only the functions with start-workflows or start-builds may start executions, each of its own machines only', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
-      expect(holders(acts(/^states:StartExecution$/))).toEqual(rolesWith('start-workflows'));
+      expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
+      expect(holders(acts(/^states:StartExecution$/))).toEqual(starters());
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
+      const [build] = statementsOf('builds').filter(acts(/^states:StartExecution$/));
+      expect(build?.Resource).toEqual([machineRef('builds', 'build')]);
     });
 
-    it('only the functions with start-workflows may stop (cancel) executions, of their own machines', () => {
-      expect(holders(acts(/^states:StopExecution$/))).toEqual(rolesWith('start-workflows'));
+    it('only the functions with start-workflows or start-builds may stop (cancel) executions, of their own machines', () => {
+      expect(holders(acts(/^states:StopExecution$/))).toEqual(starters());
       const stops = statementsOf('deployments').filter(acts(/^states:StopExecution$/));
       const resources = JSON.stringify(stops.map((s) => s.Resource));
       expect(resources).toContain(':execution:slipway-dev-deploy:*');
       expect(resources).toContain(':execution:slipway-dev-rollback:*');
+      expect(resources).not.toContain(':execution:slipway-dev-build:*');
       expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
+      const buildStops = JSON.stringify(statementsOf('builds').filter(acts(/^states:StopExecution$/)));
+      expect(buildStops).toContain(':execution:slipway-dev-build:*');
+      expect(buildStops).not.toMatch(/slipway-dev-(deploy|rollback)/);
     });
 
     it('only the functions with answer-approvals may answer task tokens (success, failure, heartbeat)', () => {
@@ -268,10 +280,13 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the deployer may read cluster secrets or assume roles, and only under the Slipway prefixes; nobody touches EKS', () => {
-      expect(rolesWith('cluster-secrets')).toEqual([roleOf('deployer')]);
-      expect(holders(acts(/^sts:/))).toEqual([roleOf('deployer')]);
-      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual([roleOf('deployer')]);
+    /** The functions that reach clusters: the deployer, and the build steps (the builder and the build watch). */
+    const clusterReachers = () => [roleOf('deployer'), roleOf('builder'), roleOf('build-watch')].sort();
+
+    it('only the deployer and the build steps may read cluster secrets or assume roles, only under the Slipway prefixes; nobody touches EKS', () => {
+      expect(rolesWith('cluster-secrets')).toEqual(clusterReachers());
+      expect(holders(acts(/^sts:/))).toEqual(clusterReachers());
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual(clusterReachers());
       expect(holders(acts(/^eks:/))).toEqual([]);
       const grants = statementsOf('deployer').filter(acts(/^(sts|secretsmanager):/));
       expect(grants).toEqual([
@@ -298,9 +313,17 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the functions with chat-secret may read secrets besides the deployer, and only the chat secret', () => {
+    it('only the builder may read build credentials, and only under the build secret prefix', () => {
+      expect(rolesWith('build-secrets')).toEqual([roleOf('builder')]);
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/builds/'))).toEqual([roleOf('builder')]);
+      const reads = statementsOf('builder').filter((s) => JSON.stringify(s.Resource).includes('slipway/builds/'));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'] })]);
+      expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
+    });
+
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
-      expect(holders(acts(/^secretsmanager:/))).toEqual([roleOf('deployer'), roleOf('notifier')].sort());
+      expect(holders(acts(/^secretsmanager:/))).toEqual([...clusterReachers(), roleOf('notifier')].sort());
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(
