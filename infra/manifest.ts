@@ -357,6 +357,7 @@ export const routes: readonly RouteSpec[] = [
   r('POST', '/builds', 'builds'),
   r('GET', '/builds/{id}', 'builds'),
   r('GET', '/builds/{id}/logs', 'builds'),
+  r('POST', '/builds/{id}/cancel', 'builds'),
 ];
 
 /** The platform's EventBridge bus. */

@@ -24,7 +24,7 @@ import { keys } from '../store/keys.ts';
 import { getMany, type Item } from '../store/table.ts';
 import { buildCredentials, gitUser, registryHost, secretsToMask } from './credentials.ts';
 import { appendLog } from './log.ts';
-import { type LogCursor, masker, newLines, sinceTime } from './log-lines.ts';
+import { type LogCursor, masker, newLines, platformLine as say, sinceTime } from './log-lines.ts';
 import { FINAL_STATES } from './model.ts';
 import { type Build, BuildFinished, BuildNotFound, loadBuild } from './progress.ts';
 
@@ -34,7 +34,6 @@ export const READ_LIMIT_BYTES = 1024 * 1024;
 /** Polls: every 2 s while a build is young (its first lines matter most), then every 4 s. */
 export const collectWaitSeconds = (attempt: number) => (attempt < 15 ? 2 : 4);
 
-const say = (line: string) => `[slipway] ${line}\n`;
 
 /** Creates the build's Job and Secret on its cluster and marks it running. */
 export async function startBuild(buildId: string): Promise<{ attempt: number; wait_seconds: number }> {

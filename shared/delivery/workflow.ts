@@ -37,9 +37,9 @@ export async function startExecution(machine: Machine, name: string, input: Reco
   );
 }
 
-/** Stops the deployment's execution (no step runs after this); false when it had ended already. */
-export async function stopWorkflow(kind: 'deploy' | 'rollback', deploymentId: string, cause: string): Promise<boolean> {
-  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${deploymentId}`;
+/** Stops the deployment's (or build's) execution (no step runs after this); false when it had ended already. */
+export async function stopWorkflow(kind: Machine, id: string, cause: string): Promise<boolean> {
+  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${id}`;
   try {
     await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
     return true;

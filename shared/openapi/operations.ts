@@ -651,6 +651,19 @@ export const operations: readonly Operation[] = [
       parameters: [ids.build],
       success: [{ status: 200, description: 'The build.', schema: views.build }],
     }),
+    op('POST /api/v1/builds/{id}/cancel', 'cancelBuild', 'Cancel a build', {
+      description:
+        'Ends the build as `cancelled` (its log says by whom and why), stops its workflow and deletes its Job on the cluster. Whoever may run builds of the application may cancel one.',
+      parameters: [ids.build],
+      body: { schema: cancelRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The build, now `cancelled`.', schema: views.build }],
+      errors: {
+        403: 'Needs build.run on the application.',
+        404: 'The build does not exist, or you cannot see it.',
+        409: 'The build has already finished (`build-final`).',
+      },
+    }),
     op('GET /api/v1/builds/{id}/logs', 'getBuildLogs', "A build's log, as text or as Server-Sent Events", {
       description:
         'Secrets the build was given are masked (`***`); lines Slipway adds start with `[slipway]`. Logs are kept 30 days. **text/plain** (default): the log after byte `since`, at most 4 MiB; `Log-Offset` is where the answer ends (the next `since`), `Log-Complete: true` once the build has ended and nothing follows. **Accept: text/event-stream**: each stored chunk is an event whose `id` is the byte offset where it ends; an answer holds what is there within 10 s (API Gateway buffers answers) and ends with `retry:`, so EventSource reconnects with `Last-Event-ID` and resumes exactly, without gap or duplicate. The last event is `event: end` (id `end`) with the build’s final state as JSON (`build_id`, `state`, `image`, `digest`, `reason`, `finished_at`); a reconnect after it gets 204, which makes EventSource stop.',

@@ -397,6 +397,18 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ['an unknown build', () => admin.get('/api/v1/builds/bld_01jd0000000000000000000000'), 404, 'not-found'],
       ['a malformed build id', () => admin.get('/api/v1/builds/bld_..%2Fx/logs'), 404, 'not-found'],
       ['builds without app_id', () => admin.get('/api/v1/builds'), 400, 'invalid-request'],
+      [
+        'a cancel of an unknown build',
+        () => admin.post('/api/v1/builds/bld_01jd0000000000000000000000/cancel', {}),
+        404,
+        'not-found',
+      ],
+      [
+        'a cancel with an unknown field',
+        () => admin.post(`/api/v1/builds/${build}/cancel`, { force: true }),
+        400,
+        'invalid-request',
+      ],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {

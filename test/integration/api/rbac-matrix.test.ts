@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { Access, type Grant } from '../../../shared/auth/access.ts';
-import { type Client, client } from '../client.ts';
+import { type Client, client, eventually } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
@@ -454,6 +454,17 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => ({ path: `${v1}/builds/${delivery.build}` }),
   },
+  // Cancelling ends a build: who may cancel gets a fresh running one; the others try the shared one.
+  'POST /api/v1/builds/{id}/cancel': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async (persona) => ({
+      path: `${v1}/builds/${
+        expected({ on: 'P', level: 'developer' }, persona, 200) === 200 ? await runningBuild() : delivery.build
+      }/cancel`,
+      body: {},
+    }),
+  },
   'GET /api/v1/builds/{id}/logs': {
     need: { on: 'P', level: 'viewer' },
     success: 200,
@@ -461,6 +472,21 @@ const cases: Record<string, RouteCase> = {
   },
 };
 let checkpointed: Promise<unknown> | undefined;
+
+/** A build of P's app that never ends by itself: the simulated builder hangs with a `:hang` image. */
+async function runningBuild(): Promise<string> {
+  process.env.SLIPWAY_BUILD_IMAGE = 'moby/buildkit:hang';
+  try {
+    const { body } = await admin.post(`${v1}/builds`, {
+      app_id: P.app.id,
+      commit: { sha: 'd'.repeat(40), ref: 'main' },
+    });
+    await eventually(async () => expect((await admin.get(`${v1}/builds/${body.id}`)).body.state).toBe('running'));
+    return body.id;
+  } finally {
+    delete process.env.SLIPWAY_BUILD_IMAGE;
+  }
+}
 
 /** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
 let auditedP: Promise<unknown> | undefined;

@@ -241,6 +241,32 @@ describe('a build', () => {
   });
 });
 
+describe('cancelling a build', () => {
+  it('ends it cancelled, saying by whom and why, and deletes its Job; a second cancel is 409', async () => {
+    process.env.SLIPWAY_BUILD_IMAGE = 'moby/buildkit:hang';
+    const { body } = await requestBuild(scene.developer, sha());
+    await eventually(async () => {
+      expect((await textLog(scene.developer, body.id)).includes('#11 pushing layers')).toBe(true);
+    }).finally(() => {
+      delete process.env.SLIPWAY_BUILD_IMAGE;
+    });
+    const reply = await scene.developer.post(`/api/v1/builds/${body.id}/cancel`, { reason: 'wrong branch' });
+    expect(reply.status).toBe(200);
+    expect(reply.body).toMatchObject({ state: 'cancelled', reason: 'cancelled by dev-alice: wrong branch' });
+    await eventually(async () => {
+      await expect(batch.readNamespacedJob({ name: jobName(body.id), namespace: 'slipway-builds' })).rejects.toThrow();
+    });
+    expect((await textLog(scene.developer, body.id)).endsWith('[slipway] cancelled by dev-alice: wrong branch\n')).toBe(
+      true,
+    );
+    const again = await scene.developer.post(`/api/v1/builds/${body.id}/cancel`, {});
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe('https://slipway.dev/problems/build-final');
+    // A viewer may read it, not cancel it.
+    expect((await scene.approvers[0].post(`/api/v1/builds/${body.id}/cancel`, {})).status).toBe(403);
+  });
+});
+
 describe('refused', () => {
   it('a commit that is not 40 hex characters (400), creating nothing', async () => {
     for (const bad of ['abc123', 'A'.repeat(40), `${'a'.repeat(39)}g`, 'main']) {

@@ -221,7 +221,13 @@ describe('renderMessage', () => {
   });
 
   it('never throws and never prints undefined or [object Object], whatever the data holds', () => {
-    const types = ['Approval Requested', 'Deployment Failed', 'Rollback Started', 'Deployment Whatever', 'Build Failed'];
+    const types = [
+      'Approval Requested',
+      'Deployment Failed',
+      'Rollback Started',
+      'Deployment Whatever',
+      'Build Failed',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...types), fc.anything(), fc.dictionary(fc.string(), fc.anything()), (type, a, b) => {
         for (const data of [a, { ...deployData, ...b }]) {
