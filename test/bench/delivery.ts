@@ -183,7 +183,7 @@ function executionArn(cloud: LocalCloud, kind: 'deploy' | 'rollback', deployment
 }
 
 /** Polls the execution until it has ended, then answers its transitions and the Wait states it entered. */
-async function finishedHistory(cloud: LocalCloud, arn: string) {
+export async function finishedHistory(cloud: LocalCloud, arn: string) {
   const sfn = cloud.services.stepFunctions;
   const deadline = performance.now() + DEADLINE_MS;
   for (;;) {
@@ -203,7 +203,7 @@ async function finishedHistory(cloud: LocalCloud, arn: string) {
 
 const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
 
-function summary(samples: number[]): Summary {
+export function summary(samples: number[]): Summary {
   return {
     p50: percentile(samples, 50),
     p90: percentile(samples, 90),

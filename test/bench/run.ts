@@ -10,6 +10,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
@@ -64,6 +65,7 @@ const cloud = await startLocalCloud({
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
+let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
@@ -80,6 +82,10 @@ try {
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
   delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
+
+  progress('builds (9 builds, real waits; a 5 MiB stored log streamed)');
+  builds = await measureBuilds(cloud);
+  print(buildsMarkdown(builds));
 
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
@@ -102,6 +108,7 @@ writeFileSync(
       overhead,
       throughput,
       delivery,
+      builds,
       checkpoints,
     },
     null,
