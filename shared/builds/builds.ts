@@ -18,8 +18,8 @@ import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { buildIndexes, buildKeys } from './keys.ts';
 import { appendLog, type LogChunk, readChunks } from './log.ts';
-import { type BuildView, FINAL_STATES, logsUrl } from './model.ts';
 import { type LogCursor, platformLine } from './log-lines.ts';
+import { type BuildView, FINAL_STATES, logsUrl } from './model.ts';
 import { type Build, BuildNotFound, loadBuild } from './progress.ts';
 
 /** What a build is asked for: `POST /builds`'s body, and for a pipeline run the run it belongs to. */

@@ -34,7 +34,6 @@ export const READ_LIMIT_BYTES = 1024 * 1024;
 /** Polls: every 2 s while a build is young (its first lines matter most), then every 4 s. */
 export const collectWaitSeconds = (attempt: number) => (attempt < 15 ? 2 : 4);
 
-
 /** Creates the build's Job and Secret on its cluster and marks it running. */
 export async function startBuild(buildId: string): Promise<{ attempt: number; wait_seconds: number }> {
   const build = await loadBuild(buildId);
