@@ -100,7 +100,8 @@ export async function collectBuild(buildId: string, attempt: number): Promise<Co
   const next = { attempt: attempt + 1, wait_seconds: collectWaitSeconds(attempt + 1) };
   if (FINAL_STATES.has(build.state))
     return { phase: 'failed', reason: `the build has ended (${build.state})`, ...next };
-  const job = build.job as { namespace: string; name: string };
+  const job = build.job as { namespace: string; name: string } | undefined;
+  if (!job) return { phase: 'failed', reason: 'the build never started', ...next };
   const { app, cluster } = await placementOf(build);
   const reading = await readBuildJob(cluster, job.namespace, job.name);
   let more = false;
