@@ -393,6 +393,7 @@ export const routes: readonly RouteSpec[] = [
   r('POST', '/builds', 'builds'),
   r('GET', '/builds/{id}', 'builds'),
   r('GET', '/builds/{id}/logs', 'builds'),
+  r('POST', '/builds/{id}/cancel', 'builds'),
 
   r('GET', '/pipelines', 'pipelines'),
   r('POST', '/pipelines', 'pipelines'),

@@ -1,6 +1,7 @@
-import { getBuild, listBuilds, requestBuild } from '../../shared/builds/builds.ts';
+import { cancelBuild, getBuild, listBuilds, requestBuild } from '../../shared/builds/builds.ts';
 import type { BuildView } from '../../shared/builds/model.ts';
 import { newBuild } from '../../shared/domain/build.ts';
+import { cancelRequest } from '../../shared/domain/deployment.ts';
 import { api } from '../../shared/http/api.ts';
 import { logAnswer } from '../../shared/http/build-log.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
@@ -20,6 +21,9 @@ export const handler = api({
     json(200, await listBuilds(req.caller, req.query.app_id, parsePageRequest(req.query))),
 
   [`GET ${base}/builds/{id}`]: async (req) => json(200, await getBuild(req.caller, buildId(req.params.id))),
+
+  [`POST ${base}/builds/{id}/cancel`]: async (req) =>
+    json(200, await cancelBuild(req.caller, buildId(req.params.id), req.body(cancelRequest).reason)),
 
   [`GET ${base}/builds/{id}/logs`]: async (req) =>
     logAnswer(req, (await getBuild(req.caller, buildId(req.params.id))).id),

@@ -7,7 +7,7 @@ import type { Caller } from '../auth/caller.ts';
 import { readWithAccess } from '../auth/principal.ts';
 import { appScope } from '../auth/scope.ts';
 import { config } from '../config.ts';
-import { startExecution, workflowUnavailable } from '../delivery/workflow.ts';
+import { startExecution, stopWorkflow, workflowUnavailable } from '../delivery/workflow.ts';
 import type { NewBuild } from '../domain/build.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import type { Actor } from '../events/outbox.ts';
@@ -18,8 +18,9 @@ import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { buildIndexes, buildKeys } from './keys.ts';
 import { appendLog, type LogChunk, readChunks } from './log.ts';
+import { type LogCursor, platformLine } from './log-lines.ts';
 import { type BuildView, FINAL_STATES, logsUrl } from './model.ts';
-import { BuildNotFound, loadBuild } from './progress.ts';
+import { type Build, BuildNotFound, loadBuild } from './progress.ts';
 
 /** What a build is asked for: `POST /builds`'s body, and for a pipeline run the run it belongs to. */
 export type BuildRequest = NewBuild & { run_id?: string };
@@ -55,7 +56,7 @@ export async function requestBuild(
   } catch {
     // Recorded but never started: end it as failed, saying so in its log, so nothing shows it queued for ever.
     const reason = 'the build workflow could not be started';
-    await appendLog(await loadBuild(build.id), `[slipway] ${reason}\n`, undefined, {
+    await appendLog(await loadBuild(build.id), platformLine(reason), undefined, {
       set: { state: 'failed', reason },
       event: 'Build Failed',
     });
@@ -127,6 +128,31 @@ async function recordBuild(
     ...alsoCommit(view),
   ]);
   return view;
+}
+
+/**
+ * `POST /builds/{id}/cancel`: ends it `cancelled` (in its state and its log), then stops its workflow;
+ * the build watch deletes its Job when the stop lands. Whoever may run builds of the app may cancel.
+ */
+export async function cancelBuild(caller: Caller, id: string, reason: string | undefined): Promise<BuildView> {
+  const { access, items } = await readWithAccess(caller, [buildKeys.build(id)]);
+  const build = items[0] as Build | undefined;
+  if (!build) throw notFound('Build');
+  access.require('build.run', appScope(build.project_id, build.app_id), 'build.read', 'Build');
+  const detail = `cancelled by ${caller.sub}${reason ? `: ${reason}` : ''}`;
+  const cancelled = FINAL_STATES.has(build.state)
+    ? undefined
+    : await appendLog(build, platformLine(detail), build._log_cursor as LogCursor | undefined, {
+        set: { state: 'cancelled', reason: detail },
+        event: 'Build Cancelled',
+        by: caller,
+      });
+  if (!cancelled) {
+    const { state } = await loadBuild(id);
+    throw conflict('build-final', `The build has already finished (${state}); there is nothing to cancel.`);
+  }
+  await stopWorkflow('build', id, detail);
+  return present<BuildView>(cancelled);
 }
 
 export async function getBuild(caller: Caller, id: string): Promise<BuildView> {

@@ -64,6 +64,9 @@ export function normalizeTime(value: string): string | undefined {
   return `${utc}.${fraction.padEnd(9, '0')}Z`;
 }
 
+/** A line Slipway itself adds to a build's log. */
+export const platformLine = (text: string) => `[slipway] ${text}\n`;
+
 /** Secrets shorter than this are not masked: masking `a` would blank every log (and such a secret guards nothing). */
 const SHORTEST_MASKED = 4;
 export const MASK = '***';

@@ -40,6 +40,8 @@ export interface BuildMove {
   event?: BuildEventType;
   /** More writes in the same commit (a log chunk). */
   also?: Write[];
+  /** Who made this move, when a person did (a cancel); the event is theirs, not the requester's. */
+  by?: Actor;
   /** A condition besides "not final" (the log position a chunk was written after). */
   condition?: { expression: string; names: Record<string, string>; values: Record<string, unknown> };
 }
@@ -79,7 +81,7 @@ export async function advanceBuild(build: Build, move: BuildMove): Promise<Build
     },
     ...(move.event
       ? [
-          recordChange(actorOf(build), {
+          recordChange(move.by ?? actorOf(build), {
             type: move.event,
             subject: `build/${build.id}`,
             project_id: build.project_id,

@@ -24,7 +24,7 @@ import { keys } from '../store/keys.ts';
 import { getMany, type Item } from '../store/table.ts';
 import { buildCredentials, gitUser, registryHost, secretsToMask } from './credentials.ts';
 import { appendLog } from './log.ts';
-import { type LogCursor, masker, newLines, sinceTime } from './log-lines.ts';
+import { type LogCursor, masker, newLines, platformLine as say, sinceTime } from './log-lines.ts';
 import { FINAL_STATES } from './model.ts';
 import { type Build, BuildFinished, BuildNotFound, loadBuild } from './progress.ts';
 
@@ -33,8 +33,6 @@ export const READ_LIMIT_BYTES = 1024 * 1024;
 
 /** Polls: every 2 s while a build is young (its first lines matter most), then every 4 s. */
 export const collectWaitSeconds = (attempt: number) => (attempt < 15 ? 2 : 4);
-
-const say = (line: string) => `[slipway] ${line}\n`;
 
 /** Creates the build's Job and Secret on its cluster and marks it running. */
 export async function startBuild(buildId: string): Promise<{ attempt: number; wait_seconds: number }> {
@@ -102,7 +100,8 @@ export async function collectBuild(buildId: string, attempt: number): Promise<Co
   const next = { attempt: attempt + 1, wait_seconds: collectWaitSeconds(attempt + 1) };
   if (FINAL_STATES.has(build.state))
     return { phase: 'failed', reason: `the build has ended (${build.state})`, ...next };
-  const job = build.job as { namespace: string; name: string };
+  const job = build.job as { namespace: string; name: string } | undefined;
+  if (!job) return { phase: 'failed', reason: 'the build never started', ...next };
   const { app, cluster } = await placementOf(build);
   const reading = await readBuildJob(cluster, job.namespace, job.name);
   let more = false;

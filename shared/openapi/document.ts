@@ -80,10 +80,7 @@ const refinements = new Map<unknown, JsonSchema>([
         'A glob: `*` any run of characters but `/`, `**` any run including `/`, `?` one character, `[a-z]` one of a set; a leading `!` excludes. No control characters.',
     },
   ],
-  [
-    repoPath,
-    { not: { pattern: '^[/~]|(^|/)\\.\\.(/|$)' }, description: 'A path inside the repository: relative, no `..`.' },
-  ],
+  [repoPath, { description: 'A path inside the repository: relative, without `..`, not starting with `/` or `~`.' }],
   [
     envNamespace,
     {
@@ -217,9 +214,9 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   );
 }
 
-/** One schema under each media type the answer may come as. */
-const contentOf = (schema: z.ZodMiniType, media: Success['mediaType'] = 'application/json') =>
-  Object.fromEntries([media].flat().map((type) => [type, { schema: schemaOf(schema) }]));
+/** The same schema under each media type the answer may come as. */
+const contentOf = (schema: Success['schema'] & object, mediaType: Success['mediaType'] = 'application/json') =>
+  Object.fromEntries([mediaType].flat().map((type) => [type, { schema: schemaOf(schema) }]));
 
 function operationObject(op: Operation): OperationObject {
   const templateParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);

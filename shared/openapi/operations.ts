@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { appChanges, newApp } from '../domain/app.ts';
 import { checkpointRequest } from '../domain/audit.ts';
+import { newBuild } from '../domain/build.ts';
 import { clusterChanges, newCluster } from '../domain/cluster.ts';
 import {
   APPROVAL_STATES,
@@ -28,19 +29,19 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 
 
 export interface Parameter {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   description: string;
   schema: z.ZodMiniType;
 }
 
-type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream';
+export type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream';
 
 export interface Success {
   status: 200 | 201 | 202 | 204;
   description: string;
   /** Absent for 204. */
   schema?: z.ZodMiniType;
-  /** Default application/json. */
+  /** Default application/json; several when the answer follows Accept (the same schema each). */
   mediaType?: MediaType | MediaType[];
   etag?: true;
   location?: true;
@@ -98,6 +99,11 @@ export const tags = [
     description: "A protected environment's deployments wait for its approvers: they approve or reject here.",
   },
   {
+    name: 'Builds',
+    description:
+      'A build turns a commit of an application into `<image_repository>:<sha>` with a Kubernetes Job on its build cluster; it answers 202 at once, and its log can be read while it runs.',
+  },
+  {
     name: 'Audit',
     description: 'Every change, once, in a hash chain per subject: list it newest first, or verify a chain.',
   },
@@ -124,6 +130,7 @@ const pages = {
   deployments: views.page(views.deployment),
   releases: views.page(views.release),
   approvals: views.page(views.approval),
+  builds: views.page(views.build),
   pipelines: views.page(views.pipeline),
   runs: views.page(views.run),
 };
@@ -182,6 +189,9 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   ReleasePage: pages.releases,
   Approval: views.approval,
   ApprovalPage: pages.approvals,
+  NewBuild: newBuild,
+  Build: views.build,
+  BuildPage: pages.builds,
   Pipeline: views.pipeline,
   PipelinePage: pages.pipelines,
   Run: views.run,
@@ -205,6 +215,7 @@ const ids = {
   binding: path('id', resourceId('bnd'), 'Role binding id.'),
   deployment: path('id', resourceId('dep'), 'Deployment id.'),
   approval: path('id', resourceId('apr'), 'Approval id.'),
+  build: path('id', resourceId('bld'), 'Build id.'),
   pipeline: path('id', resourceId('pln'), 'Pipeline id.'),
   run: path('id', resourceId('run'), 'Run id.'),
   env: path('env', dnsLabel, 'Environment name.'),
@@ -633,6 +644,84 @@ export const operations: readonly Operation[] = [
     op('POST /api/v1/approvals/{id}/reject', 'reject', 'Reject a deployment', {
       description: 'One rejection ends the deployment as `rejected`, with your comment as the reason.',
       ...vote('The approval, now `rejected`.'),
+    }),
+  ),
+  ...section(
+    'Builds',
+    op('POST /api/v1/builds', 'createBuild', 'Build a commit', {
+      description:
+        'Builds `commit.sha` (the full 40-hex SHA) of the application into `<image_repository>:<sha>` on its build cluster (`build_cluster_id`, or the platform default). `dockerfile` is relative to `context`. Answers 202 with the queued build; a failed build ends `failed` with its reason in its state and the last lines of its log.',
+      body: { schema: newBuild },
+      idempotencyKey: true,
+      success: [
+        {
+          status: 202,
+          description: 'Accepted: the build is queued. Location is the build.',
+          schema: views.build,
+          location: true,
+        },
+      ],
+      errors: {
+        403: 'Needs build.run on the application.',
+        404: 'The application does not exist or you cannot see it.',
+        422: 'No build cluster: the application names none and the platform has no default (`no-build-cluster`), or it is no longer registered (`unknown-cluster`).',
+        503: 'The build workflow could not be started; the build was recorded as failed (`workflow-unavailable`).',
+      },
+    }),
+    op('GET /api/v1/builds', 'listBuilds', "List an application's builds", {
+      description: 'Newest first. `app_id` is required (400 without).',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The application (required).' },
+      ],
+      paged: true,
+      success: list(pages.builds),
+      errors: { 400: 'No `app_id`.', 404: 'The application does not exist or you cannot see it.' },
+    }),
+    op('GET /api/v1/builds/{id}', 'getBuild', 'Get a build', {
+      parameters: [ids.build],
+      success: [{ status: 200, description: 'The build.', schema: views.build }],
+    }),
+    op('POST /api/v1/builds/{id}/cancel', 'cancelBuild', 'Cancel a build', {
+      description:
+        'Ends the build as `cancelled` (its log says by whom and why), stops its workflow and deletes its Job on the cluster. Whoever may run builds of the application may cancel one.',
+      parameters: [ids.build],
+      body: { schema: cancelRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The build, now `cancelled`.', schema: views.build }],
+      errors: {
+        403: 'Needs build.run on the application.',
+        404: 'The build does not exist, or you cannot see it.',
+        409: 'The build has already finished (`build-final`).',
+      },
+    }),
+    op('GET /api/v1/builds/{id}/logs', 'getBuildLogs', "A build's log, as text or as Server-Sent Events", {
+      description:
+        'Secrets the build was given are masked (`***`); lines Slipway adds start with `[slipway]`. Logs are kept 30 days. **text/plain** (default): the log after byte `since`, at most 4 MiB; `Log-Offset` is where the answer ends (the next `since`), `Log-Complete: true` once the build has ended and nothing follows. **Accept: text/event-stream**: each stored chunk is an event whose `id` is the byte offset where it ends; an answer holds what is there within 10 s (API Gateway buffers answers) and ends with `retry:`, so EventSource reconnects with `Last-Event-ID` and resumes exactly, without gap or duplicate. The last event is `event: end` (id `end`) with the build’s final state as JSON (`build_id`, `state`, `image`, `digest`, `reason`, `finished_at`); a reconnect after it gets 204, which makes EventSource stop.',
+      parameters: [
+        ids.build,
+        {
+          name: 'since',
+          in: 'query',
+          schema: z.string().check(z.regex(/^\d{1,15}$/)),
+          description: 'Byte offset to start after (default 0); an event stream starts there without Last-Event-ID.',
+        },
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          schema: z.string().check(z.regex(/^(\d{1,15}|end)$/)),
+          description: 'Sent by EventSource when it reconnects: the id of the last event it received.',
+        },
+      ],
+      success: [
+        {
+          status: 200,
+          description: 'The log (text/plain), or its events (text/event-stream).',
+          schema: z.string(),
+          mediaType: ['text/plain', 'text/event-stream'],
+        },
+        { status: 204, description: 'The stream had ended (Last-Event-ID `end`): nothing more will come.' },
+      ],
+      errors: { 400: 'A `since` or Last-Event-ID that is not a position in this log (not digits, or past its end).' },
     }),
   ),
   ...section(

@@ -5,8 +5,8 @@
 import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../auth/roles.ts';
 import { newApp } from '../domain/app.ts';
+import { BUILD_STATES, newBuild } from '../domain/build.ts';
 import { clusterAuth, newCluster } from '../domain/cluster.ts';
-import { commit } from '../domain/commit.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../domain/deployment.ts';
 import { newEnv, protection } from '../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../domain/fields.ts';
@@ -321,6 +321,45 @@ export const approval = z.object({
   created_at: timestamp,
   updated_at: timestamp,
   version,
+});
+
+const { commit, context, dockerfile, build_args, target, cache } = newBuild.shape;
+/** A build: a commit of an application built into `<image_repository>:<sha>` by a Job on its build cluster. */
+export const build = z.object({
+  id: resourceId('bld'),
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  run_id: z.optional(z.string().check(z.describe('The pipeline run that started it, if one did.'))),
+  commit,
+  context,
+  dockerfile,
+  build_args,
+  target,
+  cache,
+  state: z.enum(BUILD_STATES),
+  image: z.string().check(z.describe('`<image_repository>:<sha>`: the tag the build pushes.')),
+  digest: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^sha256:[0-9a-f]{64}$/),
+        z.describe('What was pushed, once it succeeded: deploy `<image_repository>@<digest>`.'),
+      ),
+  ),
+  cluster_id: resourceId('cls'),
+  job: z.optional(z.object({ namespace: dnsLabel, name: dnsLabel })),
+  log: z.object({
+    bytes: z.int().check(z.minimum(0), z.describe('Size of the stored log: the offset of its end.')),
+    chunks: z.int().check(z.minimum(0)),
+  }),
+  reason: z.optional(z.string().check(z.describe('Why it failed or was cancelled.'))),
+  requested_by: userId,
+  logs_url: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  started_at: z.optional(timestamp),
+  finished_at: z.optional(timestamp),
 });
 
 /** A pipeline: its definition as of `version` (every change is a new version; earlier ones stay readable). */

@@ -11,6 +11,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
@@ -66,6 +67,7 @@ const cloud = await startLocalCloud({
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
+let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 try {
@@ -83,6 +85,10 @@ try {
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
   delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
+
+  progress('builds (9 builds, real waits; a 5 MiB stored log streamed)');
+  builds = await measureBuilds(cloud);
+  print(buildsMarkdown(builds));
 
   progress('pipeline runs (12 runs: build, deploy dev; real waits)');
   pipelines = await measurePipelines(cloud);
@@ -109,6 +115,7 @@ writeFileSync(
       overhead,
       throughput,
       delivery,
+      builds,
       pipelines,
       checkpoints,
     },

@@ -61,7 +61,7 @@ describe('manifest functions', () => {
     const tableId = idIn(app.data, app.data.table);
     return ref(name, app.data, attribute === 'Ref' ? { Ref: tableId } : { 'Fn::GetAtt': [tableId, 'Arn'] });
   };
-  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback') =>
+  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback' | 'build') =>
     ref(name, app.delivery, {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
@@ -167,6 +167,9 @@ describe('manifest functions', () => {
         expected.DEPLOY_STATE_MACHINE_ARN = namedMachine('deploy');
         expected.PIPELINE_STATE_MACHINE_ARN = namedMachine('pipeline');
       }
+      if (has(spec, 'start-builds')) expected.BUILD_STATE_MACHINE_ARN = machineRef(spec.name, 'build');
+      if (has(spec, 'build-secrets')) expected.SLIPWAY_BUILD_SECRET_PREFIX = 'slipway/builds/';
+      if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
       }
@@ -259,8 +262,9 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only deployments (deploy, rollback), builds, pipelines (runs) and the pipeline machine (nested) start executions', () => {
+    it('only deployments (deploy, rollback), builds, runs (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
+      expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
       expect(rolesWith('run-pipelines')).toEqual([roleOf('runs')]);
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
         [
@@ -273,6 +277,8 @@ describe('manifest functions', () => {
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
+      const [build] = statementsOf('builds').filter(acts(/^states:StartExecution$/));
+      expect(build?.Resource).toEqual([machineRef('builds', 'build')]);
       const runs = statementsOf('runs').filter(acts(/^states:StartExecution$/));
       expect(runs.flatMap((s) => s.Resource)).toEqual([
         ref('runs', app.delivery, {
@@ -281,7 +287,7 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the functions that cancel deployments or runs (and the pipeline machine) stop executions, of their own machines', () => {
+    it('only the functions that cancel deployments, builds or runs (and the pipeline machine) stop executions, of their own machines', () => {
       expect(rolesWith('cancel-runs')).toEqual([roleOf('pipeline-step')]);
       expect(holders(acts(/^states:StopExecution$/))).toEqual(
         [
@@ -299,10 +305,13 @@ describe('manifest functions', () => {
       };
       expect(stopsOf('deployments')).toContain(':execution:slipway-dev-deploy:*');
       expect(stopsOf('deployments')).toContain(':execution:slipway-dev-rollback:*');
+      expect(stopsOf('deployments')).not.toContain(':execution:slipway-dev-build:*');
+      expect(stopsOf('builds')).toContain(':execution:slipway-dev-build:*');
+      expect(stopsOf('builds')).not.toMatch(/slipway-dev-(deploy|rollback|pipeline)/);
       for (const name of ['runs', 'pipeline-step'] as const) {
         expect(stopsOf(name)).toContain(':execution:slipway-dev-deploy:*');
         expect(stopsOf(name)).toContain(':execution:slipway-dev-pipeline:*');
-        expect(stopsOf(name)).not.toContain('rollback');
+        expect(stopsOf(name)).not.toMatch(/slipway-dev-(rollback|build)/);
       }
     });
 
@@ -332,10 +341,13 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the deployer may read cluster secrets or assume roles, and only under the Slipway prefixes; nobody touches EKS', () => {
-      expect(rolesWith('cluster-secrets')).toEqual([roleOf('deployer')]);
-      expect(holders(acts(/^sts:/))).toEqual([roleOf('deployer')]);
-      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual([roleOf('deployer')]);
+    /** The functions that reach clusters: the deployer, and the build steps (the builder and the build watch). */
+    const clusterReachers = () => [roleOf('deployer'), roleOf('builder'), roleOf('build-watch')].sort();
+
+    it('only the deployer and the build steps may read cluster secrets or assume roles, only under the Slipway prefixes; nobody touches EKS', () => {
+      expect(rolesWith('cluster-secrets')).toEqual(clusterReachers());
+      expect(holders(acts(/^sts:/))).toEqual(clusterReachers());
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual(clusterReachers());
       expect(holders(acts(/^eks:/))).toEqual([]);
       const grants = statementsOf('deployer').filter(acts(/^(sts|secretsmanager):/));
       expect(grants).toEqual([
@@ -362,9 +374,17 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the functions with chat-secret may read secrets besides the deployer, and only the chat secret', () => {
+    it('only the builder may read build credentials, and only under the build secret prefix', () => {
+      expect(rolesWith('build-secrets')).toEqual([roleOf('builder')]);
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/builds/'))).toEqual([roleOf('builder')]);
+      const reads = statementsOf('builder').filter((s) => JSON.stringify(s.Resource).includes('slipway/builds/'));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'] })]);
+      expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
+    });
+
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
-      expect(holders(acts(/^secretsmanager:/))).toEqual([roleOf('deployer'), roleOf('notifier')].sort());
+      expect(holders(acts(/^secretsmanager:/))).toEqual([...clusterReachers(), roleOf('notifier')].sort());
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(

@@ -28,6 +28,8 @@ async function everything() {
     // A refused deploy or rollback would be listed here; a refused vote would show on the approval.
     admin.get(`/api/v1/deployments?app_id=${fixture.app.id}&limit=100`),
     admin.get(`/api/v1/approvals/${pendingApproval}`),
+    // A refused build would be listed here.
+    admin.get(`/api/v1/builds?app_id=${fixture.app.id}&limit=100`),
     // A refused pipeline write would be listed here, a refused run in its pipeline's runs.
     admin.get(`/api/v1/pipelines?app_id=${fixture.app.id}&limit=100`),
     admin.get(`/api/v1/pipelines/${pipeline.id}/runs?limit=100`),
@@ -43,8 +45,32 @@ beforeAll(async () => {
   other = await world(admin);
   await create(admin, '/api/v1/apps', bodies.app(fixture.project.id));
   pendingApproval = await waitingAtTheGate();
+  build = await aBuild();
   pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
 });
+
+/** A build of the other app, on the simulated cluster: what log requests are refused about. */
+let build: string;
+async function aBuild(): Promise<string> {
+  const sim = cloud.services.kubernetes;
+  const cluster = await create(admin, '/api/v1/clusters', {
+    ...bodies.cluster(),
+    api_server_url: sim.url,
+    ca_data: sim.caData,
+    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+  });
+  const app = `/api/v1/apps/${other.app.id}`;
+  const etag = (await admin.get(app)).headers.get('etag') ?? '';
+  await admin.patch(app, { build_cluster_id: cluster.id }, { 'if-match': etag });
+  return (await admin.post('/api/v1/builds', { app_id: other.app.id, commit: { sha: 'a'.repeat(40), ref: 'main' } }))
+    .body.id;
+}
+
+/** A valid build of the fixture app (which names no build cluster), with `change` applied. */
+const buildOf = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/builds', { app_id: fixture.app.id, commit: { sha: 'f'.repeat(40), ref: 'main' }, ...change });
+const buildLog = (headers: Record<string, string>, query = '') =>
+  admin.get(`/api/v1/builds/${build}/logs${query}`, { headers });
 afterAll(() => cloud?.stop());
 
 /** The workflow stops at the approval before it touches the cluster: the fixture's cluster never needs to exist. */
@@ -427,6 +453,72 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         },
         400,
         'invalid-cursor',
+      ],
+      [
+        'a build of a commit that is not 40 hex',
+        () => buildOf({ commit: { sha: 'abc1234', ref: 'main' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a build of an uppercase SHA',
+        () => buildOf({ commit: { sha: 'F'.repeat(40), ref: 'main' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a build of a ref that is no Git ref',
+        () => buildOf({ commit: { sha: 'f'.repeat(40), ref: 'a..b' } }),
+        400,
+        'invalid-request',
+      ],
+      ['a build with an unknown field', () => buildOf({ push: false }), 400, 'invalid-request'],
+      ['a build context outside the repository', () => buildOf({ context: '../secrets' }), 400, 'invalid-request'],
+      ['a build of a missing app', () => buildOf({ app_id: 'app_01jd0000000000000000000000' }), 404, 'not-found'],
+      ['a build of an app with no build cluster (and no default)', () => buildOf({}), 422, 'no-build-cluster'],
+      [
+        'an app naming a build cluster that is not registered',
+        async () => {
+          const path = `/api/v1/apps/${fixture.app.id}`;
+          const etag = (await admin.get(path)).headers.get('etag') ?? '';
+          return admin.patch(path, { build_cluster_id: 'cls_01jd0000000000000000000000' }, { 'if-match': etag });
+        },
+        422,
+        'unknown-cluster',
+      ],
+      [
+        'a garbage Last-Event-ID',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': 'x1' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a negative Last-Event-ID',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': '-5' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a Last-Event-ID past the end of the log',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': '999999999' }),
+        400,
+        'invalid-request',
+      ],
+      ['a garbage since', () => buildLog({}, '?since=1e3'), 400, 'invalid-request'],
+      ['an unknown build', () => admin.get('/api/v1/builds/bld_01jd0000000000000000000000'), 404, 'not-found'],
+      ['a malformed build id', () => admin.get('/api/v1/builds/bld_..%2Fx/logs'), 404, 'not-found'],
+      ['builds without app_id', () => admin.get('/api/v1/builds'), 400, 'invalid-request'],
+      [
+        'a cancel of an unknown build',
+        () => admin.post('/api/v1/builds/bld_01jd0000000000000000000000/cancel', {}),
+        404,
+        'not-found',
+      ],
+      [
+        'a cancel with an unknown field',
+        () => admin.post(`/api/v1/builds/${build}/cancel`, { force: true }),
+        400,
+        'invalid-request',
       ],
     ];
 

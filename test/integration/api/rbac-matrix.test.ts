@@ -172,7 +172,9 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => {
       const { project_id: _p, name: _n, ...changes } = bodies.app(P.project.id);
-      return { path: `${v1}/apps/${P.app.id}`, body: changes, headers: await etag(`${v1}/apps/${P.app.id}`) };
+      // A replace clears what it leaves out: P's app keeps building on the simulated cluster.
+      const body = { ...changes, build_cluster_id: simulatedCluster.id };
+      return { path: `${v1}/apps/${P.app.id}`, body, headers: await etag(`${v1}/apps/${P.app.id}`) };
     },
   },
   'PATCH /api/v1/apps/{id}': {
@@ -433,6 +435,42 @@ const cases: Record<string, RouteCase> = {
     },
   },
 
+  // P's app builds on the simulated cluster (setUpDelivery): a build requested here really runs.
+  'POST /api/v1/builds': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({
+      path: `${v1}/builds`,
+      body: { app_id: P.app.id, commit: { sha: 'c'.repeat(40), ref: 'main' } },
+    }),
+  },
+  'GET /api/v1/builds': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds?app_id=${P.app.id}` }),
+  },
+  'GET /api/v1/builds/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}` }),
+  },
+  // Cancelling ends a build: who may cancel gets a fresh running one; the others try the shared one.
+  'POST /api/v1/builds/{id}/cancel': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async (persona) => ({
+      path: `${v1}/builds/${
+        expected({ on: 'P', level: 'developer' }, persona, 200) === 200 ? await runningBuild() : delivery.build
+      }/cancel`,
+      body: {},
+    }),
+  },
+  'GET /api/v1/builds/{id}/logs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}/logs` }),
+  },
+
   'GET /api/v1/pipelines': {
     need: { on: 'P', level: 'viewer' },
     success: 200,
@@ -518,7 +556,7 @@ const cases: Record<string, RouteCase> = {
 let checkpointed: Promise<unknown> | undefined;
 
 /**
- * Pipeline fixtures on P's app (built on the simulated cluster): `shared`, whose blocker run waits
+ * Pipeline fixtures on P's app (it builds on the simulated cluster, setUpDelivery): `shared`, whose blocker run waits
  * at a protected environment's gate, so later runs on its ref stay queued; `queued`, one of those;
  * `ended`, one cancelled; `built`, a build-only pipeline that ran once (its log is there to read).
  */
@@ -544,12 +582,6 @@ const runWhen = (id: string, done: (run: { state: string; stages: { state: strin
   }, 20_000);
 
 async function setUpPipelines() {
-  const app = await admin.get(`${v1}/apps/${P.app.id}`);
-  await admin.patch(
-    `${v1}/apps/${P.app.id}`,
-    { build_cluster_id: simulatedCluster.id },
-    { 'if-match': app.headers.get('etag') ?? '' },
-  );
   gatedEnv = await simulatedEnv({
     requires_approval: true,
     approver_teams: [],
@@ -572,6 +604,21 @@ async function setUpPipelines() {
   pipes.queued = await queuedRun();
   pipes.ended = await queuedRun();
   await admin.post(`${v1}/runs/${pipes.ended}/cancel`, {});
+}
+
+/** A build of P's app that never ends by itself: the simulated builder hangs with a `:hang` image. */
+async function runningBuild(): Promise<string> {
+  process.env.SLIPWAY_BUILD_IMAGE = 'moby/buildkit:hang';
+  try {
+    const { body } = await admin.post(`${v1}/builds`, {
+      app_id: P.app.id,
+      commit: { sha: 'd'.repeat(40), ref: 'main' },
+    });
+    await eventually(async () => expect((await admin.get(`${v1}/builds/${body.id}`)).body.state).toBe('running'));
+    return body.id;
+  } finally {
+    delete process.env.SLIPWAY_BUILD_IMAGE;
+  }
 }
 
 /** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
@@ -601,7 +648,7 @@ function auditProjectP() {
 }
 
 /** Delivery fixtures on P's app: environments on the simulated cluster, a deployment, a pending approval. */
-const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '' };
+const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '', build: '' };
 let simulatedCluster: { id: string };
 
 const simulatedEnv = async (protection?: Record<string, unknown>) =>
@@ -661,6 +708,11 @@ async function setUpDelivery() {
   ]);
   delivery.approval = shared.approval;
   delivery.waiting = shared.deployment;
+  const etagOfApp = await etag(`${v1}/apps/${P.app.id}`);
+  await admin.patch(`${v1}/apps/${P.app.id}`, { build_cluster_id: simulatedCluster.id }, etagOfApp);
+  delivery.build = (
+    await admin.post(`${v1}/builds`, { app_id: P.app.id, commit: { sha: 'b'.repeat(40), ref: 'main' } })
+  ).body.id;
 }
 
 const subs = {} as Record<Persona, string>;
@@ -816,6 +868,11 @@ const listCases: Record<string, ListCase> = {
     ],
     key: (i) => String(i.id),
     readable: readsAt((i) => `${v1}/deployments/${i.id}`),
+  },
+  'GET /api/v1/builds': {
+    paths: async () => [`${v1}/builds?app_id=${P.app.id}`, `${v1}/builds?app_id=${Q.app.id}`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/builds/${i.id}`),
   },
   'GET /api/v1/apps/{id}/envs/{env}/releases': {
     paths: matrixPath('GET /api/v1/apps/{id}/envs/{env}/releases'),

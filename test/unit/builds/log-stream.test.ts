@@ -4,49 +4,12 @@ import { chunksFrom, type LogChunk, splitLines } from '../../../shared/builds/lo
 import type { BuildView } from '../../../shared/builds/model.ts';
 import { END_ID, logEvents, RETRY_MS } from '../../../shared/http/build-log.ts';
 import { eventStream } from '../../../shared/http/sse.ts';
+import { parseEventStream } from '../../integration/event-source.ts';
 
 /**
  * The log's event stream as an EventSource sees it: cut anywhere, resumed with Last-Event-ID, it
- * must give exactly the log (no gap, no duplicate) and the end once. The parser below follows the
- * HTML standard's "interpret an event stream" (lines end in CRLF, LF or CR; `id` takes effect when
- * the event is dispatched; an unfinished event is dropped when the connection goes).
+ * must give exactly the log (no gap, no duplicate) and the end once.
  */
-interface Parsed {
-  events: { type: string; data: string; id: string }[];
-  lastEventId: string;
-  retry?: number;
-}
-
-function parseEventStream(text: string, lastEventId: string): Parsed {
-  const events: Parsed['events'] = [];
-  let idBuffer = lastEventId;
-  let data = '';
-  let type = '';
-  let retry: number | undefined;
-  // Only whole lines count: the tail after the last line break never arrived whole.
-  const lines = text.split(/\r\n|\n|\r/);
-  lines.pop();
-  for (const line of lines) {
-    if (line === '') {
-      lastEventId = idBuffer;
-      if (data !== '') events.push({ type: type || 'message', data: data.slice(0, -1), id: lastEventId });
-      data = '';
-      type = '';
-      continue;
-    }
-    if (line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    let value = colon < 0 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    if (field === 'data') data += `${value}\n`;
-    else if (field === 'event') type = value;
-    else if (field === 'id' && !value.includes('\0')) idBuffer = value;
-    else if (field === 'retry' && /^\d+$/.test(value)) retry = Number(value);
-  }
-  return { events, lastEventId, ...(retry === undefined ? {} : { retry }) };
-}
-
 const finished = { id: 'bld_x', state: 'succeeded', image: 'r/a:1', digest: 'sha256:0' } as BuildView;
 
 /** Stored chunks of `text`, `size` bytes at most each, with the offsets where they end. */
