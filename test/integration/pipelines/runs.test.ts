@@ -213,6 +213,8 @@ describe('cancelling a run', () => {
     expect(stage(cancelled.body, 'build')).toMatchObject({ state: 'cancelled' });
     expect(stage(cancelled.body, 'dev')).toMatchObject({ state: 'skipped' });
     await eventually(async () => expect(await jobStatus(job)).toBe(404));
+    const buildPath = `/api/v1/builds/${stage(cancelled.body, 'build')?.build_id}`;
+    await eventually(async () => expect((await scene.developer.get(buildPath)).body.state).toBe('cancelled'));
     expect((await scene.developer.post(`/api/v1/runs/${run.id}/cancel`, {})).status).toBe(409);
 
     delete process.env.SLIPWAY_BUILD_IMAGE;
