@@ -20,7 +20,13 @@ export type FunctionName =
   | 'notifier'
   | 'auditor'
   | 'audit-checkpointer'
-  | 'workflow-watch';
+  | 'workflow-watch'
+  | 'builds'
+  | 'builder'
+  | 'build-watch'
+  | 'pipelines'
+  | 'runs'
+  | 'pipeline-step';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -35,9 +41,15 @@ export type FunctionName =
  *   its callers' idempotency records, and no other item
  * - `audit-checkpoints-read`: read audit checkpoints (S3) and the signing key's public key (KMS)
  * - `audit-checkpoints-write`: sign audit checkpoints (KMS) and store them under Object Lock (S3)
+ * - `start-builds`: StartExecution on the build state machine, StopExecution on its executions
+ * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
+ * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
+ * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
  */
 export type Capability =
   | 'start-workflows'
+  | 'run-pipelines'
+  | 'cancel-runs'
   | 'answer-approvals'
   | 'put-events'
   | 'cluster-secrets'
@@ -46,10 +58,12 @@ export type Capability =
   | 'sign-cursors'
   | 'record-events'
   | 'audit-checkpoints-read'
-  | 'audit-checkpoints-write';
+  | 'audit-checkpoints-write'
+  | 'start-builds'
+  | 'build-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces';
+export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -63,7 +77,10 @@ export interface FunctionSpec {
   /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream';
   capabilities?: readonly Capability[];
-  /** `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES. */
+  /**
+   * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
+   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE.
+   */
   settings?: readonly Setting[];
 }
 
@@ -239,6 +256,67 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
   },
+  {
+    name: 'builds',
+    entry: 'functions/builds/handler.ts',
+    description: 'Builds API: request, read, list, and the build log (text or Server-Sent Events)',
+    memoryMb: 512,
+    // An event-stream answer waits up to 10 s for new lines.
+    timeoutSeconds: 20,
+    tableAccess: 'readwrite',
+    capabilities: ['start-builds', 'sign-cursors'],
+    settings: ['build-cluster'],
+  },
+  {
+    name: 'builder',
+    entry: 'functions/builder/handler.ts',
+    description: 'Workflow step: run builds as Kubernetes Jobs, collect their logs, record how they end',
+    memoryMb: 512,
+    timeoutSeconds: 45,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cluster-secrets', 'cluster-networks', 'build-secrets'],
+    settings: ['build-namespace', 'build-image'],
+  },
+  {
+    name: 'build-watch',
+    entry: 'functions/build-watch/handler.ts',
+    description: 'Ends builds whose workflow was stopped or timed out, and deletes their Job',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+    capabilities: ['cluster-secrets', 'cluster-networks'],
+  },
+  {
+    name: 'pipelines',
+    entry: 'functions/pipelines/handler.ts',
+    description: 'Pipelines API: definitions as JSON or YAML, versioned (the only function with a YAML parser)',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
+  },
+  {
+    name: 'runs',
+    entry: 'functions/runs/handler.ts',
+    description: 'Pipeline runs API: run, list, read, cancel, retry, and the build log of the newest run',
+    memoryMb: 512,
+    // An event-stream answer of the log waits up to 10 s for new lines.
+    timeoutSeconds: 20,
+    tableAccess: 'readwrite',
+    capabilities: ['run-pipelines', 'sign-cursors'],
+  },
+  {
+    name: 'pipeline-step',
+    entry: 'functions/pipeline-step/handler.ts',
+    description: "Workflow step: take a run's turn, record its build and deployments, end it",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'readwrite',
+    trigger: 'workflow',
+    capabilities: ['cancel-runs'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -310,6 +388,25 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/audit/verify', 'audit'),
   r('POST', '/audit/checkpoints', 'audit'),
   r('GET', '/audit/checkpoints/latest', 'audit'),
+
+  r('GET', '/builds', 'builds'),
+  r('POST', '/builds', 'builds'),
+  r('GET', '/builds/{id}', 'builds'),
+  r('GET', '/builds/{id}/logs', 'builds'),
+  r('POST', '/builds/{id}/cancel', 'builds'),
+
+  r('GET', '/pipelines', 'pipelines'),
+  r('POST', '/pipelines', 'pipelines'),
+  r('GET', '/pipelines/{id}', 'pipelines'),
+  r('PUT', '/pipelines/{id}', 'pipelines'),
+  r('PATCH', '/pipelines/{id}', 'pipelines'),
+  r('DELETE', '/pipelines/{id}', 'pipelines'),
+  r('POST', '/pipelines/{id}/run', 'runs'),
+  r('GET', '/pipelines/{id}/runs', 'runs'),
+  r('GET', '/pipelines/{id}/logs', 'runs'),
+  r('GET', '/runs/{id}', 'runs'),
+  r('POST', '/runs/{id}/cancel', 'runs'),
+  r('POST', '/runs/{id}/retry', 'runs'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -364,6 +461,18 @@ export const rules: readonly RuleSpec[] = [
     target: 'workflow-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
   },
+  {
+    name: 'build-ended',
+    description: 'A build execution that was stopped (its run cancelled) or timed out: end the build, delete its Job',
+    bus: 'aws',
+    pattern: {
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: { status: ['ABORTED', 'TIMED_OUT'] },
+    },
+    target: 'build-watch',
+    retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
 ];
 
 export interface ScheduleSpec {
@@ -399,12 +508,19 @@ export const LOCAL_STAGE = 'local';
 /** A state machine's name on a stage, the same function on AWS and in the local cloud: `slipway-dev-deploy`. */
 export const workflowName = (stage: string, machine: string): string => `slipway-${stage}-${machine}`;
 
+export type StateMachineName = 'deploy' | 'rollback' | 'build' | 'pipeline';
+
 export interface StateMachineSpec {
-  name: 'deploy' | 'rollback';
+  name: StateMachineName;
   /** ASL with `${Name}` placeholders, used unchanged by CDK (definitionSubstitutions) and the local cloud. */
   file: string;
   /** Placeholder → the function whose ARN replaces it. */
   functions: Readonly<Record<string, FunctionName>>;
+  /**
+   * Placeholder → the state machine whose ARN replaces it: the machines this one runs as nested
+   * executions (`states:startExecution.sync:2`). Declared before it in `stateMachines`.
+   */
+  stateMachines?: Readonly<Record<string, StateMachineName>>;
 }
 
 const stepFunctions = {
@@ -417,6 +533,13 @@ const stepFunctions = {
 export const stateMachines: readonly StateMachineSpec[] = [
   { name: 'deploy', file: 'statemachines/deploy.asl.json', functions: stepFunctions },
   { name: 'rollback', file: 'statemachines/rollback.asl.json', functions: stepFunctions },
+  { name: 'build', file: 'statemachines/build.asl.json', functions: { BuilderFunctionArn: 'builder' } },
+  {
+    name: 'pipeline',
+    file: 'statemachines/pipeline.asl.json',
+    functions: { PipelineStepFunctionArn: 'pipeline-step' },
+    stateMachines: { BuildStateMachineArn: 'build', DeployStateMachineArn: 'deploy' },
+  },
 ];
 
 /** `GET /api/v1/projects/{id}`: the API Gateway route key. */

@@ -12,6 +12,17 @@ export const ENV = {
   /** The deploy and rollback state machines (the functions that start and stop them). */
   deployStateMachineArn: 'DEPLOY_STATE_MACHINE_ARN',
   rollbackStateMachineArn: 'ROLLBACK_STATE_MACHINE_ARN',
+  /** The build state machine (the builds API starts it). */
+  buildStateMachineArn: 'BUILD_STATE_MACHINE_ARN',
+  /** The pipeline state machine (the runs API starts and stops runs; a run's step stops superseded ones). */
+  pipelineStateMachineArn: 'PIPELINE_STATE_MACHINE_ARN',
+  /** The cluster builds run on when their application names none (the builds API; a pipeline's build step). */
+  buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
+  /** Where build Jobs run on the build cluster, and with which builder image (the builder). */
+  buildNamespace: 'SLIPWAY_BUILD_NAMESPACE',
+  buildImage: 'SLIPWAY_BUILD_IMAGE',
+  /** Name prefix of the registry and Git credential secrets of builds (the builder). */
+  buildSecretPrefix: 'SLIPWAY_BUILD_SECRET_PREFIX',
   /** The chat channels secret (the notifier). */
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
   /** Where people reach the API: chat links and the OpenAPI server. */
@@ -82,8 +93,26 @@ export const config = {
   get eventBusName(): string | undefined {
     return readEnv(ENV.eventBusName);
   },
-  stateMachineArn(kind: 'deploy' | 'rollback'): string {
-    return requireEnv(kind === 'deploy' ? ENV.deployStateMachineArn : ENV.rollbackStateMachineArn);
+  stateMachineArn(kind: 'deploy' | 'rollback' | 'build' | 'pipeline'): string {
+    const names = {
+      deploy: ENV.deployStateMachineArn,
+      rollback: ENV.rollbackStateMachineArn,
+      build: ENV.buildStateMachineArn,
+      pipeline: ENV.pipelineStateMachineArn,
+    };
+    return requireEnv(names[kind]);
+  },
+  get buildClusterId(): string | undefined {
+    return readEnv(ENV.buildClusterId);
+  },
+  get buildNamespace(): string {
+    return readEnv(ENV.buildNamespace) ?? 'slipway-builds';
+  },
+  get buildImage(): string | undefined {
+    return readEnv(ENV.buildImage);
+  },
+  get buildSecretPrefix(): string {
+    return readEnv(ENV.buildSecretPrefix) ?? 'slipway/builds/';
   },
   get chatSecretArn(): string | undefined {
     return readEnv(ENV.chatSecretArn);

@@ -4,6 +4,8 @@ import { eventNoun, FINAL_STATES } from '../../shared/delivery/model.ts';
 import { advance, DeploymentNotFound, loadDeployment } from '../../shared/delivery/progress.ts';
 import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
+import { RunNotFound } from '../../shared/pipelines/progress.ts';
+import { failRun } from '../../shared/pipelines/stages.ts';
 
 /** Step Functions' "Execution Status Change" event, as the default bus delivers it (the fields we read). */
 interface ExecutionStatusChange {
@@ -15,11 +17,15 @@ interface ExecutionStatusChange {
  * timed-out execution runs no Catch, so nothing recorded its end: this ends the deployment (failed;
  * expired when it waited for approval) and frees its lock, instead of leaving both to the lease. A
  * deployment already final is left as it is (our own Fail state comes after recording, and a cancel
- * records itself before it stops the execution).
+ * records itself before it stops the execution). A pipeline run is ended the same way (failed),
+ * which frees its place in its lane.
  */
 export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ ended: boolean }> => {
   const { executionArn, status, input, cause, error } = event.detail;
-  const deploymentId = deploymentOf(input);
+  const runId = idIn(input, 'run_id');
+  if (runId)
+    return endRun(runId, { Error: `the workflow ended ${status}`, Cause: [error, cause].filter(Boolean).join(': ') });
+  const deploymentId = idIn(input, 'deployment_id');
   if (!deploymentId) return { ended: false };
   let deployment: Awaited<ReturnType<typeof loadDeployment>>;
   try {
@@ -49,9 +55,18 @@ export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ en
   return { ended: true };
 });
 
-function deploymentOf(input: string | undefined): string | undefined {
+async function endRun(runId: string, failure: { Error: string; Cause: string }): Promise<{ ended: boolean }> {
   try {
-    const id = (JSON.parse(input ?? '{}') as { deployment_id?: unknown }).deployment_id;
+    return { ended: (await failRun(runId, failure)).state !== undefined };
+  } catch (e) {
+    if (e instanceof RunNotFound) return { ended: false };
+    throw e;
+  }
+}
+
+function idIn(input: string | undefined, field: 'deployment_id' | 'run_id'): string | undefined {
+  try {
+    const id = (JSON.parse(input ?? '{}') as Record<string, unknown>)[field];
     return typeof id === 'string' ? id : undefined;
   } catch {
     return undefined;

@@ -61,6 +61,14 @@ export interface SlipwayConfig extends ApiSettings {
   cursorKeyVersionId: string | undefined;
   /** Days each audit checkpoint stays undeletable (S3 Object Lock, compliance mode: nobody can shorten it). */
   auditRetentionDays: number;
+  /** The registered cluster (`cls_…`) builds run on when their application names none; none: such builds are refused (422). */
+  buildClusterId: string | undefined;
+  /** The namespace of the build cluster where build Jobs run (created when missing). */
+  buildNamespace: string;
+  /** The builder image, when not the pinned rootless BuildKit (a mirror in your registry). */
+  buildImage: string | undefined;
+  /** Name prefix of the registry and Git credential secrets only the builder may read (ADR 18). */
+  buildSecretPrefix: string;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -75,6 +83,9 @@ const ENV: Record<string, string> = {
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
   ...API_SETTING_ENV,
+  buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
+  buildNamespace: 'SLIPWAY_BUILD_NAMESPACE',
+  buildImage: 'SLIPWAY_BUILD_IMAGE',
 };
 
 /** What the console shows and what IAM matches exactly: the name plus Secrets Manager's 6-character suffix. */
@@ -120,6 +131,21 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     throw new Error('cursorKeyVersionId must be a Secrets Manager VersionId (32 to 64 letters, digits and -)');
   }
 
+  const buildClusterId = raw('buildClusterId');
+  if (buildClusterId !== undefined && !/^cls_[0-9a-hjkmnp-tv-z]{26}$/.test(buildClusterId)) {
+    throw new Error(`buildClusterId must be a registered cluster's id (cls_…), got "${buildClusterId}"`);
+  }
+  const buildNamespace = raw('buildNamespace') ?? 'slipway-builds';
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(buildNamespace) || buildNamespace.startsWith('kube-')) {
+    throw new Error(`buildNamespace must be a namespace name, not kube-*, got "${buildNamespace}"`);
+  }
+  const buildImage = raw('buildImage');
+  if (buildImage !== undefined && !/^[\w./:@-]{1,400}$/.test(buildImage)) {
+    throw new Error(`buildImage must be an image reference, got "${buildImage}"`);
+  }
+  const buildSecretPrefix = raw('buildSecretPrefix') ?? 'slipway/builds/';
+  if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
+
   return {
     stage,
     issuerUrl,
@@ -139,6 +165,10 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     clusterAllowedNetworks: allowedNetworks(raw('clusterAllowedNetworks')),
     cursorKeyVersionId,
     auditRetentionDays: retentionDays(int('auditRetentionDays', 365)),
+    buildClusterId,
+    buildNamespace,
+    buildImage,
+    buildSecretPrefix,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
+  ArnFormat,
   Aws,
   CfnOutput,
   CrossStackReferences,
@@ -30,6 +31,7 @@ import {
   type RuleSpec,
   rules,
   type ScheduleSpec,
+  type StateMachineName,
   type StateMachineSpec,
   schedules,
   stateMachines,
@@ -57,15 +59,15 @@ export interface DeliveryStackProps extends StackProps {
 }
 
 /**
- * Where deploys are orchestrated: the deploy and rollback state machines and their step
- * functions, the platform bus with its rules and the schedules (each with a dead-letter queue), the
- * table stream that feeds the one event publisher, and the bus consumers (notifier, auditor, audit
- * checkpointer). The ApiStack
+ * Where deploys and builds are orchestrated: the deploy, rollback and build state machines and their
+ * step functions, the platform bus with its rules and the schedules (each with a dead-letter queue),
+ * the table stream that feeds the one event publisher, and the bus consumers (notifier, auditor,
+ * audit checkpointer, build watch). The ApiStack
  * starts and answers the workflows through `reach`.
  */
 export class DeliveryStack extends Stack {
   readonly bus: EventBus;
-  readonly workflows: Readonly<Record<StateMachineSpec['name'], StateMachine>>;
+  readonly workflows: Readonly<Record<StateMachineName, StateMachine>>;
   readonly chatSecret: ISecret;
   readonly functions: Functions;
   /** What API functions may be granted (start-workflows, answer-approvals, ...). */
@@ -90,22 +92,36 @@ export class DeliveryStack extends Stack {
 
     const clusterAccess = { secretPrefix: config.clusterSecretPrefix, rolePattern: config.clusterRolePattern };
     const specs = functions.filter((spec) => !isApiFunction(spec));
+    const runWorkflows = {
+      pipeline: workflowName(config.stage, 'pipeline'),
+      deploy: workflowName(config.stage, 'deploy'),
+    };
     // Step functions first: the state machines need their ARNs.
     this.functions = createFunctions(this, specs, {
       config,
       table,
-      reach: { bus: this.bus, clusterAccess, chatSecret: this.chatSecret, auditCheckpoints: props.auditCheckpoints },
+      reach: {
+        bus: this.bus,
+        clusterAccess,
+        chatSecret: this.chatSecret,
+        auditCheckpoints: props.auditCheckpoints,
+        buildSecretPrefix: config.buildSecretPrefix,
+        runs: runWorkflows,
+      },
     });
-    this.workflows = {
-      deploy: this.stateMachine(specOf('deploy'), config),
-      rollback: this.stateMachine(specOf('rollback'), config),
-    };
-    // No clusterAccess: no API function may reach cluster secrets or roles.
+    // In manifest order: a machine that runs others nested comes after them.
+    const machines: Partial<Record<StateMachineName, StateMachine>> = {};
+    for (const spec of stateMachines) machines[spec.name] = this.stateMachine(spec, config, machines);
+    this.workflows = machines as Record<StateMachineName, StateMachine>;
+    // No clusterAccess or build secrets: no API function may reach cluster or registry credentials.
     this.reach = {
       workflows: this.workflows,
-      workflowNames: { deploy: workflowName(config.stage, 'deploy'), rollback: workflowName(config.stage, 'rollback') },
+      workflowNames: Object.fromEntries(
+        stateMachines.map((m) => [m.name, workflowName(config.stage, m.name)]),
+      ) as Record<StateMachineName, string>,
       bus: this.bus,
       chatSecret: this.chatSecret,
+      runs: runWorkflows,
     };
 
     for (const rule of rules) this.rule(rule);
@@ -115,18 +131,30 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'DeployStateMachineArn', { value: this.workflows.deploy.stateMachineArn });
     new CfnOutput(this, 'RollbackStateMachineArn', { value: this.workflows.rollback.stateMachineArn });
+    new CfnOutput(this, 'BuildStateMachineArn', { value: this.workflows.build.stateMachineArn });
+    new CfnOutput(this, 'PipelineStateMachineArn', { value: this.workflows.pipeline.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
   }
 
   /**
    * The ASL file as written (the local cloud runs the same file), its `${...}` placeholders
-   * replaced by the step functions' ARNs, and a role that may invoke exactly those functions.
+   * replaced by the step functions' ARNs and the ARNs of the machines it runs nested, and a role
+   * that may invoke exactly those functions and run exactly those machines.
    */
-  private stateMachine(spec: StateMachineSpec, config: SlipwayConfig): StateMachine {
+  private stateMachine(
+    spec: StateMachineSpec,
+    config: SlipwayConfig,
+    built: Partial<Record<StateMachineName, StateMachine>>,
+  ): StateMachine {
     const name = workflowName(config.stage, spec.name);
     const steps = Object.entries(spec.functions).map(
       ([placeholder, fn]) => [placeholder, functionNamed(this.functions, fn)] as const,
     );
+    const children = Object.entries(spec.stateMachines ?? {}).map(([placeholder, child]) => {
+      const machine = built[child];
+      if (!machine) throw new Error(`manifest.ts must declare the ${child} state machine before ${spec.name}`);
+      return [placeholder, child, machine] as const;
+    });
     const logs = new LogGroup(this, `${pascal(spec.name)}ExecutionLogs`, {
       // The vendedlogs prefix keeps Step Functions' log resource policy from outgrowing its size limit.
       logGroupName: `/aws/vendedlogs/states/${name}`,
@@ -137,7 +165,10 @@ export class DeliveryStack extends Stack {
       stateMachineName: name,
       stateMachineType: StateMachineType.STANDARD, // approval waits last days; Express stops at 5 minutes
       definitionBody: DefinitionBody.fromFile(join(repoRoot, spec.file)),
-      definitionSubstitutions: Object.fromEntries(steps.map(([placeholder, fn]) => [placeholder, fn.functionArn])),
+      definitionSubstitutions: Object.fromEntries([
+        ...steps.map(([placeholder, fn]) => [placeholder, fn.functionArn]),
+        ...children.map(([placeholder, , machine]) => [placeholder, machine.stateMachineArn]),
+      ]),
       logs: { destination: logs, level: LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
     });
@@ -153,7 +184,46 @@ export class DeliveryStack extends Stack {
       reason:
         'Step Functions logging (logs:*LogDelivery, DescribeLogGroups, resource policies) and X-Ray tracing actions have no resource-level permissions.',
     });
+    for (const [, child, childMachine] of children)
+      this.allowNestedRuns(machine, childMachine, workflowName(config.stage, child));
     return machine;
+  }
+
+  /**
+   * What `states:startExecution.sync:2` needs of the parent's role, as AWS documents it: start the
+   * child, describe and stop its executions (the parent stops its child when it is stopped), and
+   * the managed rule through which Step Functions learns that the child ended.
+   */
+  private allowNestedRuns(parent: StateMachine, child: StateMachine, childName: string): void {
+    const executions = this.formatArn({
+      service: 'states',
+      resource: 'execution',
+      resourceName: `${childName}:*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    parent.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:StartExecution'], resources: [child.stateMachineArn] }),
+    );
+    parent.addToRolePolicy(
+      new PolicyStatement({ actions: ['states:DescribeExecution', 'states:StopExecution'], resources: [executions] }),
+    );
+    parent.addToRolePolicy(
+      new PolicyStatement({
+        actions: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+        resources: [
+          this.formatArn({
+            service: 'events',
+            resource: 'rule',
+            resourceName: 'StepFunctionsGetEventsForStepFunctionsExecutionRule',
+          }),
+        ],
+      }),
+    );
+    Validations.of(parent.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${childName}:*]`,
+      reason:
+        'Nested executions are named after builds and deployments at run time; the grant is limited to that state machine.',
+    });
   }
 
   /**
@@ -266,12 +336,6 @@ export class DeliveryStack extends Stack {
 
 /** Lambda keeps an asynchronous event at most 6 hours. */
 const LAMBDA_MAX_EVENT_AGE_SECONDS = 6 * 60 * 60;
-
-const specOf = (name: StateMachineSpec['name']): StateMachineSpec => {
-  const spec = stateMachines.find((machine) => machine.name === name);
-  if (!spec) throw new Error(`manifest.ts declares no ${name} state machine`);
-  return spec;
-};
 
 /**
  * The manifest writes raw EventBridge patterns (what the local bus matches); the CDK renders its

@@ -5,13 +5,14 @@ import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import { ENV } from '../../shared/config.ts';
-import type { Capability, FunctionName, FunctionSpec } from '../manifest.ts';
+import type { Capability, FunctionName, FunctionSpec, Setting } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
 import {
   type AuditCheckpoints,
   type ClusterAccess,
   type CursorKey,
   PlatformFunction,
+  type RunWorkflowNames,
   type Workflows,
 } from './platform-function.ts';
 
@@ -30,6 +31,10 @@ export interface Reach {
   /** The secret holding the cursor signing key, and which version of it the functions get. */
   cursorKey?: CursorKey;
   auditCheckpoints?: AuditCheckpoints;
+  /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
+  buildSecretPrefix?: string;
+  /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
+  runs?: RunWorkflowNames;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -69,8 +74,18 @@ export function createFunctions(
 
 /** The platform settings a function reads, as environment variables; an unset one is left out. */
 function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, string> {
-  const reserved = config.reservedNamespaces.join(',');
-  return spec.settings?.includes('reserved-namespaces') && reserved ? { [ENV.reservedNamespaces]: reserved } : {};
+  const values: Record<Setting, [string, string | undefined]> = {
+    'reserved-namespaces': [ENV.reservedNamespaces, config.reservedNamespaces.join(',') || undefined],
+    'build-cluster': [ENV.buildClusterId, config.buildClusterId],
+    'build-namespace': [ENV.buildNamespace, config.buildNamespace],
+    'build-image': [ENV.buildImage, config.buildImage],
+  };
+  return Object.fromEntries(
+    (spec.settings ?? []).flatMap((setting) => {
+      const [name, value] = values[setting];
+      return value ? [[name, value]] : [];
+    }),
+  );
 }
 
 function grant(
@@ -81,8 +96,15 @@ function grant(
   config: SlipwayConfig,
 ): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
-  if (capability === 'start-workflows' && workflows && workflowNames) fn.bindWorkflowStarts(workflows, workflowNames);
-  else if (capability === 'answer-approvals' && workflows) fn.bindTaskAnswers(workflows);
+  const { buildSecretPrefix, runs } = reach;
+  const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
+  if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
+  else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
+  else if (capability === 'start-builds' && workflows && workflowNames)
+    fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
+  else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
+  else if (capability === 'run-pipelines' && workflows && runs) fn.bindRuns(runs, workflows.pipeline);
+  else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);
   else if (capability === 'chat-secret' && chatSecret) fn.bindChatSecret(chatSecret);

@@ -13,7 +13,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../../shared/config.ts';
 import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
-import type { FunctionSpec, StateMachineSpec } from '../manifest.ts';
+import type { FunctionSpec, StateMachineName } from '../manifest.ts';
 
 /** Repository root: esbuild resolves `shared/` and node_modules from here. */
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -33,8 +33,11 @@ export interface PlatformFunctionProps {
 
 export type TableAccess = Exclude<FunctionSpec['tableAccess'], 'none'>;
 
-/** The deploy and rollback state machines, by manifest name. */
-export type Workflows = Readonly<Record<StateMachineSpec['name'], IStateMachine>>;
+/** The state machines (deploy, rollback, build, pipeline), by manifest name. */
+export type Workflows = Readonly<Record<StateMachineName, IStateMachine>>;
+
+/** The state machines a run's cancel stops, by name (`slipway-<stage>-pipeline`). */
+export type RunWorkflowNames = Readonly<Record<'pipeline' | 'deploy', string>>;
 
 /** The secret that holds the key signing list cursors; a version id pins the one the functions get (rotation). */
 export interface CursorKey {
@@ -148,7 +151,7 @@ export class PlatformFunction extends NodejsFunction {
    * `<NAME>_STATE_MACHINE_ARN`. Execution ARNs are built from the machine's literal name, so the
    * grant reads `execution:slipway-<stage>-deploy:*` in the template.
    */
-  bindWorkflowStarts(workflows: Workflows, names: Readonly<Record<keyof Workflows, string>>): void {
+  bindWorkflowStarts(workflows: Partial<Workflows>, names: Readonly<Record<keyof Workflows, string>>): void {
     for (const [kind, machine] of Object.entries(workflows) as [keyof Workflows, Workflows[keyof Workflows]][]) {
       machine.grantStartExecution(this);
       const executions = Stack.of(this).formatArn({
@@ -169,8 +172,38 @@ export class PlatformFunction extends NodejsFunction {
     }
   }
 
+  /**
+   * StopExecution on pipeline and deploy executions (a cancelled run's deployment is cancelled
+   * with it), with `pipeline` also StartExecution on it (starting runs), and the machines' ARNs as
+   * `<NAME>_STATE_MACHINE_ARN`. The ARNs are built from the machines' names, not their resources,
+   * so the pipeline's own step function can hold this without a dependency cycle.
+   */
+  bindRuns(names: RunWorkflowNames, pipeline?: IStateMachine): void {
+    pipeline?.grantStartExecution(this);
+    for (const [kind, name] of Object.entries(names)) {
+      const arn = (resource: string, resourceName: string) =>
+        Stack.of(this).formatArn({
+          service: 'states',
+          resource,
+          resourceName,
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        });
+      Grant.addToPrincipal({
+        grantee: this,
+        actions: ['states:StopExecution'],
+        resourceArns: [arn('execution', `${name}:*`)],
+      });
+      Validations.of(this.role ?? this).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${name}:*]`,
+        reason:
+          'Executions are named after runs and deployments at run time; the grant is limited to this state machine.',
+      });
+      this.addEnvironment(`${kind.toUpperCase()}_STATE_MACHINE_ARN`, arn('stateMachine', name));
+    }
+  }
+
   /** SendTaskSuccess, SendTaskFailure and SendTaskHeartbeat on each workflow: answers its approval waits. */
-  bindTaskAnswers(workflows: Workflows): void {
+  bindTaskAnswers(workflows: Partial<Workflows>): void {
     for (const machine of Object.values(workflows)) machine.grantTaskResponse(this);
   }
 
@@ -201,6 +234,25 @@ export class PlatformFunction extends NodejsFunction {
       reason:
         "Clusters' roles live in their own accounts and are registered at run time; the name prefix is the boundary.",
     });
+  }
+
+  /**
+   * Read the builds' registry and Git credentials (secrets named under the prefix), and the prefix as
+   * SLIPWAY_BUILD_SECRET_PREFIX, so the names the builder reads are the ones it may read (ADR 18).
+   */
+  bindBuildSecrets(prefix: string): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${prefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'Registry and Git credentials are stored per host by operators; the name prefix is the boundary.',
+    });
+    this.addEnvironment('SLIPWAY_BUILD_SECRET_PREFIX', prefix);
   }
 
   /** The networks private cluster addresses must lie in, when the platform narrows them (ADR 13). */

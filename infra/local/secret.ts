@@ -3,6 +3,8 @@
  * Stores a secret in the running local cloud's Secrets Manager (creates it, or puts a new current
  * value when it exists) through the real AWS SDK, and prints its ARN: what a cluster registration
  * references as `kubeconfig_secret_arn` (a kubeconfig file) or `token_secret_arn` (`--value <token>`).
+ * Build credentials are found by name instead (ADR 18): `slipway/builds/registry/<registry host>`
+ * (`--value '{"username":"…","password":"…"}'`) and `slipway/builds/git/<git host>` (`--value <token>`).
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,7 +16,8 @@ import {
 } from '@aws-sdk/client-secrets-manager';
 
 const USAGE = `Usage: npm run -s secret -- --name <name> (--file <path> | --value <text>) [--endpoint <url>]
-  --name      the secret's name, e.g. slipway/clusters/kind
+  --name      the secret's name, e.g. slipway/clusters/kind, or slipway/builds/registry/<host> and
+              slipway/builds/git/<host> for the credentials builds use (found by name)
   --file      store this file's content, e.g. a kubeconfig (- reads standard input)
   --value     store this text, e.g. a cluster's bearer token
   --endpoint  the local cloud's AWS endpoint (default http://127.0.0.1:4566)
@@ -49,9 +52,13 @@ const secrets = new SecretsManagerClient({
 try {
   const arn = await store(name, value);
   console.log(arn);
-  const field = args.file === undefined ? 'token_secret_arn' : 'kubeconfig_secret_arn';
-  const mode = args.file === undefined ? 'token' : 'kubeconfig';
-  console.error(`Register the cluster with "auth": ${JSON.stringify({ mode, [field]: arn })}`);
+  if (name.startsWith('slipway/builds/')) {
+    console.error('Builds find it by its name: nothing to register (registry secrets hold {"username", "password"}).');
+  } else {
+    const field = args.file === undefined ? 'token_secret_arn' : 'kubeconfig_secret_arn';
+    const mode = args.file === undefined ? 'token' : 'kubeconfig';
+    console.error(`Register the cluster with "auth": ${JSON.stringify({ mode, [field]: arn })}`);
+  }
 } catch (error) {
   fail(explain(error), 1);
 } finally {

@@ -50,7 +50,7 @@ export interface ServicesOptions {
   dynamoEndpoint: string;
   tableName: string;
   extraFunctions?: readonly FunctionLike[];
-  /** Per state machine (`deploy`, `rollback`): shorter waits for tests, without touching the ASL. */
+  /** Per state machine (`deploy`, `rollback`, `build`): shorter waits for tests, without touching the ASL. */
   workflowOverrides?: Partial<Record<StateMachineSpec['name'], MachineOverrides>>;
   /** Bus retry backoff; tests shorten it. */
   busBackoff?: { initialMs: number; maxMs: number };
@@ -137,7 +137,12 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     accountId: LOCAL_ACCOUNT_ID,
     stateMachines: stateMachines.map((machine) => ({
       name: workflowName(LOCAL_STAGE, machine.name),
-      definition: definitionOf(options.rootDir, machine, (name) => functionArn(byName.get(name) as FunctionSpec)),
+      definition: definitionOf(
+        options.rootDir,
+        machine,
+        (name) => functionArn(byName.get(name) as FunctionSpec),
+        stateMachineArn,
+      ),
     })),
     invokeFunction: async (arn, payload) => {
       const fn = byArn.get(arn);
@@ -218,6 +223,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.eventBusName]: EVENT_BUS_NAME,
     [ENV.deployStateMachineArn]: stateMachineArn('deploy'),
     [ENV.rollbackStateMachineArn]: stateMachineArn('rollback'),
+    [ENV.buildStateMachineArn]: stateMachineArn('build'),
+    [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
@@ -278,12 +285,22 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   };
 }
 
-/** The ASL file with `${Name}` replaced, as CDK's definitionSubstitutions does on AWS. */
-export function definitionOf(rootDir: string, machine: StateMachineSpec, arnOf: (fn: string) => string): object {
+/**
+ * The ASL file with `${Name}` replaced, as CDK's definitionSubstitutions does on AWS: by the ARN of
+ * a function, or of a state machine it runs nested.
+ */
+export function definitionOf(
+  rootDir: string,
+  machine: StateMachineSpec,
+  arnOf: (fn: string) => string,
+  machineArnOf: (name: string) => string,
+): object {
   const text = readFileSync(join(rootDir, machine.file), 'utf8').replace(/\$\{(\w+)\}/g, (whole, name: string) => {
     const fn = machine.functions[name];
-    if (!fn) throw new Error(`${machine.file}: no substitution for ${whole}`);
-    return arnOf(fn);
+    const nested = machine.stateMachines?.[name];
+    if (fn) return arnOf(fn);
+    if (nested) return machineArnOf(nested);
+    throw new Error(`${machine.file}: no substitution for ${whole}`);
   });
   return JSON.parse(text) as object;
 }

@@ -37,6 +37,22 @@ export async function readAccessOnly(
   return { access: accessOf(caller, user ?? {}), items };
 }
 
+/**
+ * The platform acting for a user, outside any request of theirs (a workflow step of a run they
+ * started): their identity as they last presented it, so their grants and admin groups decide
+ * what the step may do, as if they asked now. A user never seen has no grants.
+ */
+export async function callerFor(sub: string, requestId?: string): Promise<Caller> {
+  const [user] = await getMany([keys.user(sub)]);
+  return {
+    sub,
+    name: (user?.name as string | undefined) ?? sub,
+    email: (user?.email as string | null | undefined) ?? undefined,
+    groups: (user?.groups as string[] | undefined) ?? [],
+    requestId,
+  };
+}
+
 export function accessOf(caller: Caller, user: Item): Access {
   const grants = Object.values((user._grants ?? {}) as Record<string, Grant>);
   return new Access(isPlatformAdmin(caller.groups) ? [platformAdmin, ...grants] : grants);

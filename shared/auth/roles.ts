@@ -25,6 +25,11 @@ export const PERMISSIONS = [
   'iam.manage',
   'deployment.create',
   'rollback.create',
+  'build.read',
+  'build.run',
+  'pipeline.read',
+  'pipeline.write',
+  'pipeline.run',
   'approval.decide',
   'audit.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
@@ -36,8 +41,23 @@ export type Permission = (typeof PERMISSIONS)[number];
 export const ROLE_NAMES = ['viewer', 'developer', 'maintainer', 'approver', 'admin'] as const;
 export type RoleName = (typeof ROLE_NAMES)[number];
 
-const viewer: Permission[] = ['project.read', 'app.read', 'env.read', 'cluster.read', 'iam.read'];
-const developer: Permission[] = [...viewer, 'app.update', 'deployment.create', 'rollback.create'];
+const viewer: Permission[] = [
+  'project.read',
+  'app.read',
+  'env.read',
+  'cluster.read',
+  'iam.read',
+  'build.read',
+  'pipeline.read',
+];
+const developer: Permission[] = [
+  ...viewer,
+  'app.update',
+  'deployment.create',
+  'rollback.create',
+  'build.run',
+  'pipeline.run',
+];
 const maintainer: Permission[] = [
   ...developer,
   'project.update',
@@ -46,6 +66,7 @@ const maintainer: Permission[] = [
   'env.create',
   'env.update',
   'env.delete',
+  'pipeline.write',
   'iam.manage',
   'audit.read',
 ];
@@ -68,7 +89,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

@@ -5,7 +5,7 @@ import type { AppView } from '../domain/app.ts';
 import { type AppChanges, appChanges, type NewApp } from '../domain/app.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
-import { invalid, notFound } from '../errors.ts';
+import { invalid, notFound, unprocessable } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import { newId } from '../store/ids.ts';
@@ -21,7 +21,7 @@ import {
   replaceRecord,
   stamp,
 } from '../store/records.ts';
-import { type AlsoCommit, commit, type Item, queryPage } from '../store/table.ts';
+import { type AlsoCommit, commit, type Item, queryPage, type Write } from '../store/table.ts';
 import { changedFields } from './changes.ts';
 
 export type { AppView };
@@ -73,6 +73,7 @@ export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoC
     claimName(keys.appName(input.project_id, input.name), id, `Application name ${input.name} in this project`),
     createRecord(item, what),
     countChild(keys.project(input.project_id), '_apps', 1, 'Project'),
+    ...buildClusterExists(input.build_cluster_id),
     appChange(caller, 'Application Created', view, view),
     ...alsoCommit(view),
   ]);
@@ -92,17 +93,24 @@ export async function updateApp(
   const view = present<AppView>(item);
   await commit([
     write,
+    ...(next.build_cluster_id !== app.build_cluster_id ? buildClusterExists(next.build_cluster_id) : []),
     appChange(caller, 'Application Updated', view, { ...view, changes: changedFields(app, item, CHANGEABLE) }),
   ]);
   return view;
 }
 
-/** Refused (409) while the app still has environments. */
+/** Refused (409) while the app still has environments or pipelines. */
 export async function deleteApp(caller: Caller, id: string, expected: number): Promise<void> {
   const { app } = await readApp(caller, id, 'app.delete');
   const projectId = app.project_id as string;
   await commit([
-    deleteRecord(keys.app(id), expected, what, { attr: '_envs', children: 'environments' }),
+    deleteRecord(
+      keys.app(id),
+      expected,
+      what,
+      { attr: '_envs', children: 'environments' },
+      { attr: '_pipelines', children: 'pipelines' },
+    ),
     releaseName(keys.appName(projectId, app.name as string)),
     countChild(keys.project(projectId), '_apps', -1, 'Project'),
     appChange(caller, 'Application Deleted', { id, project_id: projectId }, { id }),
@@ -115,6 +123,18 @@ const appChange = <Type extends Extract<ChangeEventType, `Application ${string}`
   app: { id: string; project_id: string },
   data: ChangeEventData<Type>,
 ) => recordChange(caller, { type, subject: `app/${app.id}`, project_id: app.project_id, data });
+
+/** An app may name only a registered cluster to build on: checked in the write's own transaction. */
+const buildClusterExists = (clusterId: string | undefined): Write[] =>
+  clusterId
+    ? [
+        {
+          check: keys.cluster(clusterId),
+          condition: 'attribute_exists(PK)',
+          onFail: () => unprocessable('unknown-cluster', `Cluster ${clusterId} does not exist (build_cluster_id).`),
+        },
+      ]
+    : [];
 
 async function readApp(caller: Caller, id: string, permission: 'app.read' | 'app.update' | 'app.delete') {
   const { access, items } = await signInAndRead(caller, [keys.app(id)]);

@@ -26,17 +26,23 @@ import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts'
 /** When a deploy names no deadline: Kubernetes' own default for progressDeadlineSeconds. */
 const DEFAULT_DEADLINE_SECONDS = 600;
 
-/** `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. */
+/**
+ * `POST /apps/{id}/deploy`: 202 with the queued deployment; the workflow takes it from there. A
+ * deploy stage of a pipeline run (`runId`) is recorded the same way, and its run's workflow runs
+ * the deploy workflow as a nested execution instead of this starting it.
+ */
 export async function requestDeployment(
   caller: Caller,
   appId: string,
   input: DeployRequest,
   alsoCommit: AlsoCommit<DeploymentView>,
   metering: Metering,
+  { runId }: { runId?: string } = {},
 ): Promise<DeploymentView> {
   const target = await readTarget(caller, appId, input.env, 'deployment.create', metering);
   const current = target.head?.current as Item | undefined;
   return launch(caller, 'deploy', target, alsoCommit, {
+    ...(runId ? { run_id: runId } : {}),
     image: resolveImage(target.app.image_repository as string, input.image),
     replicas: input.replicas ?? (current?.replicas as number | undefined) ?? 1,
     strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
@@ -144,6 +150,7 @@ async function launch(
     ...alsoCommit(view),
   ]);
   quota.chargedAfter(counter);
+  if (view.run_id) return view;
   try {
     await startWorkflow(kind, id);
   } catch (error) {

@@ -35,6 +35,8 @@ export interface DeploymentView {
   reason?: string;
   rollout?: { desired: number; updated: number; ready: number; available: number };
   approval_id?: string;
+  /** The pipeline run whose deploy stage this is. */
+  run_id?: string;
   created_at: string;
   updated_at: string;
   finished_at?: string;

@@ -8,22 +8,30 @@ export interface StepInput {
   [field: string]: unknown;
 }
 
-export type Action = (input: StepInput) => Promise<unknown>;
+/** What the build workflow's tasks pass: the action, the build, and the action's fields. */
+export interface BuildStepInput {
+  action: string;
+  build_id: string;
+  [field: string]: unknown;
+}
+
+export type Action<Input = StepInput> = (input: Input) => Promise<unknown>;
 
 /**
  * The kernel of a workflow step function (inside the one Lambda wrapper): the state machine passes
- * `{ action, deployment_id, … }` and gets the action's result back. A thrown error keeps its `name`,
- * which is what the state machine's Retry and Catch match (e.g. `ClusterUnreachable` is retried,
- * `ClusterRejected` is not).
+ * `{ action, deployment_id, … }` (or `build_id`, or a pipeline's `run_id`) and gets the action's result back. A thrown error
+ * keeps its `name`, which is what the state machine's Retry and Catch match (e.g.
+ * `ClusterUnreachable` is retried, `ClusterRejected` is not).
  */
-export function workflowStep(actions: Record<string, Action>) {
-  return lambda(async (input: StepInput): Promise<unknown> => {
+export function workflowStep<Input extends { action: string } = StepInput>(actions: Record<string, Action<Input>>) {
+  return lambda(async (input: Input): Promise<unknown> => {
     const action = actions[input?.action];
     if (!action) throw Object.assign(new Error(`Unknown step action '${input?.action}'`), { name: 'InvalidStepInput' });
     try {
       return await action(input);
     } catch (error) {
-      logger.warn('workflow step failed', { action: input.action, deployment_id: input.deployment_id, error });
+      const { deployment_id, build_id, run_id } = input as Partial<StepInput & BuildStepInput & { run_id: string }>;
+      logger.warn('workflow step failed', { action: input.action, deployment_id, build_id, run_id, error });
       throw error;
     }
   });

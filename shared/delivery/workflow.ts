@@ -1,6 +1,7 @@
 /**
- * The port to the deploy and rollback state machines. Executions are named after the deployment,
- * so a repeated start of the same deployment is the same execution, never a second one.
+ * The port to the state machines (deploy, rollback, build, pipeline). Executions are named after
+ * the deployment, build or run, so a repeated start of the same one is the same execution, never a
+ * second one.
  */
 import {
   SendTaskFailureCommand,
@@ -14,29 +15,32 @@ import { Transient } from '../errors.ts';
 
 const sfn = new SFNClient({});
 
-const machineArn = (kind: 'deploy' | 'rollback'): string => config.stateMachineArn(kind);
+export type Machine = 'deploy' | 'rollback' | 'build' | 'pipeline';
 
-export const workflowUnavailable = () =>
+const machineArn = (machine: Machine): string => config.stateMachineArn(machine);
+
+export const workflowUnavailable = (what: 'deployment' | 'build' | 'run' = 'deployment') =>
   new Transient(
     'workflow-unavailable',
-    'The deployment could not be started; it was recorded as failed. Retry shortly.',
+    `The ${what} could not be started; it was recorded as failed. Retry shortly.`,
     5,
     'unavailable',
   );
 
 export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: string): Promise<void> {
+  await startExecution(kind, deploymentId, { deployment_id: deploymentId });
+}
+
+/** Starts `machine`'s execution `name` with `input`. */
+export async function startExecution(machine: Machine, name: string, input: Record<string, unknown>): Promise<void> {
   await sfn.send(
-    new StartExecutionCommand({
-      stateMachineArn: machineArn(kind),
-      name: deploymentId,
-      input: JSON.stringify({ deployment_id: deploymentId }),
-    }),
+    new StartExecutionCommand({ stateMachineArn: machineArn(machine), name, input: JSON.stringify(input) }),
   );
 }
 
-/** Stops the deployment's execution (no step runs after this); false when it had ended already. */
-export async function stopWorkflow(kind: 'deploy' | 'rollback', deploymentId: string, cause: string): Promise<boolean> {
-  const executionArn = `${machineArn(kind).replace(':stateMachine:', ':execution:')}:${deploymentId}`;
+/** Stops the execution named `name` (no step runs after this); false when it had ended already. */
+export async function stopWorkflow(machine: Machine, name: string, cause: string): Promise<boolean> {
+  const executionArn = `${machineArn(machine).replace(':stateMachine:', ':execution:')}:${name}`;
   try {
     await sfn.send(new StopExecutionCommand({ executionArn, cause: cause.slice(0, 32_000) }));
     return true;

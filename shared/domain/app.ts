@@ -1,16 +1,12 @@
 import * as z from 'zod/mini';
+import { gitRefName } from './commit.ts';
 import { description, dnsLabel, httpsUrl, labels, resourceId } from './fields.ts';
 
 /** The Git repository an application builds and deploys from. */
 export const repository = z.strictObject({
   provider: z.enum(['github', 'gitlab']),
   url: httpsUrl,
-  default_branch: z.string().check(
-    z.minLength(1),
-    z.maxLength(255),
-    // git check-ref-format, the parts a branch name can break; printable ASCII only
-    z.regex(/^(?!\/|.*(?:\.\.|\/\/|@\{|\.lock$|\/$|\.$))(?:(?![~^:?*[\\])[!-~])+$/, 'must be a valid Git branch name'),
-  ),
+  default_branch: gitRefName,
 });
 
 /** How the app's Kubernetes objects are rendered from the repository. */
@@ -41,6 +37,8 @@ export const appChanges = z.strictObject({
   deploy: deployTemplate,
   image_repository: imageRepository,
   labels: z.optional(labels),
+  /** The registered cluster its builds run on; without it, the platform's default build cluster. */
+  build_cluster_id: z.optional(resourceId('cls')),
 });
 
 export const newApp = z.strictObject({ project_id: resourceId('prj'), name: dnsLabel, ...appChanges.shape });

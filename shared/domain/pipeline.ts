@@ -1,6 +1,8 @@
 import * as z from 'zod/mini';
 import { invalid, unprocessable } from '../errors.ts';
+import { deployRequest } from './deployment.ts';
 import { description, dnsLabel, resourceId } from './fields.ts';
+import { passesFilters } from './glob.ts';
 
 /**
  * A pipeline: how a commit of an application becomes a built image and then deployments. One
@@ -11,7 +13,7 @@ import { description, dnsLabel, resourceId } from './fields.ts';
  */
 
 /** A glob over branch, tag or file names, GitHub Actions style (`*`, `**`, `?`, `!` to exclude). */
-const glob = z.string().check(
+export const glob = z.string().check(
   z.minLength(1),
   z.maxLength(255),
   z.refine((value) => [...value].every((c) => c >= ' ' && c !== '\u007f'), 'must not contain control characters'),
@@ -19,7 +21,7 @@ const glob = z.string().check(
 const globs = z.array(glob).check(z.maxLength(50));
 
 /** Build arguments become `--build-arg NAME=value`: names as a shell and Docker accept them. */
-const buildArgs = z
+export const buildArgs = z
   .record(
     z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, 'must be a build argument name')),
     z.string().check(z.maxLength(1024)),
@@ -27,7 +29,7 @@ const buildArgs = z
   .check(z.refine((value) => Object.keys(value).length <= 50, 'at most 50 build arguments'));
 
 /** A path inside the repository: relative, no `..`, no absolute or home paths. */
-const repoPath = z.string().check(
+export const repoPath = z.string().check(
   z.minLength(1),
   z.maxLength(255),
   z.refine(
@@ -57,7 +59,8 @@ export const deployStage = z.strictObject({
   /** An environment of the pipeline's application. */
   env: dnsLabel,
   needs: z._default(z.array(dnsLabel).check(z.maxLength(20)), []),
-  replicas: z.optional(z.int().check(z.minimum(0), z.maximum(1000))),
+  /** As a deploy request's: default, the environment's current release's. */
+  replicas: deployRequest.shape.replicas,
 });
 
 export const stage = z.discriminatedUnion('type', [buildStage, deployStage]);
@@ -89,11 +92,25 @@ export const newPipeline = z.strictObject({
   ...pipelineDefinition.shape,
 });
 
+/** What `PUT`/`PATCH` change: the whole definition (the app and the name are fixed). */
+export const pipelineChanges = z.strictObject({ ...pipelineDefinition.shape });
+
 export type Stage = z.infer<typeof stage>;
 export type BuildStage = z.infer<typeof buildStage>;
 export type DeployStage = z.infer<typeof deployStage>;
 export type PipelineDefinition = z.infer<typeof pipelineDefinition>;
 export type NewPipeline = z.infer<typeof newPipeline>;
+export type Triggers = z.infer<typeof triggers>;
+
+/** A pipeline as the API shows it: its definition at `version`, the number every change raises. */
+export type PipelineView = NewPipeline & {
+  id: string;
+  project_id: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+};
 
 /**
  * The rules a schema cannot say: stage names are unique, `needs` names stages that exist and
@@ -176,4 +193,27 @@ export function checkEnvironments(stages: readonly Stage[], envs: ReadonlySet<st
       );
     }
   }
+}
+
+/** A push as the Git webhook reports it: the full ref and the files its commits touched. */
+export interface Push {
+  /** `refs/heads/<branch>` or `refs/tags/<tag>`. */
+  ref: string;
+  /** Every path added, modified or removed; unknown (undefined) lets path filters pass. */
+  paths?: readonly string[];
+}
+
+/**
+ * Whether a push starts this pipeline, as GitHub Actions reads `on.push`: a branch push needs a
+ * matching `branches` glob (or no branch or tag filter at all), a tag push a matching `tags` glob
+ * (likewise), and with `paths` at least one touched path must pass them (tag pushes ignore paths).
+ */
+export function matchesPush(rules: Triggers, push: Push): boolean {
+  const unfiltered = rules.branches.length === 0 && rules.tags.length === 0;
+  const [, kind, name] = /^refs\/(heads|tags)\/(.+)$/.exec(push.ref) ?? [];
+  if (!name) return false;
+  if (kind === 'tags') return unfiltered || (rules.tags.length > 0 && passesFilters(rules.tags, name));
+  if (!unfiltered && !(rules.branches.length > 0 && passesFilters(rules.branches, name))) return false;
+  if (rules.paths.length === 0 || push.paths === undefined) return true;
+  return push.paths.some((path) => passesFilters(rules.paths, path));
 }

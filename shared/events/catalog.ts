@@ -1,9 +1,12 @@
+import type { BuildEventData } from '../builds/model.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import type { EnvView } from '../domain/environment.ts';
 import type { BindingView, MemberView, TeamView, UserView } from '../domain/identity.ts';
+import type { PipelineView } from '../domain/pipeline.ts';
 import type { ProjectView } from '../domain/project.ts';
+import type { RunView } from '../domain/run.ts';
 
 /**
  * Every change event the platform emits: its detail-type, its source and the shape of its data.
@@ -42,6 +45,16 @@ interface ApprovalVoteData {
   minimum_approvals: number;
 }
 
+/** Data of every `Pipeline Run …` event: which commit of which pipeline, where it stands, its link. */
+type RunEventData = Pick<RunView, 'pipeline_id' | 'pipeline_name' | 'app_id' | 'app_name' | 'state' | 'url'> & {
+  run_id: string;
+  commit: Pick<RunView['commit'], 'sha' | 'ref'>;
+  requested_by: string;
+  image?: string;
+  reason?: string;
+  retry_of?: string;
+};
+
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
   readonly source: Source;
@@ -55,6 +68,8 @@ const iam = from('slipway.iam');
 const deployments = from('slipway.deployments');
 const approvals = from('slipway.approvals');
 const audit = from('slipway.audit');
+const builds = from('slipway.builds');
+const pipelines = from('slipway.pipelines');
 
 export const CHANGE_EVENTS = {
   'Project Created': catalog<ProjectView>(),
@@ -104,6 +119,19 @@ export const CHANGE_EVENTS = {
 
   /** Someone asked for an audit checkpoint now (shared/audit/checkpoints.ts); the checkpointer answers it. */
   'Audit Checkpoint Requested': audit<{ reason?: string }>(),
+
+  'Build Started': builds<BuildEventData>(),
+  'Build Succeeded': builds<BuildEventData>(),
+  'Build Failed': builds<BuildEventData>(),
+  'Build Cancelled': builds<BuildEventData>(),
+
+  'Pipeline Created': pipelines<PipelineView>(),
+  'Pipeline Updated': pipelines<Updated<PipelineView>>(),
+  'Pipeline Deleted': pipelines<Deleted & { app_id: string }>(),
+  'Pipeline Run Started': pipelines<RunEventData>(),
+  'Pipeline Run Succeeded': pipelines<RunEventData>(),
+  'Pipeline Run Failed': pipelines<RunEventData>(),
+  'Pipeline Run Cancelled': pipelines<RunEventData>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */
@@ -119,6 +147,14 @@ export type SourceOf<Type extends ChangeEventType> = (typeof CHANGE_EVENTS)[Type
 export type DeploymentEventType = {
   [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.deployments' ? Type : never;
 }[ChangeEventType];
+
+/** The types a build's moves record (shared/builds/progress.ts). */
+export type BuildEventType = {
+  [Type in ChangeEventType]: SourceOf<Type> extends 'slipway.builds' ? Type : never;
+}[ChangeEventType];
+
+/** The types a run's moves record (shared/pipelines/progress.ts). */
+export type RunEventType = Extract<ChangeEventType, `Pipeline Run ${string}`>;
 
 /** A type read off the bus may be newer than this code (its producer was deployed first). */
 export const isChangeEventType = (type: string): type is ChangeEventType => Object.hasOwn(CHANGE_EVENTS, type);

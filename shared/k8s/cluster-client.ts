@@ -6,10 +6,13 @@
  */
 import { STATUS_CODES } from 'node:http';
 import {
+  type ApiConstructor,
   ApiException,
+  type ApiType,
   AppsV1Api,
   type ConfigurationOptions,
   CoreV1Api,
+  type KubeConfig,
   Observable,
   type ObservableMiddleware,
   PatchStrategy,
@@ -68,7 +71,8 @@ export async function applyWorkload(
   const name = deployment.metadata?.name;
   const namespace = deployment.metadata?.namespace;
   if (!name || !namespace) throw new Error('A workload needs metadata.name and metadata.namespace');
-  return call(cluster, async ({ apps, core }) => {
+  return withCluster(cluster, async (api) => {
+    const apps = api(AppsV1Api);
     const existing = await apps.readNamespacedDeployment({ name, namespace }, requestOptions).catch(absentOn404);
     if (existing && !(await mayChange(existing, deployment, adoptUnlabelled))) {
       throw new ClusterRejected(
@@ -86,7 +90,7 @@ export async function applyWorkload(
         !(error instanceof ApiException && error.code === 404 && statusOf(error.body)?.details?.kind === 'namespaces')
       )
         throw error;
-      await createNamespace(core, namespace);
+      await createNamespace(api(CoreV1Api), namespace);
       return apply();
     });
     return {
@@ -112,7 +116,7 @@ const absentOn404 = (error: unknown): undefined => {
 };
 
 /** A namespace someone else creates at the same moment is as good as ours. */
-async function createNamespace(core: CoreV1Api, name: string): Promise<void> {
+export async function createNamespace(core: CoreV1Api, name: string): Promise<void> {
   const body = { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [MANAGED_BY_LABEL]: 'slipway' } } };
   await core.createNamespace({ body, fieldManager: FIELD_MANAGER }, requestOptions).catch((error: unknown) => {
     if (!(error instanceof ApiException && error.code === 409)) throw error;
@@ -126,18 +130,16 @@ export async function readRollout(
   name: string,
   generation: number,
 ): Promise<RolloutStatus> {
-  return call(cluster, async ({ apps }) => {
-    const deployment = await apps.readNamespacedDeployment({ name, namespace }, requestOptions);
+  return withCluster(cluster, async (api) => {
+    const deployment = await api(AppsV1Api).readNamespacedDeployment({ name, namespace }, requestOptions);
     return rolloutStatus(deployment, generation);
   });
 }
 
 // --- clients ---------------------------------------------------------------------------------
 
-interface Clients {
-  apps: AppsV1Api;
-  core: CoreV1Api;
-}
+/** The generated API client of a group (AppsV1Api, BatchV1Api, ...) for one cluster, made once. */
+export type Api = <T extends ApiType>(group: ApiConstructor<T>) => T;
 
 /** The generated client takes rxjs-like middleware; this one bounds every request in time. */
 const timeoutMiddleware: ObservableMiddleware = {
@@ -148,24 +150,40 @@ const timeoutMiddleware: ObservableMiddleware = {
   post: (response) => new Observable(Promise.resolve(response)),
 };
 
-const requestOptions: ConfigurationOptions = { middleware: [timeoutMiddleware], middlewareMergeStrategy: 'append' };
+/** Options of every request: bounded in time. */
+export const requestOptions: ConfigurationOptions = {
+  middleware: [timeoutMiddleware],
+  middlewareMergeStrategy: 'append',
+};
 // Patches default to JSON Patch: apply must say so in its content type.
 const applyOptions = setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply, requestOptions);
 
-const clientCache = new Map<string, { fingerprint: string; clients: Clients }>();
+const clientCache = new Map<
+  string,
+  { fingerprint: string; kubeConfig: KubeConfig; clients: Map<ApiConstructor<ApiType>, ApiType> }
+>();
 
 /** Built once per cluster, rebuilt when the credentials (or the cluster's address or CA) change. */
-function clientsFor(cluster: ClusterTarget, user: ClusterUser): Clients {
+function clientsFor(cluster: ClusterTarget, user: ClusterUser): Api {
   const fingerprint = JSON.stringify([user, cluster.api_server_url, cluster.ca_data]);
-  const cached = clientCache.get(cluster.id);
-  if (cached?.fingerprint === fingerprint) return cached.clients;
-  const kubeConfig = kubeConfigFor(cluster, user);
-  const clients = { apps: kubeConfig.makeApiClient(AppsV1Api), core: kubeConfig.makeApiClient(CoreV1Api) };
-  clientCache.set(cluster.id, { fingerprint, clients });
-  return clients;
+  let cached = clientCache.get(cluster.id);
+  if (cached?.fingerprint !== fingerprint) {
+    cached = { fingerprint, kubeConfig: kubeConfigFor(cluster, user), clients: new Map() };
+    clientCache.set(cluster.id, cached);
+  }
+  const { kubeConfig, clients } = cached;
+  return <T extends ApiType>(group: ApiConstructor<T>): T => {
+    const client = (clients.get(group) as T | undefined) ?? kubeConfig.makeApiClient(group);
+    clients.set(group, client);
+    return client;
+  };
 }
 
-async function call<T>(cluster: ClusterTarget, work: (clients: Clients) => Promise<T>): Promise<T> {
+/**
+ * Runs `work` with the cluster's API clients, under its current credentials; every failure leaves
+ * classified (ClusterUnreachable, ClusterThrottled, ClusterRejected, ClusterConfigInvalid).
+ */
+export async function withCluster<T>(cluster: ClusterTarget, work: (api: Api) => Promise<T>): Promise<T> {
   const { user } = await clusterCredentials(cluster);
   try {
     return await work(clientsFor(cluster, user));

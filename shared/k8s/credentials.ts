@@ -85,8 +85,9 @@ async function fetchCredentials(cluster: ClusterTarget): Promise<ClusterCredenti
   return { user: { token }, expiresAt: Math.min(now.getTime() + EKS_TOKEN_LIFETIME_MS, roleExpiry) };
 }
 
-async function secretString(secretArn: string): Promise<string | undefined> {
-  return (await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }))).SecretString;
+/** A secret's current text, by ARN or name (the one Secrets Manager client of the cluster functions). */
+export async function secretString(secretId: string): Promise<string | undefined> {
+  return (await secrets.send(new GetSecretValueCommand({ SecretId: secretId }))).SecretString;
 }
 
 /** The kubeconfig's refusal, naming the cluster the way every cluster error does. */

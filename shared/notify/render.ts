@@ -127,6 +127,19 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Role Bound': null,
   'Binding Deleted': null,
   'Audit Checkpoint Requested': null,
+  // A failed build is what its author must hear about; the rest is in the audit log and the build's page.
+  'Build Failed': buildFailed,
+  'Build Started': null,
+  'Build Succeeded': null,
+  'Build Cancelled': null,
+  // A run's deployments speak for themselves; what a channel needs from the run is that it failed.
+  'Pipeline Run Failed': runFailed,
+  'Pipeline Run Started': null,
+  'Pipeline Run Succeeded': null,
+  'Pipeline Run Cancelled': null,
+  'Pipeline Created': null,
+  'Pipeline Updated': null,
+  'Pipeline Deleted': null,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
@@ -187,6 +200,57 @@ function approvalRequested(event: ReceivedChangeEvent, data: Data): ChatMessage 
       ['Approval', text(data.approval_id)],
     ]),
     ...(url ? { link: { label: 'Review approval', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function runFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const commit: Data = isObject(data.commit) ? data.commit : {};
+  const pipeline = text(data.pipeline_name) ?? 'a pipeline';
+  const app = text(data.app_name) ?? text(data.app_id) ?? 'an app';
+  const sha = text(commit.sha)?.slice(0, 12);
+  const ref = text(commit.ref)?.replace(/^refs\/(heads|tags)\//, '');
+  const reason = text(data.reason);
+  const url = webUrl(data.url);
+  return {
+    title: `Pipeline failed: ${pipeline} of ${app}`,
+    text: [
+      `${sha ? `Commit ${code(sha)}` : 'The commit'}${ref ? ` on ${code(ref)}` : ''} did not get through.`,
+      reason ? `Reason: ${reason}` : undefined,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    severity: 'failure',
+    fields: present([
+      ['Commit', sha],
+      ['Ref', ref],
+      ['Started by', text(data.requested_by)],
+      ['Run', text(data.run_id)],
+    ]),
+    ...(url ? { link: { label: 'Open run', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function buildFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const app = text(data.app_name) ?? text(data.app_id) ?? 'an app';
+  const commit = isObject(data.commit) ? data.commit : {};
+  const sha = text(commit.sha)?.slice(0, 12);
+  const ref = text(commit.ref);
+  const reason = text(data.reason);
+  const url = webUrl(data.url);
+  return {
+    title: `Build failed: ${app}${ref ? ` on ${ref}` : ''}`,
+    text: [`${sha ? `Commit ${code(sha)}` : 'The commit'} did not build.`, reason ? `Reason: ${reason}` : undefined]
+      .filter(Boolean)
+      .join('\n'),
+    severity: 'failure',
+    fields: present([
+      ['Image', text(data.image)],
+      ['Requested by', text(data.requested_by) ?? line(event.actor)],
+      ['Build', text(data.build_id)],
+    ]),
+    ...(url ? { link: { label: 'Open build log', url } } : {}),
     footer: footer(event),
   };
 }

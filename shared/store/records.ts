@@ -69,26 +69,31 @@ export function replaceRecord(
 }
 
 /**
- * Deletes at the version read. With `childCounter`, refuses while children remain: the counter is
- * kept by the children's own transactions, so no child can slip in between check and delete.
+ * Deletes at the version read. With child counters, refuses while children remain: the counters
+ * are kept by the children's own transactions, so no child can slip in between check and delete.
  */
 export function deleteRecord(
   key: Key,
   expected: number,
   what: string,
-  childCounter?: { attr: string; children: string },
+  ...childCounters: { attr: string; children: string }[]
 ): Write {
+  const names: Record<string, string> = { '#version': 'version' };
+  const conditions = ['#version = :expected'];
+  childCounters.forEach(({ attr }, i) => {
+    names[`#count${i}`] = attr;
+    conditions.push(`(attribute_not_exists(#count${i}) OR #count${i} = :zero)`);
+  });
   return {
     delete: key,
-    condition: childCounter
-      ? '#version = :expected AND (attribute_not_exists(#count) OR #count = :zero)'
-      : '#version = :expected',
-    names: { '#version': 'version', ...(childCounter ? { '#count': childCounter.attr } : {}) },
-    values: { ':expected': expected, ...(childCounter ? { ':zero': 0 } : {}) },
+    condition: conditions.join(' AND '),
+    names,
+    values: { ':expected': expected, ...(childCounters.length > 0 ? { ':zero': 0 } : {}) },
     onFail: (old): DomainError => {
       if (!old) return notFound(what);
       if (old.version !== expected) return staleVersion();
-      return conflict('has-children', `${what} still has ${childCounter?.children ?? 'children'}: delete them first.`);
+      const left = childCounters.find(({ attr }) => Number(old[attr] ?? 0) !== 0);
+      return conflict('has-children', `${what} still has ${left?.children ?? 'children'}: delete them first.`);
     },
   };
 }

@@ -4,7 +4,8 @@
  * (infra/aws/platform-function.ts), then measured for size, gzip size and module import time, next
  * to "the floor": a handler that only does a DynamoDB DocumentClient GetCommand. Ratios against
  * the floor are what we can act on; the absolute numbers depend on this machine. It also guards
- * that the Kubernetes client stays in the deployer: no API function may bundle it.
+ * that the Kubernetes client stays in the functions that reach clusters (the deployer and the build
+ * steps): no API function, the builds API among them, may bundle it.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { kb, ms, percentile, ratio, table } from './stats.ts';
 
 export const TARGET = 1.5;
 export const STRETCH = 1.25;
-/** Only the deployer reaches clusters; in an API function this package would be dead weight on every cold start. */
+/** Only workflow and bus functions reach clusters; in an API function this package would be dead weight on every cold start. */
 export const KUBERNETES_CLIENT = '@kubernetes/client-node';
 
 const FLOOR_SOURCE = `// Written by test/bench/bundles.ts: the least a DynamoDB-backed handler can ship.
@@ -212,20 +213,22 @@ export function bundlesMarkdown(report: BundlesReport): string {
     '',
     packages,
     '',
-    deployerMarkdown(report),
+    clusterFunctionsMarkdown(report),
     '',
     kubernetesGuardLine(report),
   ].join('\n');
 }
 
-/** The one function that carries the Kubernetes client, on its own: its cold start is the workflow's, not a user's. */
-function deployerMarkdown(report: BundlesReport): string {
-  const deployer = report.functions.find((f) => f.name === 'deployer');
-  if (!deployer) return '### Deployer\n\nNo `deployer` function in the manifest.';
+/** The functions that carry the Kubernetes client, on their own: their cold start is a workflow's, not a user's. */
+function clusterFunctionsMarkdown(report: BundlesReport): string {
+  const carriers = report.functions.filter((f) => f.hasKubernetesClient);
   return [
-    '### Deployer',
+    '### Functions that reach clusters',
     '',
-    `${kb(deployer.bytes)} minified (${ratio(deployer.vsFloor.size)} the floor), ${kb(deployer.gzipBytes)} gzip (${ratio(deployer.vsFloor.gzip)}), import p50 ${ms(deployer.importMs.p50, 1)} / p90 ${ms(deployer.importMs.p90, 1)} (${ratio(deployer.vsFloor.importP50)}); ${KUBERNETES_CLIENT} ${deployer.hasKubernetesClient ? 'is' : 'is not'} in its bundle.`,
+    ...carriers.map(
+      (f) =>
+        `- ${f.name} (${f.trigger}): ${kb(f.bytes)} minified (${ratio(f.vsFloor.size)} the floor), ${kb(f.gzipBytes)} gzip (${ratio(f.vsFloor.gzip)}), import p50 ${ms(f.importMs.p50, 1)} / p90 ${ms(f.importMs.p90, 1)} (${ratio(f.vsFloor.importP50)}).`,
+    ),
   ].join('\n');
 }
 

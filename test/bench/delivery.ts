@@ -6,6 +6,7 @@
  * kind of run takes, which is what AWS bills Standard workflows for.
  */
 import type { LocalCloud } from '../../infra/local/cloud.ts';
+import type { StateMachineName } from '../../infra/manifest.ts';
 import { FINAL_STATES } from '../../shared/delivery/model.ts';
 import type { Client } from '../integration/client.ts';
 import { deliveryWorld } from '../integration/delivery/world.ts';
@@ -177,13 +178,13 @@ async function approvedDeploy(bench: Bench): Promise<string> {
   return id;
 }
 
-/** Executions are named after the deployment (shared/delivery/workflow.ts). */
-function executionArn(cloud: LocalCloud, kind: 'deploy' | 'rollback', deploymentId: string): string {
-  return `${cloud.services.stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${deploymentId}`;
+/** Executions are named after what they run: the deployment, the build, the run (shared/delivery/workflow.ts). */
+export function executionArn(cloud: LocalCloud, kind: StateMachineName, name: string): string {
+  return `${cloud.services.stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${name}`;
 }
 
 /** Polls the execution until it has ended, then answers its transitions and the Wait states it entered. */
-async function finishedHistory(cloud: LocalCloud, arn: string) {
+export async function finishedHistory(cloud: LocalCloud, arn: string) {
   const sfn = cloud.services.stepFunctions;
   const deadline = performance.now() + DEADLINE_MS;
   for (;;) {
@@ -201,9 +202,9 @@ async function finishedHistory(cloud: LocalCloud, arn: string) {
   return { transitions: sfn.transitions(arn), waitStates };
 }
 
-const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
+export const sleep = (milliseconds: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, milliseconds)));
 
-function summary(samples: number[]): Summary {
+export function summary(samples: number[]): Summary {
   return {
     p50: percentile(samples, 50),
     p90: percentile(samples, 90),

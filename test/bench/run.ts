@@ -1,6 +1,7 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
- * delivery orchestration (deploy/rollback time, state transitions) and audit checkpoint cost.
+ * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
+ * first deploy, transitions) and audit checkpoint cost.
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -10,10 +11,12 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
+import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
+import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,7 +67,9 @@ const cloud = await startLocalCloud({
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
+let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
+let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -80,6 +85,14 @@ try {
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
   delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
+
+  progress('builds (9 builds, real waits; a 5 MiB stored log streamed)');
+  builds = await measureBuilds(cloud);
+  print(buildsMarkdown(builds));
+
+  progress('pipeline runs (12 runs: build, deploy dev; real waits)');
+  pipelines = await measurePipelines(cloud);
+  print(pipelinesMarkdown(pipelines));
 
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
@@ -102,6 +115,8 @@ writeFileSync(
       overhead,
       throughput,
       delivery,
+      builds,
+      pipelines,
       checkpoints,
     },
     null,

@@ -38,7 +38,22 @@ describe('readConfig', () => {
       clusterAllowedNetworks: [],
       cursorKeyVersionId: undefined,
       auditRetentionDays: 365,
+      buildClusterId: undefined,
+      buildNamespace: 'slipway-builds',
+      buildImage: undefined,
+      buildSecretPrefix: 'slipway/builds/',
     });
+  });
+
+  it('takes the build settings from context or the environment, and refuses ones no build could use', () => {
+    const cluster = 'cls_01jd7wz6xq3v9k2m4n5p6r7s8t';
+    expect(
+      read({ buildClusterId: cluster, buildNamespace: 'ci', buildImage: 'mirror.example.com/buildkit:v1' }),
+    ).toMatchObject({ buildClusterId: cluster, buildNamespace: 'ci', buildImage: 'mirror.example.com/buildkit:v1' });
+    expect(read({}, { SLIPWAY_BUILD_CLUSTER_ID: cluster }).buildClusterId).toBe(cluster);
+    expect(() => read({ buildClusterId: 'prod-cluster' })).toThrow(/buildClusterId/);
+    expect(() => read({ buildNamespace: 'kube-system' })).toThrow(/buildNamespace/);
+    expect(() => read({ buildSecretPrefix: 'a b' })).toThrow(/buildSecretPrefix/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

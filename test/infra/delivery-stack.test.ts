@@ -9,6 +9,7 @@ import {
   type RuleSpec,
   rules,
   type ScheduleSpec,
+  type StateMachineName,
   type StateMachineSpec,
   schedules,
   stateMachines,
@@ -39,12 +40,14 @@ describe('DeliveryStack', () => {
   };
   const idOf = (construct: { node: { defaultChild?: unknown } }) =>
     app.delivery.getLogicalId(construct.node.defaultChild as CfnElement);
+  const machineProps = (name: StateMachineName) => resources()[idOf(app.delivery.workflows[name])].Properties;
   const fnArn = (name: FunctionName) => {
     const fn = app.delivery.functions[name];
     if (!fn) throw new Error(`${name} is not in the DeliveryStack`);
     return { 'Fn::GetAtt': [idOf(fn), 'Arn'] };
   };
   const fnRef = (name: FunctionName) => ({ Ref: fnArn(name)['Fn::GetAtt'][0] });
+  const machineRef = (name: StateMachineName) => ({ Ref: idOf(app.delivery.workflows[name]) });
   /** An SQS queue resource by a `Fn::GetAtt [id, 'Arn']`. */
   const queueAt = (arn: { 'Fn::GetAtt': [string, string] }) => {
     const [id, attribute] = arn['Fn::GetAtt'];
@@ -104,13 +107,15 @@ describe('DeliveryStack', () => {
       expect(definition().text).toBe(repoFile(spec.file));
     });
 
-    it("substitutes every placeholder with the ARN of the manifest's function, leaving none unresolved", () => {
+    it("substitutes every placeholder with the ARN of the manifest's function or nested machine, leaving none unresolved", () => {
       const { props } = machine();
+      const nested = spec.stateMachines ?? {};
       const inFile = [...new Set([...repoFile(spec.file).matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]))].sort();
-      expect(inFile).toEqual(Object.keys(spec.functions).sort());
-      expect(props.DefinitionSubstitutions).toEqual(
-        Object.fromEntries(Object.entries(spec.functions).map(([placeholder, fn]) => [placeholder, fnArn(fn)])),
-      );
+      expect(inFile).toEqual([...Object.keys(spec.functions), ...Object.keys(nested)].sort());
+      expect(props.DefinitionSubstitutions).toEqual({
+        ...Object.fromEntries(Object.entries(spec.functions).map(([placeholder, fn]) => [placeholder, fnArn(fn)])),
+        ...Object.fromEntries(Object.entries(nested).map(([placeholder, name]) => [placeholder, machineRef(name)])),
+      });
       expect(definition().substituted).not.toMatch(/\$\{/);
     });
 
@@ -118,7 +123,8 @@ describe('DeliveryStack', () => {
       const invoked = new Set<string>();
       const visit = (states: Record<string, Record<string, unknown>>) => {
         for (const state of Object.values(states)) {
-          if (state.Type === 'Task') {
+          // Nested executions are the next test's.
+          if (state.Type === 'Task' && !String(state.Resource).startsWith('arn:aws:states:::states:')) {
             const parameters = state.Parameters as { FunctionName?: string } | undefined;
             const target = String(state.Resource).startsWith('arn:aws:states:::lambda:invoke')
               ? parameters?.FunctionName
@@ -143,6 +149,42 @@ describe('DeliveryStack', () => {
       const expected = [...new Set(Object.values(spec.functions))].map((fn) => JSON.stringify(fnArn(fn)));
       expect(lambda[0]?.Resource.map((r) => JSON.stringify(r)).sort()).toEqual(expected.sort());
     });
+
+    it('has a role that runs exactly its nested machines, as .sync:2 needs, and no other', () => {
+      const roleId = machine().props.RoleArn['Fn::GetAtt'][0];
+      const states = statementsOfRole(delivery, roleId).filter((s) => s.Action.some((a) => a.startsWith('states:')));
+      const events = statementsOfRole(delivery, roleId).filter((s) => s.Action.some((a) => a.startsWith('events:')));
+      const children = Object.values(spec.stateMachines ?? {});
+      if (children.length === 0) {
+        expect([...states, ...events]).toEqual([]);
+        return;
+      }
+      const starts = states.filter((s) => s.Action.includes('states:StartExecution'));
+      const sorted = (values: unknown[]) => values.map((v) => JSON.stringify(v)).sort();
+      expect(sorted(starts.flatMap((s) => s.Resource))).toEqual(sorted(children.map(machineRef)));
+      for (const s of starts) expect(s.Action).toEqual(['states:StartExecution']);
+      const onExecutions = states.filter((s) => !s.Action.includes('states:StartExecution'));
+      for (const s of onExecutions)
+        expect([...s.Action].sort()).toEqual(['states:DescribeExecution', 'states:StopExecution']);
+      const executions = JSON.stringify(onExecutions.flatMap((s) => s.Resource));
+      for (const child of children) expect(executions).toContain(`:execution:slipway-dev-${child}:*`);
+      expect(onExecutions.flatMap((s) => s.Resource)).toHaveLength(children.length);
+      // Step Functions learns that a child ended through this one managed rule.
+      for (const s of events) {
+        expect([...s.Action].sort()).toEqual(['events:DescribeRule', 'events:PutRule', 'events:PutTargets']);
+        expect(JSON.stringify(s.Resource)).toContain(':rule/StepFunctionsGetEventsForStepFunctionsExecutionRule');
+      }
+      expect(events.length).toBeGreaterThan(0);
+    });
+  });
+
+  it('lets only the pipeline role start nested executions (no other state machine or function receives their events)', () => {
+    const roles = Object.keys(delivery.findResources('AWS::IAM::Role')).filter((roleId) =>
+      statementsOfRole(delivery, roleId).some((s) =>
+        JSON.stringify(s.Resource).includes('StepFunctionsGetEventsForStepFunctionsExecutionRule'),
+      ),
+    );
+    expect(roles).toEqual([machineProps('pipeline').RoleArn['Fn::GetAtt'][0]]);
   });
 
   describe('the bus', () => {
@@ -310,11 +352,18 @@ describe('DeliveryStack', () => {
     }
   });
 
-  it('outputs the bus name, both state machine ARNs and the chat secret ARN for operators', () => {
+  it('outputs the bus name, the state machine ARNs and the chat secret ARN for operators', () => {
     expect(
       Object.keys(delivery.findOutputs('*'))
         .filter((key) => !key.startsWith('Exports'))
         .sort(),
-    ).toEqual(['ChatSecretArn', 'DeployStateMachineArn', 'EventBusName', 'RollbackStateMachineArn']);
+    ).toEqual([
+      'BuildStateMachineArn',
+      'ChatSecretArn',
+      'DeployStateMachineArn',
+      'EventBusName',
+      'PipelineStateMachineArn',
+      'RollbackStateMachineArn',
+    ]);
   });
 });

@@ -5,7 +5,14 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readConfig } from '../../infra/aws/config.ts';
 import { createFunctions } from '../../infra/aws/manifest-functions.ts';
-import { type Capability, type FunctionName, type FunctionSpec, functions, routes } from '../../infra/manifest.ts';
+import {
+  type Capability,
+  type FunctionName,
+  type FunctionSpec,
+  functions,
+  routes,
+  type StateMachineName,
+} from '../../infra/manifest.ts';
 import { operations } from '../../shared/http/openapi/operations.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import {
@@ -54,11 +61,32 @@ describe('manifest functions', () => {
     const tableId = idIn(app.data, app.data.table);
     return ref(name, app.data, attribute === 'Ref' ? { Ref: tableId } : { 'Fn::GetAtt': [tableId, 'Arn'] });
   };
-  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback') =>
+  const machineRef = (name: FunctionName, machine: 'deploy' | 'rollback' | 'build') =>
     ref(name, app.delivery, {
       Ref: app.delivery.getLogicalId(app.delivery.workflows[machine].node.defaultChild as CfnElement),
     });
   const has = (spec: FunctionSpec, capability: Capability) => spec.capabilities?.includes(capability) ?? false;
+  /** A machine's ARN built from its name (no reference to the resource: no dependency cycle). */
+  const namedMachine = (name: string) => ({
+    'Fn::Join': [
+      '',
+      [
+        'arn:',
+        { Ref: 'AWS::Partition' },
+        ':states:',
+        { Ref: 'AWS::Region' },
+        ':',
+        { Ref: 'AWS::AccountId' },
+        `:stateMachine:slipway-dev-${name}`,
+      ],
+    ],
+  });
+  const machineRoleOf = (machine: StateMachineName) =>
+    app.delivery.getLogicalId(
+      (app.delivery.workflows[machine] as unknown as { role: { node: { defaultChild: CfnElement } } }).role.node
+        .defaultChild,
+    );
+
   /** The checkpoint bucket's name, fixed by stage, account and region (no export to depend on). */
   const checkpointBucket = {
     'Fn::Join': ['', ['slipway-dev-audit-checkpoints-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }]],
@@ -135,6 +163,13 @@ describe('manifest functions', () => {
         expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
         expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
       }
+      if (has(spec, 'run-pipelines') || has(spec, 'cancel-runs')) {
+        expected.DEPLOY_STATE_MACHINE_ARN = namedMachine('deploy');
+        expected.PIPELINE_STATE_MACHINE_ARN = namedMachine('pipeline');
+      }
+      if (has(spec, 'start-builds')) expected.BUILD_STATE_MACHINE_ARN = machineRef(spec.name, 'build');
+      if (has(spec, 'build-secrets')) expected.SLIPWAY_BUILD_SECRET_PREFIX = 'slipway/builds/';
+      if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
       }
@@ -227,21 +262,57 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only the functions with start-workflows may start executions, of the two machines only', () => {
+    it('only deployments (deploy, rollback), builds, runs (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
-      expect(holders(acts(/^states:StartExecution$/))).toEqual(rolesWith('start-workflows'));
+      expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs')]);
+      expect(holders(acts(/^states:StartExecution$/))).toEqual(
+        [
+          ...rolesWith('start-workflows'),
+          ...rolesWith('start-builds'),
+          ...rolesWith('run-pipelines'),
+          machineRoleOf('pipeline'),
+        ].sort(),
+      );
       const [grant] = statementsOf('deployments').filter(acts(/^states:StartExecution$/));
       expect(grant?.Action).toEqual(['states:StartExecution']);
       expect(grant?.Resource).toEqual([machineRef('deployments', 'deploy'), machineRef('deployments', 'rollback')]);
+      const [build] = statementsOf('builds').filter(acts(/^states:StartExecution$/));
+      expect(build?.Resource).toEqual([machineRef('builds', 'build')]);
+      const runs = statementsOf('runs').filter(acts(/^states:StartExecution$/));
+      expect(runs.flatMap((s) => s.Resource)).toEqual([
+        ref('runs', app.delivery, {
+          Ref: app.delivery.getLogicalId(app.delivery.workflows.pipeline.node.defaultChild as CfnElement),
+        }),
+      ]);
     });
 
-    it('only the functions with start-workflows may stop (cancel) executions, of their own machines', () => {
-      expect(holders(acts(/^states:StopExecution$/))).toEqual(rolesWith('start-workflows'));
-      const stops = statementsOf('deployments').filter(acts(/^states:StopExecution$/));
-      const resources = JSON.stringify(stops.map((s) => s.Resource));
-      expect(resources).toContain(':execution:slipway-dev-deploy:*');
-      expect(resources).toContain(':execution:slipway-dev-rollback:*');
-      expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
+    it('only the functions that cancel deployments, builds or runs (and the pipeline machine) stop executions, of their own machines', () => {
+      expect(rolesWith('cancel-runs')).toEqual([roleOf('pipeline-step')]);
+      expect(holders(acts(/^states:StopExecution$/))).toEqual(
+        [
+          ...rolesWith('start-workflows'),
+          ...rolesWith('start-builds'),
+          ...rolesWith('run-pipelines'),
+          ...rolesWith('cancel-runs'),
+          machineRoleOf('pipeline'),
+        ].sort(),
+      );
+      const stopsOf = (name: FunctionName) => {
+        const stops = statementsOf(name).filter(acts(/^states:StopExecution$/));
+        expect(new Set(stops.flatMap((s) => s.Action))).toEqual(new Set(['states:StopExecution']));
+        return JSON.stringify(stops.map((s) => s.Resource));
+      };
+      expect(stopsOf('deployments')).toContain(':execution:slipway-dev-deploy:*');
+      expect(stopsOf('deployments')).toContain(':execution:slipway-dev-rollback:*');
+      expect(stopsOf('deployments')).not.toContain(':execution:slipway-dev-build:*');
+      expect(stopsOf('builds')).toContain(':execution:slipway-dev-build:*');
+      expect(stopsOf('builds')).not.toMatch(/slipway-dev-(deploy|rollback|pipeline)/);
+      for (const name of ['runs', 'pipeline-step'] as const) {
+        expect(stopsOf(name)).toContain(':execution:slipway-dev-deploy:*');
+        expect(stopsOf(name)).toContain(':execution:slipway-dev-pipeline:*');
+        expect(stopsOf(name)).not.toMatch(/slipway-dev-(rollback|build)/);
+      }
     });
 
     it('only the functions with answer-approvals may answer task tokens (success, failure, heartbeat)', () => {
@@ -258,7 +329,9 @@ describe('manifest functions', () => {
 
     it('only the event publisher may put events, on the platform bus only', () => {
       expect(rolesWith('put-events')).toEqual([roleOf('event-publisher')]);
-      expect(holders(acts(/^events:/))).toEqual(rolesWith('put-events'));
+      // The pipeline machine's role manages only the rule through which .sync:2 learns a child ended.
+      expect(holders(acts(/^events:PutEvents$/))).toEqual(rolesWith('put-events'));
+      expect(holders(acts(/^events:/))).toEqual([...rolesWith('put-events'), machineRoleOf('pipeline')].sort());
       const grants = statementsOf('event-publisher').filter(acts(/^events:/));
       expect(grants).toEqual([
         expect.objectContaining({
@@ -268,10 +341,13 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the deployer may read cluster secrets or assume roles, and only under the Slipway prefixes; nobody touches EKS', () => {
-      expect(rolesWith('cluster-secrets')).toEqual([roleOf('deployer')]);
-      expect(holders(acts(/^sts:/))).toEqual([roleOf('deployer')]);
-      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual([roleOf('deployer')]);
+    /** The functions that reach clusters: the deployer, and the build steps (the builder and the build watch). */
+    const clusterReachers = () => [roleOf('deployer'), roleOf('builder'), roleOf('build-watch')].sort();
+
+    it('only the deployer and the build steps may read cluster secrets or assume roles, only under the Slipway prefixes; nobody touches EKS', () => {
+      expect(rolesWith('cluster-secrets')).toEqual(clusterReachers());
+      expect(holders(acts(/^sts:/))).toEqual(clusterReachers());
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/clusters/'))).toEqual(clusterReachers());
       expect(holders(acts(/^eks:/))).toEqual([]);
       const grants = statementsOf('deployer').filter(acts(/^(sts|secretsmanager):/));
       expect(grants).toEqual([
@@ -298,9 +374,17 @@ describe('manifest functions', () => {
       ]);
     });
 
-    it('only the functions with chat-secret may read secrets besides the deployer, and only the chat secret', () => {
+    it('only the builder may read build credentials, and only under the build secret prefix', () => {
+      expect(rolesWith('build-secrets')).toEqual([roleOf('builder')]);
+      expect(holders((s) => JSON.stringify(s.Resource).includes('slipway/builds/'))).toEqual([roleOf('builder')]);
+      const reads = statementsOf('builder').filter((s) => JSON.stringify(s.Resource).includes('slipway/builds/'));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'] })]);
+      expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
+    });
+
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
-      expect(holders(acts(/^secretsmanager:/))).toEqual([roleOf('deployer'), roleOf('notifier')].sort());
+      expect(holders(acts(/^secretsmanager:/))).toEqual([...clusterReachers(), roleOf('notifier')].sort());
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { functions } from '../../infra/manifest.ts';
 
 /**
  * The layers of docs/architecture.md, checked on the import graph: HTTP stays at the edge, the
@@ -16,8 +17,7 @@ function sources(folder: string): string[] {
 }
 
 /** Every module a file imports (static, re-export or dynamic), relative ones resolved to repository paths. */
-function importsOf(file: string): string[] {
-  const text = readFileSync(join(root, file), 'utf8');
+function importsOf(file: string, text = readFileSync(join(root, file), 'utf8')): string[] {
   const specifiers = [...text.matchAll(/(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g)].map((m) => m[1] as string);
   return specifiers.map((spec) => (spec.startsWith('.') ? relative(root, resolve(root, dirname(file), spec)) : spec));
 }
@@ -73,5 +73,27 @@ describe('the import graph', () => {
           inShared(t) && !/^shared\/(domain\/|net\/|errors\.ts|config\.ts|auth\/roles\.ts|auth\/scope\.ts)/.test(t),
       ),
     ).toEqual([]);
+  });
+
+  it('keeps the Kubernetes client out of every API function (the builds API too): only workflow and bus functions reach it', () => {
+    // What the bundler keeps: `import type` and `export type` statements are erased.
+    const valueImports = (file: string) =>
+      importsOf(file, readFileSync(join(root, file), 'utf8').replace(/^(import|export) type [^;]*;/gm, ''));
+    const byFile = new Map(graph.map(({ file }) => [file, valueImports(file)]));
+    /** Every module `entry` loads, however indirectly. */
+    const reach = (entry: string) => {
+      const seen = new Set<string>();
+      for (const queue = [entry]; queue.length > 0; ) {
+        const file = queue.pop() as string;
+        if (seen.has(file)) continue;
+        seen.add(file);
+        queue.push(...(byFile.get(file) ?? []));
+      }
+      return seen;
+    };
+    const carriers = functions.filter((spec) => [...reach(spec.entry)].some((m) => m.startsWith('@kubernetes/')));
+    expect(carriers.filter((spec) => (spec.trigger ?? 'api') === 'api').map((spec) => spec.name)).toEqual([]);
+    // Not vacuous: the functions that reach clusters do reach it.
+    expect(carriers.map((spec) => spec.name).sort()).toEqual(['build-watch', 'builder', 'deployer']);
   });
 });

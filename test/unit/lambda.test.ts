@@ -87,7 +87,8 @@ describe('the one Lambda wrapper', () => {
     }
     for (const name of readdirSync(join(repoRoot, 'functions'))) {
       const handler = source(`functions/${name}/handler.ts`);
-      const built = /export const handler = (lambda|api|publicApi|workflowStep)\(/.exec(handler);
+      // A kernel may take its input type (`workflowStep<BuildStepInput>(`).
+      const built = /export const handler = (lambda|api|publicApi|workflowStep)(<\w+>)?\(/.exec(handler);
       expect(built, `functions/${name}/handler.ts exports a handler built by the one wrapper`).not.toBeNull();
       expect(wrappers.some((module) => handler.includes(`../../${module}'`))).toBe(true);
     }

@@ -16,7 +16,9 @@ import type { ApprovalView } from '../../shared/delivery/approvals.ts';
 import type { deploymentStatus } from '../../shared/delivery/deployments.ts';
 import { DEPLOYMENT_STATES, type DeploymentView } from '../../shared/delivery/model.ts';
 import type { Release } from '../../shared/delivery/releases.ts';
+import type { PipelineView } from '../../shared/domain/pipeline.ts';
 import { newProject } from '../../shared/domain/project.ts';
+import { RUN_STATES, type RunView } from '../../shared/domain/run.ts';
 import * as errors from '../../shared/errors.ts';
 import { validateIdempotencyKey } from '../../shared/http/idempotency-key.ts';
 import { MAX_BODY_BYTES } from '../../shared/http/kernel.ts';
@@ -126,8 +128,9 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('asks for If-Match on changes to projects, apps, envs, clusters and teams, and nowhere else', () => {
-    const versioned = /^(PUT|PATCH|DELETE) \/api\/v1\/(projects|apps|clusters|teams)\/\{id\}(\/envs\/\{env\})?$/;
+  it('asks for If-Match on changes to projects, apps, envs, clusters, teams and pipelines, and nowhere else', () => {
+    const versioned =
+      /^(PUT|PATCH|DELETE) \/api\/v1\/(projects|apps|clusters|teams|pipelines)\/\{id\}(\/envs\/\{env\})?$/;
     for (const { key, op } of docOperations) {
       const ifMatch = op.parameters?.some((p) => '$ref' in p && p.$ref.endsWith('/IfMatch')) ?? false;
       expect(ifMatch, key).toBe(versioned.test(key));
@@ -199,6 +202,19 @@ describe('the response schemas describe what the API answers', () => {
     expectTypeOf<z.infer<typeof views.checkpoint>>().toExtend<CheckpointView>();
     expectTypeOf<z.infer<typeof views.checkpointRequest>>().toExtend<CheckpointRequest>();
     expect(views.deploymentState.options).toEqual(DEPLOYMENT_STATES);
+    expectTypeOf<z.infer<typeof views.pipeline>>().toExtend<PipelineView>();
+    expectTypeOf<z.infer<typeof views.run>>().toExtend<RunView>();
+    expect(views.runState.options).toEqual(RUN_STATES);
+  });
+
+  it('publishes the pipeline definition, taken as JSON or YAML', () => {
+    expect(doc.components.schemas.PipelineDefinition?.properties).toHaveProperty('stages');
+    expect(doc.components.schemas.PipelineDefinitionPatch?.required).toBeUndefined();
+    for (const key of ['post', 'put'] as const) {
+      const content =
+        doc.paths[key === 'post' ? '/api/v1/pipelines' : '/api/v1/pipelines/{id}']?.[key]?.requestBody?.content;
+      expect(Object.keys(content ?? {})).toEqual(['application/json', 'application/yaml']);
+    }
   });
 
   it('matches a presented project', () => {

@@ -9,11 +9,12 @@ import { config } from '../../config.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
+import { buildArgs, glob, repoPath } from '../../domain/pipeline.ts';
 import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../../store/paging.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../idempotency-key.ts';
 import { MAX_JSON_DEPTH } from '../json.ts';
 import { MAX_BODY_BYTES } from '../kernel.ts';
-import { type ErrorStatus, type Operation, operations, schemas, tags } from './operations.ts';
+import { type ErrorStatus, type Operation, operations, type Success, schemas, tags } from './operations.ts';
 
 export type JsonSchema = JSONSchema.BaseSchema;
 export type Ref = { $ref: string };
@@ -71,6 +72,15 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [buildArgs, { maxProperties: 50 }],
+  [
+    glob,
+    {
+      description:
+        'A glob: `*` any run of characters but `/`, `**` any run including `/`, `?` one character, `[a-z]` one of a set; a leading `!` excludes. No control characters.',
+    },
+  ],
+  [repoPath, { description: 'A path inside the repository: relative, without `..`, not starting with `/` or `~`.' }],
   [
     envNamespace,
     {
@@ -131,6 +141,9 @@ function schemaOf(schema: z.ZodMiniType): JsonSchema {
   return inline;
 }
 
+/** `AppChanges` → `AppPatch`, `PipelineDefinition` → `PipelineDefinitionPatch`. */
+const patchName = (name: string) => `${name.replace(/Changes$/, '')}Patch`;
+
 /** RFC 7396: every field optional, objects merge field by field, `null` removes an optional field. */
 function mergePatchOf(schema: JsonSchema): JsonSchema {
   if (schema.type !== 'object') return schema;
@@ -161,7 +174,7 @@ const GENERIC_ERRORS: Record<ErrorStatus, string> = {
   409: 'A request with the same Idempotency-Key is still running: retry shortly.',
   412: 'It changed since you read it (If-Match is stale): read it again and retry.',
   413: `The body is larger than ${MAX_BODY_KIB} KiB.`,
-  415: 'The body is not sent as application/json.',
+  415: 'The body is not sent as application/json (or, where taken, application/yaml).',
   422: 'This Idempotency-Key was used with a different body.',
   428: 'If-Match is missing: send the ETag you read.',
   429: 'Over a quota (your writes a minute; for a deploy or rollback, also its environment’s deploys a minute): nothing was written. Retry after `Retry-After` seconds.',
@@ -201,6 +214,10 @@ function errorsOf(op: Operation): Partial<Record<ErrorStatus, string>> {
   );
 }
 
+/** The same schema under each media type the answer may come as. */
+const contentOf = (schema: Success['schema'] & object, mediaType: Success['mediaType'] = 'application/json') =>
+  Object.fromEntries([mediaType].flat().map((type) => [type, { schema: schemaOf(schema) }]));
+
 function operationObject(op: Operation): OperationObject {
   const templateParams = [...op.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
   const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
@@ -222,8 +239,10 @@ function operationObject(op: Operation): OperationObject {
   const bodyName = op.body && names.get(op.body.schema);
   if (op.body && !bodyName)
     throw new Error(`${op.operationId}: its body schema has no name in operations.ts \`schemas\``);
-  const body = bodyName && ref(op.body?.mergePatch ? bodyName.replace(/Changes$/, 'Patch') : bodyName);
-  const media = op.body?.mergePatch ? ['application/merge-patch+json', 'application/json'] : ['application/json'];
+  const body = bodyName && ref(op.body?.mergePatch ? patchName(bodyName) : bodyName);
+  const media = op.body?.mergePatch
+    ? ['application/merge-patch+json', 'application/json']
+    : ['application/json', ...(op.body?.yaml ? ['application/yaml'] : [])];
 
   const responses: Record<string, ResponseObject> = {};
   for (const s of op.success) {
@@ -236,7 +255,7 @@ function operationObject(op: Operation): OperationObject {
     responses[s.status] = {
       description: s.description,
       ...(Object.keys(headers).length > 0 ? { headers } : {}),
-      ...(s.schema ? { content: { [s.mediaType ?? 'application/json']: { schema: schemaOf(s.schema) } } } : {}),
+      ...(s.schema ? { content: contentOf(s.schema, s.mediaType) } : {}),
     };
   }
   for (const [status, description] of Object.entries(errorsOf(op))) {
@@ -273,7 +292,7 @@ function build(): Omit<OpenApiDocument, 'servers'> {
     const name = op.body?.mergePatch ? names.get(op.body.schema) : undefined;
     const changes = name && components[name];
     if (name && changes)
-      components[name.replace(/Changes$/, 'Patch')] = {
+      components[patchName(name)] = {
         ...mergePatchOf(changes),
         description: `A merge patch of ${name}.`,
       };

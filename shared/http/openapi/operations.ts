@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import { appChanges, newApp } from '../../domain/app.ts';
 import { checkpointRequest } from '../../domain/audit.ts';
+import { newBuild } from '../../domain/build.ts';
 import { clusterChanges, newCluster } from '../../domain/cluster.ts';
 import {
   APPROVAL_STATES,
@@ -18,7 +19,9 @@ import {
 import { envChanges, newEnv } from '../../domain/environment.ts';
 import { dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
+import { newPipeline, pipelineChanges } from '../../domain/pipeline.ts';
 import { newProject, projectChanges } from '../../domain/project.ts';
+import { runRequest } from '../../domain/run.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -26,18 +29,20 @@ export type ErrorStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 
 
 export interface Parameter {
   name: string;
-  in: 'path' | 'query';
+  in: 'path' | 'query' | 'header';
   description: string;
   schema: z.ZodMiniType;
 }
+
+export type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream';
 
 export interface Success {
   status: 200 | 201 | 202 | 204;
   description: string;
   /** Absent for 204. */
   schema?: z.ZodMiniType;
-  /** Default application/json. */
-  mediaType?: 'application/json' | 'text/html';
+  /** Default application/json; several when the answer follows Accept (the same schema each). */
+  mediaType?: MediaType | MediaType[];
   etag?: true;
   location?: true;
 }
@@ -54,8 +59,11 @@ export interface Operation {
   /** Path parameters in template order, then query parameters (limit and cursor come with `paged`). */
   parameters?: Parameter[];
   paged?: true;
-  /** A PATCH body is an RFC 7396 merge patch of `schema`; the merged result must satisfy it. */
-  body?: { schema: z.ZodMiniType; mergePatch?: true };
+  /**
+   * A PATCH body is an RFC 7396 merge patch of `schema`; the merged result must satisfy it.
+   * `yaml`: also taken as `application/yaml` (the same document in YAML).
+   */
+  body?: { schema: z.ZodMiniType; mergePatch?: true; yaml?: true };
   ifMatch?: true;
   idempotencyKey?: true;
   success: Success[];
@@ -91,8 +99,18 @@ export const tags = [
     description: "A protected environment's deployments wait for its approvers: they approve or reject here.",
   },
   {
+    name: 'Builds',
+    description:
+      'A build turns a commit of an application into `<image_repository>:<sha>` with a Kubernetes Job on its build cluster; it answers 202 at once, and its log can be read while it runs.',
+  },
+  {
     name: 'Audit',
     description: 'Every change, once, in a hash chain per subject: list it newest first, or verify a chain.',
+  },
+  {
+    name: 'Pipelines',
+    description:
+      'A pipeline takes a commit of an application through a build (one image, by digest) and deploy stages to its environments. Definitions are JSON or YAML and versioned; a run records the version it ran. Runs answer 202 at once: follow `GET /runs/{id}` until its state is final.',
   },
 ] as const;
 
@@ -112,6 +130,9 @@ const pages = {
   deployments: views.page(views.deployment),
   releases: views.page(views.release),
   approvals: views.page(views.approval),
+  builds: views.page(views.build),
+  pipelines: views.page(views.pipeline),
+  runs: views.page(views.run),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -132,6 +153,9 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   ApprovalDecision: approvalDecision,
   CancelRequest: cancelRequest,
   CheckpointRequest: checkpointRequest,
+  NewPipeline: newPipeline,
+  PipelineDefinition: pipelineChanges,
+  RunRequest: runRequest,
   Project: views.project,
   ProjectPage: pages.projects,
   App: views.app,
@@ -165,6 +189,13 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   ReleasePage: pages.releases,
   Approval: views.approval,
   ApprovalPage: pages.approvals,
+  NewBuild: newBuild,
+  Build: views.build,
+  BuildPage: pages.builds,
+  Pipeline: views.pipeline,
+  PipelinePage: pages.pipelines,
+  Run: views.run,
+  RunPage: pages.runs,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -184,6 +215,9 @@ const ids = {
   binding: path('id', resourceId('bnd'), 'Role binding id.'),
   deployment: path('id', resourceId('dep'), 'Deployment id.'),
   approval: path('id', resourceId('apr'), 'Approval id.'),
+  build: path('id', resourceId('bld'), 'Build id.'),
+  pipeline: path('id', resourceId('pln'), 'Pipeline id.'),
+  run: path('id', resourceId('run'), 'Run id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -261,6 +295,15 @@ const vote = (summary: string): Details => ({
     409: 'The approval is closed (`approval-closed`), you already voted (`already-voted`), or a vote landed at the same moment (`concurrent-vote`).',
   },
 });
+/** A run is long work: the answer is the queued run, whose URL is also its status. */
+const runStarted = (description: string): Success[] => [
+  { status: 202, description: `${description} Location is the run.`, schema: views.run, location: true },
+];
+const definitionErrors = {
+  400: 'The definition does not parse (YAML: the line and column are named), or its stages do not fit together: unknown keys, a `needs` naming no stage or forming a cycle, not exactly one build stage, a deploy stage not waiting for the build.',
+  413: 'The document is over the size limit.',
+  422: 'A deploy stage names an environment the application does not have (`unknown-environment`).',
+};
 const deployErrors = {
   403: 'Needs deployment.create on the environment.',
   404: 'The application or environment does not exist, or you cannot see it.',
@@ -604,6 +647,84 @@ export const operations: readonly Operation[] = [
     }),
   ),
   ...section(
+    'Builds',
+    op('POST /api/v1/builds', 'createBuild', 'Build a commit', {
+      description:
+        'Builds `commit.sha` (the full 40-hex SHA) of the application into `<image_repository>:<sha>` on its build cluster (`build_cluster_id`, or the platform default). `dockerfile` is relative to `context`. Answers 202 with the queued build; a failed build ends `failed` with its reason in its state and the last lines of its log.',
+      body: { schema: newBuild },
+      idempotencyKey: true,
+      success: [
+        {
+          status: 202,
+          description: 'Accepted: the build is queued. Location is the build.',
+          schema: views.build,
+          location: true,
+        },
+      ],
+      errors: {
+        403: 'Needs build.run on the application.',
+        404: 'The application does not exist or you cannot see it.',
+        422: 'No build cluster: the application names none and the platform has no default (`no-build-cluster`), or it is no longer registered (`unknown-cluster`).',
+        503: 'The build workflow could not be started; the build was recorded as failed (`workflow-unavailable`).',
+      },
+    }),
+    op('GET /api/v1/builds', 'listBuilds', "List an application's builds", {
+      description: 'Newest first. `app_id` is required (400 without).',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The application (required).' },
+      ],
+      paged: true,
+      success: list(pages.builds),
+      errors: { 400: 'No `app_id`.', 404: 'The application does not exist or you cannot see it.' },
+    }),
+    op('GET /api/v1/builds/{id}', 'getBuild', 'Get a build', {
+      parameters: [ids.build],
+      success: [{ status: 200, description: 'The build.', schema: views.build }],
+    }),
+    op('POST /api/v1/builds/{id}/cancel', 'cancelBuild', 'Cancel a build', {
+      description:
+        'Ends the build as `cancelled` (its log says by whom and why), stops its workflow and deletes its Job on the cluster. Whoever may run builds of the application may cancel one.',
+      parameters: [ids.build],
+      body: { schema: cancelRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The build, now `cancelled`.', schema: views.build }],
+      errors: {
+        403: 'Needs build.run on the application.',
+        404: 'The build does not exist, or you cannot see it.',
+        409: 'The build has already finished (`build-final`).',
+      },
+    }),
+    op('GET /api/v1/builds/{id}/logs', 'getBuildLogs', "A build's log, as text or as Server-Sent Events", {
+      description:
+        'Secrets the build was given are masked (`***`); lines Slipway adds start with `[slipway]`. Logs are kept 30 days. **text/plain** (default): the log after byte `since`, at most 4 MiB; `Log-Offset` is where the answer ends (the next `since`), `Log-Complete: true` once the build has ended and nothing follows. **Accept: text/event-stream**: each stored chunk is an event whose `id` is the byte offset where it ends; an answer holds what is there within 10 s (API Gateway buffers answers) and ends with `retry:`, so EventSource reconnects with `Last-Event-ID` and resumes exactly, without gap or duplicate. The last event is `event: end` (id `end`) with the build’s final state as JSON (`build_id`, `state`, `image`, `digest`, `reason`, `finished_at`); a reconnect after it gets 204, which makes EventSource stop.',
+      parameters: [
+        ids.build,
+        {
+          name: 'since',
+          in: 'query',
+          schema: z.string().check(z.regex(/^\d{1,15}$/)),
+          description: 'Byte offset to start after (default 0); an event stream starts there without Last-Event-ID.',
+        },
+        {
+          name: 'Last-Event-ID',
+          in: 'header',
+          schema: z.string().check(z.regex(/^(\d{1,15}|end)$/)),
+          description: 'Sent by EventSource when it reconnects: the id of the last event it received.',
+        },
+      ],
+      success: [
+        {
+          status: 200,
+          description: 'The log (text/plain), or its events (text/event-stream).',
+          schema: z.string(),
+          mediaType: ['text/plain', 'text/event-stream'],
+        },
+        { status: 204, description: 'The stream had ended (Last-Event-ID `end`): nothing more will come.' },
+      ],
+      errors: { 400: 'A `since` or Last-Event-ID that is not a position in this log (not digits, or past its end).' },
+    }),
+  ),
+  ...section(
     'Audit',
     op('GET /api/v1/audit', 'listAuditEntries', 'List audit log entries', {
       description:
@@ -650,6 +771,138 @@ export const operations: readonly Operation[] = [
       errors: {
         403: 'Needs audit.read on the platform.',
         404: 'No validly signed checkpoint yet.',
+      },
+    }),
+  ),
+  ...section(
+    'Pipelines',
+    op('GET /api/v1/pipelines', 'listPipelines', "List an application's pipelines", {
+      description: 'By name. `app_id` is required (400 without).',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The application (required).' },
+      ],
+      paged: true,
+      success: list(pages.pipelines),
+      errors: { 400: 'No `app_id`.', 404: 'The application does not exist or you cannot see it.' },
+    }),
+    op('POST /api/v1/pipelines', 'createPipeline', 'Create a pipeline', {
+      description:
+        'The body is JSON, or YAML with `Content-Type: application/yaml` (YAML 1.2 core schema: no custom tags, no duplicate keys, aliases bounded). Version 1.',
+      body: { schema: newPipeline, yaml: true },
+      idempotencyKey: true,
+      success: made(views.pipeline),
+      errors: {
+        ...definitionErrors,
+        403: 'Needs pipeline.write on the application.',
+        404: 'The application does not exist or you cannot see it.',
+        409: 'The name is taken in this application.',
+      },
+    }),
+    op('GET /api/v1/pipelines/{id}', 'getPipeline', 'Get a pipeline', {
+      description: 'As it is now (with its ETag), or with `version` its definition as it was then (no ETag).',
+      parameters: [
+        ids.pipeline,
+        {
+          name: 'version',
+          in: 'query',
+          schema: z.string().check(z.regex(/^[1-9]\d{0,9}$/)),
+          description: 'An earlier version: every version is kept.',
+        },
+      ],
+      success: read(views.pipeline),
+      errors: { 404: 'The pipeline (or that version of it) does not exist, or you cannot see it.' },
+    }),
+    op('PUT /api/v1/pipelines/{id}', 'replacePipeline', 'Replace a pipeline’s definition', {
+      description: 'The whole definition, JSON or YAML: a new version. Runs in progress keep the version they run.',
+      parameters: [ids.pipeline],
+      body: { schema: pipelineChanges, yaml: true },
+      ifMatch: true,
+      success: changed(views.pipeline),
+      errors: { ...definitionErrors, 403: 'Needs pipeline.write.' },
+    }),
+    op('PATCH /api/v1/pipelines/{id}', 'updatePipeline', 'Update a pipeline’s definition', {
+      ...patch(pipelineChanges, views.pipeline),
+      description: 'RFC 7396 merge patch (`stages` is replaced whole): a new version.',
+      parameters: [ids.pipeline],
+      errors: { ...definitionErrors, 403: 'Needs pipeline.write.' },
+    }),
+    op('DELETE /api/v1/pipelines/{id}', 'deletePipeline', 'Delete a pipeline', {
+      description: 'Its runs stay readable by id.',
+      parameters: [ids.pipeline],
+      ...remove,
+      errors: { 403: 'Needs pipeline.write.', 409: 'A run of the pipeline is in progress (`has-children`).' },
+    }),
+    op('POST /api/v1/pipelines/{id}/run', 'runPipeline', 'Run a pipeline at a commit', {
+      description:
+        'Builds the commit (its full 40-hex SHA and its ref) and deploys the image by digest through the deploy stages, acting for you: each deployment needs your deployment.create there, and protected environments wait for their approvers as any deployment does. The concurrency policy decides what happens to an older run on the same ref.',
+      parameters: [ids.pipeline],
+      body: { schema: runRequest },
+      idempotencyKey: true,
+      success: runStarted('Accepted: the run is queued.'),
+      errors: {
+        403: 'Needs pipeline.run on the application.',
+        404: 'The pipeline does not exist, or you cannot see it.',
+      },
+    }),
+    op('GET /api/v1/pipelines/{id}/runs', 'listRuns', "List a pipeline's runs", {
+      description: 'Newest first.',
+      parameters: [ids.pipeline],
+      paged: true,
+      success: list(pages.runs),
+    }),
+    op('GET /api/v1/pipelines/{id}/logs', 'getPipelineLogs', "The build log of a pipeline's newest run", {
+      description:
+        'As `GET /builds/{id}/logs` answers it, for the build of the newest run (named by the `Run-Id` and `Build-Id` headers): text from `?since=`, or with `Accept: text/event-stream` Server-Sent Events whose ids are positions, resumed with `Last-Event-ID`, ending with an `end` event that carries the build’s final state.',
+      parameters: [
+        ids.pipeline,
+        {
+          name: 'since',
+          in: 'query',
+          schema: z.string().check(z.regex(/^\d{1,15}$/)),
+          description: 'A byte offset into the log (`Log-Offset` of an earlier answer).',
+        },
+      ],
+      success: [
+        {
+          status: 200,
+          description: 'The log so far, or the events since the position asked for.',
+          schema: z.string(),
+          mediaType: ['text/plain', 'text/event-stream'],
+        },
+      ],
+      errors: {
+        400: 'A `since` or `Last-Event-ID` that is not a position in the log.',
+        404: 'The pipeline does not exist, you cannot see it, or no run of it has started a build yet.',
+      },
+    }),
+    op('GET /api/v1/runs/{id}', 'getRun', 'Get a run', {
+      description: 'Each stage with its state, times, actor and the build or deployment it started, and the commit.',
+      parameters: [ids.run],
+      success: [{ status: 200, description: 'The run.', schema: views.run }],
+    }),
+    op('POST /api/v1/runs/{id}/cancel', 'cancelRun', 'Cancel a run', {
+      description:
+        'Ends it `cancelled`: a running build is stopped (its Job deleted), a deployment it is running is cancelled as `POST /deployments/{id}/cancel` would (a pending approval closed, the environment freed), and later stages are skipped.',
+      parameters: [ids.run],
+      body: { schema: cancelRequest },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The run, now `cancelled`.', schema: views.run }],
+      errors: {
+        403: 'Needs pipeline.run, and deployment.create where it is deploying.',
+        404: 'The run does not exist, or you cannot see it.',
+        409: 'The run has already ended (`run-final`).',
+      },
+    }),
+    op('POST /api/v1/runs/{id}/retry', 'retryRun', 'Run a run again', {
+      description:
+        'A new run of the same commit and the same version of the definition, with `retry_of` naming this one. The run must have ended.',
+      parameters: [ids.run],
+      idempotencyKey: true,
+      success: runStarted('Accepted: the new run is queued.'),
+      errors: {
+        403: 'Needs pipeline.run.',
+        404: 'The run or its pipeline does not exist, or you cannot see it.',
+        409: 'The run is still in progress (`run-in-progress`).',
       },
     }),
   ),

@@ -5,12 +5,15 @@
 import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../../auth/roles.ts';
 import { newApp } from '../../domain/app.ts';
+import { BUILD_STATES, newBuild } from '../../domain/build.ts';
 import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
 import { newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
+import { newPipeline } from '../../domain/pipeline.ts';
 import { newProject } from '../../domain/project.ts';
+import { RUN_STATES, STAGE_STATES } from '../../domain/run.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.int().check(z.minimum(1), z.describe('Goes up by one on every change; the ETag is "v<version>".'));
@@ -232,6 +235,7 @@ export const deployment = z.object({
   reason: z.optional(z.string().check(z.describe('Why it failed, rolled back, was rejected or expired.'))),
   rollout: z.optional(rollout),
   approval_id: z.optional(resourceId('apr')),
+  run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
   version,
   created_at: timestamp,
   updated_at: timestamp,
@@ -317,4 +321,93 @@ export const approval = z.object({
   created_at: timestamp,
   updated_at: timestamp,
   version,
+});
+
+const { commit, context, dockerfile, build_args, target, cache } = newBuild.shape;
+/** A build: a commit of an application built into `<image_repository>:<sha>` by a Job on its build cluster. */
+export const build = z.object({
+  id: resourceId('bld'),
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  run_id: z.optional(z.string().check(z.describe('The pipeline run that started it, if one did.'))),
+  commit,
+  context,
+  dockerfile,
+  build_args,
+  target,
+  cache,
+  state: z.enum(BUILD_STATES),
+  image: z.string().check(z.describe('`<image_repository>:<sha>`: the tag the build pushes.')),
+  digest: z.optional(
+    z
+      .string()
+      .check(
+        z.regex(/^sha256:[0-9a-f]{64}$/),
+        z.describe('What was pushed, once it succeeded: deploy `<image_repository>@<digest>`.'),
+      ),
+  ),
+  cluster_id: resourceId('cls'),
+  job: z.optional(z.object({ namespace: dnsLabel, name: dnsLabel })),
+  log: z.object({
+    bytes: z.int().check(z.minimum(0), z.describe('Size of the stored log: the offset of its end.')),
+    chunks: z.int().check(z.minimum(0)),
+  }),
+  reason: z.optional(z.string().check(z.describe('Why it failed or was cancelled.'))),
+  requested_by: userId,
+  logs_url: z.string(),
+  created_at: timestamp,
+  updated_at: timestamp,
+  started_at: z.optional(timestamp),
+  finished_at: z.optional(timestamp),
+});
+
+/** A pipeline: its definition as of `version` (every change is a new version; earlier ones stay readable). */
+export const pipeline = z.object({
+  id: resourceId('pln'),
+  ...newPipeline.shape,
+  project_id: resourceId('prj'),
+  ...stamped,
+});
+
+export const runState = z.enum(RUN_STATES);
+
+const runStage = z.object({
+  name: dnsLabel,
+  type: z.enum(['build', 'deploy']),
+  env: z.optional(dnsLabel),
+  state: z.enum(STAGE_STATES),
+  started_at: z.optional(timestamp),
+  finished_at: z.optional(timestamp),
+  actor: z.optional(userId.check(z.describe('Who the stage acts for: whoever started the run.'))),
+  build_id: z.optional(z.string().check(z.describe('The build the build stage started.'))),
+  deployment_id: z.optional(resourceId('dep').check(z.describe('The deployment a deploy stage started.'))),
+  reason: z.optional(z.string().check(z.describe('Why it failed or was cancelled.'))),
+});
+
+/** One commit through one version of a pipeline: `GET` it until `state` is final. */
+export const run = z.object({
+  id: resourceId('run'),
+  pipeline_id: resourceId('pln'),
+  pipeline_name: dnsLabel,
+  pipeline_version: version.check(z.describe('The version of the definition this run runs.')),
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  commit,
+  deploy: z.boolean().check(z.describe('False for pull-request runs, which build and deploy nothing.')),
+  state: runState,
+  stages: z.array(runStage).check(z.describe('In the order they run: the build, then each deploy stage.')),
+  image: z.optional(
+    z.string().check(z.describe('What the build produced, `<repository>@sha256:…`: what every deploy stage deploys.')),
+  ),
+  reason: z.optional(z.string()),
+  retry_of: z.optional(resourceId('run')),
+  requested_by: userId,
+  url: z.string().check(z.describe('This run: GET it to follow it.')),
+  version,
+  created_at: timestamp,
+  updated_at: timestamp,
+  started_at: z.optional(timestamp),
+  finished_at: z.optional(timestamp),
 });

@@ -12,6 +12,8 @@ let fixture: Awaited<ReturnType<typeof world>>;
 let other: Awaited<ReturnType<typeof world>>;
 /** The approval a deployment waits for at the gate of a protected environment. */
 let pendingApproval: string;
+/** A pipeline of the fixture app (build, then prod). */
+let pipeline: { id: string };
 
 /** Snapshot of everything a refused request could have touched. */
 async function everything() {
@@ -26,6 +28,11 @@ async function everything() {
     // A refused deploy or rollback would be listed here; a refused vote would show on the approval.
     admin.get(`/api/v1/deployments?app_id=${fixture.app.id}&limit=100`),
     admin.get(`/api/v1/approvals/${pendingApproval}`),
+    // A refused build would be listed here.
+    admin.get(`/api/v1/builds?app_id=${fixture.app.id}&limit=100`),
+    // A refused pipeline write would be listed here, a refused run in its pipeline's runs.
+    admin.get(`/api/v1/pipelines?app_id=${fixture.app.id}&limit=100`),
+    admin.get(`/api/v1/pipelines/${pipeline.id}/runs?limit=100`),
   ]);
   return replies.map((r) => r.text);
 }
@@ -38,7 +45,32 @@ beforeAll(async () => {
   other = await world(admin);
   await create(admin, '/api/v1/apps', bodies.app(fixture.project.id));
   pendingApproval = await waitingAtTheGate();
+  build = await aBuild();
+  pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
 });
+
+/** A build of the other app, on the simulated cluster: what log requests are refused about. */
+let build: string;
+async function aBuild(): Promise<string> {
+  const sim = cloud.services.kubernetes;
+  const cluster = await create(admin, '/api/v1/clusters', {
+    ...bodies.cluster(),
+    api_server_url: sim.url,
+    ca_data: sim.caData,
+    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+  });
+  const app = `/api/v1/apps/${other.app.id}`;
+  const etag = (await admin.get(app)).headers.get('etag') ?? '';
+  await admin.patch(app, { build_cluster_id: cluster.id }, { 'if-match': etag });
+  return (await admin.post('/api/v1/builds', { app_id: other.app.id, commit: { sha: 'a'.repeat(40), ref: 'main' } }))
+    .body.id;
+}
+
+/** A valid build of the fixture app (which names no build cluster), with `change` applied. */
+const buildOf = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/builds', { app_id: fixture.app.id, commit: { sha: 'f'.repeat(40), ref: 'main' }, ...change });
+const buildLog = (headers: Record<string, string>, query = '') =>
+  admin.get(`/api/v1/builds/${build}/logs${query}`, { headers });
 afterAll(() => cloud?.stop());
 
 /** The workflow stops at the approval before it touches the cluster: the fixture's cluster never needs to exist. */
@@ -61,6 +93,30 @@ async function waitingAtTheGate(): Promise<string> {
     return status.approval.id as string;
   });
 }
+
+/** Build, then prod: the fixture app's one environment. */
+const stages = (prod: Record<string, unknown> = {}) => [
+  { name: 'build', type: 'build' },
+  { name: 'prod', type: 'deploy', env: 'prod', needs: ['build'], ...prod },
+];
+/** A valid pipeline of the fixture app, with `change` applied. */
+const newPipeline = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/pipelines', { app_id: fixture.app.id, name: 'other', stages: stages(), ...change });
+const yamlPipeline = (text: string) =>
+  admin.request('POST', '/api/v1/pipelines', { raw: text, headers: { 'content-type': 'application/yaml' } });
+/** A run of the fixture pipeline at a commit with `change` applied. */
+const run = (change: Record<string, unknown>) =>
+  admin.post(`/api/v1/pipelines/${pipeline.id}/run`, {
+    commit: { sha: '0123456789abcdef0123456789abcdef01234567', ref: 'main', ...change },
+  });
+/** A "billion laughs": ten aliases of ten aliases of ... expand past any bound. */
+const aliasBomb = [
+  'a: &a ["x","x","x","x","x","x","x","x","x","x"]',
+  ...'bcdefghi'.split('').map((name, i) => {
+    const previous = String.fromCharCode(97 + i);
+    return `${name}: &${name} [${Array(10).fill(`*${previous}`).join(',')}]`;
+  }),
+].join('\n');
 
 /** A valid deploy of the fixture app to its prod environment, with `change` applied. */
 const deploy = (change: Record<string, unknown>) =>
@@ -230,6 +286,87 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ['an environment in kube-node-lease', () => placeEnv('kube-node-lease'), 400, 'invalid-request'],
       ['an environment in a namespace the platform reserves', () => placeEnv('istio-system'), 400, 'invalid-request'],
       [
+        'pipeline YAML that does not parse',
+        () => yamlPipeline(`app_id: ${fixture.app.id}\nname: yaml\nstages:\n  - name: build\n   type: build\n`),
+        400,
+        'invalid-request',
+      ],
+      ['pipeline YAML whose aliases expand without bound', () => yamlPipeline(aliasBomb), 400, 'invalid-request'],
+      [
+        'a pipeline YAML document over the size limit',
+        () => yamlPipeline(`description: "${'a'.repeat(70_000)}"\n`),
+        413,
+        'payload-too-large',
+      ],
+      [
+        'a pipeline stage with an unknown key',
+        () => newPipeline({ stages: [{ name: 'build', type: 'build', privileged: true }] }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'pipeline stages that need each other in a cycle',
+        () =>
+          newPipeline({
+            stages: [
+              { name: 'build', type: 'build' },
+              { name: 'a', type: 'deploy', env: 'prod', needs: ['build', 'b'] },
+              { name: 'b', type: 'deploy', env: 'prod', needs: ['a'] },
+            ],
+          }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a pipeline stage that needs no stage',
+        () => newPipeline({ stages: stages({ needs: ['biuld'] }) }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a deploy stage to an environment the app does not have',
+        () => newPipeline({ stages: stages({ env: 'staging' }) }),
+        422,
+        'unknown-environment',
+      ],
+      [
+        'a PATCH giving a pipeline a second build',
+        () =>
+          admin.patch(
+            `/api/v1/pipelines/${pipeline.id}`,
+            { stages: [...stages(), { name: 'build2', type: 'build' }] },
+            { 'if-match': '"v1"' },
+          ),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a pipeline version that is no number',
+        () => admin.get(`/api/v1/pipelines/${pipeline.id}?version=1e3`),
+        400,
+        'invalid-request',
+      ],
+      ['a run at a short commit SHA', () => run({ sha: '0123456' }), 400, 'invalid-request'],
+      ['a run at a commit SHA that is not hex', () => run({ sha: 'z'.repeat(40) }), 400, 'invalid-request'],
+      ['a run at a ref with ..', () => run({ ref: 'refs/heads/../main' }), 400, 'invalid-request'],
+      ['a run with an unknown commit field', () => run({ tree: 'x' }), 400, 'invalid-request'],
+      [
+        'a run of a pipeline that does not exist',
+        () =>
+          admin.post('/api/v1/pipelines/pln_01jd0000000000000000000000/run', {
+            commit: { sha: 'a'.repeat(40), ref: 'main' },
+          }),
+        404,
+        'not-found',
+      ],
+      ['a malformed run id', () => admin.get('/api/v1/runs/run_..%2F..%2Fx'), 404, 'not-found'],
+      [
+        'a cancel with an unknown field',
+        () => admin.post('/api/v1/runs/run_01jd0000000000000000000000/cancel', { force: true }),
+        400,
+        'invalid-request',
+      ],
+      [
         'a PATCH moving an environment to default',
         () => admin.patch(`/api/v1/apps/${fixture.app.id}/envs/prod`, { namespace: 'default' }, { 'if-match': '"v1"' }),
         400,
@@ -316,6 +453,72 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         },
         400,
         'invalid-cursor',
+      ],
+      [
+        'a build of a commit that is not 40 hex',
+        () => buildOf({ commit: { sha: 'abc1234', ref: 'main' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a build of an uppercase SHA',
+        () => buildOf({ commit: { sha: 'F'.repeat(40), ref: 'main' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a build of a ref that is no Git ref',
+        () => buildOf({ commit: { sha: 'f'.repeat(40), ref: 'a..b' } }),
+        400,
+        'invalid-request',
+      ],
+      ['a build with an unknown field', () => buildOf({ push: false }), 400, 'invalid-request'],
+      ['a build context outside the repository', () => buildOf({ context: '../secrets' }), 400, 'invalid-request'],
+      ['a build of a missing app', () => buildOf({ app_id: 'app_01jd0000000000000000000000' }), 404, 'not-found'],
+      ['a build of an app with no build cluster (and no default)', () => buildOf({}), 422, 'no-build-cluster'],
+      [
+        'an app naming a build cluster that is not registered',
+        async () => {
+          const path = `/api/v1/apps/${fixture.app.id}`;
+          const etag = (await admin.get(path)).headers.get('etag') ?? '';
+          return admin.patch(path, { build_cluster_id: 'cls_01jd0000000000000000000000' }, { 'if-match': etag });
+        },
+        422,
+        'unknown-cluster',
+      ],
+      [
+        'a garbage Last-Event-ID',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': 'x1' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a negative Last-Event-ID',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': '-5' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a Last-Event-ID past the end of the log',
+        () => buildLog({ accept: 'text/event-stream', 'last-event-id': '999999999' }),
+        400,
+        'invalid-request',
+      ],
+      ['a garbage since', () => buildLog({}, '?since=1e3'), 400, 'invalid-request'],
+      ['an unknown build', () => admin.get('/api/v1/builds/bld_01jd0000000000000000000000'), 404, 'not-found'],
+      ['a malformed build id', () => admin.get('/api/v1/builds/bld_..%2Fx/logs'), 404, 'not-found'],
+      ['builds without app_id', () => admin.get('/api/v1/builds'), 400, 'invalid-request'],
+      [
+        'a cancel of an unknown build',
+        () => admin.post('/api/v1/builds/bld_01jd0000000000000000000000/cancel', {}),
+        404,
+        'not-found',
+      ],
+      [
+        'a cancel with an unknown field',
+        () => admin.post(`/api/v1/builds/${build}/cancel`, { force: true }),
+        400,
+        'invalid-request',
       ],
     ];
 

@@ -3,7 +3,7 @@ import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { Access, type Grant } from '../../../shared/auth/access.ts';
-import { type Client, client } from '../client.ts';
+import { type Client, client, eventually } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
@@ -172,7 +172,9 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => {
       const { project_id: _p, name: _n, ...changes } = bodies.app(P.project.id);
-      return { path: `${v1}/apps/${P.app.id}`, body: changes, headers: await etag(`${v1}/apps/${P.app.id}`) };
+      // A replace clears what it leaves out: P's app keeps building on the simulated cluster.
+      const body = { ...changes, build_cluster_id: simulatedCluster.id };
+      return { path: `${v1}/apps/${P.app.id}`, body, headers: await etag(`${v1}/apps/${P.app.id}`) };
     },
   },
   'PATCH /api/v1/apps/{id}': {
@@ -432,8 +434,192 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/audit/checkpoints/latest` };
     },
   },
+
+  // P's app builds on the simulated cluster (setUpDelivery): a build requested here really runs.
+  'POST /api/v1/builds': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({
+      path: `${v1}/builds`,
+      body: { app_id: P.app.id, commit: { sha: 'c'.repeat(40), ref: 'main' } },
+    }),
+  },
+  'GET /api/v1/builds': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds?app_id=${P.app.id}` }),
+  },
+  'GET /api/v1/builds/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}` }),
+  },
+  // Cancelling ends a build: who may cancel gets a fresh running one; the others try the shared one.
+  'POST /api/v1/builds/{id}/cancel': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async (persona) => ({
+      path: `${v1}/builds/${
+        expected({ on: 'P', level: 'developer' }, persona, 200) === 200 ? await runningBuild() : delivery.build
+      }/cancel`,
+      body: {},
+    }),
+  },
+  'GET /api/v1/builds/{id}/logs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/builds/${delivery.build}/logs` }),
+  },
+
+  'GET /api/v1/pipelines': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/pipelines?app_id=${P.app.id}` }),
+  },
+  'POST /api/v1/pipelines': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/pipelines`, body: pipelineBody() }),
+  },
+  'GET /api/v1/pipelines/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/pipelines/${pipes.shared}` }),
+  },
+  'PUT /api/v1/pipelines/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => {
+      const { app_id: _a, name: _n, ...definition } = pipelineBody();
+      return {
+        path: `${v1}/pipelines/${pipes.shared}`,
+        body: definition,
+        headers: await etag(`${v1}/pipelines/${pipes.shared}`),
+      };
+    },
+  },
+  'PATCH /api/v1/pipelines/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/pipelines/${pipes.shared}`,
+      body: { description: 'patched' },
+      headers: await etag(`${v1}/pipelines/${pipes.shared}`),
+    }),
+  },
+  'DELETE /api/v1/pipelines/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async () => ({
+      path: `${v1}/pipelines/${(await create(admin, `${v1}/pipelines`, pipelineBody())).id}`,
+      headers: { 'if-match': '"v1"' },
+    }),
+  },
+  // Runs of the shared pipeline queue behind its blocker (waiting for an approval on its ref): they stay in progress.
+  'POST /api/v1/pipelines/{id}/run': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/pipelines/${pipes.shared}/run`, body: { commit: pipelineCommit } }),
+  },
+  'GET /api/v1/pipelines/{id}/runs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/pipelines/${pipes.shared}/runs` }),
+  },
+  'GET /api/v1/pipelines/{id}/logs': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/pipelines/${pipes.built}/logs` }),
+  },
+  'GET /api/v1/runs/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/runs/${pipes.queued}` }),
+  },
+  // Cancelling ends a run: who may cancel gets a fresh queued one; the others try the shared one.
+  'POST /api/v1/runs/{id}/cancel': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async (persona) => ({
+      path: `${v1}/runs/${
+        expected({ on: 'P', level: 'developer' }, persona, 200) === 200 ? await queuedRun() : pipes.queued
+      }/cancel`,
+      body: {},
+    }),
+  },
+  'POST /api/v1/runs/{id}/retry': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/runs/${pipes.ended}/retry` }),
+  },
 };
 let checkpointed: Promise<unknown> | undefined;
+
+/**
+ * Pipeline fixtures on P's app (it builds on the simulated cluster, setUpDelivery): `shared`, whose blocker run waits
+ * at a protected environment's gate, so later runs on its ref stay queued; `queued`, one of those;
+ * `ended`, one cancelled; `built`, a build-only pipeline that ran once (its log is there to read).
+ */
+const pipes = { shared: '', built: '', queued: '', ended: '' };
+const pipelineCommit = { sha: 'cafe'.repeat(10), ref: 'main' };
+let gatedEnv = '';
+const pipelineBody = () => ({
+  app_id: P.app.id,
+  name: unique('pipe'),
+  stages: [
+    { name: 'build', type: 'build' },
+    { name: 'gated', type: 'deploy', env: gatedEnv, needs: ['build'] },
+  ],
+});
+const runOf = async (pipeline: string) =>
+  (await admin.post(`${v1}/pipelines/${pipeline}/run`, { commit: pipelineCommit })).body.id as string;
+const queuedRun = () => runOf(pipes.shared);
+const runWhen = (id: string, done: (run: { state: string; stages: { state: string }[] }) => boolean) =>
+  eventually(async () => {
+    const run = (await admin.get(`${v1}/runs/${id}`)).body;
+    if (!done(run)) throw new Error(`run ${id} is ${run.state}`);
+    return run;
+  }, 20_000);
+
+async function setUpPipelines() {
+  gatedEnv = await simulatedEnv({
+    requires_approval: true,
+    approver_teams: [],
+    minimum_approvals: 1,
+    prevent_self_approval: true,
+    approval_timeout_minutes: 60,
+  });
+  pipes.shared = (await create(admin, `${v1}/pipelines`, pipelineBody())).id;
+  pipes.built = (
+    await create(admin, `${v1}/pipelines`, {
+      app_id: P.app.id,
+      name: unique('built'),
+      stages: [{ name: 'build', type: 'build' }],
+    })
+  ).id;
+  const blocker = await runOf(pipes.shared);
+  const built = await runOf(pipes.built);
+  await runWhen(blocker, (run) => run.stages[1]?.state === 'running');
+  await runWhen(built, (run) => run.state === 'succeeded');
+  pipes.queued = await queuedRun();
+  pipes.ended = await queuedRun();
+  await admin.post(`${v1}/runs/${pipes.ended}/cancel`, {});
+}
+
+/** A build of P's app that never ends by itself: the simulated builder hangs with a `:hang` image. */
+async function runningBuild(): Promise<string> {
+  process.env.SLIPWAY_BUILD_IMAGE = 'moby/buildkit:hang';
+  try {
+    const { body } = await admin.post(`${v1}/builds`, {
+      app_id: P.app.id,
+      commit: { sha: 'd'.repeat(40), ref: 'main' },
+    });
+    await eventually(async () => expect((await admin.get(`${v1}/builds/${body.id}`)).body.state).toBe('running'));
+    return body.id;
+  } finally {
+    delete process.env.SLIPWAY_BUILD_IMAGE;
+  }
+}
 
 /** Gives project P an audit chain once: the auditor called with a change event, as the audit rule would. */
 let auditedP: Promise<unknown> | undefined;
@@ -462,7 +648,7 @@ function auditProjectP() {
 }
 
 /** Delivery fixtures on P's app: environments on the simulated cluster, a deployment, a pending approval. */
-const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '' };
+const delivery = { deployEnv: '', releasedEnv: '', deployment: '', approval: '', waiting: '', build: '' };
 let simulatedCluster: { id: string };
 
 const simulatedEnv = async (protection?: Record<string, unknown>) =>
@@ -522,6 +708,11 @@ async function setUpDelivery() {
   ]);
   delivery.approval = shared.approval;
   delivery.waiting = shared.deployment;
+  const etagOfApp = await etag(`${v1}/apps/${P.app.id}`);
+  await admin.patch(`${v1}/apps/${P.app.id}`, { build_cluster_id: simulatedCluster.id }, etagOfApp);
+  delivery.build = (
+    await admin.post(`${v1}/builds`, { app_id: P.app.id, commit: { sha: 'b'.repeat(40), ref: 'main' } })
+  ).body.id;
 }
 
 const subs = {} as Record<Persona, string>;
@@ -547,6 +738,7 @@ beforeAll(async () => {
   }
   await bind('other-project', 'maintainer', { kind: 'project', project_id: Q.project.id });
   await setUpDelivery();
+  await setUpPipelines();
 });
 afterAll(() => cloud?.stop());
 
@@ -677,6 +869,11 @@ const listCases: Record<string, ListCase> = {
     key: (i) => String(i.id),
     readable: readsAt((i) => `${v1}/deployments/${i.id}`),
   },
+  'GET /api/v1/builds': {
+    paths: async () => [`${v1}/builds?app_id=${P.app.id}`, `${v1}/builds?app_id=${Q.app.id}`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/builds/${i.id}`),
+  },
   'GET /api/v1/apps/{id}/envs/{env}/releases': {
     paths: matrixPath('GET /api/v1/apps/{id}/envs/{env}/releases'),
     key: (i) => String(i.revision),
@@ -695,6 +892,16 @@ const listCases: Record<string, ListCase> = {
     ],
     key: (i) => `${i.subject}#${i.seq}`,
     readable: readsAt((i) => `${v1}/audit?subject=${encodeURIComponent(String(i.subject))}&limit=1`),
+  },
+  'GET /api/v1/pipelines': {
+    paths: async () => [`${v1}/pipelines?app_id=${P.app.id}`, `${v1}/pipelines?app_id=${Q.app.id}`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/pipelines/${i.id}`),
+  },
+  'GET /api/v1/pipelines/{id}/runs': {
+    paths: async () => [`${v1}/pipelines/${pipes.shared}/runs`, `${v1}/pipelines/${pipes.built}/runs`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/runs/${i.id}`),
   },
 };
 

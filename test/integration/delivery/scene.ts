@@ -16,8 +16,14 @@ const quick = {
   retryIntervalOverrides: { Apply: 20, CheckRollout: 20, RestorePrevious: 20, CheckRestore: 20 },
 };
 
+/** The build machine's poll, and its retries, as quick. */
+const quickBuild = {
+  waitTimeOverrides: { WaitForBuild: 50 },
+  retryIntervalOverrides: { StartJob: 20, CollectLog: 20, RecordSuccess: 20, RecordFailure: 20 },
+};
+
 export const quickDelivery: NonNullable<TestCloudOptions['delivery']> = {
-  workflowOverrides: { deploy: quick, rollback: quick },
+  workflowOverrides: { deploy: quick, rollback: quick, build: quickBuild },
   busBackoff: { initialMs: 20, maxMs: 100 },
   kubernetes: { podStartMs: 30, badImageFailAfterMs: 300 },
 };

@@ -48,6 +48,8 @@ export async function deliveryWorld(cloud: Pick<LocalCloud, 'url' | 'mintToken' 
     repository: { provider: 'github', url: 'https://github.com/acme/shop-api', default_branch: 'main' },
     deploy: { kind: 'manifests' },
     image_repository: IMAGE_REPOSITORY,
+    // Its builds run as Jobs on the simulated cluster too.
+    build_cluster_id: cluster.id,
   });
   const team = await create('/api/v1/teams', { name: `release-managers-${n}` });
   for (const sub of ['rm-bob', 'rm-carol'])

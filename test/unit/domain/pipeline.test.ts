@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { checkEnvironments, checkStages, pipelineDefinition, type Stage } from '../../../shared/domain/pipeline.ts';
+import {
+  checkEnvironments,
+  checkStages,
+  matchesPush,
+  pipelineDefinition,
+  type Stage,
+  type Triggers,
+} from '../../../shared/domain/pipeline.ts';
+import { fullRef, runRequest } from '../../../shared/domain/run.ts';
 import { validate } from '../../../shared/domain/validate.ts';
 import { problemOf } from '../problem-of.ts';
 
@@ -68,5 +76,63 @@ describe('stages fit together', () => {
     const problem = problemOf(() => checkEnvironments([build, deploy('qa', 'qa', ['build'])], new Set(['dev'])));
     expect(problem?.status).toBe(422);
     expect(problem?.type).toMatch(/unknown-environment$/);
+  });
+});
+
+describe('which pushes start a pipeline (matchesPush)', () => {
+  const rules = (r: Partial<Triggers>): Triggers => ({ branches: [], tags: [], paths: [], pull_requests: false, ...r });
+
+  it.each([
+    ['any branch without filters', rules({}), 'refs/heads/feature/x', undefined, true],
+    ['any tag without filters', rules({}), 'refs/tags/v1.0.0', undefined, true],
+    [
+      'a branch matching a glob',
+      rules({ branches: ['main', 'release/**'] }),
+      'refs/heads/release/2026/11',
+      undefined,
+      true,
+    ],
+    ['a branch matching none', rules({ branches: ['main'] }), 'refs/heads/feature', undefined, false],
+    ['a branch excluded after matching', rules({ branches: ['**', '!wip/*'] }), 'refs/heads/wip/x', undefined, false],
+    ['a tag when only branches are filtered', rules({ branches: ['main'] }), 'refs/tags/v1', undefined, false],
+    ['a branch when only tags are filtered', rules({ tags: ['v*'] }), 'refs/heads/main', undefined, false],
+    ['a tag matching its glob', rules({ tags: ['v[0-9]*'] }), 'refs/tags/v2.1', undefined, true],
+    [
+      'a push touching a filtered path',
+      rules({ paths: ['src/**'] }),
+      'refs/heads/main',
+      ['README.md', 'src/a/b.ts'],
+      true,
+    ],
+    ['a push touching only other paths', rules({ paths: ['src/**'] }), 'refs/heads/main', ['docs/x.md'], false],
+    ['a push touching only excluded paths', rules({ paths: ['!docs/**'] }), 'refs/heads/main', ['docs/x.md'], false],
+    ['a tag push, whatever its paths', rules({ paths: ['src/**'] }), 'refs/tags/v1', ['docs/x.md'], true],
+    ['a ref that is neither branch nor tag', rules({}), 'refs/pull/1/head', undefined, false],
+  ])('%s', (_case, triggers, ref, paths, expected) => {
+    expect(matchesPush(triggers, { ref, ...(paths ? { paths } : {}) })).toBe(expected);
+  });
+});
+
+describe('a run request', () => {
+  const sha = '0123456789abcdef0123456789abcdef01234567';
+
+  it('names a commit by its full SHA and a ref; a branch name stands for its full ref', () => {
+    expect(validate(runRequest, { commit: { sha, ref: 'main', message: 'Fix', author: 'Alice' } }).commit.sha).toBe(
+      sha,
+    );
+    expect(fullRef('main')).toBe('refs/heads/main');
+    expect(fullRef('refs/tags/v1.0.0')).toBe('refs/tags/v1.0.0');
+  });
+
+  it.each([
+    ['an abbreviated SHA', { sha: sha.slice(0, 12), ref: 'main' }, 'commit.sha'],
+    ['an upper-case SHA', { sha: sha.toUpperCase(), ref: 'main' }, 'commit.sha'],
+    ['a ref with ..', { sha, ref: 'refs/heads/a..b' }, 'commit.ref'],
+    ['a ref with a space', { sha, ref: 'my branch' }, 'commit.ref'],
+    ['an unknown commit field', { sha, ref: 'main', tree: 'x' }, 'tree'],
+  ])('refuses %s with 400 naming the field', (_case, commit, field) => {
+    const problem = problemOf(() => validate(runRequest, { commit }));
+    expect(problem?.status).toBe(400);
+    expect(JSON.stringify(problem?.extensions.invalid_params)).toContain(field);
   });
 });

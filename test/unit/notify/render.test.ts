@@ -178,6 +178,39 @@ describe('renderMessage', () => {
     expect(renderMessage(event('Approval Requested', approval, 'slipway.approvals'))).not.toHaveProperty('link');
   });
 
+  it('announces a failed run: which pipeline, commit and ref, why, and a button to the run', () => {
+    const message = renderMessage(
+      event(
+        'Pipeline Run Failed',
+        {
+          run_id: 'run_01jd0000000000000000000000',
+          pipeline_name: 'release',
+          app_name: 'shop-api',
+          commit: { sha: '0123456789abcdef0123456789abcdef01234567', ref: 'refs/heads/main' },
+          state: 'failed',
+          requested_by: 'alice',
+          reason: 'stage build: BuildFailed: exit code 1',
+          url: '/api/v1/runs/run_01jd0000000000000000000000',
+        },
+        'slipway.pipelines',
+      ),
+    );
+    expect(message).toMatchObject({
+      title: 'Pipeline failed: release of shop-api',
+      text: 'Commit `0123456789ab` on `main` did not get through.\nReason: stage build: BuildFailed: exit code 1',
+      severity: 'failure',
+      link: { label: 'Open run', url: 'https://slipway.example.com/api/v1/runs/run_01jd0000000000000000000000' },
+    });
+    expect(message?.fields).toContainEqual(['Started by', 'alice']);
+    for (const quiet of [
+      'Pipeline Run Started',
+      'Pipeline Run Succeeded',
+      'Pipeline Run Cancelled',
+      'Pipeline Created',
+    ])
+      expect(renderMessage(event(quiet, {}, 'slipway.pipelines')), quiet).toBeUndefined();
+  });
+
   it('keeps a backtick in the image from breaking out of its code span', () => {
     const message = renderMessage(event('Deployment Started', { ...deployData, image: 'evil`<!channel>`' }));
     expect(message?.text).toBe("Rolling out `evil'<!channel>'`.");
@@ -192,8 +225,42 @@ describe('renderMessage', () => {
     expect(renderMessage(event('Team Member Added', {}, 'slipway.iam'))).toBeUndefined();
   });
 
+  it('announces a failed build with its commit, reason and a button to its log; other build events stay quiet', () => {
+    const build = {
+      build_id: 'bld_01jd0000000000000000000000',
+      app_name: 'shop-api',
+      commit: { sha: 'a'.repeat(40), ref: 'main' },
+      image: `ghcr.io/acme/shop-api:${'a'.repeat(40)}`,
+      state: 'failed',
+      reason: 'the build exited with code 1: ERROR: failed to solve',
+      requested_by: 'alice',
+      url: '/api/v1/builds/bld_01jd0000000000000000000000/logs',
+    };
+    expect(renderMessage(event('Build Failed', build, 'slipway.builds'))).toEqual({
+      title: 'Build failed: shop-api on main',
+      text: `Commit \`${'a'.repeat(12)}\` did not build.\nReason: the build exited with code 1: ERROR: failed to solve`,
+      severity: 'failure',
+      fields: [
+        ['Image', build.image],
+        ['Requested by', 'alice'],
+        ['Build', build.build_id],
+      ],
+      link: { label: 'Open build log', url: `https://slipway.example.com${build.url}` },
+      footer: 'Slipway · deployment/dep_01jd0000000000000000000000 · 2026-11-20 14:03 UTC',
+    });
+    for (const type of ['Build Started', 'Build Succeeded', 'Build Cancelled']) {
+      expect(renderMessage(event(type, { ...build, state: 'succeeded' }, 'slipway.builds'))).toBeUndefined();
+    }
+  });
+
   it('never throws and never prints undefined or [object Object], whatever the data holds', () => {
-    const types = ['Approval Requested', 'Deployment Failed', 'Rollback Started', 'Deployment Whatever'];
+    const types = [
+      'Approval Requested',
+      'Deployment Failed',
+      'Rollback Started',
+      'Deployment Whatever',
+      'Build Failed',
+    ];
     fc.assert(
       fc.property(fc.constantFrom(...types), fc.anything(), fc.dictionary(fc.string(), fc.anything()), (type, a, b) => {
         for (const data of [a, { ...deployData, ...b }]) {

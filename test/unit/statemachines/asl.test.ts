@@ -19,6 +19,7 @@ for (const machine of stateMachines) {
     root,
     machine,
     (fn) => `arn:aws:lambda:us-east-1:123456789012:function:slipway-${fn}`,
+    (name) => `arn:aws:states:us-east-1:123456789012:stateMachine:slipway-${name}`,
   ) as {
     States: Record<string, State>;
   };
@@ -27,7 +28,9 @@ for (const machine of stateMachines) {
   describe(machine.file, () => {
     it('names only placeholders the manifest substitutes, and uses every one', () => {
       const used = new Set([...raw.matchAll(/\$\{(\w+)\}/g)].map((m) => m[1]));
-      expect([...used].sort()).toEqual(Object.keys(machine.functions).sort());
+      expect([...used].sort()).toEqual(
+        [...Object.keys(machine.functions), ...Object.keys(machine.stateMachines ?? {})].sort(),
+      );
     });
 
     it('is valid States Language for asl-validator and for the local interpreter', () => {
@@ -54,6 +57,22 @@ for (const machine of stateMachines) {
           catches.some((c) => c.ErrorEquals.includes('States.ALL')),
           `${name} has no Catch for States.ALL`,
         ).toBe(true);
+      }
+    });
+
+    it('runs other machines only as nested executions it waits for, named after what they run, and declared', () => {
+      const nested = states.filter(([, s]) => s.Type === 'Task' && String(s.Resource).includes(':states:::states:'));
+      const declared = Object.values(machine.stateMachines ?? {}).map(
+        (name) => `arn:aws:states:us-east-1:123456789012:stateMachine:slipway-${name}`,
+      );
+      expect(nested.length).toBe(declared.length);
+      for (const [name, state] of nested) {
+        // .sync:2: the parent waits, gets the child's output as JSON, fails when the child does, and stops it when stopped.
+        expect(state.Resource, name).toBe('arn:aws:states:::states:startExecution.sync:2');
+        const parameters = state.Parameters as Record<string, unknown>;
+        expect(declared, name).toContain(parameters.StateMachineArn);
+        // Named after the build or deployment: a retried start is the same execution, never a second one.
+        expect(parameters['Name.$'], name).toMatch(/^\$\./);
       }
     });
 
