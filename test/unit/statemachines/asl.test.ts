@@ -82,7 +82,7 @@ describe('statemachines/build.asl.json as a nested execution', () => {
     const ends = entries.filter(([, s]) => s.End === true || s.Type === 'Succeed');
     expect(ends.map(([name]) => name)).toEqual(['RecordSuccess']);
     expect(States.RecordSuccess).toMatchObject({ ResultPath: '$.result', OutputPath: '$.result' });
-    expect((States.RecordSuccess?.Parameters as Record<string, unknown>).action).toBe('succeeded');
+    expect(States.RecordSuccess?.Parameters).toMatchObject({ action: 'succeeded' });
   });
 
   it('fails only with BuildFailed, and only after the step that records the failure (or its own failure)', () => {
