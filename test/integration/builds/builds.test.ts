@@ -4,6 +4,7 @@ import { BatchV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { simulatedBuildDigest } from '../../../infra/local/kubernetes/builds.ts';
 import { jobName, secretName } from '../../../shared/k8s/build-job.ts';
+import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, eventually } from '../client.ts';
 import { IMAGE_REPOSITORY, type Scene, startScene } from '../delivery/scene.ts';
 import { parseEventStream } from '../event-source.ts';
@@ -20,8 +21,18 @@ const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
 const GIT_TOKEN = `ghp_${randomBytes(12).toString('hex')}`;
 const base64 = (text: string) => Buffer.from(text).toString('base64');
 
+/** A Slack-style chat channel: failed builds are announced there. */
+let chat: Receiver;
+
 beforeAll(async () => {
-  scene = await startScene();
+  chat = await startReceiver();
+  scene = await startScene({
+    chat: {
+      channels: [{ kind: 'slack', url: `${chat.url}/services/T000/B000/XXXX` }],
+      allowed_hosts: ['127.0.0.1'],
+      allow_private: ['127.0.0.1'],
+    },
+  });
   const kc = new KubeConfig();
   kc.loadFromString(scene.cloud.services.kubernetes.kubeconfig);
   batch = kc.makeApiClient(BatchV1Api);
@@ -33,7 +44,10 @@ beforeAll(async () => {
   );
   scene.cloud.services.putSecret('slipway/builds/git/github.com', GIT_TOKEN);
 });
-afterAll(() => scene?.cloud.stop());
+afterAll(async () => {
+  await scene?.cloud.stop();
+  await chat?.close();
+});
 
 const sha = (prefix = '') => (prefix + randomBytes(20).toString('hex')).slice(0, 40);
 const requestBuild = (api: Client, commitSha: string, extra: Record<string, unknown> = {}) =>
@@ -209,6 +223,14 @@ describe('a build', () => {
     expect(end?.type).toBe('end');
     expect(JSON.parse(end?.data ?? '')).toMatchObject({ state: 'failed', reason: build.reason });
     await expect(batch.readNamespacedJob({ name: jobName(build.id), namespace: 'slipway-builds' })).rejects.toThrow();
+    // The chat channel hears of it, with a button to the log.
+    const message = await eventually(async () => {
+      const found = chat.requests.map((r) => JSON.stringify(r.json)).find((text) => text.includes(build.id));
+      if (!found) throw new Error('no chat message about the build yet');
+      return found;
+    });
+    expect(message).toContain('Build failed');
+    expect(message).toContain(`${scene.cloud.url}/api/v1/builds/${build.id}/logs`);
   });
 
   it('of a commit the repository does not have fails, saying so', async () => {

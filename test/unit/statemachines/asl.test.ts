@@ -86,3 +86,30 @@ for (const machine of stateMachines) {
     });
   });
 }
+
+/**
+ * The build machine's contract with whoever nests it (a pipeline run): input `{build_id}`, output
+ * `{build_id, image, digest}` (the success step's result), and a failure only as `BuildFailed`, after
+ * the failure is recorded.
+ */
+describe('statemachines/build.asl.json as a nested execution', () => {
+  const build = stateMachines.find((machine) => machine.name === 'build');
+  const { States } = JSON.parse(readFileSync(`${root}${build?.file}`, 'utf8')) as { States: Record<string, State> };
+  const entries = Object.entries(States);
+
+  it('outputs only what its success step answers, and ends there', () => {
+    const ends = entries.filter(([, s]) => s.End === true || s.Type === 'Succeed');
+    expect(ends.map(([name]) => name)).toEqual(['RecordSuccess']);
+    expect(States.RecordSuccess).toMatchObject({ ResultPath: '$.result', OutputPath: '$.result' });
+    expect(States.RecordSuccess?.Parameters).toMatchObject({ action: 'succeeded' });
+  });
+
+  it('fails only with BuildFailed, and only after the step that records the failure (or its own failure)', () => {
+    const fails = entries.filter(([, s]) => s.Type === 'Fail');
+    for (const [, state] of fails) expect(state.Error).toBe('BuildFailed');
+    const failNames = new Set(fails.map(([name]) => name));
+    const into = (s: State) => [s.Next, ...((s.Catch ?? []) as { Next: string }[]).map((c) => c.Next)];
+    const reachers = entries.filter(([, s]) => into(s).some((next) => failNames.has(String(next))));
+    expect(reachers.map(([name]) => name)).toEqual(['RecordFailure']);
+  });
+});
