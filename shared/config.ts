@@ -58,6 +58,15 @@ export const ENV = {
 
 export type EnvName = (typeof ENV)[keyof typeof ENV];
 
+export type WorkflowKind = 'deploy' | 'rollback' | 'build' | 'pipeline';
+/** The variable holding each workflow's state machine ARN (set for the functions that start or stop it). */
+export const STATE_MACHINE_ARN: Readonly<Record<WorkflowKind, EnvName>> = {
+  deploy: ENV.deployStateMachineArn,
+  rollback: ENV.rollbackStateMachineArn,
+  build: ENV.buildStateMachineArn,
+  pipeline: ENV.pipelineStateMachineArn,
+};
+
 /** A variable's value; unset and empty are the same. */
 export const readEnv = (name: EnvName): string | undefined => {
   const value = process.env[name];
@@ -93,14 +102,8 @@ export const config = {
   get eventBusName(): string | undefined {
     return readEnv(ENV.eventBusName);
   },
-  stateMachineArn(kind: 'deploy' | 'rollback' | 'build' | 'pipeline'): string {
-    const names = {
-      deploy: ENV.deployStateMachineArn,
-      rollback: ENV.rollbackStateMachineArn,
-      build: ENV.buildStateMachineArn,
-      pipeline: ENV.pipelineStateMachineArn,
-    };
-    return requireEnv(names[kind]);
+  stateMachineArn(kind: WorkflowKind): string {
+    return requireEnv(STATE_MACHINE_ARN[kind]);
   },
   get buildClusterId(): string | undefined {
     return readEnv(ENV.buildClusterId);

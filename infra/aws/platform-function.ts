@@ -10,7 +10,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
-import { ENV } from '../../shared/config.ts';
+import { ENV, STATE_MACHINE_ARN } from '../../shared/config.ts';
 import { ALLOWED_NETWORKS_ENV } from '../../shared/net/cluster-egress.ts';
 import { tableSchema } from '../../shared/store/table-schema.ts';
 import type { FunctionSpec, StateMachineName } from '../manifest.ts';
@@ -165,10 +165,7 @@ export class PlatformFunction extends NodejsFunction {
         id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:${names[kind]}:*]`,
         reason: 'Executions are named after deployments at run time; the grant is limited to this state machine.',
       });
-      this.addEnvironment(
-        kind === 'deploy' ? ENV.deployStateMachineArn : ENV.rollbackStateMachineArn,
-        machine.stateMachineArn,
-      );
+      this.addEnvironment(STATE_MACHINE_ARN[kind], machine.stateMachineArn);
     }
   }
 
