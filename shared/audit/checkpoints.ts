@@ -98,6 +98,18 @@ export type CheckpointOutcome =
  * Object Lock. Only the checkpointer runs this (it alone holds kms:Sign and the bucket's writes).
  */
 export async function takeCheckpoint(trigger: CheckpointTrigger, now = new Date()): Promise<CheckpointOutcome> {
+  // Two checkpointers racing for the same number: one writes, the other reads again. A request must
+  // get a checkpoint of its own (the caller waits for it); a scheduled run raced by another is done.
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await attemptCheckpoint(trigger, attempt === 1 ? now : new Date());
+    if (outcome.outcome !== 'raced' || trigger.kind !== 'request' || attempt >= MAX_RACES) return outcome;
+  }
+}
+
+/** How often a requested checkpoint reads again after losing a race before the bus retries it. */
+const MAX_RACES = 5;
+
+async function attemptCheckpoint(trigger: CheckpointTrigger, now: Date): Promise<CheckpointOutcome> {
   const [history, heads] = await Promise.all([checkpointHistory(), chainHeads()]);
   const base = history.valid && { key: history.valid.key, chains: history.valid.checkpoint.chains };
   const { chains, findings } = await advance(base, heads);

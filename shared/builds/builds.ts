@@ -9,7 +9,7 @@ import { appScope } from '../auth/scope.ts';
 import { config } from '../config.ts';
 import { startExecution, stopWorkflow, workflowUnavailable } from '../delivery/workflow.ts';
 import type { NewBuild } from '../domain/build.ts';
-import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
+import { busy, conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import type { Actor } from '../events/outbox.ts';
 import { newId } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
@@ -134,21 +134,31 @@ async function recordBuild(
  * `POST /builds/{id}/cancel`: ends it `cancelled` (in its state and its log), then stops its workflow;
  * the build watch deletes its Job when the stop lands. Whoever may run builds of the app may cancel.
  */
+/** A cancel racing the builder's log lines reads again this often before answering 409 (retry). */
+const MAX_CANCEL_ATTEMPTS = 5;
+
 export async function cancelBuild(caller: Caller, id: string, reason: string | undefined): Promise<BuildView> {
   const { access, items } = await signInAndRead(caller, [buildKeys.build(id)]);
   const build = items[0] as Build | undefined;
   if (!build) throw notFound('Build');
   access.require('build.run', appScope(build.project_id, build.app_id), 'build.read', 'Build');
   const detail = `cancelled by ${caller.sub}${reason ? `: ${reason}` : ''}`;
-  const cancelled = FINAL_STATES.has(build.state)
-    ? undefined
-    : await appendLog(build, platformLine(detail), build._log_cursor as LogCursor | undefined, {
-        set: { state: 'cancelled', reason: detail },
-        event: 'Build Cancelled',
-        by: caller,
-      });
+  // The cancel line joins the log after what the builder wrote; a line written meanwhile moves the
+  // log on, so read it again and retry, until the build has ended.
+  let current = build;
+  let cancelled: Build | undefined;
+  for (let attempt = 1; !cancelled && !FINAL_STATES.has(current.state) && attempt <= MAX_CANCEL_ATTEMPTS; attempt++) {
+    if (attempt > 1) current = await loadBuild(id);
+    if (FINAL_STATES.has(current.state)) break;
+    cancelled = await appendLog(current, platformLine(detail), current._log_cursor as LogCursor | undefined, {
+      set: { state: 'cancelled', reason: detail },
+      event: 'Build Cancelled',
+      by: caller,
+    });
+  }
   if (!cancelled) {
     const { state } = await loadBuild(id);
+    if (!FINAL_STATES.has(state)) throw busy('concurrent-modification', 'The build kept moving; retry the cancel.');
     throw conflict('build-final', `The build has already finished (${state}); there is nothing to cancel.`);
   }
   await stopWorkflow('build', id, detail);

@@ -60,11 +60,16 @@ async function checkpointNow(reason = 'test'): Promise<{ key: string; number: nu
   const reply = await admin.post('/api/v1/audit/checkpoints', { reason });
   expect(reply.status, reply.text).toBe(202);
   expect(reply.headers.get('location')).toBe('/api/v1/audit/checkpoints/latest');
+  return answered(reply.body.event_id);
+}
+
+/** Waits until the newest checkpoint answers the request `eventId` (ask for the next one only after it). */
+async function answered(eventId: string): Promise<{ key: string; number: number }> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     const latest = await admin.get('/api/v1/audit/checkpoints/latest');
-    if (latest.status === 200 && latest.body.request?.event_id === reply.body.event_id) return latest.body;
-    if (Date.now() > deadline) throw new Error(`No checkpoint answered ${reply.body.event_id}: ${latest.text}`);
+    if (latest.status === 200 && latest.body.request?.event_id === eventId) return latest.body;
+    if (Date.now() > deadline) throw new Error(`No checkpoint answered ${eventId}: ${latest.text}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -422,6 +427,8 @@ describe('asking for a checkpoint', () => {
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(again.body.event_id).toBe(first.body.event_id);
+    // Requests are answered in any order when several are in flight: this one first, then the next.
+    await answered(first.body.event_id);
 
     const latest = await checkpointNow('before the release freeze');
     const deadline = Date.now() + 20_000;
