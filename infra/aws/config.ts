@@ -69,6 +69,8 @@ export interface SlipwayConfig extends ApiSettings {
   buildImage: string | undefined;
   /** Name prefix of the registry and Git credential secrets only the builder may read (ADR 18). */
   buildSecretPrefix: string;
+  /** Name prefix of the Git webhook endpoints' secrets (one per endpoint). */
+  hookSecretPrefix: string;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -145,6 +147,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   }
   const buildSecretPrefix = raw('buildSecretPrefix') ?? 'slipway/builds/';
   if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
+  const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
+  if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
 
   return {
     stage,
@@ -169,6 +173,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     buildNamespace,
     buildImage,
     buildSecretPrefix,
+    hookSecretPrefix,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -42,6 +42,7 @@ describe('readConfig', () => {
       buildNamespace: 'slipway-builds',
       buildImage: undefined,
       buildSecretPrefix: 'slipway/builds/',
+      hookSecretPrefix: 'slipway/hooks/',
     });
   });
 

@@ -169,6 +169,9 @@ describe('manifest functions', () => {
       }
       if (has(spec, 'start-builds')) expected.BUILD_STATE_MACHINE_ARN = machineRef(spec.name, 'build');
       if (has(spec, 'build-secrets')) expected.SLIPWAY_BUILD_SECRET_PREFIX = 'slipway/builds/';
+      if (has(spec, 'hook-secrets') || has(spec, 'read-hook-secrets')) {
+        expected.SLIPWAY_HOOK_SECRET_PREFIX = 'slipway/hooks/';
+      }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
@@ -265,7 +268,7 @@ describe('manifest functions', () => {
     it('only deployments (deploy, rollback), builds, runs (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
-      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs')]);
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs'), roleOf('hook-dispatcher')].sort());
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
         [
           ...rolesWith('start-workflows'),
@@ -285,6 +288,10 @@ describe('manifest functions', () => {
           Ref: app.delivery.getLogicalId(app.delivery.workflows.pipeline.node.defaultChild as CfnElement),
         }),
       ]);
+      // The hook dispatcher is built before the machines, in their stack: it names the pipeline machine.
+      const dispatcher = statementsOf('hook-dispatcher').filter(acts(/^states:StartExecution$/));
+      expect(dispatcher.flatMap((s) => s.Action)).toEqual(['states:StartExecution']);
+      expect(dispatcher.flatMap((s) => s.Resource)).toEqual([namedMachine('pipeline')]);
     });
 
     it('only the functions that cancel deployments, builds or runs (and the pipeline machine) stop executions, of their own machines', () => {
@@ -382,14 +389,40 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers, and only the chat secret', () => {
+    it('only the functions with chat-secret may read secrets besides the cluster reachers and the webhook functions, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
-      expect(holders(acts(/^secretsmanager:/))).toEqual([...clusterReachers(), roleOf('notifier')].sort());
+      const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
+      expect(holders(acts(/^secretsmanager:/))).toEqual(
+        [...clusterReachers(), roleOf('notifier'), ...hookSecretHolders].sort(),
+      );
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(
         grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
       ).toBe(true);
+    });
+
+    it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {
+      expect(rolesWith('hook-secrets')).toEqual([roleOf('webhooks')]);
+      expect(rolesWith('read-hook-secrets')).toEqual([roleOf('hook')]);
+      const actions = (name: FunctionName) =>
+        statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .flatMap((s) => s.Action)
+          .sort();
+      expect(actions('hook')).toEqual(['secretsmanager:GetSecretValue']);
+      expect(actions('webhooks')).toEqual([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]);
+      for (const name of ['hook', 'webhooks'] as const) {
+        const resources = statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .flatMap((s) => s.Resource);
+        expect(JSON.stringify(resources)).toContain(':secret:slipway/hooks/*');
+      }
     });
 
     /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */

@@ -1,12 +1,13 @@
 /**
  * The local Secrets Manager through the real @aws-sdk/client-secrets-manager: create, read by
- * name or ARN, new versions, describe, not found, and persistence in its file.
+ * name or ARN, new versions, describe, delete, not found, and persistence in its file.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CreateSecretCommand,
+  DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -87,6 +88,20 @@ describe('local Secrets Manager', () => {
     expect(described.VersionIdsToStages).toEqual({
       [created.VersionId as string]: ['AWSPREVIOUS'],
       [put.VersionId as string]: ['AWSCURRENT'],
+    });
+  });
+
+  it('deletes a secret at once (ForceDeleteWithoutRecovery): it can then be neither read nor deleted again', async () => {
+    await client.send(new CreateSecretCommand({ Name: 'slipway/hooks/gone', SecretString: '{"current":"x"}' }));
+    const deleted = await client.send(
+      new DeleteSecretCommand({ SecretId: 'slipway/hooks/gone', ForceDeleteWithoutRecovery: true }),
+    );
+    expect(deleted.Name).toBe('slipway/hooks/gone');
+    await expect(client.send(new GetSecretValueCommand({ SecretId: 'slipway/hooks/gone' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+    await expect(client.send(new DeleteSecretCommand({ SecretId: 'slipway/hooks/gone' }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
     });
   });
 
