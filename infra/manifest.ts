@@ -26,7 +26,8 @@ export type FunctionName =
   | 'build-watch'
   | 'pipelines'
   | 'runs'
-  | 'pipeline-step';
+  | 'pipeline-step'
+  | 'commit-status';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -45,6 +46,7 @@ export type FunctionName =
  * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
  * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
  * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
+ * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  */
 export type Capability =
   | 'start-workflows'
@@ -60,7 +62,8 @@ export type Capability =
   | 'audit-checkpoints-read'
   | 'audit-checkpoints-write'
   | 'start-builds'
-  | 'build-secrets';
+  | 'build-secrets'
+  | 'git-tokens';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
@@ -317,6 +320,16 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'workflow',
     capabilities: ['cancel-runs'],
   },
+  {
+    name: 'commit-status',
+    entry: 'functions/commit-status/handler.ts',
+    description: "Reports pipeline runs as commit statuses to the app's Git provider (GitHub, GitLab)",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'read',
+    trigger: 'bus',
+    capabilities: ['git-tokens'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -472,6 +485,22 @@ export const rules: readonly RuleSpec[] = [
     },
     target: 'build-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+  {
+    name: 'commit-status',
+    description: 'Pipeline runs as commit statuses at the Git provider',
+    pattern: {
+      source: ['slipway.pipelines'],
+      'detail-type': [
+        'Pipeline Run Started',
+        'Pipeline Run Succeeded',
+        'Pipeline Run Failed',
+        'Pipeline Run Cancelled',
+      ],
+    },
+    target: 'commit-status',
+    // As the notifier: a provider outage of up to an hour is ridden out; later, the status would mislead.
+    retry: { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 },
   },
 ];
 

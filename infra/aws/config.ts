@@ -69,6 +69,8 @@ export interface SlipwayConfig extends ApiSettings {
   buildImage: string | undefined;
   /** Name prefix of the registry and Git credential secrets only the builder may read (ADR 18). */
   buildSecretPrefix: string;
+  /** Name prefix of the Git provider tokens only the commit status function may read (ADR 23). */
+  gitTokenSecretPrefix: string;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -145,6 +147,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   }
   const buildSecretPrefix = raw('buildSecretPrefix') ?? 'slipway/builds/';
   if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
+  const gitTokenSecretPrefix = raw('gitTokenSecretPrefix') ?? 'slipway/git-tokens/';
+  if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
 
   return {
     stage,
@@ -169,6 +173,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     buildNamespace,
     buildImage,
     buildSecretPrefix,
+    gitTokenSecretPrefix,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -33,6 +33,8 @@ export interface Reach {
   auditCheckpoints?: AuditCheckpoints;
   /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
   buildSecretPrefix?: string;
+  /** The Git provider tokens' name prefix: only the commit status function is granted it. */
+  gitTokenSecretPrefix?: string;
   /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
   runs?: RunWorkflowNames;
 }
@@ -96,13 +98,14 @@ function grant(
   config: SlipwayConfig,
 ): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
-  const { buildSecretPrefix, runs } = reach;
+  const { buildSecretPrefix, gitTokenSecretPrefix, runs } = reach;
   const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
   if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
   else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
   else if (capability === 'start-builds' && workflows && workflowNames)
     fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
   else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
+  else if (capability === 'git-tokens' && gitTokenSecretPrefix) fn.bindGitTokens(gitTokenSecretPrefix);
   else if (capability === 'run-pipelines' && workflows && runs) fn.bindRuns(runs, workflows.pipeline);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);

@@ -42,6 +42,7 @@ describe('readConfig', () => {
       buildNamespace: 'slipway-builds',
       buildImage: undefined,
       buildSecretPrefix: 'slipway/builds/',
+      gitTokenSecretPrefix: 'slipway/git-tokens/',
     });
   });
 
@@ -54,6 +55,11 @@ describe('readConfig', () => {
     expect(() => read({ buildClusterId: 'prod-cluster' })).toThrow(/buildClusterId/);
     expect(() => read({ buildNamespace: 'kube-system' })).toThrow(/buildNamespace/);
     expect(() => read({ buildSecretPrefix: 'a b' })).toThrow(/buildSecretPrefix/);
+  });
+
+  it('takes the Git provider tokens prefix from context, and refuses one that is not a secret name prefix', () => {
+    expect(read({ gitTokenSecretPrefix: 'team/git/' }).gitTokenSecretPrefix).toBe('team/git/');
+    expect(() => read({ gitTokenSecretPrefix: 'a b' })).toThrow(/gitTokenSecretPrefix/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

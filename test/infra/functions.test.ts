@@ -382,9 +382,20 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers, and only the chat secret', () => {
+    it('only the commit status function may read Git provider tokens, and only under their prefix', () => {
+      expect(rolesWith('git-tokens')).toEqual([roleOf('commit-status')]);
+      const underPrefix = (s: { Resource: unknown }) => JSON.stringify(s.Resource).includes('slipway/git-tokens/');
+      expect(holders(underPrefix)).toEqual([roleOf('commit-status')]);
+      const reads = statementsOf('commit-status').filter(acts(/^secretsmanager:/));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'] })]);
+      expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/git-tokens/*');
+    });
+
+    it('only the functions with chat-secret may read secrets besides the cluster reachers and the status reporter, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
-      expect(holders(acts(/^secretsmanager:/))).toEqual([...clusterReachers(), roleOf('notifier')].sort());
+      expect(holders(acts(/^secretsmanager:/))).toEqual(
+        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status')].sort(),
+      );
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(
