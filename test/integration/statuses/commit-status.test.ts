@@ -1,0 +1,163 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedStatus } from '../../../infra/local/git-provider.ts';
+import { eventually } from '../client.ts';
+import { type Scene, startScene } from '../delivery/scene.ts';
+
+/**
+ * Runs reported as commit statuses, end to end on the local cloud: a run's events reach the commit
+ * status function over the bus, which posts to the Git provider simulator as it would to GitHub.
+ */
+let scene: Scene;
+const TOKEN = 'ghp_localStatusToken0123456789';
+let tokenArn: string;
+beforeAll(async () => {
+  scene = await startScene({ workflowOverrides: { pipeline: { waitTimeOverrides: { WaitForTurn: 50 } } } });
+  tokenArn = scene.cloud.services.putSecret('slipway/git-tokens/shop-api', TOKEN);
+  await patchRepository({ status_token_secret_arn: tokenArn });
+});
+afterAll(() => scene?.cloud.stop());
+
+const git = () => scene.cloud.services.git;
+
+async function patchRepository(repository: Record<string, unknown>) {
+  const current = await scene.admin.get(`/api/v1/apps/${scene.app.id}`);
+  const reply = await scene.admin.patch(
+    `/api/v1/apps/${scene.app.id}`,
+    { repository },
+    { 'if-match': current.headers.get('etag') ?? '' },
+  );
+  expect(reply.status, reply.text).toBe(200);
+  return reply;
+}
+
+let commits = 0;
+/** A fresh commit SHA; `bad` makes the simulated build fail. */
+const sha = (prefix = 'c5') => `${prefix}${String(++commits).padStart(8, '0')}`.padEnd(40, 'f');
+
+let pipelines = 0;
+/** A build-only pipeline, started for `commit` by the developer: the run's id. */
+async function run(commit: string): Promise<{ id: string; pipeline: string }> {
+  const name = `ci-${++pipelines}`;
+  const created = await scene.admin.post('/api/v1/pipelines', {
+    app_id: scene.app.id,
+    name,
+    stages: [{ name: 'build', type: 'build' }],
+  });
+  expect(created.status, created.text).toBe(201);
+  const started = await scene.developer.post(`/api/v1/pipelines/${created.body.id}/run`, {
+    commit: { sha: commit, ref: 'main' },
+  });
+  expect(started.status, started.text).toBe(202);
+  return { id: started.body.id, pipeline: name };
+}
+
+/** The states the simulator recorded for a commit, once there are `count` of them. */
+const statesAt = (commit: string, count: number) =>
+  eventually(async () => {
+    const recorded = git().statuses(commit);
+    if (recorded.length < count)
+      throw new Error(`${recorded.length} statuses for ${commit}: ${JSON.stringify(recorded)}`);
+    return recorded;
+  }, 20_000);
+
+const states = (recorded: RecordedStatus[]) => recorded.map((s) => s.state);
+
+describe('a run reported to GitHub as commit statuses', () => {
+  it('goes pending then success on the commit, in context slipway/<pipeline>, linking the run, with the app’s token', async () => {
+    const commit = sha();
+    const { id, pipeline } = await run(commit);
+    const recorded = await statesAt(commit, 2);
+    expect(states(recorded)).toEqual(['pending', 'success']);
+    for (const status of recorded) {
+      expect(status).toMatchObject({
+        provider: 'github',
+        repository: 'acme/shop-api',
+        context: `slipway/${pipeline}`,
+        target_url: `${scene.cloud.url}/api/v1/runs/${id}`,
+        path: `/repos/acme/shop-api/statuses/${commit}`,
+        token_hash: createHash('sha256').update(TOKEN).digest('hex').slice(0, 12),
+      });
+    }
+    // Anyone trying it by hand reads the same through the simulator's HTTP view.
+    const view = await fetch(`${git().url}/_local/git/statuses?sha=${commit}`);
+    expect(((await view.json()) as RecordedStatus[]).map((s) => s.state)).toEqual(['pending', 'success']);
+  });
+
+  it('goes pending then failure when the build fails', async () => {
+    const commit = sha('bad');
+    await run(commit);
+    expect(states(await statesAt(commit, 2))).toEqual(['pending', 'failure']);
+  });
+
+  it('is posted again when the provider answers 500 (the bus retries), and lands', async () => {
+    git().failNext(500, 1);
+    const commit = sha();
+    await run(commit);
+    expect(states(await statesAt(commit, 2))).toEqual(['pending', 'success']);
+  });
+
+  it('is dropped, not retried, when the provider refuses it with a 4xx', async () => {
+    git().failNext(401, 1);
+    const commit = sha();
+    const { id } = await run(commit);
+    await eventually(async () => {
+      expect((await scene.developer.get(`/api/v1/runs/${id}`)).body.state).toBe('succeeded');
+    }, 20_000);
+    await statesAt(commit, 1);
+    // Bus retries here take at most 100 ms: a retried refusal would have landed by now.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(git().statuses(commit)).toHaveLength(1);
+  });
+});
+
+describe('an app’s provider settings', () => {
+  it('never return the status token or its secret reference, only that one is set', async () => {
+    const patched = await patchRepository({ status_token_secret_arn: tokenArn });
+    const got = await scene.admin.get(`/api/v1/apps/${scene.app.id}`);
+    const listed = await scene.admin.get(`/api/v1/apps?project_id=${scene.project.id}`);
+    for (const reply of [patched, got, listed]) {
+      expect(reply.status).toBe(200);
+      expect(reply.text).not.toContain(tokenArn);
+      expect(reply.text).not.toContain('slipway/git-tokens');
+      expect(reply.text).not.toContain(TOKEN);
+    }
+    expect(got.body.repository).toEqual({
+      provider: 'github',
+      url: 'https://github.com/acme/shop-api',
+      default_branch: 'main',
+      status_token_configured: true,
+    });
+    // A patch of another field keeps the token; the audit log's copy of the change does not show it either.
+    await patchRepository({ default_branch: 'main' });
+    expect((await scene.admin.get(`/api/v1/apps/${scene.app.id}`)).body.repository.status_token_configured).toBe(true);
+    const audit = await eventually(async () => {
+      const reply = await scene.admin.get(`/api/v1/audit?subject=app/${scene.app.id}`);
+      expect(reply.text).toContain('status_token_configured');
+      return reply;
+    });
+    expect(audit.text).not.toContain(tokenArn);
+  });
+
+  it('refuse a base URL over plain http to a host the platform does not allow', async () => {
+    const current = await scene.admin.get(`/api/v1/apps/${scene.app.id}`);
+    const reply = await scene.admin.patch(
+      `/api/v1/apps/${scene.app.id}`,
+      { repository: { api_base_url: 'http://ghe.example.com/api/v3' } },
+      { 'if-match': current.headers.get('etag') ?? '' },
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.headers.get('content-type')).toContain('application/problem+json');
+  });
+
+  it('send statuses to the GitHub Enterprise API the app names', async () => {
+    await patchRepository({ api_base_url: `${git().url}/api/v3` });
+    const commit = sha();
+    await run(commit);
+    const recorded = await statesAt(commit, 2);
+    expect(recorded.map((s) => s.path)).toEqual([
+      `/api/v3/repos/acme/shop-api/statuses/${commit}`,
+      `/api/v3/repos/acme/shop-api/statuses/${commit}`,
+    ]);
+  });
+});
