@@ -160,4 +160,18 @@ describe('an app’s provider settings', () => {
       `/api/v3/repos/acme/shop-api/statuses/${commit}`,
     ]);
   });
+
+  it('send statuses to GitLab in its own words, the project path as its id, the branch as its ref', async () => {
+    await patchRepository({ provider: 'gitlab', url: 'https://gitlab.com/acme/backend/shop-api', api_base_url: null });
+    const commit = sha();
+    await run(commit);
+    const recorded = await statesAt(commit, 2);
+    expect(states(recorded)).toEqual(['running', 'success']);
+    expect(recorded[1]).toMatchObject({
+      provider: 'gitlab',
+      repository: 'acme/backend/shop-api',
+      ref: 'main',
+      path: `/api/v4/projects/acme%2Fbackend%2Fshop-api/statuses/${commit}`,
+    });
+  });
 });
