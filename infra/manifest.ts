@@ -27,7 +27,10 @@ export type FunctionName =
   | 'pipelines'
   | 'runs'
   | 'pipeline-step'
-  | 'commit-status';
+  | 'commit-status'
+  | 'webhooks'
+  | 'hook'
+  | 'hook-dispatcher';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -47,6 +50,8 @@ export type FunctionName =
  * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
  * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
+ * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
+ * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
  */
 export type Capability =
   | 'start-workflows'
@@ -63,7 +68,9 @@ export type Capability =
   | 'audit-checkpoints-write'
   | 'start-builds'
   | 'build-secrets'
-  | 'git-tokens';
+  | 'git-tokens'
+  | 'hook-secrets'
+  | 'read-hook-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
@@ -330,6 +337,35 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
     capabilities: ['git-tokens'],
   },
+  {
+    name: 'webhooks',
+    entry: 'functions/webhooks/handler.ts',
+    description: 'Git webhook endpoints API: create, list, delete, rotate, the delivery log and replays',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['hook-secrets', 'sign-cursors'],
+  },
+  {
+    // Public: verifies, deduplicates and stores a delivery, then answers; runs start behind the bus.
+    name: 'hook',
+    entry: 'functions/hook/handler.ts',
+    description: 'Git provider deliveries (GitHub, GitLab): verify, store once, answer 202',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['read-hook-secrets'],
+  },
+  {
+    name: 'hook-dispatcher',
+    entry: 'functions/hook-dispatcher/handler.ts',
+    description: 'Starts the pipeline runs a stored Git push or pull request triggers',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+    capabilities: ['run-pipelines'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -420,6 +456,15 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/runs/{id}', 'runs'),
   r('POST', '/runs/{id}/cancel', 'runs'),
   r('POST', '/runs/{id}/retry', 'runs'),
+
+  r('GET', '/apps/{id}/webhooks', 'webhooks'),
+  r('POST', '/apps/{id}/webhooks', 'webhooks'),
+  r('GET', '/apps/{id}/webhooks/{hook_id}', 'webhooks'),
+  r('DELETE', '/apps/{id}/webhooks/{hook_id}', 'webhooks'),
+  r('POST', '/apps/{id}/webhooks/{hook_id}/rotate', 'webhooks'),
+  r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
+  r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
+  r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
 ];
 
 /** The platform's EventBridge bus. */
@@ -501,6 +546,14 @@ export const rules: readonly RuleSpec[] = [
     target: 'commit-status',
     // As the notifier: a provider outage of up to an hour is ridden out; later, the status would mislead.
     retry: { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 },
+  },
+  {
+    name: 'git-received',
+    description: 'A stored Git push or pull request: start the pipeline runs it triggers',
+    pattern: { source: ['slipway.hooks'], 'detail-type': ['Git Push Received', 'Git Pull Request Received'] },
+    target: 'hook-dispatcher',
+    // A push older than an hour is better replayed by hand than started late.
+    retry: { maximumRetryAttempts: 24, maximumEventAgeSeconds: 3600 },
   },
 ];
 

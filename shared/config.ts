@@ -23,6 +23,8 @@ export const ENV = {
   buildImage: 'SLIPWAY_BUILD_IMAGE',
   /** Name prefix of the registry and Git credential secrets of builds (the builder). */
   buildSecretPrefix: 'SLIPWAY_BUILD_SECRET_PREFIX',
+  /** Name prefix of the Git webhook endpoints' secrets (the webhooks API and the hook receiver). */
+  hookSecretPrefix: 'SLIPWAY_HOOK_SECRET_PREFIX',
   /** The chat channels secret (the notifier). */
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
   /** Where commit statuses go when an app names no API base URL (default the public APIs; locally the Git provider simulator). */
@@ -121,6 +123,9 @@ export const config = {
   },
   get buildSecretPrefix(): string {
     return readEnv(ENV.buildSecretPrefix) ?? 'slipway/builds/';
+  },
+  get hookSecretPrefix(): string {
+    return readEnv(ENV.hookSecretPrefix) ?? 'slipway/hooks/';
   },
   get chatSecretArn(): string | undefined {
     return readEnv(ENV.chatSecretArn);

@@ -71,6 +71,8 @@ export interface SlipwayConfig extends ApiSettings {
   buildSecretPrefix: string;
   /** Name prefix of the Git provider tokens only the commit status function may read (ADR 23). */
   gitTokenSecretPrefix: string;
+  /** Name prefix of the Git webhook endpoints' secrets (one per endpoint). */
+  hookSecretPrefix: string;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -149,6 +151,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
   const gitTokenSecretPrefix = raw('gitTokenSecretPrefix') ?? 'slipway/git-tokens/';
   if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
+  const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
+  if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
 
   return {
     stage,
@@ -174,6 +178,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     buildImage,
     buildSecretPrefix,
     gitTokenSecretPrefix,
+    hookSecretPrefix,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -106,7 +106,9 @@ function grant(
     fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
   else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
   else if (capability === 'git-tokens' && gitTokenSecretPrefix) fn.bindGitTokens(gitTokenSecretPrefix);
-  else if (capability === 'run-pipelines' && workflows && runs) fn.bindRuns(runs, workflows.pipeline);
+  else if (capability === 'run-pipelines' && runs) fn.bindRuns(runs, workflows?.pipeline ?? 'by-name');
+  else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
+  else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

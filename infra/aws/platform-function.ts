@@ -175,16 +175,23 @@ export class PlatformFunction extends NodejsFunction {
    * `<NAME>_STATE_MACHINE_ARN`. The ARNs are built from the machines' names, not their resources,
    * so the pipeline's own step function can hold this without a dependency cycle.
    */
-  bindRuns(names: RunWorkflowNames, pipeline?: IStateMachine): void {
-    pipeline?.grantStartExecution(this);
+  bindRuns(names: RunWorkflowNames, pipeline?: IStateMachine | 'by-name'): void {
+    const arn = (resource: string, resourceName: string) =>
+      Stack.of(this).formatArn({
+        service: 'states',
+        resource,
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+    // A function built before the machines (the hook dispatcher, in the delivery stack) names it.
+    if (pipeline === 'by-name') {
+      Grant.addToPrincipal({
+        grantee: this,
+        actions: ['states:StartExecution'],
+        resourceArns: [arn('stateMachine', names.pipeline)],
+      });
+    } else pipeline?.grantStartExecution(this);
     for (const [kind, name] of Object.entries(names)) {
-      const arn = (resource: string, resourceName: string) =>
-        Stack.of(this).formatArn({
-          service: 'states',
-          resource,
-          resourceName,
-          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        });
       Grant.addToPrincipal({
         grantee: this,
         actions: ['states:StopExecution'],
@@ -323,6 +330,33 @@ export class PlatformFunction extends NodejsFunction {
   }
 
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
+  /**
+   * The Git webhook endpoints' secrets, one per endpoint under `prefix`: `manage` (the webhooks API)
+   * creates, rotates, reads and deletes them; otherwise (the hook route) reads only.
+   */
+  bindHookSecrets(prefix: string, manage: boolean): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${prefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const actions = manage
+      ? [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DeleteSecret',
+        ]
+      : ['secretsmanager:GetSecretValue'];
+    Grant.addToPrincipal({ grantee: this, actions, resourceArns: [secrets] });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'One secret per webhook endpoint, named after its id at run time; the name prefix is the boundary.',
+    });
+    this.addEnvironment(ENV.hookSecretPrefix, prefix);
+  }
+
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);
     this.addEnvironment(ENV.chatSecretArn, secret.secretArn);

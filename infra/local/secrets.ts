@@ -1,8 +1,8 @@
 /**
  * The local Secrets Manager (served by aws-endpoint.ts under `secretsmanager`): CreateSecret,
- * PutSecretValue, GetSecretValue and DescribeSecret with AWS's shapes, ARNs (name + `-` + six
+ * PutSecretValue, GetSecretValue, DescribeSecret and DeleteSecret (at once, as with ForceDeleteWithoutRecovery) with AWS's shapes, ARNs (name + `-` + six
  * random characters) and version stages (AWSCURRENT / AWSPREVIOUS). Kept in memory, or in one
- * JSON file when `file` is given. String secrets only; no rotation, deletion or resource policies.
+ * JSON file when `file` is given. String secrets only; no rotation, recovery window or resource policies.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -126,6 +126,12 @@ export function createLocalSecrets(options: LocalSecretsOptions): LocalSecrets {
         VersionStages: version.stages,
         CreatedDate: epochSeconds(version.createdDate),
       };
+    },
+    DeleteSecret: (input) => {
+      const secret = find(input.SecretId);
+      secrets.delete(secret.name);
+      save();
+      return { ARN: secret.arn, Name: secret.name, DeletionDate: epochSeconds(Date.now()) };
     },
     DescribeSecret: (input) => {
       const secret = find(input.SecretId);

@@ -31,6 +31,12 @@ export const PERMISSIONS = [
   'pipeline.write',
   'pipeline.run',
   'approval.decide',
+  /** See an app's Git webhook endpoints and their delivery logs. */
+  'webhook.read',
+  /** Create, delete and rotate them (their secrets are shown once). */
+  'webhook.manage',
+  /** Replay a stored delivery (admins on the app only: it starts runs as the endpoint's creator). */
+  'webhook.replay',
   'audit.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
   'audit.checkpoint',
@@ -49,6 +55,7 @@ const viewer: Permission[] = [
   'iam.read',
   'build.read',
   'pipeline.read',
+  'webhook.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -67,6 +74,7 @@ const maintainer: Permission[] = [
   'env.update',
   'env.delete',
   'pipeline.write',
+  'webhook.manage',
   'iam.manage',
   'audit.read',
 ];
@@ -89,7 +97,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments, pipelines and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines, Git webhooks and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

@@ -7,6 +7,7 @@ import type { BindingView, MemberView, TeamView, UserView } from '../domain/iden
 import type { PipelineView } from '../domain/pipeline.ts';
 import type { ProjectView } from '../domain/project.ts';
 import type { RunView } from '../domain/run.ts';
+import type { WebhookView } from '../domain/webhook.ts';
 
 /**
  * Every change event the platform emits: its detail-type, its source and the shape of its data.
@@ -55,6 +56,18 @@ type RunEventData = Pick<RunView, 'pipeline_id' | 'pipeline_name' | 'app_id' | '
   retry_of?: string;
 };
 
+/** Data of `Git … Received`: which delivery of which endpoint to dispatch (its payload stays in the table). */
+interface GitReceivedData {
+  hook_id: string;
+  app_id: string;
+  delivery_id: string;
+  /** The delivery's id, or a replay's own: the runs a dispatch starts are counted under it. */
+  dispatch_id: string;
+  ref: string;
+  sha: string;
+  replay?: boolean;
+}
+
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
   readonly source: Source;
@@ -70,6 +83,7 @@ const approvals = from('slipway.approvals');
 const audit = from('slipway.audit');
 const builds = from('slipway.builds');
 const pipelines = from('slipway.pipelines');
+const hooks = from('slipway.hooks');
 
 export const CHANGE_EVENTS = {
   'Project Created': catalog<ProjectView>(),
@@ -132,6 +146,14 @@ export const CHANGE_EVENTS = {
   'Pipeline Run Succeeded': pipelines<RunEventData>(),
   'Pipeline Run Failed': pipelines<RunEventData>(),
   'Pipeline Run Cancelled': pipelines<RunEventData>(),
+
+  'Webhook Created': hooks<WebhookView>(),
+  'Webhook Deleted': hooks<Deleted & { app_id: string }>(),
+  'Webhook Secret Rotated': hooks<WebhookView>(),
+  /** A verified push or tag push, stored; the hook dispatcher starts the runs it triggers. */
+  'Git Push Received': hooks<GitReceivedData>(),
+  /** A verified pull/merge request, stored; the hook dispatcher starts the build-only runs it triggers. */
+  'Git Pull Request Received': hooks<GitReceivedData>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

@@ -64,7 +64,8 @@ async function serve(route: Route, req: ApiRequest, event: JwtEvent, context: Co
   const key = req.header('idempotency-key');
   if (method !== 'POST' || key === undefined) {
     await writes?.take();
-    return route(req);
+    const { stored: _secretless, ...answer } = await route(req);
+    return answer;
   }
 
   const claim = new IdempotencyClaim(req.caller, event.routeKey, event.rawPath, validateIdempotencyKey(key), req.text);
@@ -73,8 +74,8 @@ async function serve(route: Route, req: ApiRequest, event: JwtEvent, context: Co
   req.idempotency = claim;
   try {
     await writes?.take();
-    const result = await route(req);
-    await claim.complete(result);
+    const { stored, ...result } = await route(req);
+    await claim.complete(stored ?? result);
     return result;
   } catch (error) {
     // Only a claim this request holds is released, never another request's.

@@ -11,6 +11,8 @@ import { YAML_TYPES } from './yaml-types.ts';
 
 /** Documented request body limit (API Gateway allows 10 MB; nothing we accept comes close). */
 export const MAX_BODY_BYTES = 64 * 1024;
+/** The Git hook route's limit: a push names every file its commits touched (ADR 22). */
+export const MAX_HOOK_BODY_BYTES = 1024 * 1024;
 
 /** What every route reads of its request, signed in or not. */
 export interface HttpRequest {
@@ -40,7 +42,7 @@ export type PublicRoute = (req: HttpRequest) => Promise<ApiResult>;
  */
 export function kernel<E extends APIGatewayProxyEventV2, R>(
   routes: Record<string, R>,
-  { vary = [] }: { vary?: readonly string[] },
+  { vary = [], maxBodyBytes = MAX_BODY_BYTES }: { vary?: readonly string[]; maxBodyBytes?: number },
   serve: (route: R, req: HttpRequest, event: E, context: Context) => Promise<ApiResult>,
 ) {
   return lambda(async (event: E, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
@@ -49,7 +51,7 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
     try {
       const route = routes[event.routeKey];
       if (!route) throw notFound(`Route ${event.routeKey}`);
-      result = await serve(route, httpRequest(event, requestId), event, context);
+      result = await serve(route, httpRequest(event, requestId, maxBodyBytes), event, context);
     } catch (error) {
       result = problemResult(error, requestId);
     }
@@ -60,7 +62,8 @@ export function kernel<E extends APIGatewayProxyEventV2, R>(
 }
 
 /** Routes that skip the JWT authorizer (manifest `public`): they have no caller. */
-export const publicApi = (routes: Record<string, PublicRoute>) => kernel(routes, {}, (route, req) => route(req));
+export const publicApi = (routes: Record<string, PublicRoute>, options: { maxBodyBytes?: number } = {}) =>
+  kernel(routes, options, (route, req) => route(req));
 
 function rawBody(event: APIGatewayProxyEventV2): string | undefined {
   if (event.body === undefined || event.body === null) return undefined;
@@ -82,10 +85,10 @@ function problemResult(error: unknown, instance: string): ApiResult {
   };
 }
 
-function httpRequest(event: APIGatewayProxyEventV2, requestId: string): HttpRequest {
+function httpRequest(event: APIGatewayProxyEventV2, requestId: string, maxBodyBytes: number): HttpRequest {
   const headers = event.headers ?? {};
   const body = rawBody(event);
-  if (body !== undefined && Buffer.byteLength(body) > MAX_BODY_BYTES) throw payloadTooLarge(MAX_BODY_BYTES);
+  if (body !== undefined && Buffer.byteLength(body) > maxBodyBytes) throw payloadTooLarge(maxBodyBytes);
   return {
     routeKey: event.routeKey,
     path: event.rawPath,

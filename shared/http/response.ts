@@ -5,6 +5,11 @@ export interface ApiResult {
   statusCode: number;
   headers: Record<string, string>;
   body: string;
+  /**
+   * What an Idempotency-Key replay of this answer returns, when it must differ: an answer holding a
+   * secret shown once is stored without it (shared/http/api.ts strips this before answering).
+   */
+  stored?: ApiResult;
 }
 
 export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({

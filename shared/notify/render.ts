@@ -106,6 +106,12 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Rollback Failed': genericMessage,
   'Rollback Rejected': genericMessage,
   'Rollback Cancelled': genericMessage,
+  'Webhook Created': null,
+  'Webhook Deleted': null,
+  'Webhook Secret Rotated': null,
+  // The runs a delivery starts say so themselves.
+  'Git Push Received': null,
+  'Git Pull Request Received': null,
   'Project Created': null,
   'Project Updated': null,
   'Project Deleted': null,

@@ -43,6 +43,7 @@ describe('readConfig', () => {
       buildImage: undefined,
       buildSecretPrefix: 'slipway/builds/',
       gitTokenSecretPrefix: 'slipway/git-tokens/',
+      hookSecretPrefix: 'slipway/hooks/',
     });
   });
 

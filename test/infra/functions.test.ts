@@ -169,6 +169,9 @@ describe('manifest functions', () => {
       }
       if (has(spec, 'start-builds')) expected.BUILD_STATE_MACHINE_ARN = machineRef(spec.name, 'build');
       if (has(spec, 'build-secrets')) expected.SLIPWAY_BUILD_SECRET_PREFIX = 'slipway/builds/';
+      if (has(spec, 'hook-secrets') || has(spec, 'read-hook-secrets')) {
+        expected.SLIPWAY_HOOK_SECRET_PREFIX = 'slipway/hooks/';
+      }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
@@ -262,10 +265,10 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only deployments (deploy, rollback), builds, runs (pipeline) and the pipeline machine (nested) start executions', () => {
+    it('only deployments (deploy, rollback), builds, runs and the hook dispatcher (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
-      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs')]);
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('hook-dispatcher'), roleOf('runs')].sort());
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
         [
           ...rolesWith('start-workflows'),
@@ -391,10 +394,10 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/git-tokens/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers and the status reporter, and only the chat secret', () => {
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status')].sort(),
+        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), roleOf('hook'), roleOf('webhooks')].sort(),
       );
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);

@@ -22,6 +22,7 @@ import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline, pipelineChanges } from '../../domain/pipeline.ts';
 import { newProject, projectChanges } from '../../domain/project.ts';
 import { runRequest } from '../../domain/run.ts';
+import { newWebhook, rotateWebhook } from '../../domain/webhook.ts';
 import * as views from './views.ts';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -112,6 +113,11 @@ export const tags = [
     description:
       'A pipeline takes a commit of an application through a build (one image, by digest) and deploy stages to its environments. Definitions are JSON or YAML and versioned; a run records the version it ran. Runs answer 202 at once: follow `GET /runs/{id}` until its state is final.',
   },
+  {
+    name: 'Webhooks',
+    description:
+      "GitHub and GitLab deliveries start pipeline runs: an application's endpoints (each with its own secret, shown once), the public route providers post to, and the delivery log.",
+  },
 ] as const;
 
 export type Tag = (typeof tags)[number]['name'];
@@ -133,6 +139,8 @@ const pages = {
   builds: views.page(views.build),
   pipelines: views.page(views.pipeline),
   runs: views.page(views.run),
+  webhooks: views.page(views.webhook),
+  deliveries: views.page(views.delivery),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -196,6 +204,13 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   PipelinePage: pages.pipelines,
   Run: views.run,
   RunPage: pages.runs,
+  NewWebhook: newWebhook,
+  RotateWebhook: rotateWebhook,
+  Webhook: views.webhook,
+  WebhookWithSecret: views.webhookWithSecret,
+  WebhookPage: pages.webhooks,
+  Delivery: views.delivery,
+  DeliveryPage: pages.deliveries,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -218,6 +233,7 @@ const ids = {
   build: path('id', resourceId('bld'), 'Build id.'),
   pipeline: path('id', resourceId('pln'), 'Pipeline id.'),
   run: path('id', resourceId('run'), 'Run id.'),
+  hook: path('hook_id', resourceId('hook'), 'Webhook endpoint id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -903,6 +919,90 @@ export const operations: readonly Operation[] = [
         403: 'Needs pipeline.run.',
         404: 'The run or its pipeline does not exist, or you cannot see it.',
         409: 'The run is still in progress (`run-in-progress`).',
+      },
+    }),
+  ),
+  ...section(
+    'Webhooks',
+    op('POST /api/v1/apps/{id}/webhooks', 'createWebhook', 'Create a Git webhook endpoint', {
+      description:
+        "For the application's repository on its provider. The answer holds the secret, this once (it lives in Secrets Manager and is never returned again, not even by an Idempotency-Key replay): set the provider's webhook to `url` with this secret (GitHub: content type application/json, or form-encoded).",
+      parameters: [ids.app],
+      ...create(newWebhook, views.webhookWithSecret),
+      errors: {
+        403: 'Needs webhook.manage on the application.',
+        422: 'The provider is not the repository’s (`provider-mismatch`).',
+      },
+    }),
+    op('GET /api/v1/apps/{id}/webhooks', 'listWebhooks', "List an application's webhook endpoints", {
+      parameters: [ids.app],
+      paged: true,
+      success: list(pages.webhooks),
+    }),
+    op('GET /api/v1/apps/{id}/webhooks/{hook_id}', 'getWebhook', 'Get a webhook endpoint', {
+      parameters: [ids.app, ids.hook],
+      success: read(views.webhook),
+    }),
+    op('DELETE /api/v1/apps/{id}/webhooks/{hook_id}', 'deleteWebhook', 'Delete a webhook endpoint', {
+      description: 'Its secret is deleted with it: later deliveries get 401.',
+      parameters: [ids.app, ids.hook],
+      success: gone,
+      errors: { 403: 'Needs webhook.manage.' },
+    }),
+    op('POST /api/v1/apps/{id}/webhooks/{hook_id}/rotate', 'rotateWebhook', "Rotate a webhook endpoint's secret", {
+      description:
+        'A new secret, shown this once; the previous one is still accepted for `overlap_hours` (default 24, 0 ends it now), time to change the provider’s setting.',
+      parameters: [ids.app, ids.hook],
+      body: { schema: rotateWebhook },
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'Rotated, with the new secret.', schema: views.webhookWithSecret }],
+      errors: { 403: 'Needs webhook.manage.', 409: 'Rotated by someone else at the same moment.' },
+    }),
+    op('GET /api/v1/apps/{id}/webhooks/{hook_id}/deliveries', 'listDeliveries', "A webhook endpoint's delivery log", {
+      description:
+        'Newest first, kept 30 days: the event, the provider’s delivery id, when it arrived, its outcome (runs started, ignored and why, refused and why) and how long it took.',
+      parameters: [ids.app, ids.hook],
+      paged: true,
+      success: list(pages.deliveries),
+    }),
+    op(
+      'POST /api/v1/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay',
+      'replayDelivery',
+      'Replay a stored delivery',
+      {
+        description:
+          "Dispatches a stored push or pull request again: its pipelines' runs start anew, acting for the endpoint's creator. Admins on the application only; audited.",
+        parameters: [
+          ids.app,
+          ids.hook,
+          path('delivery_id', z.string().check(z.regex(/^[\x21-\x7e]{1,128}$/)), "The provider's delivery id."),
+        ],
+        idempotencyKey: true,
+        success: [
+          {
+            status: 202,
+            description: 'Accepted: the delivery is pending again.',
+            schema: views.delivery,
+            location: true,
+          },
+        ],
+        errors: { 403: 'Needs webhook.replay (admin).', 409: 'Only a push or pull request can be replayed.' },
+      },
+    ),
+    op('POST /api/v1/hooks/{provider}/{hook_id}', 'receiveDelivery', 'Receive a GitHub or GitLab delivery', {
+      public: true,
+      description:
+        'What the provider posts to. GitHub: `X-Hub-Signature-256` (HMAC-SHA256 of the body), `X-GitHub-Event`, `X-GitHub-Delivery`; GitLab: `X-Gitlab-Token`, `X-Gitlab-Event`, `Idempotency-Key` or `X-Gitlab-Event-UUID`. Bodies up to 1 MiB, JSON or (GitHub) form-encoded `payload=`. A redelivery answers 200 with the first outcome and starts nothing.',
+      parameters: [path('provider', z.enum(['github', 'gitlab']), 'The Git provider.'), ids.hook],
+      success: [
+        { status: 202, description: 'Stored; runs start behind the bus.', schema: views.delivery },
+        { status: 200, description: 'A redelivery: the first delivery’s outcome.', schema: views.delivery },
+      ],
+      errors: {
+        401: 'Unknown endpoint, or a missing or wrong signature or token (the same answer).',
+        413: 'Over 1 MiB.',
+        415: 'Neither JSON nor form-encoded.',
+        422: 'Not from the application’s repository (`repository-mismatch`), or an event the endpoint was not created for (`event-not-enabled`).',
       },
     }),
   ),

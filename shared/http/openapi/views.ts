@@ -423,3 +423,46 @@ export const run = z.object({
   started_at: z.optional(timestamp),
   finished_at: z.optional(timestamp),
 });
+
+/** A Git webhook endpoint; its secret is only in the answers that create or rotate it. */
+export const webhook = z.object({
+  id: resourceId('hook'),
+  app_id: resourceId('app'),
+  project_id: resourceId('prj'),
+  provider: z.enum(['github', 'gitlab']),
+  events: z.array(z.enum(['push', 'tag_push', 'pull_request'])),
+  repository_id: z.optional(z.string()),
+  url: z.string().check(z.describe('Where the provider posts: `/api/v1/hooks/{provider}/{id}` on the public URL.')),
+  secret_version: version.check(z.describe('Goes up by one on every rotation.')),
+  verified_at: z.optional(timestamp.check(z.describe('When a ping last arrived, signed with its secret.'))),
+  rotated_at: z.optional(timestamp),
+  previous_secret_valid_until: z.optional(timestamp),
+  version,
+  created_by: userId.check(z.describe('Whom the runs its deliveries start act for, as they are at dispatch.')),
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+export const webhookWithSecret = z.object({
+  ...webhook.shape,
+  secret: z.string().check(z.describe('Shown this once: paste it in the provider’s webhook settings.')),
+});
+
+/** One delivery as the log shows it. */
+export const delivery = z.object({
+  hook_id: resourceId('hook'),
+  delivery_id: z.string(),
+  event: z.string().check(z.describe('X-GitHub-Event or X-Gitlab-Event.')),
+  received_at: timestamp,
+  ref: z.optional(z.string()),
+  sha: z.optional(z.string()),
+  outcome: z.object({
+    status: z.enum(['pending', 'dispatched', 'ignored', 'refused']),
+    reason: z.optional(z.string()),
+    runs: z.optional(z.array(z.object({ pipeline_id: resourceId('pln'), run_id: resourceId('run') }))),
+    skipped: z.optional(z.array(z.object({ pipeline_id: resourceId('pln'), reason: z.string() }))),
+  }),
+  duration_ms: z.optional(z.int().check(z.describe('From receipt to the outcome.'))),
+  replayed_at: z.optional(timestamp),
+  replayed_by: z.optional(userId),
+});
