@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedStatus } from '../../../infra/local/git-provider.ts';
-import { eventually } from '../client.ts';
-import { type Scene, startScene } from '../delivery/scene.ts';
+import { client, eventually } from '../client.ts';
+import { quickDelivery, type Scene, startScene } from '../delivery/scene.ts';
+import { githubHeaders, githubPush } from '../hooks/payloads.ts';
 
 /**
  * Runs reported as commit statuses, end to end on the local cloud: a run's events reach the commit
@@ -12,7 +13,9 @@ let scene: Scene;
 const TOKEN = 'ghp_localStatusToken0123456789';
 let tokenArn: string;
 beforeAll(async () => {
-  scene = await startScene({ workflowOverrides: { pipeline: { waitTimeOverrides: { WaitForTurn: 50 } } } });
+  scene = await startScene({
+    workflowOverrides: { ...quickDelivery.workflowOverrides, pipeline: { waitTimeOverrides: { WaitForTurn: 50 } } },
+  });
   tokenArn = scene.cloud.services.putSecret('slipway/git-tokens/shop-api', TOKEN);
   await patchRepository({ status_token_secret_arn: tokenArn });
 });
@@ -108,6 +111,50 @@ describe('a run reported to GitHub as commit statuses', () => {
     // Bus retries here take at most 100 ms: a retried refusal would have landed by now.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     expect(git().statuses(commit)).toHaveLength(1);
+  });
+});
+
+describe('a push, end to end', () => {
+  it('starts a run that builds and deploys dev, and the pushed commit goes pending then success at GitHub', async () => {
+    const hook = await scene.admin.post(`/api/v1/apps/${scene.app.id}/webhooks`, { provider: 'github' });
+    expect(hook.status, hook.text).toBe(201);
+    const created = await scene.admin.post('/api/v1/pipelines', {
+      app_id: scene.app.id,
+      name: 'push-to-dev',
+      stages: [
+        { name: 'build', type: 'build' },
+        { name: 'dev', type: 'deploy', env: 'dev', needs: ['build'] },
+      ],
+      triggers: { branches: ['main'] },
+    });
+    expect(created.status, created.text).toBe(201);
+
+    const commit = sha();
+    const body = JSON.stringify(
+      githubPush({ repo: 'https://github.com/acme/shop-api', ref: 'refs/heads/main', sha: commit }),
+    );
+    const delivered = await client(scene.cloud.url).request('POST', `/api/v1/hooks/github/${hook.body.id}`, {
+      raw: body,
+      headers: githubHeaders('push', body, hook.body.secret),
+    });
+    expect(delivered.status, delivered.text).toBe(202);
+
+    // The file's other pipelines have no triggers, so the push runs them too: each has its own context.
+    const recorded = await eventually(async () => {
+      const ours = git()
+        .statuses(commit)
+        .filter((s) => s.context === 'slipway/push-to-dev');
+      if (ours.length < 2) throw new Error(`${ours.length} statuses for push-to-dev`);
+      return ours;
+    }, 20_000);
+    expect(states(recorded)).toEqual(['pending', 'success']);
+    const runPath = new URL(recorded[1]?.target_url ?? '').pathname;
+    const finished = await scene.developer.get(runPath);
+    expect(finished.body).toMatchObject({ state: 'succeeded', commit: { sha: commit, ref: 'refs/heads/main' } });
+    expect(finished.body.stages.map((s: { name: string; state: string }) => `${s.name} ${s.state}`)).toEqual([
+      'build succeeded',
+      'dev succeeded',
+    ]);
   });
 });
 
