@@ -7,7 +7,7 @@
  * secret). Without --hook and --secret it creates an endpoint through the API with a dev admin token
  * (minted like `npm run token`) and prints its id and secret, to reuse.
  */
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createDevIssuer, devIssuerUrl, loadSigningKey } from './dev-issuer.ts';
@@ -117,6 +117,8 @@ function pushPayload(repo: { url: string; default_branch: string }, ref: string,
     commits: [headCommit],
     head_commit: headCommit,
     repository: {
+      // GitHub's numeric id: made up, but the same for a repository on every run (the endpoint may be bound to it).
+      id: Number.parseInt(createHash('sha256').update(path).digest('hex').slice(0, 8), 16),
       name,
       full_name: `${owner}/${name}`,
       private: true,

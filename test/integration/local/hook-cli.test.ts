@@ -100,7 +100,11 @@ describe('npm run hook', () => {
       after: sha,
       deleted: false,
       head_commit: { id: sha, modified: ['README.md'] },
-      repository: { full_name: 'acme/shop-api', clone_url: 'https://github.com/acme/shop-api.git' },
+      repository: {
+        id: expect.any(Number),
+        full_name: 'acme/shop-api',
+        clone_url: 'https://github.com/acme/shop-api.git',
+      },
     });
   });
 
