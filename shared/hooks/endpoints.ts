@@ -56,7 +56,12 @@ export async function createWebhook(caller: Caller, appId: string, input: NewWeb
   try {
     await commit([
       createRecord(item, 'Webhook'),
-      recordChange(caller, { type: 'Webhook Created', subject: id, project_id: view.project_id, data: view }),
+      recordChange(caller, {
+        type: 'Webhook Created',
+        subject: `webhook/${id}`,
+        project_id: view.project_id,
+        data: view,
+      }),
     ]);
   } catch (error) {
     await deleteHookSecrets(id).catch(() => undefined);
@@ -81,7 +86,7 @@ export async function deleteWebhook(caller: Caller, appId: string, hookId: strin
     deleteRecord(hookKeys.endpoint(hookId), endpoint.version as number, 'Webhook'),
     recordChange(caller, {
       type: 'Webhook Deleted',
-      subject: hookId,
+      subject: `webhook/${hookId}`,
       project_id: endpoint.project_id as string,
       data: { id: hookId, app_id: appId },
     }),
@@ -137,7 +142,7 @@ export async function rotateWebhook(
     },
     recordChange(caller, {
       type: 'Webhook Secret Rotated',
-      subject: hookId,
+      subject: `webhook/${hookId}`,
       project_id: view.project_id,
       data: view,
     }),
@@ -191,7 +196,7 @@ export async function replayDelivery(
     },
     recordChange(caller, {
       type: git.kind === 'push' ? 'Git Push Received' : 'Git Pull Request Received',
-      subject: hookId,
+      subject: `webhook/${hookId}`,
       project_id: endpoint.project_id as string,
       data: {
         hook_id: hookId,

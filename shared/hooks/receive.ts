@@ -164,7 +164,7 @@ function effects(endpoint: Item, git: GitEvent, deliveryId: string, outcome: Del
       { sub: `hook:${hookId}` },
       {
         type: git.kind === 'push' ? 'Git Push Received' : 'Git Pull Request Received',
-        subject: hookId,
+        subject: `webhook/${hookId}`,
         project_id: endpoint.project_id as string,
         data: {
           hook_id: hookId,

@@ -54,14 +54,17 @@ export interface BundlesReport {
   apiFunctionsWithKubernetesClient: string[];
 }
 
-export async function measureBundles(repoRoot: string, runs = 20): Promise<BundlesReport> {
+/** `only`: these functions (and the floor), for measuring one area alone. */
+export async function measureBundles(repoRoot: string, runs = 20, only?: readonly string[]): Promise<BundlesReport> {
   const benchDir = join(repoRoot, '.bench');
   mkdirSync(join(benchDir, 'bundles'), { recursive: true });
   writeFileSync(join(benchDir, 'floor.ts'), FLOOR_SOURCE);
 
   const entries = [
     { name: 'floor', trigger: 'floor' as const, entry: join(benchDir, 'floor.ts') },
-    ...functions.map((fn) => ({ name: fn.name, trigger: fn.trigger ?? 'api', entry: join(repoRoot, fn.entry) })),
+    ...functions
+      .filter((fn) => only === undefined || only.includes(fn.name))
+      .map((fn) => ({ name: fn.name, trigger: fn.trigger ?? 'api', entry: join(repoRoot, fn.entry) })),
   ];
   const built = [];
   for (const { name, trigger, entry } of entries) {

@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions) and audit checkpoint cost.
+ * first deploy, transitions), Git webhook deliveries (to 202, to a started run) and audit checkpoint cost.
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -15,6 +15,7 @@ import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
+import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
@@ -70,6 +71,7 @@ let delivery: Awaited<ReturnType<typeof measureDelivery>>;
 let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
+let hooks: Awaited<ReturnType<typeof measureHooks>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -94,6 +96,10 @@ try {
   pipelines = await measurePipelines(cloud);
   print(pipelinesMarkdown(pipelines));
 
+  progress('Git webhook deliveries (320 signed pushes to 202, 20 to a started run)');
+  hooks = await measureHooks(cloud);
+  print(hooksMarkdown(hooks));
+
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
   print(checkpointsMarkdown(checkpoints));
@@ -117,6 +123,7 @@ writeFileSync(
       delivery,
       builds,
       pipelines,
+      hooks,
       checkpoints,
     },
     null,

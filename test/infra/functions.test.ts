@@ -268,7 +268,7 @@ describe('manifest functions', () => {
     it('only deployments (deploy, rollback), builds, runs and the hook dispatcher (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
-      expect(rolesWith('run-pipelines')).toEqual([roleOf('hook-dispatcher'), roleOf('runs')].sort());
+      expect(rolesWith('run-pipelines')).toEqual([roleOf('runs'), roleOf('hook-dispatcher')].sort());
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
         [
           ...rolesWith('start-workflows'),
@@ -288,6 +288,10 @@ describe('manifest functions', () => {
           Ref: app.delivery.getLogicalId(app.delivery.workflows.pipeline.node.defaultChild as CfnElement),
         }),
       ]);
+      // The hook dispatcher is built before the machines, in their stack: it names the pipeline machine.
+      const dispatcher = statementsOf('hook-dispatcher').filter(acts(/^states:StartExecution$/));
+      expect(dispatcher.flatMap((s) => s.Action)).toEqual(['states:StartExecution']);
+      expect(dispatcher.flatMap((s) => s.Resource)).toEqual([namedMachine('pipeline')]);
     });
 
     it('only the functions that cancel deployments, builds or runs (and the pipeline machine) stop executions, of their own machines', () => {
@@ -396,14 +400,38 @@ describe('manifest functions', () => {
 
     it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
+      const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), roleOf('hook'), roleOf('webhooks')].sort(),
+        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), ...hookSecretHolders].sort(),
       );
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(
         grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
       ).toBe(true);
+    });
+
+    it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {
+      expect(rolesWith('hook-secrets')).toEqual([roleOf('webhooks')]);
+      expect(rolesWith('read-hook-secrets')).toEqual([roleOf('hook')]);
+      const actions = (name: FunctionName) =>
+        statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .flatMap((s) => s.Action)
+          .sort();
+      expect(actions('hook')).toEqual(['secretsmanager:GetSecretValue']);
+      expect(actions('webhooks')).toEqual([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]);
+      for (const name of ['hook', 'webhooks'] as const) {
+        const resources = statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .flatMap((s) => s.Resource);
+        expect(JSON.stringify(resources)).toContain(':secret:slipway/hooks/*');
+      }
     });
 
     /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */

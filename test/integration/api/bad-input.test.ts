@@ -14,6 +14,8 @@ let other: Awaited<ReturnType<typeof world>>;
 let pendingApproval: string;
 /** A pipeline of the fixture app (build, then prod). */
 let pipeline: { id: string };
+/** A GitHub webhook endpoint of the fixture app. */
+let hook: { id: string; secret: string };
 
 /** Snapshot of everything a refused request could have touched. */
 async function everything() {
@@ -33,6 +35,9 @@ async function everything() {
     // A refused pipeline write would be listed here, a refused run in its pipeline's runs.
     admin.get(`/api/v1/pipelines?app_id=${fixture.app.id}&limit=100`),
     admin.get(`/api/v1/pipelines/${pipeline.id}/runs?limit=100`),
+    // A refused webhook change or delivery would show in the endpoints or the delivery log.
+    admin.get(`/api/v1/apps/${fixture.app.id}/webhooks?limit=100`),
+    admin.get(`/api/v1/apps/${fixture.app.id}/webhooks/${hook.id}/deliveries?limit=100`),
   ]);
   return replies.map((r) => r.text);
 }
@@ -47,6 +52,7 @@ beforeAll(async () => {
   pendingApproval = await waitingAtTheGate();
   build = await aBuild();
   pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
+  hook = await create(admin, `/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'github' });
 });
 
 /** A build of the other app, on the simulated cluster: what log requests are refused about. */
@@ -375,6 +381,60 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ],
       ['a malformed run id', () => admin.get('/api/v1/runs/run_..%2F..%2Fx'), 404, 'not-found'],
       [
+        'a webhook of an unknown provider',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'bitbucket' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a webhook with an unknown event',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'github', events: ['issues'] }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a GitLab webhook for a GitHub repository',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'gitlab' }),
+        422,
+        'provider-mismatch',
+      ],
+      [
+        'a rotation overlapping past 7 days',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks/${hook.id}/rotate`, { overlap_hours: 1000 }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a malformed webhook id',
+        () => admin.delete(`/api/v1/apps/${fixture.app.id}/webhooks/hook_..%2Fx`),
+        404,
+        'not-found',
+      ],
+      [
+        'a delivery with a wrong signature',
+        () =>
+          client(cloud.url).request('POST', `/api/v1/hooks/github/${hook.id}`, {
+            raw: '{"zen":"x"}',
+            headers: {
+              'x-github-event': 'ping',
+              'x-github-delivery': 'd1',
+              'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+            },
+          }),
+        401,
+        'unauthorized',
+      ],
+      [
+        'a delivery signed for GitHub sent to the GitLab route',
+        () =>
+          client(cloud.url).request('POST', `/api/v1/hooks/gitlab/${hook.id}`, {
+            raw: '{"zen":"x"}',
+            headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': hook.secret },
+          }),
+        401,
+        'unauthorized',
+      ],
+      [
         'a cancel with an unknown field',
         () => admin.post('/api/v1/runs/run_01jd0000000000000000000000/cancel', { force: true }),
         400,
@@ -527,6 +587,60 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         () => admin.post('/api/v1/builds/bld_01jd0000000000000000000000/cancel', {}),
         404,
         'not-found',
+      ],
+      [
+        'a webhook of an unknown provider',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'bitbucket' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a webhook with an unknown event',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'github', events: ['issues'] }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a GitLab webhook for a GitHub repository',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'gitlab' }),
+        422,
+        'provider-mismatch',
+      ],
+      [
+        'a rotation overlapping past 7 days',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/webhooks/${hook.id}/rotate`, { overlap_hours: 1000 }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a malformed webhook id',
+        () => admin.delete(`/api/v1/apps/${fixture.app.id}/webhooks/hook_..%2Fx`),
+        404,
+        'not-found',
+      ],
+      [
+        'a delivery with a wrong signature',
+        () =>
+          client(cloud.url).request('POST', `/api/v1/hooks/github/${hook.id}`, {
+            raw: '{"zen":"x"}',
+            headers: {
+              'x-github-event': 'ping',
+              'x-github-delivery': 'd1',
+              'x-hub-signature-256': `sha256=${'0'.repeat(64)}`,
+            },
+          }),
+        401,
+        'unauthorized',
+      ],
+      [
+        'a delivery signed for GitHub sent to the GitLab route',
+        () =>
+          client(cloud.url).request('POST', `/api/v1/hooks/gitlab/${hook.id}`, {
+            raw: '{"zen":"x"}',
+            headers: { 'x-gitlab-event': 'Push Hook', 'x-gitlab-token': hook.secret },
+          }),
+        401,
+        'unauthorized',
       ],
       [
         'a cancel with an unknown field',

@@ -6,6 +6,7 @@ import { Access, type Grant } from '../../../shared/auth/access.ts';
 import { type Client, client, eventually } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
+import { githubHeaders, githubPush } from '../hooks/payloads.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
 /**
@@ -552,7 +553,81 @@ const cases: Record<string, RouteCase> = {
     success: 202,
     setup: async () => ({ path: `${v1}/runs/${pipes.ended}/retry` }),
   },
+  'GET /api/v1/apps/{id}/webhooks': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks` }),
+  },
+  'POST /api/v1/apps/{id}/webhooks': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks`, body: { provider: 'github' } }),
+  },
+  'GET /api/v1/apps/{id}/webhooks/{hook_id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks/${hooks.shared}` }),
+  },
+  // Deleting ends an endpoint: who may delete gets a fresh one; the others try the shared one.
+  'DELETE /api/v1/apps/{id}/webhooks/{hook_id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async (persona) => ({
+      path: `${v1}/apps/${P.app.id}/webhooks/${
+        expected({ on: 'P', level: 'maintainer' }, persona, 204) === 204 ? (await newHook()).id : hooks.shared
+      }`,
+    }),
+  },
+  'POST /api/v1/apps/{id}/webhooks/{hook_id}/rotate': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/rotate`, body: {} }),
+  },
+  'GET /api/v1/apps/{id}/webhooks/{hook_id}/deliveries': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries` }),
+  },
+  'POST /api/v1/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay': {
+    need: { on: 'P', level: 'admin' },
+    success: 202,
+    setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries/${hooks.push}/replay` }),
+  },
+  // Public: the signature is the authentication, whoever else the caller is.
+  'POST /api/v1/hooks/{provider}/{hook_id}': {
+    need: { on: 'public' },
+    success: 202,
+    setup: async () => {
+      const body = { zen: 'Keep it logically awesome.', hook_id: 1 };
+      return {
+        path: `${v1}/hooks/github/${hooks.receiver.id}`,
+        body,
+        headers: githubHeaders('ping', JSON.stringify(body), hooks.receiver.secret),
+      };
+    },
+  },
 };
+
+/**
+ * Webhook fixtures on P's app: `shared` (rotated by the matrix) with one stored push to replay,
+ * and `receiver`, whose secret the public route's cells sign with.
+ */
+const hooks = { shared: '', push: '', receiver: { id: '', secret: '' } };
+const newHook = async () =>
+  (await create(admin, `${v1}/apps/${P.app.id}/webhooks`, { provider: 'github' })) as { id: string; secret: string };
+
+async function setUpHooks() {
+  const shared = await newHook();
+  hooks.shared = shared.id;
+  hooks.receiver = await newHook();
+  const push = JSON.stringify(githubPush({ repo: 'https://github.com/acme/shop-api', ref: 'refs/heads/main' }));
+  hooks.push = randomUUID();
+  const reply = await client(cloud.url).request('POST', `${v1}/hooks/github/${shared.id}`, {
+    raw: push,
+    headers: githubHeaders('push', push, shared.secret, hooks.push),
+  });
+  expect(reply.status, reply.text).toBe(202);
+}
 let checkpointed: Promise<unknown> | undefined;
 
 /**
@@ -739,6 +814,7 @@ beforeAll(async () => {
   await bind('other-project', 'maintainer', { kind: 'project', project_id: Q.project.id });
   await setUpDelivery();
   await setUpPipelines();
+  await setUpHooks();
 });
 afterAll(() => cloud?.stop());
 
@@ -902,6 +978,16 @@ const listCases: Record<string, ListCase> = {
     paths: async () => [`${v1}/pipelines/${pipes.shared}/runs`, `${v1}/pipelines/${pipes.built}/runs`],
     key: (i) => String(i.id),
     readable: readsAt((i) => `${v1}/runs/${i.id}`),
+  },
+  'GET /api/v1/apps/{id}/webhooks': {
+    paths: async () => [`${v1}/apps/${P.app.id}/webhooks`, `${v1}/apps/${Q.app.id}/webhooks`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/apps/${i.app_id}/webhooks/${i.id}`),
+  },
+  'GET /api/v1/apps/{id}/webhooks/{hook_id}/deliveries': {
+    paths: async () => [`${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries`],
+    key: (i) => String(i.delivery_id),
+    readable: readsAt((i) => `${v1}/apps/${P.app.id}/webhooks/${i.hook_id}`),
   },
 };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { githubSignature } from '../../../shared/hooks/signature.ts';
 import { MAX_HOOK_BODY_BYTES } from '../../../shared/http/kernel.ts';
@@ -315,6 +315,22 @@ describe('who the runs act for', () => {
     ).toBe(202);
     const done = await deliveryWhen(scene.app.id, hook.id, delivery);
     expect(done.outcome).toMatchObject({ status: 'dispatched', runs: [], skipped: [{ pipeline_id: p.id }] });
+    expect(await runsOf(p.id)).toEqual([]);
+  });
+
+  it('a creator who is no longer a user starts nothing, and the log says so', async () => {
+    const sub = `gone-${randomUUID()}`;
+    const gone = client(scene.cloud.url, await scene.cloud.mintToken({ sub, groups: ['platform-admins'] }));
+    const hook = await endpoint(scene.app.id, { provider: 'github' }, gone);
+    const p = await pipeline({ branches: ['orphaned'] });
+    // No API removes a user (the IdP does): their record goes, as an offboarding would take it.
+    await inspector.send(
+      new DeleteCommand({ TableName: process.env.TABLE_NAME, Key: { PK: `USER#${sub}`, SK: 'USER' } }),
+    );
+    const delivery = randomUUID();
+    await sendGithub(hook, 'push', githubPush({ repo: REPO, ref: 'refs/heads/orphaned' }), { delivery });
+    const done = await deliveryWhen(scene.app.id, hook.id, delivery);
+    expect(done.outcome).toEqual({ status: 'refused', reason: `the endpoint's creator ${sub} is no longer a user` });
     expect(await runsOf(p.id)).toEqual([]);
   });
 
