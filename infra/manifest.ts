@@ -73,7 +73,7 @@ export type Capability =
   | 'read-hook-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
+export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -89,7 +89,8 @@ export interface FunctionSpec {
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
-   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE.
+   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
+   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network).
    */
   settings?: readonly Setting[];
 }
@@ -124,7 +125,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    settings: ['reserved-namespaces'],
+    settings: ['reserved-namespaces', 'git-private-hosts'],
     capabilities: ['sign-cursors'],
   },
   {
@@ -336,6 +337,7 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'read',
     trigger: 'bus',
     capabilities: ['git-tokens'],
+    settings: ['git-private-hosts'],
   },
   {
     name: 'webhooks',

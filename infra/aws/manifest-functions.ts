@@ -81,6 +81,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'build-cluster': [ENV.buildClusterId, config.buildClusterId],
     'build-namespace': [ENV.buildNamespace, config.buildNamespace],
     'build-image': [ENV.buildImage, config.buildImage],
+    'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {

@@ -43,6 +43,7 @@ describe('readConfig', () => {
       buildImage: undefined,
       buildSecretPrefix: 'slipway/builds/',
       gitTokenSecretPrefix: 'slipway/git-tokens/',
+      gitPrivateHosts: [],
       hookSecretPrefix: 'slipway/hooks/',
     });
   });
@@ -58,9 +59,14 @@ describe('readConfig', () => {
     expect(() => read({ buildSecretPrefix: 'a b' })).toThrow(/buildSecretPrefix/);
   });
 
-  it('takes the Git provider tokens prefix from context, and refuses one that is not a secret name prefix', () => {
+  it('takes the Git provider tokens prefix and private provider hosts, and refuses what is not one', () => {
     expect(read({ gitTokenSecretPrefix: 'team/git/' }).gitTokenSecretPrefix).toBe('team/git/');
     expect(() => read({ gitTokenSecretPrefix: 'a b' })).toThrow(/gitTokenSecretPrefix/);
+    expect(read({}, { SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS: 'ghe.corp.example, *.git.corp' }).gitPrivateHosts).toEqual([
+      'ghe.corp.example',
+      '*.git.corp',
+    ]);
+    expect(() => read({ gitPrivateHosts: '10.0.0.0/8' })).toThrow(/gitPrivateHosts/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

@@ -562,7 +562,10 @@ describe('createFunctions', () => {
     const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Settings');
     const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
-    const config = readConfig(app.node, { SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring' });
+    const config = readConfig(app.node, {
+      SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring',
+      SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS: 'ghe.corp.example',
+    });
     // The API functions; the one capability they all may hold without more reach is signing cursors.
     const specs = functions.filter(
       (spec) => spec.trigger === undefined && (spec.capabilities ?? []).every((c) => c === 'sign-cursors'),
@@ -575,5 +578,11 @@ describe('createFunctions', () => {
     expect(variables('apps').SLIPWAY_RESERVED_NAMESPACES).toBe('istio-system,monitoring');
     for (const spec of specs.filter((one) => one.name !== 'apps'))
       expect(variables(spec.name).SLIPWAY_RESERVED_NAMESPACES).toBeUndefined();
+    // A private Git provider's hosts: the apps API (to accept its base URL) and the commit status function.
+    expect(variables('apps').SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS).toBe('ghe.corp.example');
+    for (const spec of specs.filter((one) => one.name !== 'apps'))
+      expect(variables(spec.name).SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS).toBeUndefined();
+    const status = functions.find((spec) => spec.name === 'commit-status');
+    expect(status?.settings).toEqual(['git-private-hosts']);
   });
 });
