@@ -3,7 +3,9 @@
  * of an app whose repository has a status token becomes one commit status, `slipway/<pipeline>`,
  * linking the run. A provider that is down or throttling (5xx, 429, no answer) throws, so the bus
  * retries with backoff and finally dead-letters the event; a refusal (other 4xx: bad token, unknown
- * commit) will not change on retry, so it is logged and dropped.
+ * commit) will not change on retry, so it is logged and dropped. The status posted is the run's
+ * state as stored now, not the event's: events arrive out of order (a retried `Started` after
+ * `Succeeded`), and the provider shows the latest status, so a late event must not set it back.
  */
 import { config } from '../config.ts';
 import { type StatusRepository, statusRequest } from '../domain/commit-status.ts';
@@ -12,6 +14,7 @@ import type { ReceivedChangeEvent } from '../events/envelope.ts';
 import { StatusNotDelivered, sendCommitStatus } from '../git/status-sender.ts';
 import { keys } from '../store/keys.ts';
 import { getMany } from '../store/table.ts';
+import { pipelineKeys } from './keys.ts';
 
 export type StatusOutcome =
   | { outcome: 'sent'; status: number }
@@ -19,6 +22,7 @@ export type StatusOutcome =
   | { outcome: 'refused'; reason: string };
 
 interface RunEvent {
+  run_id: string;
   app_id: string;
   pipeline_name: string;
   state: RunState;
@@ -29,13 +33,13 @@ interface RunEvent {
 export async function reportRunStatus(change: ReceivedChangeEvent): Promise<StatusOutcome> {
   const run = runEventOf(change);
   if (!run) return { outcome: 'skipped', reason: `${change.type} is not a run event this reporter reads` };
-  const [app] = await getMany([keys.app(run.app_id)]);
+  const [app, stored] = await getMany([keys.app(run.app_id), pipelineKeys.run(run.run_id)]);
   const repository = app?.repository as (StatusRepository & { status_token_secret_arn?: string }) | undefined;
   if (!repository?.status_token_secret_arn) return { outcome: 'skipped', reason: 'the app has no status token' };
   const request = statusRequest(repository, {
     sha: run.commit.sha,
     ref: run.commit.ref,
-    state: run.state,
+    state: RUN_STATES.includes(stored?.state) ? (stored?.state as RunState) : run.state,
     pipelineName: run.pipeline_name,
     targetUrl: config.publicUrl ? new URL(run.url, config.publicUrl).toString() : undefined,
   });
@@ -63,7 +67,8 @@ function runEventOf(change: ReceivedChangeEvent): RunEvent | undefined {
   if (!change.type.startsWith('Pipeline Run ')) return undefined;
   const data = change.data as Partial<RunEvent> | undefined;
   const ok =
-    typeof data?.app_id === 'string' &&
+    typeof data?.run_id === 'string' &&
+    typeof data.app_id === 'string' &&
     typeof data.pipeline_name === 'string' &&
     typeof data.url === 'string' &&
     RUN_STATES.includes(data.state as RunState) &&

@@ -87,6 +87,35 @@ describe('a run reported to GitHub as commit statuses', () => {
     expect(((await view.json()) as RecordedStatus[]).map((s) => s.state)).toEqual(['pending', 'success']);
   });
 
+  it('is never set back by a late event: a Started redelivered after the run ended posts the final state', async () => {
+    const commit = sha();
+    const { id, pipeline } = await run(commit);
+    await statesAt(commit, 2);
+    // EventBridge does not keep order, and a retried post can land after a newer one.
+    scene.cloud.services.bus.emit({
+      source: 'slipway.pipelines',
+      detailType: 'Pipeline Run Started',
+      detail: {
+        id: `late-${id}`,
+        time: new Date().toISOString(),
+        actor: 'dev-alice',
+        subject: `run/${id}`,
+        data: {
+          run_id: id,
+          pipeline_id: 'pln_late',
+          pipeline_name: pipeline,
+          app_id: scene.app.id,
+          app_name: scene.app.name,
+          state: 'running',
+          commit: { sha: commit, ref: 'main' },
+          requested_by: 'dev-alice',
+          url: `/api/v1/runs/${id}`,
+        },
+      },
+    });
+    expect(states(await statesAt(commit, 3))).toEqual(['pending', 'success', 'success']);
+  });
+
   it('goes pending then failure when the build fails', async () => {
     const commit = sha('bad');
     await run(commit);
