@@ -27,6 +27,7 @@ export type FunctionName =
   | 'pipelines'
   | 'runs'
   | 'pipeline-step'
+  | 'commit-status'
   | 'webhooks'
   | 'hook'
   | 'hook-dispatcher';
@@ -48,6 +49,7 @@ export type FunctionName =
  * - `build-secrets`: read the registry and Git credentials of builds (Secrets Manager, under the build secret prefix)
  * - `run-pipelines`: StartExecution on the pipeline state machine, and everything `cancel-runs` grants
  * - `cancel-runs`: StopExecution on pipeline executions and on deploy executions (a run's deployment is cancelled with it)
+ * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
  */
@@ -66,11 +68,12 @@ export type Capability =
   | 'audit-checkpoints-write'
   | 'start-builds'
   | 'build-secrets'
+  | 'git-tokens'
   | 'hook-secrets'
   | 'read-hook-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image';
+export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -86,7 +89,8 @@ export interface FunctionSpec {
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
-   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE.
+   * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
+   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network).
    */
   settings?: readonly Setting[];
 }
@@ -121,7 +125,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    settings: ['reserved-namespaces'],
+    settings: ['reserved-namespaces', 'git-private-hosts'],
     capabilities: ['sign-cursors'],
   },
   {
@@ -325,6 +329,17 @@ export const functions: readonly FunctionSpec[] = [
     capabilities: ['cancel-runs'],
   },
   {
+    name: 'commit-status',
+    entry: 'functions/commit-status/handler.ts',
+    description: "Reports pipeline runs as commit statuses to the app's Git provider (GitHub, GitLab)",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'read',
+    trigger: 'bus',
+    capabilities: ['git-tokens'],
+    settings: ['git-private-hosts'],
+  },
+  {
     name: 'webhooks',
     entry: 'functions/webhooks/handler.ts',
     description: 'Git webhook endpoints API: create, list, delete, rotate, the delivery log and replays',
@@ -517,6 +532,22 @@ export const rules: readonly RuleSpec[] = [
     },
     target: 'build-watch',
     retry: { maximumRetryAttempts: 185, maximumEventAgeSeconds: 86400 },
+  },
+  {
+    name: 'commit-status',
+    description: 'Pipeline runs as commit statuses at the Git provider',
+    pattern: {
+      source: ['slipway.pipelines'],
+      'detail-type': [
+        'Pipeline Run Started',
+        'Pipeline Run Succeeded',
+        'Pipeline Run Failed',
+        'Pipeline Run Cancelled',
+      ],
+    },
+    target: 'commit-status',
+    // As the notifier: a provider outage of up to an hour is ridden out; later, the status would mislead.
+    retry: { maximumRetryAttempts: 8, maximumEventAgeSeconds: 3600 },
   },
   {
     name: 'git-received',

@@ -27,6 +27,11 @@ export const ENV = {
   hookSecretPrefix: 'SLIPWAY_HOOK_SECRET_PREFIX',
   /** The chat channels secret (the notifier). */
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
+  /** Where commit statuses go when an app names no API base URL (default the public APIs; locally the Git provider simulator). */
+  githubApiUrl: 'SLIPWAY_GITHUB_API_URL',
+  gitlabApiUrl: 'SLIPWAY_GITLAB_API_URL',
+  /** Hosts a Git provider API may be on over plain http at a private address: the local simulator only. */
+  gitAllowPrivateHosts: 'SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS',
   /** Where people reach the API: chat links and the OpenAPI server. */
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   /** Token groups that make a platform admin, comma-separated. */
@@ -124,6 +129,15 @@ export const config = {
   },
   get chatSecretArn(): string | undefined {
     return readEnv(ENV.chatSecretArn);
+  },
+  get githubApiUrl(): string | undefined {
+    return readEnv(ENV.githubApiUrl);
+  },
+  get gitlabApiUrl(): string | undefined {
+    return readEnv(ENV.gitlabApiUrl);
+  },
+  get gitAllowPrivateHosts(): string[] {
+    return readList(ENV.gitAllowPrivateHosts);
   },
   get publicUrl(): string | undefined {
     return readEnv(ENV.publicUrl);

@@ -69,6 +69,10 @@ export interface SlipwayConfig extends ApiSettings {
   buildImage: string | undefined;
   /** Name prefix of the registry and Git credential secrets only the builder may read (ADR 18). */
   buildSecretPrefix: string;
+  /** Name prefix of the Git provider tokens only the commit status function may read (ADR 23). */
+  gitTokenSecretPrefix: string;
+  /** Hosts of a GitHub Enterprise or GitLab on a private network that commit statuses may reach (ADR 23). */
+  gitPrivateHosts: string[];
   /** Name prefix of the Git webhook endpoints' secrets (one per endpoint). */
   hookSecretPrefix: string;
 }
@@ -83,6 +87,7 @@ const ENV: Record<string, string> = {
   groupsDelimiter: 'SLIPWAY_GROUPS_DELIMITER',
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
+  gitPrivateHosts: 'SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
   ...API_SETTING_ENV,
   buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
@@ -147,6 +152,14 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   }
   const buildSecretPrefix = raw('buildSecretPrefix') ?? 'slipway/builds/';
   if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
+  const gitPrivateHosts = list(raw('gitPrivateHosts'));
+  for (const host of gitPrivateHosts) {
+    if (!/^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+$/.test(host)) {
+      throw new Error(`gitPrivateHosts must be host names (or *.domain), got "${host}"`);
+    }
+  }
+  const gitTokenSecretPrefix = raw('gitTokenSecretPrefix') ?? 'slipway/git-tokens/';
+  if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
   const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
   if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
 
@@ -173,6 +186,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     buildNamespace,
     buildImage,
     buildSecretPrefix,
+    gitTokenSecretPrefix,
+    gitPrivateHosts,
     hookSecretPrefix,
   };
 }

@@ -106,6 +106,7 @@ export class DeliveryStack extends Stack {
         chatSecret: this.chatSecret,
         auditCheckpoints: props.auditCheckpoints,
         buildSecretPrefix: config.buildSecretPrefix,
+        gitTokenSecretPrefix: config.gitTokenSecretPrefix,
         runs: runWorkflows,
       },
     });

@@ -33,6 +33,8 @@ export interface Reach {
   auditCheckpoints?: AuditCheckpoints;
   /** The build credential secrets' name prefix: only the stack of the build steps grants it. */
   buildSecretPrefix?: string;
+  /** The Git provider tokens' name prefix: only the commit status function is granted it. */
+  gitTokenSecretPrefix?: string;
   /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
   runs?: RunWorkflowNames;
 }
@@ -79,6 +81,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'build-cluster': [ENV.buildClusterId, config.buildClusterId],
     'build-namespace': [ENV.buildNamespace, config.buildNamespace],
     'build-image': [ENV.buildImage, config.buildImage],
+    'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {
@@ -96,13 +99,14 @@ function grant(
   config: SlipwayConfig,
 ): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
-  const { buildSecretPrefix, runs } = reach;
+  const { buildSecretPrefix, gitTokenSecretPrefix, runs } = reach;
   const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
   if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
   else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
   else if (capability === 'start-builds' && workflows && workflowNames)
     fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);
   else if (capability === 'build-secrets' && buildSecretPrefix) fn.bindBuildSecrets(buildSecretPrefix);
+  else if (capability === 'git-tokens' && gitTokenSecretPrefix) fn.bindGitTokens(gitTokenSecretPrefix);
   else if (capability === 'run-pipelines' && runs) fn.bindRuns(runs, workflows?.pipeline ?? 'by-name');
   else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
   else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);

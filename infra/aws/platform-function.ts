@@ -259,6 +259,21 @@ export class PlatformFunction extends NodejsFunction {
     this.addEnvironment('SLIPWAY_BUILD_SECRET_PREFIX', prefix);
   }
 
+  /** Read the Git provider tokens commit statuses are posted with (secrets named under the prefix; ADR 23). */
+  bindGitTokens(prefix: string): void {
+    const secrets = Stack.of(this).formatArn({
+      service: 'secretsmanager',
+      resource: 'secret',
+      resourceName: `${prefix}*`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
+      reason: 'Git provider tokens are stored per app by its owners; the name prefix is the boundary.',
+    });
+  }
+
   /** The networks private cluster addresses must lie in, when the platform narrows them (ADR 13). */
   bindClusterNetworks(networks: readonly string[]): void {
     if (networks.length > 0) this.addEnvironment(ALLOWED_NETWORKS_ENV, networks.join(','));

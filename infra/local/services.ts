@@ -26,6 +26,7 @@ import {
 import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
 import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
+import { type GitProviderSimulator, startGitProviderSimulator } from './git-provider.ts';
 import { createLocalKms, type LocalKms } from './kms/service.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes/simulator.ts';
 import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lambda-runtime.ts';
@@ -72,6 +73,8 @@ export interface LocalServices {
   stepFunctions: LocalStepFunctions;
   bus: LocalEventBus;
   kubernetes: KubernetesSimulator & { tokenSecretArn: string };
+  /** Plays GitHub's and GitLab's APIs for commit statuses (git-provider.ts). */
+  git: GitProviderSimulator;
   kms: LocalKms;
   s3: LocalBuckets;
   /** Fires a schedule of the manifest now, as its timer would (tests and the bench do not wait minutes). */
@@ -186,6 +189,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     ...options.kubernetes,
   });
   const tokenSecretArn = secrets.put(SIMULATOR_SECRET_NAME, simulator.token);
+  // Commit statuses go to the simulator unless an app names its own API; it is on loopback, so allowed by name.
+  const git = await startGitProviderSimulator(options.log ?? (() => {}));
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
 
   const kms = createLocalKms({
@@ -226,6 +231,9 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.buildStateMachineArn]: stateMachineArn('build'),
     [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
+    [ENV.githubApiUrl]: git.url,
+    [ENV.gitlabApiUrl]: git.gitlabUrl,
+    [ENV.gitAllowPrivateHosts]: new URL(git.url).hostname,
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
   };
@@ -265,6 +273,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     stepFunctions,
     bus,
     kubernetes: Object.assign(simulator, { tokenSecretArn }),
+    git,
     kms,
     s3,
     tick,
@@ -281,6 +290,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       await bus.stop();
       await endpoint.close();
       await simulator.stop();
+      await git.close();
     },
   };
 }

@@ -114,6 +114,7 @@ async function banner(c: LocalCloud): Promise<string> {
     `  Data      ${c.dataDir ?? 'in memory: everything is gone when this stops'}`,
     `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Secrets Manager, KMS, S3)`,
     `  Chat      ${args.chat ? args.chat : 'messages are printed here (chat ▸ …)'}`,
+    `  Git       ${c.services.git.url}  (GitHub and GitLab commit statuses, printed here as git ▸ …; GET /_local/git/statuses?sha=)`,
     '',
     'Simulated Kubernetes cluster (a simulator of the API server, no pods run):',
     `  API       ${c.services.kubernetes.url}${c.services.kubernetes.kubeconfigPath ? `  kubeconfig ${c.services.kubernetes.kubeconfigPath}` : ''}`,

@@ -29,6 +29,16 @@ export type { AppView };
 const CHANGEABLE = Object.keys(appChanges.shape);
 const what = 'Application';
 
+/** An app as shown and as told in events: the provider token's secret reference is never returned. */
+export function appView(item: Item): AppView {
+  const view = present<AppView & { repository: { status_token_secret_arn?: string } }>(item);
+  const { status_token_secret_arn: tokenArn, ...repository } = view.repository;
+  return {
+    ...view,
+    repository: tokenArn === undefined ? repository : { ...repository, status_token_configured: true },
+  };
+}
+
 /** Apps of one project (`project_id`), or every app for platform-wide readers. */
 export async function listApps(
   caller: Caller,
@@ -47,11 +57,11 @@ export async function listApps(
       { name: 'project_id', reason: 'required without platform-wide read' },
     ]);
   }
-  return { items: result.items.map((i) => present<AppView>(i)), next_cursor: result.next_cursor };
+  return { items: result.items.map(appView), next_cursor: result.next_cursor };
 }
 
 export async function getApp(caller: Caller, id: string): Promise<AppView> {
-  return present((await readApp(caller, id, 'app.read')).app);
+  return appView((await readApp(caller, id, 'app.read')).app);
 }
 
 export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoCommit<AppView>): Promise<AppView> {
@@ -68,7 +78,7 @@ export async function createApp(caller: Caller, input: NewApp, alsoCommit: AlsoC
     _envs: 0,
     ...stamp(id, caller, input),
   };
-  const view = present<AppView>(item);
+  const view = appView(item);
   await commit([
     claimName(keys.appName(input.project_id, input.name), id, `Application name ${input.name} in this project`),
     createRecord(item, what),
@@ -90,7 +100,7 @@ export async function updateApp(
   const next = 'replace' in body ? body.replace : validate(appChanges, mergePatch(pick(app, CHANGEABLE), body.patch));
   const changes = Object.fromEntries(CHANGEABLE.map((f) => [f, (next as Record<string, unknown>)[f]]));
   const { item, write } = replaceRecord(app, changes, expected, what);
-  const view = present<AppView>(item);
+  const view = appView(item);
   await commit([
     write,
     ...(next.build_cluster_id !== app.build_cluster_id ? buildClusterExists(next.build_cluster_id) : []),

@@ -1,12 +1,28 @@
 import * as z from 'zod/mini';
 import { gitRefName } from './commit.ts';
-import { description, dnsLabel, httpsUrl, labels, resourceId } from './fields.ts';
+import { isProviderApiUrl } from './commit-status.ts';
+import { description, dnsLabel, httpsUrl, labels, resourceId, secretArn } from './fields.ts';
 
-/** The Git repository an application builds and deploys from. */
+/** The provider's API root: GitHub Enterprise and self-managed GitLab name their own. */
+export const providerApiUrl = z
+  .string()
+  .check(z.maxLength(2048), z.refine(isProviderApiUrl, 'must be an https URL without credentials, query or fragment'));
+
+/** The Git repository an application builds and deploys from, and how runs report back to it (ADR 23). */
 export const repository = z.strictObject({
   provider: z.enum(['github', 'gitlab']),
   url: httpsUrl,
   default_branch: gitRefName,
+  /** GitHub Enterprise (`https://ghe.example.com/api/v3`) or self-managed GitLab (`https://gitlab.example.com/api/v4`). */
+  api_base_url: z.optional(providerApiUrl),
+  /** The provider token commit statuses are posted with; without it the app gets no commit statuses. */
+  status_token_secret_arn: z.optional(
+    secretArn.check(
+      z.describe(
+        'A Secrets Manager secret (named under slipway/git-tokens/) holding a token that may write commit statuses. Never shown back.',
+      ),
+    ),
+  ),
 });
 
 /** How the app's Kubernetes objects are rendered from the repository. */
@@ -46,7 +62,13 @@ export const newApp = z.strictObject({ project_id: resourceId('prj'), name: dnsL
 export type NewApp = z.infer<typeof newApp>;
 export type AppChanges = z.infer<typeof appChanges>;
 
-export type AppView = NewApp & {
+/** The repository as shown: the token's secret reference stays in the table, only that one is set shows. */
+export type ShownRepository = Omit<z.infer<typeof repository>, 'status_token_secret_arn'> & {
+  status_token_configured?: true;
+};
+
+export type AppView = Omit<NewApp, 'repository'> & {
+  repository: ShownRepository;
   id: string;
   version: number;
   created_at: string;

@@ -1,16 +1,6 @@
 import * as z from 'zod/mini';
 import { clusterUrlRefusal } from '../net/cluster-egress.ts';
-import { description, dnsLabel, httpsUrl } from './fields.ts';
-
-const secretArn = z
-  .string()
-  .check(
-    z.maxLength(2048),
-    z.regex(
-      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/,
-      'must be a Secrets Manager secret ARN',
-    ),
-  );
+import { description, dnsLabel, httpsUrl, secretArn } from './fields.ts';
 
 /**
  * How Slipway authenticates to a cluster: an IAM role it assumes (EKS), a token kept in Secrets

@@ -39,5 +39,16 @@ export const httpsUrl = z.string().check(
   }, 'must be an https URL without credentials'),
 );
 
+/** A reference to a secret in Secrets Manager: stored, used by one function, never shown back. */
+export const secretArn = z
+  .string()
+  .check(
+    z.maxLength(2048),
+    z.regex(
+      /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]{1,512}$/,
+      'must be a Secrets Manager secret ARN',
+    ),
+  );
+
 export const resourceId = (prefix: string) =>
   z.string().check(z.regex(new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`), `must be a ${prefix}_ id`));

@@ -21,11 +21,14 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 
-/** A message did not reach a chat: refused here, or the provider did not accept it. */
+/** A message did not reach a chat (or a Git provider): refused here, or the provider did not accept it. */
 export class ChatDeliveryFailed extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** The provider's HTTP status when it answered with one that is not 2xx (4xx: do not send it again). */
+  readonly status: number | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number }) {
     super(message, options);
     this.name = 'ChatDeliveryFailed';
+    this.status = options?.status;
   }
 }
 
@@ -46,6 +49,8 @@ export interface SafePostOptions {
   allowPrivate?: readonly string[];
   maxResponseBytes?: number;
   resolve?: Resolver;
+  /** Extra request headers (a provider token); they never reach an error message. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export interface SafeResponse {
@@ -68,7 +73,7 @@ export async function safePost(url: string, body: unknown, options: SafePostOpti
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     const pinned = await untilAborted(resolvePublic(target.host, local, options.resolve ?? systemResolver), signal);
-    return await exchange(target, pinned, JSON.stringify(body), signal, options.maxResponseBytes);
+    return await exchange(target, pinned, JSON.stringify(body), signal, options);
   } catch (error) {
     if (error instanceof ChatDeliveryFailed) throw error;
     if (signal.aborted) {
@@ -128,7 +133,7 @@ function exchange(
   pinned: ResolvedAddress,
   json: string,
   signal: AbortSignal,
-  maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES,
+  { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, headers }: SafePostOptions,
 ): Promise<SafeResponse> {
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   const options: RequestOptions = {
@@ -141,6 +146,7 @@ function exchange(
       'content-type': 'application/json; charset=utf-8',
       'content-length': Buffer.byteLength(json),
       'user-agent': 'slipway-notifier',
+      ...headers,
     },
   };
   return new Promise((resolve, reject) => {
@@ -171,7 +177,7 @@ async function readAnswer(host: string, res: IncomingMessage, maxBytes: number):
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (status < 200 || status >= 300) {
-    throw new ChatDeliveryFailed(`${host} answered HTTP ${status}: ${text.slice(0, 200)}`);
+    throw new ChatDeliveryFailed(`${host} answered HTTP ${status}: ${text.slice(0, 200)}`, { status });
   }
   return { status, text };
 }

@@ -5,8 +5,9 @@
  * cluster, building at once with `podStartMs: 0`) and the deploy machine as nested executions.
  * Timed: from the build's own end to the moment the deployment was applied to the cluster (both
  * recorded timestamps), which is the orchestration between the two machines; and POST to the
- * run's end. Counted: the state transitions of the three executions, which Standard workflows
- * bill.
+ * run's end; and the run's end to its `success` commit status arriving at the Git provider simulator
+ * (the bus and the commit status function). Counted: the state transitions of the three executions,
+ * which Standard workflows bill.
  */
 import type { LocalCloud } from '../../infra/local/cloud.ts';
 import type { Client } from '../integration/client.ts';
@@ -24,6 +25,8 @@ export interface PipelinesReport {
   buildToApplyMs: Summary;
   /** POST /run until GET /runs/{id} first answered `succeeded`, as the client saw it. */
   clientMs: Summary;
+  /** The run's `finished_at` → its `success` commit status received by the Git provider simulator. */
+  statusLagMs: Summary;
   /** States entered by each execution of one run (the same on every run: the bench fails otherwise). */
   transitions: { pipeline: number; build: number; deploy: number };
   waitsEntered: string[];
@@ -33,6 +36,7 @@ interface Run {
   id: string;
   state: string;
   reason?: string;
+  finished_at: string;
   stages: { name: string; build_id?: string; deployment_id?: string }[];
 }
 
@@ -49,6 +53,7 @@ export async function measurePipelines(cloud: LocalCloud, { runs = 10, warmups =
   if (created.status !== 201)
     throw new Error(`Creating the bench pipeline answered ${created.status}: ${created.text}`);
   const pipelineId = String(created.body.id);
+  await reportStatuses(cloud, world.admin, world.app.id);
 
   let commits = 0;
   const waitsEntered: string[] = [];
@@ -67,6 +72,7 @@ export async function measurePipelines(cloud: LocalCloud, { runs = 10, warmups =
     ]);
     const buildToApplyMs = Date.parse(deployment.body.applied_at) - Date.parse(build.body.finished_at);
     if (!Number.isFinite(buildToApplyMs)) throw new Error(`No build end or apply time for run ${run.id}`);
+    const statusLagMs = Date.parse((await successStatus(cloud, sha)).received_at) - Date.parse(run.finished_at);
     const transitions = { pipeline: 0, build: 0, deploy: 0 };
     for (const [kind, name] of [
       ['pipeline', run.id],
@@ -77,7 +83,7 @@ export async function measurePipelines(cloud: LocalCloud, { runs = 10, warmups =
       transitions[kind] = history.transitions;
       for (const state of history.waitStates) waitsEntered.push(`${kind} ${name}: ${state}`);
     }
-    return { clientMs, buildToApplyMs, transitions };
+    return { clientMs, buildToApplyMs, statusLagMs, transitions };
   };
 
   for (let i = 0; i < warmups; i++) await once();
@@ -92,9 +98,33 @@ export async function measurePipelines(cloud: LocalCloud, { runs = 10, warmups =
     runs,
     buildToApplyMs: summary(measured.map((m) => m.buildToApplyMs)),
     clientMs: summary(measured.map((m) => m.clientMs)),
+    statusLagMs: summary(measured.map((m) => m.statusLagMs)),
     transitions: (measured[0] as (typeof measured)[number]).transitions,
     waitsEntered,
   };
+}
+
+/** Gives the app a status token, so its runs report to the Git provider simulator. */
+async function reportStatuses(cloud: LocalCloud, admin: Client, appId: string): Promise<void> {
+  const tokenArn = cloud.services.putSecret('slipway/git-tokens/bench', 'bench-token');
+  const app = await admin.get(`/api/v1/apps/${appId}`);
+  const patched = await admin.patch(
+    `/api/v1/apps/${appId}`,
+    { repository: { status_token_secret_arn: tokenArn } },
+    { 'if-match': app.headers.get('etag') ?? '' },
+  );
+  if (patched.status !== 200) throw new Error(`Setting the status token answered ${patched.status}: ${patched.text}`);
+}
+
+/** The commit's `success` status at the simulator, polled every ~10 ms. */
+async function successStatus(cloud: LocalCloud, sha: string) {
+  const deadline = performance.now() + DEADLINE_MS;
+  for (;;) {
+    const status = cloud.services.git.statuses(sha).find((s) => s.state === 'success');
+    if (status) return status;
+    if (performance.now() > deadline) throw new Error(`No success status for ${sha} after ${DEADLINE_MS} ms`);
+    await sleep(POLL_INTERVAL_MS);
+  }
 }
 
 /** Polls the run every ~10 ms until it is final; it must have succeeded. */
@@ -123,13 +153,14 @@ export function pipelinesMarkdown(report: PipelinesReport): string {
   return [
     '## Pipeline runs',
     '',
-    `Runs of a pipeline with a build and a deploy to the unprotected \`dev\`, through the HTTP API on the local cloud: the real ASL (no wait or retry overrides), the build a Job on the simulated cluster that builds at once, the rollout instant (\`podStartMs: 0\`). Sequential, ${report.warmups} warm-ups. *Build end → first deploy applied* is the span between the build's own \`finished_at\` and the dev deployment's \`applied_at\`: the build machine ending, the pipeline's next step recording the stage and the deployment, the nested deploy machine starting, taking the lock and applying. *Client* is \`POST /pipelines/{id}/run\` until \`GET /runs/{id}\` answers \`succeeded\`, polled every ${POLL_INTERVAL_MS} ms.`,
+    `Runs of a pipeline with a build and a deploy to the unprotected \`dev\`, through the HTTP API on the local cloud: the real ASL (no wait or retry overrides), the build a Job on the simulated cluster that builds at once, the rollout instant (\`podStartMs: 0\`). Sequential, ${report.warmups} warm-ups. *Build end → first deploy applied* is the span between the build's own \`finished_at\` and the dev deployment's \`applied_at\`: the build machine ending, the pipeline's next step recording the stage and the deployment, the nested deploy machine starting, taking the lock and applying. *Client* is \`POST /pipelines/{id}/run\` until \`GET /runs/{id}\` answers \`succeeded\`, polled every ${POLL_INTERVAL_MS} ms. *Commit status* is the run's \`finished_at\` until the Git provider simulator received its \`success\` status (event publisher, bus, the commit status function's post; ADR 23).`,
     '',
     table(
       ['', 'p50', 'p90', 'min', 'max'],
       [
         row(`build end → first deploy applied (${report.runs} runs)`, report.buildToApplyMs),
         row('run, client (POST → succeeded)', report.clientMs),
+        row('run end → `success` commit status at the provider simulator', report.statusLagMs),
       ],
     ),
     '',

@@ -42,6 +42,8 @@ describe('readConfig', () => {
       buildNamespace: 'slipway-builds',
       buildImage: undefined,
       buildSecretPrefix: 'slipway/builds/',
+      gitTokenSecretPrefix: 'slipway/git-tokens/',
+      gitPrivateHosts: [],
       hookSecretPrefix: 'slipway/hooks/',
     });
   });
@@ -55,6 +57,16 @@ describe('readConfig', () => {
     expect(() => read({ buildClusterId: 'prod-cluster' })).toThrow(/buildClusterId/);
     expect(() => read({ buildNamespace: 'kube-system' })).toThrow(/buildNamespace/);
     expect(() => read({ buildSecretPrefix: 'a b' })).toThrow(/buildSecretPrefix/);
+  });
+
+  it('takes the Git provider tokens prefix and private provider hosts, and refuses what is not one', () => {
+    expect(read({ gitTokenSecretPrefix: 'team/git/' }).gitTokenSecretPrefix).toBe('team/git/');
+    expect(() => read({ gitTokenSecretPrefix: 'a b' })).toThrow(/gitTokenSecretPrefix/);
+    expect(read({}, { SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS: 'ghe.corp.example, *.git.corp' }).gitPrivateHosts).toEqual([
+      'ghe.corp.example',
+      '*.git.corp',
+    ]);
+    expect(() => read({ gitPrivateHosts: '10.0.0.0/8' })).toThrow(/gitPrivateHosts/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

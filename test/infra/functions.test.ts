@@ -265,7 +265,7 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only deployments (deploy, rollback), builds, runs (pipeline) and the pipeline machine (nested) start executions', () => {
+    it('only deployments (deploy, rollback), builds, runs and the hook dispatcher (pipeline) and the pipeline machine (nested) start executions', () => {
       expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
       expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
       expect(rolesWith('run-pipelines')).toEqual([roleOf('runs'), roleOf('hook-dispatcher')].sort());
@@ -389,11 +389,20 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/builds/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers and the webhook functions, and only the chat secret', () => {
+    it('only the commit status function may read Git provider tokens, and only under their prefix', () => {
+      expect(rolesWith('git-tokens')).toEqual([roleOf('commit-status')]);
+      const underPrefix = (s: { Resource: unknown }) => JSON.stringify(s.Resource).includes('slipway/git-tokens/');
+      expect(holders(underPrefix)).toEqual([roleOf('commit-status')]);
+      const reads = statementsOf('commit-status').filter(acts(/^secretsmanager:/));
+      expect(reads).toEqual([expect.objectContaining({ Action: ['secretsmanager:GetSecretValue'] })]);
+      expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/git-tokens/*');
+    });
+
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
       const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), roleOf('notifier'), ...hookSecretHolders].sort(),
+        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), ...hookSecretHolders].sort(),
       );
       const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
@@ -553,7 +562,10 @@ describe('createFunctions', () => {
     const app = new App({ context: { ...cdkJsonContext, 'aws:cdk:bundling-stacks': [] } });
     const stack = new Stack(app, 'Settings');
     const table = new TableV2(stack, 'Table', { partitionKey: { name: 'PK', type: AttributeType.STRING } });
-    const config = readConfig(app.node, { SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring' });
+    const config = readConfig(app.node, {
+      SLIPWAY_RESERVED_NAMESPACES: 'istio-system,monitoring',
+      SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS: 'ghe.corp.example',
+    });
     // The API functions; the one capability they all may hold without more reach is signing cursors.
     const specs = functions.filter(
       (spec) => spec.trigger === undefined && (spec.capabilities ?? []).every((c) => c === 'sign-cursors'),
@@ -566,5 +578,11 @@ describe('createFunctions', () => {
     expect(variables('apps').SLIPWAY_RESERVED_NAMESPACES).toBe('istio-system,monitoring');
     for (const spec of specs.filter((one) => one.name !== 'apps'))
       expect(variables(spec.name).SLIPWAY_RESERVED_NAMESPACES).toBeUndefined();
+    // A private Git provider's hosts: the apps API (to accept its base URL) and the commit status function.
+    expect(variables('apps').SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS).toBe('ghe.corp.example');
+    for (const spec of specs.filter((one) => one.name !== 'apps'))
+      expect(variables(spec.name).SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS).toBeUndefined();
+    const status = functions.find((spec) => spec.name === 'commit-status');
+    expect(status?.settings).toEqual(['git-private-hosts']);
   });
 });

@@ -6,6 +6,7 @@
 import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
 import { config } from '../../config.ts';
+import { providerApiUrl } from '../../domain/app.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
@@ -72,6 +73,17 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [
+    providerApiUrl,
+    {
+      format: 'uri',
+      pattern: '^https://',
+      description:
+        "The provider's API root (GitHub Enterprise `https://ghe.example.com/api/v3`, self-managed GitLab " +
+        '`https://gitlab.example.com/api/v4`): https, without user, password, query or fragment. Default ' +
+        'https://api.github.com or https://gitlab.com/api/v4.',
+    },
+  ],
   [buildArgs, { maxProperties: 50 }],
   [
     glob,

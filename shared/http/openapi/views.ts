@@ -4,7 +4,7 @@
  */
 import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../../auth/roles.ts';
-import { newApp } from '../../domain/app.ts';
+import { newApp, repository } from '../../domain/app.ts';
 import { BUILD_STATES, newBuild } from '../../domain/build.ts';
 import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
@@ -23,7 +23,19 @@ const stamped = { version, created_at: timestamp, updated_at: timestamp, created
 
 export const project = z.object({ id: resourceId('prj'), ...newProject.shape, ...stamped });
 
-export const app = z.object({ id: resourceId('app'), ...newApp.shape, ...stamped });
+const { status_token_secret_arn: _tokenArn, ...shownRepository } = repository.shape;
+/** The provider token's secret reference is never shown, only that one is set. */
+export const app = z.object({
+  id: resourceId('app'),
+  ...newApp.shape,
+  repository: z.object({
+    ...shownRepository,
+    status_token_configured: z.optional(
+      z.literal(true).check(z.describe('A status token is set: runs report commit statuses to the provider.')),
+    ),
+  }),
+  ...stamped,
+});
 
 /** Environments are named within their app: the id is the name. Defaults are filled in on create. */
 export const env = z.object({

@@ -184,6 +184,20 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         'invalid-request',
       ],
       [
+        'a Git provider API over plain http, or a status token given as text instead of a secret ARN',
+        () =>
+          admin.post('/api/v1/apps', {
+            ...bodies.app(fixture.project.id),
+            repository: {
+              ...bodies.app('').repository,
+              api_base_url: 'http://ghe.example.com/api/v3',
+              status_token_secret_arn: 'ghp_0123456789',
+            },
+          }),
+        400,
+        'invalid-request',
+      ],
+      [
         'a huge body',
         () =>
           admin.request('POST', '/api/v1/projects', {

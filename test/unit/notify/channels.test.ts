@@ -92,7 +92,9 @@ describe('Slack incoming webhook', () => {
   it("fails on Slack's error answers", async () => {
     receiver.answer = () => ({ status: 404, body: 'no_service' });
     const send = createChannel('slack', { url: receiver.url }, policy).send(minimal);
-    await expect(send).rejects.toThrow(new ChatDeliveryFailed('127.0.0.1 answered HTTP 404: no_service'));
+    await expect(send).rejects.toThrow(
+      new ChatDeliveryFailed('127.0.0.1 answered HTTP 404: no_service', { status: 404 }),
+    );
   });
 });
 
