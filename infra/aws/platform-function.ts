@@ -219,20 +219,12 @@ export class PlatformFunction extends NodejsFunction {
 
   /** Read cluster token secrets and assume cluster roles: the deployer's reach, nobody else's. */
   bindClusterAccess({ secretPrefix, rolePattern }: ClusterAccess): void {
-    const secrets = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${secretPrefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    this.#grantSecretsUnder(
+      secretPrefix,
+      ['secretsmanager:GetSecretValue'],
+      'Cluster token secrets are registered at run time (POST /clusters); the name prefix is the boundary.',
+    );
     Grant.addToPrincipal({ grantee: this, actions: ['sts:AssumeRole'], resourceArns: [rolePattern] });
-    // cdk-nag names each finding by the resource as the template writes it.
-    const nagSecrets = `arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${secretPrefix}*`;
-    Validations.of(this.role ?? this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::${nagSecrets}]`,
-      reason: 'Cluster token secrets are registered at run time (POST /clusters); the name prefix is the boundary.',
-    });
     Validations.of(this.role ?? this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${rolePattern}]`,
       reason:
@@ -245,32 +237,38 @@ export class PlatformFunction extends NodejsFunction {
    * SLIPWAY_BUILD_SECRET_PREFIX, so the names the builder reads are the ones it may read (ADR 18).
    */
   bindBuildSecrets(prefix: string): void {
-    const secrets = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${prefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
-    Validations.of(this.role ?? this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
-      reason: 'Registry and Git credentials are stored per host by operators; the name prefix is the boundary.',
-    });
-    this.addEnvironment('SLIPWAY_BUILD_SECRET_PREFIX', prefix);
+    this.#grantSecretsUnder(
+      prefix,
+      ['secretsmanager:GetSecretValue'],
+      'Registry and Git credentials are stored per host by operators; the name prefix is the boundary.',
+    );
+    this.addEnvironment(ENV.buildSecretPrefix, prefix);
   }
 
   /** Read the Git provider tokens commit statuses are posted with (secrets named under the prefix; ADR 23). */
   bindGitTokens(prefix: string): void {
+    this.#grantSecretsUnder(
+      prefix,
+      ['secretsmanager:GetSecretValue'],
+      'Git provider tokens are stored per app by its owners; the name prefix is the boundary.',
+    );
+  }
+
+  /**
+   * `actions` on the secrets named under `prefix` (this account and region), acknowledged for cdk-nag
+   * as the template writes the resource: secrets named at run time, the name prefix the boundary.
+   */
+  #grantSecretsUnder(prefix: string, actions: string[], reason: string): void {
     const secrets = Stack.of(this).formatArn({
       service: 'secretsmanager',
       resource: 'secret',
       resourceName: `${prefix}*`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    Grant.addToPrincipal({ grantee: this, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secrets] });
+    Grant.addToPrincipal({ grantee: this, actions, resourceArns: [secrets] });
     Validations.of(this.role ?? this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
-      reason: 'Git provider tokens are stored per app by its owners; the name prefix is the boundary.',
+      reason,
     });
   }
 
@@ -329,18 +327,11 @@ export class PlatformFunction extends NodejsFunction {
     });
   }
 
-  /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   /**
    * The Git webhook endpoints' secrets, one per endpoint under `prefix`: `manage` (the webhooks API)
    * creates, rotates, reads and deletes them; otherwise (the hook route) reads only.
    */
   bindHookSecrets(prefix: string, manage: boolean): void {
-    const secrets = Stack.of(this).formatArn({
-      service: 'secretsmanager',
-      resource: 'secret',
-      resourceName: `${prefix}*`,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
     const actions = manage
       ? [
           'secretsmanager:CreateSecret',
@@ -349,14 +340,15 @@ export class PlatformFunction extends NodejsFunction {
           'secretsmanager:DeleteSecret',
         ]
       : ['secretsmanager:GetSecretValue'];
-    Grant.addToPrincipal({ grantee: this, actions, resourceArns: [secrets] });
-    Validations.of(this.role ?? this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${prefix}*]`,
-      reason: 'One secret per webhook endpoint, named after its id at run time; the name prefix is the boundary.',
-    });
+    this.#grantSecretsUnder(
+      prefix,
+      actions,
+      'One secret per webhook endpoint, named after its id at run time; the name prefix is the boundary.',
+    );
     this.addEnvironment(ENV.hookSecretPrefix, prefix);
   }
 
+  /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);
     this.addEnvironment(ENV.chatSecretArn, secret.secretArn);
