@@ -18,7 +18,7 @@ import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
-import { type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
+import { type DeploymentOrigin, type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
 import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
@@ -37,12 +37,13 @@ export async function requestDeployment(
   input: DeployRequest,
   alsoCommit: AlsoCommit<DeploymentView>,
   metering: Metering,
-  { runId }: { runId?: string } = {},
+  { runId, origin }: LaunchOptions = {},
 ): Promise<DeploymentView> {
   const target = await readTarget(caller, appId, input.env, 'deployment.create', metering);
   const current = target.head?.current as Item | undefined;
   return launch(caller, 'deploy', target, alsoCommit, {
     ...(runId ? { run_id: runId } : {}),
+    ...(origin ? { origin } : {}),
     image: resolveImage(target.app.image_repository as string, input.image),
     replicas: input.replicas ?? (current?.replicas as number | undefined) ?? 1,
     strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
@@ -57,10 +58,12 @@ export async function requestRollback(
   input: NewRollback,
   alsoCommit: AlsoCommit<DeploymentView>,
   metering: Metering,
+  { origin }: LaunchOptions = {},
 ): Promise<DeploymentView> {
   const target = await readTarget(caller, input.app_id, input.env, 'rollback.create', metering);
   const release = await rollbackTarget(input.app_id, input.env, target.head, input.target_revision);
   return launch(caller, 'rollback', target, alsoCommit, {
+    ...(origin ? { origin } : {}),
     image: release.image,
     replicas: release.replicas,
     strategy: release.strategy,
@@ -68,6 +71,12 @@ export async function requestRollback(
     target_revision: release.revision,
     ...(input.description ? { description: input.description } : {}),
   });
+}
+
+/** Who else asked for a deployment: the pipeline run it is a stage of, or its origin (a schedule, a promotion). */
+export interface LaunchOptions {
+  runId?: string;
+  origin?: DeploymentOrigin;
 }
 
 interface Target {
@@ -118,6 +127,7 @@ async function launch(
     app_name: app.name as string,
     project_id: app.project_id as string,
     env: envName,
+    tier: (env.tier as string | undefined) ?? 'other',
     ...(spec as Pick<DeploymentView, 'image' | 'replicas' | 'strategy' | 'progress_deadline_seconds'>),
     state: 'queued',
     steps: [{ state: 'queued', at: now, actor: caller.sub }],

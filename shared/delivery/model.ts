@@ -37,10 +37,18 @@ export interface DeploymentView {
   approval_id?: string;
   /** The pipeline run whose deploy stage this is. */
   run_id?: string;
+  /** The environment's tier when the deployment was asked for (production, staging, …). */
+  tier?: string;
+  /** What asked for it besides a person: a schedule's fire, or a promotion from another environment. */
+  origin?: DeploymentOrigin;
   created_at: string;
   updated_at: string;
   finished_at?: string;
 }
+
+export type DeploymentOrigin =
+  | { kind: 'schedule'; schedule_id: string; fire_time: string }
+  | { kind: 'promotion'; from_env: string; from_revision: number };
 
 const API = '/api/v1';
 export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;

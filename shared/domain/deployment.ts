@@ -28,6 +28,14 @@ export const APPROVAL_STATES = ['pending', 'approved', 'rejected', 'expired', 'c
 export type ApprovalState = (typeof APPROVAL_STATES)[number];
 
 /**
+ * Going ahead during a freeze (only with the `freeze.override` permission): the reason is kept on
+ * the deployment and in the audit log, and told in chat.
+ */
+export const freezeOverride = z.strictObject({
+  reason: z.string().check(z.minLength(1), z.maxLength(500)),
+});
+
+/**
  * What a deploy request names. `image` is a tag (`1.4.2`), a digest (`sha256:…`) or a full
  * reference in the application's own image repository: a deploy cannot smuggle in an image
  * from elsewhere.
@@ -60,6 +68,7 @@ const deployOptions = {
   /** How long pods may take to become available before the rollout counts as failed. */
   progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
   description: z.optional(description),
+  override_freeze: z.optional(freezeOverride),
 };
 
 /** `POST /apps/{id}/deploy` */
@@ -73,6 +82,7 @@ export const newRollback = z.strictObject({
   env: dnsLabel,
   target_revision: z.optional(z.int().check(z.minimum(1))),
   description: z.optional(description),
+  override_freeze: z.optional(freezeOverride),
 });
 
 /** `POST /deployments/{id}/cancel` */
@@ -88,4 +98,5 @@ export const approvalDecision = z.strictObject({
 export type DeployRequest = z.infer<typeof deployRequest>;
 export type NewDeployment = z.infer<typeof newDeployment>;
 export type NewRollback = z.infer<typeof newRollback>;
+export type FreezeOverride = z.infer<typeof freezeOverride>;
 export type RolloutStrategy = z.infer<typeof rolloutStrategy>;
