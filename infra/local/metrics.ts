@@ -105,8 +105,7 @@ export function createMetricsCollector(): MetricsCollector {
     ingest,
     count: (namespace, name, dimensions, source) =>
       add(namespace, name, 'Count', dimensions, [1], source, new Date().toISOString()),
-    series: () =>
-      [...series.values()].sort((a, b) => a.name.localeCompare(b.name) || a.last_at.localeCompare(b.last_at)),
+    series: () => [...series.values()].sort((a, b) => a.name.localeCompare(b.name)),
     documents: () => [...documents],
     tapStdout: (echo) => tap({ ingest, echo }),
   };
