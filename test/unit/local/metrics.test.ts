@@ -65,6 +65,23 @@ describe('the local cloud’s metrics', () => {
     expect(metrics.documents()).toHaveLength(4);
   });
 
+  it('counts what the local bus reports (on AWS, EventBridge’s own metrics) beside the functions’ EMF', () => {
+    const metrics = createMetricsCollector();
+    metrics.count('Slipway', 'BusDeliveriesRetried', { Rule: 'notify' }, 'eventbridge');
+    metrics.count('Slipway', 'BusDeliveriesRetried', { Rule: 'notify' }, 'eventbridge');
+    expect(metrics.series()).toMatchObject([
+      {
+        name: 'BusDeliveriesRetried',
+        unit: 'Count',
+        dimensions: { Rule: 'notify' },
+        count: 2,
+        sum: 2,
+        source: 'eventbridge',
+      },
+    ]);
+    expect(metrics.documents()).toEqual([]);
+  });
+
   it('ignores log lines that are not EMF documents', () => {
     const metrics = createMetricsCollector();
     expect(metrics.ingest(line({ level: 'INFO', message: 'hello', _aws: 'not a directive' }))).toBe(false);
