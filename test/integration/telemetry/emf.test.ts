@@ -2,12 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MetricSeries } from '../../../infra/local/metrics.ts';
 import { METRICS, type MetricName } from '../../../shared/telemetry/metrics.ts';
 import { client, eventually } from '../client.ts';
-import { deploy, type Scene, startScene, statusWhen } from '../delivery/scene.ts';
+import { deploy, quickDelivery, type Scene, startScene, statusWhen } from '../delivery/scene.ts';
 
 /** Real deployments through the local cloud: the EMF lines the functions print, as CloudWatch Logs would read them. */
 let scene: Scene;
 beforeAll(async () => {
-  scene = await startScene();
+  scene = await startScene({
+    workflowOverrides: { ...quickDelivery.workflowOverrides, pipeline: { waitTimeOverrides: { WaitForTurn: 50 } } },
+  });
 });
 afterAll(() => scene?.cloud.stop());
 
@@ -67,7 +69,7 @@ async function documentsOf(name: MetricName, about: Record<string, string>): Pro
   });
 }
 
-describe('metrics of a real deployment, as EMF lines', () => {
+describe('metrics of real deployments, builds and runs, as EMF lines', () => {
   it('counts an approved deploy from queue to success, with its times split into queue, approval and apply', async () => {
     const reply = await deploy(scene.developer, scene.app.id, { env: 'prod', image: '2.0.0' });
     expect(reply.status).toBe(202);
@@ -132,6 +134,33 @@ describe('metrics of a real deployment, as EMF lines', () => {
     expect(refused).toMatchObject({ Provider: 'github', Reason: 'unauthenticated', WebhookDeliveriesRefused: 1 });
   });
 
+  it('counts a pipeline run and its build by outcome', async () => {
+    const pipeline = await scene.admin.post('/api/v1/pipelines', {
+      app_id: scene.app.id,
+      name: 'ci',
+      stages: [
+        { name: 'build', type: 'build' },
+        { name: 'dev', type: 'deploy', env: 'dev', needs: ['build'] },
+      ],
+    });
+    expect(pipeline.status, pipeline.text).toBe(201);
+    const run = await scene.developer.post(`/api/v1/pipelines/${pipeline.body.id}/run`, {
+      commit: { sha: 'c0ffee'.padEnd(40, '1'), ref: 'main' },
+    });
+    expect(run.status, run.text).toBe(202);
+    const ended = await eventually(async () => {
+      const reply = await scene.developer.get(`/api/v1/runs/${run.body.id}`);
+      if (!['succeeded', 'failed', 'cancelled'].includes(reply.body.state))
+        throw new Error(`run is ${reply.body.state}`);
+      return reply.body as { state: string };
+    }, 20_000);
+    expect(ended.state).toBe('succeeded');
+    const [runs] = await documentsOf('PipelineRunsFinished', {});
+    expect(runs).toMatchObject({ Outcome: 'succeeded', PipelineRunsFinished: 1 });
+    const [builds] = await documentsOf('BuildsFinished', {});
+    expect(builds).toMatchObject({ Outcome: 'succeeded', BuildsFinished: 1 });
+  });
+
   it('lists every series with its dimensions and last value at GET /_local/metrics, as the dashboard will show them', async () => {
     const { metrics } = (await local('/_local/metrics')) as { metrics: MetricSeries[] };
     const series = (name: string, dimensions: Record<string, string>) =>
@@ -143,7 +172,7 @@ describe('metrics of a real deployment, as EMF lines', () => {
       source: 'slipway-record-outcome',
     });
     expect(series('DeploymentsFinished', { Outcome: 'rolled_back', Tier: 'other' })?.count).toBe(1);
-    expect(series('DeployDuration', { Tier: 'other' })?.count).toBe(3);
+    expect(series('DeployDuration', { Tier: 'other' })?.count).toBe(4);
     for (const m of metrics) expect(Object.keys(m.dimensions)).toEqual([...METRICS[m.name as MetricName].dimensions]);
   });
 });
