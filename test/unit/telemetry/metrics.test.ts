@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Context } from 'aws-lambda';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -54,6 +56,24 @@ describe('the metric table', () => {
       WebhookDeliveriesRefused: ['Count', ['Provider', 'Reason']],
     });
     expect(METRICS_NAMESPACE).toBe('Slipway');
+  });
+});
+
+describe('where Powertools Metrics is', () => {
+  const repoRoot = join(import.meta.dirname, '../../..');
+  const importers = (pattern: RegExp) =>
+    ['shared', 'functions', 'infra'].flatMap((dir) =>
+      readdirSync(join(repoRoot, dir), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => join(dir, file))
+        .filter((file) => pattern.test(readFileSync(join(repoRoot, file), 'utf8'))),
+    );
+
+  it('is imported by the publishing module alone, which only the one wrapper imports: infra/ reads the table without it', () => {
+    expect(importers(/from '@aws-lambda-powertools\/metrics/)).toEqual(['shared/telemetry/emf.ts']);
+    expect(importers(/from '[./]*\/telemetry\/emf\.ts'/)).toEqual(['shared/lambda.ts']);
+    const table = readFileSync(join(repoRoot, 'shared/telemetry/metrics.ts'), 'utf8');
+    expect([...table.matchAll(/from '([^']+)'/g)].map((m) => m[1])).toEqual(['node:async_hooks']);
   });
 });
 
