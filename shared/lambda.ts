@@ -1,7 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import { config } from './config.ts';
 import { logger } from './logger.ts';
+import { publishMetrics } from './telemetry/emf.ts';
+import { recordingMetrics } from './telemetry/metrics.ts';
 
 /**
  * A function's exported `handler`. The context is optional because middy supplies an empty one
@@ -11,9 +14,18 @@ export type LambdaHandler<E, R> = (event: E, context?: Context) => Promise<R>;
 
 /**
  * The one wrapper of every function (API, workflow step, bus and stream consumer): middy with the
- * structured logger's Lambda context, reset on every call so no key leaks into the next event.
+ * structured logger's Lambda context, reset on every call so no key leaks into the next event, and
+ * the metrics the invocation recorded published as EMF when it ends (none recorded, no line).
  */
 export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>): LambdaHandler<E, R> {
-  // Metrics and tracing (Powertools logMetrics, captureLambdaHandler) plug in here, for every function at once.
-  return middy(fn).use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
+  return middy(withMetrics(fn)).use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
 }
+
+/** The invocation's own metric record around the handler (a middy middleware cannot scope an AsyncLocalStorage). */
+const withMetrics =
+  <E, R>(fn: (event: E, context: Context) => Promise<R>) =>
+  (event: E, context: Context): Promise<R> =>
+    recordingMetrics(
+      () => fn(event, context),
+      (recorded) => publishMetrics(recorded, context?.functionName || config.serviceName),
+    );

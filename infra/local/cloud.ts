@@ -127,7 +127,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
-      ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
+      ...(options.quiet ? {} : { log: (line: string) => console.log(line), printMetrics: true }),
     });
     Object.assign(process.env, services.environment);
     if (options.lockLeaseSeconds !== undefined) process.env[ENV.lockLeaseSeconds] = String(options.lockLeaseSeconds);

@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENV } from '../../shared/config.ts';
 import { ALLOWED_LOOPBACK_ENV } from '../../shared/net/cluster-egress.ts';
+import { METRICS_NAMESPACE } from '../../shared/telemetry/metrics.ts';
 import {
   EVENT_BUS_NAME,
   type FunctionSpec,
@@ -30,6 +31,7 @@ import { type GitProviderSimulator, startGitProviderSimulator } from './git-prov
 import { createLocalKms, type LocalKms } from './kms/service.ts';
 import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes/simulator.ts';
 import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lambda-runtime.ts';
+import { createMetricsCollector, type MetricsCollector } from './metrics.ts';
 import { LocalBuckets } from './s3/buckets.ts';
 import { s3Handler } from './s3/server.ts';
 import { createLocalSecrets } from './secrets.ts';
@@ -66,6 +68,8 @@ export interface ServicesOptions {
   /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
   schedules?: boolean;
   log?: (line: string) => void;
+  /** Print the functions' EMF lines too (npm start); they are collected either way. */
+  printMetrics?: boolean;
 }
 
 export interface LocalServices {
@@ -77,6 +81,8 @@ export interface LocalServices {
   git: GitProviderSimulator;
   kms: LocalKms;
   s3: LocalBuckets;
+  /** The functions' EMF metrics and the bus's counts (`GET /_local/metrics`). */
+  metrics: MetricsCollector;
   /** Fires a schedule of the manifest now, as its timer would (tests and the bench do not wait minutes). */
   tick(schedule: ScheduleSpec['name']): Promise<unknown>;
   stateMachineArn(name: StateMachineSpec['name']): string;
@@ -118,6 +124,9 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     ...(options.dataDir ? { file: dataPath('secrets.json') } : {}),
   });
 
+  const metrics = createMetricsCollector();
+  const busCounts = { retried: 'BusDeliveriesRetried', 'dead-lettered': 'BusDeliveriesDeadLettered' } as const;
+
   const bus = createLocalEventBus({
     busName: EVENT_BUS_NAME,
     region: LOCAL_REGION,
@@ -131,6 +140,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     ...(options.busBackoff ? { backoff: options.busBackoff } : {}),
     ...(options.dataDir ? { dataDir: options.dataDir } : {}),
     ...(options.log ? { log: options.log } : {}),
+    count: (what, rule) => metrics.count(METRICS_NAMESPACE, busCounts[what], { Rule: rule }, 'eventbridge'),
   });
 
   const stateMachineArn = (name: string) =>
@@ -213,7 +223,11 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       TrentService: kms.service,
     },
     rest: s3Handler(s3),
-    views: { '/_local/eventbridge/dead-letters': () => bus.deadLetters() },
+    views: {
+      '/_local/eventbridge/dead-letters': () => bus.deadLetters(),
+      '/_local/metrics': () => ({ metrics: metrics.series() }),
+      '/_local/metrics/emf': () => metrics.documents(),
+    },
   });
 
   const environment: Record<string, string> = {
@@ -268,6 +282,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     });
   };
 
+  // Last, so a start that fails leaves stdout as it was.
+  const untapMetrics = metrics.tapStdout(options.printMetrics ?? false);
   return {
     endpoint,
     stepFunctions,
@@ -276,6 +292,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     git,
     kms,
     s3,
+    metrics,
     tick,
     stateMachineArn,
     putSecret: (name, value) => secrets.put(name, value),
@@ -291,6 +308,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       await endpoint.close();
       await simulator.stop();
       await git.close();
+      untapMetrics();
     },
   };
 }

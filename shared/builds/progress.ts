@@ -7,6 +7,7 @@ import { conflict, isError } from '../errors.ts';
 import type { BuildEventType } from '../events/catalog.ts';
 import { type Actor, recordChange } from '../events/outbox.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
+import { recordMetric } from '../telemetry/metrics.ts';
 import { buildKeys } from './keys.ts';
 import { type BuildView, eventData, FINAL_STATES } from './model.ts';
 
@@ -97,5 +98,6 @@ export async function advanceBuild(build: Build, move: BuildMove): Promise<Build
     if (isError(error, 'build-moved')) return undefined;
     throw error;
   }
+  if (set.finished_at) recordMetric('BuildsFinished', 1, { Outcome: after.state });
   return after;
 }

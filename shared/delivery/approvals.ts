@@ -14,6 +14,7 @@ import { keys } from '../store/keys.ts';
 import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, queryPage, type Write } from '../store/table.ts';
+import { recordMetric } from '../telemetry/metrics.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventData } from './model.ts';
 import { actorOf, advance, advanceBeforeActing, DeploymentNotFound } from './progress.ts';
@@ -184,6 +185,7 @@ export async function decide(
       },
     }),
   ]);
+  if (state !== 'pending') recordMetric('ApprovalsDecided', 1, { Decision: state });
   const token = approval._token as string;
   if (state === 'approved') await resumeWorkflow(token, { approval_id: id, approved_by: votes.map((v) => v.by) });
   if (state === 'rejected')
@@ -208,12 +210,14 @@ export async function expireApproval(
   deployment: Item & DeploymentView,
   reason = 'nobody decided the approval before it timed out',
 ): Promise<void> {
-  await advance(deployment, {
+  const closing = await closePendingApproval(deployment, 'expired');
+  const expired = await advance(deployment, {
     step: { state: 'expired', detail: reason },
     set: { reason: reason === 'nobody decided the approval before it timed out' ? 'approval expired' : reason },
     event: 'Deployment Expired',
-    also: await closePendingApproval(deployment, 'expired'),
+    also: closing,
   });
+  if (expired && closing.length > 0) recordMetric('ApprovalsExpired', 1, {});
 }
 
 /** The write that closes the deployment's approval, if one is still pending (none otherwise). */

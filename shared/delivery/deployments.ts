@@ -21,6 +21,7 @@ import { deliveryIndexes, deliveryKeys } from './keys.ts';
 import { type DeploymentOrigin, type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
+import { deploymentQueued } from './telemetry.ts';
 import { startWorkflow, stopWorkflow, workflowUnavailable } from './workflow.ts';
 
 /** When a deploy names no deadline: Kubernetes' own default for progressDeadlineSeconds. */
@@ -160,6 +161,7 @@ async function launch(
     ...alsoCommit(view),
   ]);
   quota.chargedAfter(counter);
+  deploymentQueued(view);
   if (view.run_id) return view;
   try {
     await startWorkflow(kind, id);

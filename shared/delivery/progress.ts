@@ -9,6 +9,7 @@ import { type Actor, type Change, recordChange } from '../events/outbox.ts';
 import { commit, getMany, type Item, type Write } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentState, type DeploymentView, eventData, FINAL_STATES, type Step } from './model.ts';
+import { deploymentMoved } from './telemetry.ts';
 
 export class DeploymentNotFound extends Error {
   override name = 'DeploymentNotFound';
@@ -118,6 +119,7 @@ export async function advance(
     if (isError(error, 'deployment-final')) return undefined;
     throw error;
   }
+  if (step) deploymentMoved(deployment, step.state, now);
   return {
     ...deployment,
     ...set,

@@ -12,6 +12,7 @@ import { ID_PATTERN } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { present } from '../store/records.ts';
 import { commit, getMany, type Item, updateOne, type Write } from '../store/table.ts';
+import { recordMetric, WEBHOOK_REFUSALS } from '../telemetry/metrics.ts';
 import { DELIVERY_RETENTION_SECONDS, hookIndexes, hookKeys } from './keys.ts';
 import { acceptedSecrets, readHookSecrets } from './secrets.ts';
 import { type Provider, UNKNOWN_ENDPOINT_SECRETS, verifyDelivery } from './signature.ts';
@@ -38,6 +39,7 @@ export async function authenticate(delivery: SignedDelivery): Promise<Item | und
   if (usable && verifyDelivery(delivery.provider, delivery.proof, delivery.body, secrets)) return usable;
   if (!usable) verifyDelivery(delivery.provider, delivery.proof, delivery.body, secrets);
   await countRefusal(delivery.provider);
+  recordMetric('WebhookDeliveriesRefused', 1, { Provider: delivery.provider, Reason: 'unauthenticated' });
   return undefined;
 }
 
@@ -111,7 +113,11 @@ export async function receiveDelivery(
     if (!stored) throw error;
     return { status: 200, delivery: present<DeliveryView>(stored) };
   }
-  if (refusal) throw refusal;
+  if (refusal) {
+    const reason = (WEBHOOK_REFUSALS as readonly string[]).includes(refusal.code) ? refusal.code : 'other';
+    recordMetric('WebhookDeliveriesRefused', 1, { Provider: endpoint.provider as Provider, Reason: reason });
+    throw refusal;
+  }
   return { status: 202, delivery: present<DeliveryView>(item) };
 }
 

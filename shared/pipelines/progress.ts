@@ -11,6 +11,7 @@ import type { RunEventType } from '../events/catalog.ts';
 import { type Actor, recordChange } from '../events/outbox.ts';
 import { countChild } from '../store/records.ts';
 import { commit, getMany, type Write } from '../store/table.ts';
+import { recordMetric } from '../telemetry/metrics.ts';
 import { pipelineKeys } from './keys.ts';
 import { FINAL_RUN, type RunItem, runEventData } from './model.ts';
 
@@ -93,6 +94,11 @@ export function runMoveWrites(run: RunItem, move: RunMove): { item: RunItem; wri
   return { item, writes };
 }
 
+/** After a committed move: a run that ended counts by its outcome. */
+export function runMoved(run: RunItem): void {
+  if (FINAL_RUN.has(run.state)) recordMetric('PipelineRunsFinished', 1, { Outcome: run.state });
+}
+
 const runChanged = () => busy('run-changed', 'The run changed meanwhile; read it again.');
 
 /**
@@ -111,6 +117,7 @@ export async function moveRun(
     const { item, writes } = runMoveWrites(run, move);
     try {
       await commit(writes);
+      runMoved(item);
       return item;
     } catch (error) {
       if (!isError(error, 'run-changed') || attempt >= 5) throw error;

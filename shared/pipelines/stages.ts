@@ -25,7 +25,16 @@ import { commit, getMany, type Item, queryAll } from '../store/table.ts';
 import { requestBuild } from './build-stage.ts';
 import { pipelineKeys } from './keys.ts';
 import { isFinal, type RunItem } from './model.ts';
-import { ended, loadActiveRun, moveRun, requesterOf, runMoveWrites, stagesWith, started } from './progress.ts';
+import {
+  ended,
+  loadActiveRun,
+  moveRun,
+  requesterOf,
+  runMoved,
+  runMoveWrites,
+  stagesWith,
+  started,
+} from './progress.ts';
 import { endCancelled } from './runs.ts';
 
 /** A stage that did not succeed; the workflow catches it and records the run's failure. */
@@ -106,10 +115,12 @@ export async function nextStage(runId: string, build: BuildOutput | undefined) {
   const keep = image ? { image } : {};
   if (!next) {
     const rest = stages.map((s) => (s.state === 'pending' ? { ...s, ...ended('skipped') } : s));
-    await commit(
-      runMoveWrites(run, { set: { state: 'succeeded', stages: rest, ...keep }, event: 'Pipeline Run Succeeded' })
-        .writes,
-    );
+    const { item, writes } = runMoveWrites(run, {
+      set: { state: 'succeeded', stages: rest, ...keep },
+      event: 'Pipeline Run Succeeded',
+    });
+    await commit(writes);
+    runMoved(item);
     return { done: true };
   }
   const spec = run._definition.stages.find((s) => s.name === next.name);

@@ -33,6 +33,27 @@ export const handler = async (event: { id: string }) => {
 };
 `;
 
+/**
+ * The floor with what every function now carries for metrics (ADR 27): the invocation's record
+ * around the handler and its EMF publishing through Powertools Metrics. Against the floor it says
+ * what metrics add to every cold start.
+ */
+const floorWithMetricsSource = (repoRoot: string) => `// Written by test/bench/bundles.ts: the floor, with metrics.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { publishMetrics } from ${JSON.stringify(join(repoRoot, 'shared/telemetry/emf.ts'))};
+import { recordingMetrics, recordMetric } from ${JSON.stringify(join(repoRoot, 'shared/telemetry/metrics.ts'))};
+
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+
+export const handler = (event: { id: string }, context: { functionName: string }) =>
+  recordingMetrics(async () => {
+    const out = await client.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: { PK: event.id, SK: 'PROJECT' } }));
+    recordMetric('DeploymentsStarted', 1, { Kind: 'deploy', Tier: 'other' });
+    return out.Item;
+  }, (recorded) => publishMetrics(recorded, context.functionName));
+`;
+
 export interface BundleResult {
   name: string;
   /** Who calls it (the manifest's trigger); `floor` for the floor. */
@@ -59,9 +80,11 @@ export async function measureBundles(repoRoot: string, runs = 20, only?: readonl
   const benchDir = join(repoRoot, '.bench');
   mkdirSync(join(benchDir, 'bundles'), { recursive: true });
   writeFileSync(join(benchDir, 'floor.ts'), FLOOR_SOURCE);
+  writeFileSync(join(benchDir, 'floor-metrics.ts'), floorWithMetricsSource(repoRoot));
 
   const entries = [
     { name: 'floor', trigger: 'floor' as const, entry: join(benchDir, 'floor.ts') },
+    { name: 'floor+metrics', trigger: 'floor' as const, entry: join(benchDir, 'floor-metrics.ts') },
     ...functions
       .filter((fn) => only === undefined || only.includes(fn.name))
       .map((fn) => ({ name: fn.name, trigger: fn.trigger ?? 'api', entry: join(repoRoot, fn.entry) })),

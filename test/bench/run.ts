@@ -16,7 +16,7 @@ import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
-import { measureOverhead, overheadMarkdown } from './overhead.ts';
+import { measureMetricsOverhead, measureOverhead, metricsOverheadMarkdown, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
 
@@ -66,6 +66,7 @@ const cloud = await startLocalCloud({
   schedules: false, // the checkpoint section times its own checkpoints; a timer's would add to its counts
 });
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
+let metricsOverhead: Awaited<ReturnType<typeof measureMetricsOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
 let builds: Awaited<ReturnType<typeof measureBuilds>>;
@@ -79,6 +80,8 @@ try {
   progress('warm handler overhead (2,000 read calls and 1,000 create calls each)');
   overhead = await measureOverhead(cloud, projectId);
   print(overheadMarkdown(overhead));
+  metricsOverhead = await measureMetricsOverhead();
+  print(metricsOverheadMarkdown(metricsOverhead));
 
   progress(`throughput (${durationSeconds} s API, ${durationSeconds} s bare SDK, plus warm-ups)`);
   throughput = await measureThroughput(cloud, projectId, token, { durationSeconds });
@@ -119,6 +122,7 @@ writeFileSync(
       node: process.versions.node,
       bundles,
       overhead,
+      metricsOverhead,
       throughput,
       delivery,
       builds,

@@ -56,6 +56,8 @@ export interface LocalEventBusOptions {
   /** Keeps dead letters between runs when given. */
   dataDir?: string;
   log?(line: string): void;
+  /** Each retry and dead letter, by rule: what EventBridge counts in its own metrics on AWS. */
+  count?(what: 'retried' | 'dead-lettered', rule: string): void;
 }
 
 export interface LocalEventBus {
@@ -108,6 +110,7 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
             last_attempt_at: new Date().toISOString(),
           };
           deadLetters.push(letter);
+          options.count?.('dead-lettered', rule.name);
           if (deadLetterFile) appendDeadLetter(deadLetterFile, letter);
           log(
             `eventbridge: dead-lettered event ${event.id} for ${rule.name}/${target.id} after ${attempt} attempts: ${message}`,
@@ -115,6 +118,7 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
           return;
         }
         log(`eventbridge: ${rule.name}/${target.id} failed on attempt ${attempt} (${message}); retry in ${delay} ms`);
+        options.count?.('retried', rule.name);
         await sleep(delay, undefined, { signal: stopping.signal });
       }
     }

@@ -15,6 +15,8 @@ interface Running {
   bus: LocalEventBus;
   endpoint: AwsEndpoint;
   client: EventBridgeClient;
+  /** What the bus counted for the metrics (BusDeliveriesRetried, BusDeliveriesDeadLettered), as `<what> <rule>`. */
+  counted: string[];
 }
 let running: Running | undefined;
 
@@ -27,12 +29,14 @@ afterEach(async () => {
 
 /** A bus with these rules behind the real EventBridge SDK client; retries within milliseconds. */
 async function startBus(rules: BusRule[]): Promise<Running> {
+  const counted: string[] = [];
   const bus = createLocalEventBus({
     busName: BUS,
     region: REGION,
     accountId: ACCOUNT,
     rules,
     backoff: { initialMs: 5, maxMs: 20 },
+    count: (what, rule) => counted.push(`${what} ${rule}`),
   });
   const endpoint = await startAwsEndpoint({
     services: { AWSEvents: bus.service },
@@ -43,7 +47,7 @@ async function startBus(rules: BusRule[]): Promise<Running> {
     region: REGION,
     credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   });
-  running = { bus, endpoint, client };
+  running = { bus, endpoint, client, counted };
   return running;
 }
 
@@ -158,7 +162,7 @@ describe('local EventBridge bus', () => {
   it('retries a failing target, then dead-letters the event with its attempts', async () => {
     const broken = recorder('broken', Number.POSITIVE_INFINITY);
     const healthy = recorder('healthy');
-    const { bus, client, endpoint } = await startBus([
+    const { bus, client, endpoint, counted } = await startBus([
       {
         name: 'projects',
         pattern: { source: ['slipway.catalog'] },
@@ -182,11 +186,12 @@ describe('local EventBridge bus', () => {
     });
     const viewed = await (await fetch(`${endpoint.url}/_local/eventbridge/dead-letters`)).json();
     expect(viewed).toEqual(letters);
+    expect(counted).toEqual(['retried projects', 'retried projects', 'dead-lettered projects']);
   });
 
   it('delivers to a flaky target that recovers on the third try, without a dead letter', async () => {
     const flaky = recorder('flaky', 2);
-    const { bus, client } = await startBus([
+    const { bus, client, counted } = await startBus([
       {
         name: 'projects',
         pattern: { source: ['slipway.catalog'] },
@@ -200,6 +205,7 @@ describe('local EventBridge bus', () => {
     expect(flaky.calls()).toBe(3);
     expect(flaky.received.map((e) => e.detail)).toEqual([{ id: 'evt_flaky' }]);
     expect(bus.deadLetters()).toEqual([]);
+    expect(counted).toEqual(['retried projects', 'retried projects']);
   });
 
   it('keeps dead letters in the data folder and reads them back on start', async () => {
