@@ -6,8 +6,8 @@
 import type { Band, DoraPeriod } from '../domain/dora.ts';
 import type { DoraReport } from './dora.ts';
 
-const WIDTH = 720;
-const PANEL = { width: 350, height: 150 };
+const WIDTH = 760;
+const PANEL = { width: 370, height: 160 };
 const PLOT = { left: 12, top: 62, height: 72 };
 const BAND_COLOURS: Record<Band | 'none', string> = {
   elite: '#1a7f37',
@@ -37,8 +37,9 @@ interface Panel {
   title: string;
   value: string;
   band: Band | null;
-  /** One number per period (null: nothing to measure then). */
+  /** One number per period (null: nothing to measure then), and how to say the largest. */
   points: (number | null)[];
+  label: (n: number) => string;
 }
 
 function panels(report: DoraReport): Panel[] {
@@ -48,32 +49,36 @@ function panels(report: DoraReport): Panel[] {
   return [
     {
       title: 'Deployment frequency',
-      value: `${metrics.deployment_frequency.deployments} deploys, ${metrics.deployment_frequency.per_day}/day`,
+      value: `${metrics.deployment_frequency.deployments} deploys, ${Number(metrics.deployment_frequency.per_day.toFixed(2))}/day`,
       band: metrics.deployment_frequency.band,
       points: per((p) => p.deployment_frequency.deployments),
+      label: String,
     },
     {
       title: 'Lead time for changes',
       value: `mean ${humanDuration(metrics.lead_time_for_changes.mean_seconds)}`,
       band: metrics.lead_time_for_changes.band,
       points: per((p) => p.lead_time_for_changes.mean_seconds),
+      label: humanDuration,
     },
     {
       title: 'Change failure rate',
       value: rate === null ? 'no data' : `${(rate * 100).toFixed(1)} % of ${metrics.change_failure_rate.deployments}`,
       band: metrics.change_failure_rate.band,
       points: per((p) => p.change_failure_rate.rate),
+      label: (n) => `${Math.round(n * 100)} %`,
     },
     {
       title: 'Failed deployment recovery time',
       value: `mean ${humanDuration(metrics.failed_deployment_recovery_time.mean_seconds)}`,
       band: metrics.failed_deployment_recovery_time.band,
       points: per((p) => p.failed_deployment_recovery_time.mean_seconds),
+      label: humanDuration,
     },
   ];
 }
 
-function drawPanel(panel: Panel, x: number, y: number): string {
+function drawPanel(panel: Panel, periods: { first: string; last: string }, x: number, y: number): string {
   const colour = BAND_COLOURS[panel.band ?? 'none'];
   const plotWidth = PANEL.width - 2 * PLOT.left;
   const slot = plotWidth / Math.max(1, panel.points.length);
@@ -88,15 +93,20 @@ function drawPanel(panel: Panel, x: number, y: number): string {
     })
     .join('');
   const band = panel.band ?? 'no band';
+  const small = (tx: number, ty: number, text: string, anchor = 'start') =>
+    `<text x="${tx}" y="${ty}" font-size="11" fill="#57606a" text-anchor="${anchor}">${escapeXml(text)}</text>`;
   return [
     `<g transform="translate(${x},${y})">`,
     `<rect width="${PANEL.width}" height="${PANEL.height}" rx="6" fill="#ffffff" stroke="#d0d7de"/>`,
     `<text x="12" y="22" font-size="14" font-weight="600" fill="#1f2328">${escapeXml(panel.title)}</text>`,
     `<text x="12" y="44" font-size="13" fill="#1f2328">${escapeXml(panel.value)}</text>`,
-    `<rect x="${PANEL.width - 88}" y="10" width="76" height="20" rx="10" fill="${colour}"/>`,
-    `<text x="${PANEL.width - 50}" y="24" font-size="12" font-weight="600" fill="#ffffff" text-anchor="middle">${escapeXml(band)}</text>`,
+    `<rect x="${PANEL.width - 88}" y="30" width="76" height="20" rx="10" fill="${colour}"/>`,
+    `<text x="${PANEL.width - 50}" y="44" font-size="12" font-weight="600" fill="#ffffff" text-anchor="middle">${escapeXml(band)}</text>`,
+    max > 0 ? small(PANEL.width - PLOT.left, PLOT.top - 2, `max ${panel.label(max)}`, 'end') : '',
     `<line x1="${PLOT.left}" y1="${baseline}" x2="${PANEL.width - PLOT.left}" y2="${baseline}" stroke="#d0d7de"/>`,
     bars,
+    small(PLOT.left, baseline + 14, periods.first),
+    periods.last === periods.first ? '' : small(PANEL.width - PLOT.left, baseline + 14, periods.last, 'end'),
     `</g>`,
   ].join('');
 }
@@ -104,17 +114,20 @@ function drawPanel(panel: Panel, x: number, y: number): string {
 /** The report as a standalone SVG document (its own width and height, so it embeds as an image). */
 export function doraSvg(report: DoraReport): string {
   const subject = [report.app_id ?? report.project_id, report.env].filter(Boolean).join(' / ');
-  const heading = `DORA metrics: ${subject}, ${report.from} to ${report.to} (by ${report.interval})`;
+  const heading = `DORA metrics of ${subject}`;
+  const span = `${report.from} to ${report.to}, by ${report.interval}`;
+  const periods = { first: report.series[0]?.start ?? report.from, last: report.series.at(-1)?.start ?? report.to };
   const height = 40 + 2 * (PANEL.height + 10);
   const cells = panels(report).map((p, i) =>
-    drawPanel(p, 5 + (i % 2) * (PANEL.width + 10), 40 + Math.floor(i / 2) * (PANEL.height + 10)),
+    drawPanel(p, periods, 5 + (i % 2) * (PANEL.width + 10), 40 + Math.floor(i / 2) * (PANEL.height + 10)),
   );
   return [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" role="img" aria-label="${escapeXml(heading)}">`,
-    `<title>${escapeXml(heading)}</title>`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" role="img" aria-label="${escapeXml(`${heading}, ${span}`)}">`,
+    `<title>${escapeXml(`${heading}, ${span}`)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#f6f8fa"/>`,
     `<text x="10" y="26" font-size="15" font-weight="600" fill="#1f2328">${escapeXml(heading)}</text>`,
+    `<text x="${WIDTH - 10}" y="26" font-size="12" fill="#57606a" text-anchor="end">${escapeXml(span)}</text>`,
     ...cells,
     '</svg>',
   ].join('\n');
