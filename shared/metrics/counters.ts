@@ -4,8 +4,6 @@
  * unrecovered failure began. A year of one environment is at most 366 items, read by one Query.
  */
 import { config } from '../config.ts';
-import type { DeploymentView } from '../delivery/model.ts';
-import type { Release } from '../delivery/releases.ts';
 import { COUNT_FIELDS, counterChange, type DayCounts, type FinishedDeployment } from '../domain/dora.ts';
 import { busy } from '../errors.ts';
 import type { Item, Key, Write } from '../store/table.ts';
@@ -18,6 +16,15 @@ export const doraKeys = {
   openFailure: (appId: string, env: string): Key => ({ PK: `DORA#${appId}`, SK: `OPEN#${env}` }),
 };
 
+/** What the counters need of a deployment (shared/delivery owns the full record; it calls in here). */
+export interface CountedDeployment {
+  kind: 'deploy' | 'rollback';
+  project_id: string;
+  app_id: string;
+  env: string;
+  commit?: { committed_at: string } | undefined;
+}
+
 /** The counters never refuse a write (no condition): a failure here is the transaction's own. */
 const counterBusy = () => busy('dora-counters', 'The delivery counters were being changed; retry.');
 
@@ -26,13 +33,14 @@ const counterBusy = () => busy('dora-counters', 'The delivery counters were bein
  * and open-failure item as read before this transaction.
  */
 export function doraWrites(
-  deployment: Pick<DeploymentView, 'kind' | 'project_id' | 'app_id' | 'env' | 'commit'>,
+  deployment: CountedDeployment,
   outcome: FinishedDeployment['outcome'],
   at: string,
   head: Item | undefined,
   open: Item | undefined,
 ): Write[] {
-  const current = head?.current as Release | undefined;
+  // The release live before this one: what a rollback replaces.
+  const current = head?.current as FinishedDeployment['replaced'];
   const change = counterChange({
     kind: deployment.kind,
     outcome,
@@ -53,11 +61,7 @@ export function doraWrites(
 }
 
 /** One day's item: created on first use, its numbers added to (ADD is atomic and order-free). */
-function addTo(
-  d: Pick<DeploymentView, 'project_id' | 'app_id' | 'env'>,
-  day: string,
-  counts: Partial<DayCounts>,
-): Write {
+function addTo(d: CountedDeployment, day: string, counts: Partial<DayCounts>): Write {
   const names: Record<string, string> = { '#project': 'project_id', '#app': 'app_id', '#env': 'env', '#day': 'day' };
   const values: Record<string, unknown> = { ':project': d.project_id, ':app': d.app_id, ':env': d.env, ':day': day };
   const adds = COUNT_FIELDS.filter((f) => counts[f] !== undefined).map((f, i) => {
