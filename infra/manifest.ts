@@ -30,7 +30,8 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'metrics';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -368,6 +369,14 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
     capabilities: ['run-pipelines'],
   },
+  {
+    name: 'metrics',
+    entry: 'functions/metrics/handler.ts',
+    description: 'DORA metrics API: JSON and an SVG chart, from the daily delivery counters',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'read',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -467,6 +476,9 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('GET', '/metrics/dora', 'metrics'),
+  r('GET', '/metrics/dora.svg', 'metrics'),
 ];
 
 /** The platform's EventBridge bus. */

@@ -59,6 +59,8 @@ export const ENV = {
   quotaDeploysPerMinute: 'SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE',
   /** The release the API reports (health, OpenAPI). */
   version: 'SLIPWAY_VERSION',
+  /** How soon after a deploy a rollback away from it counts the deploy as a change failure (DORA, ADR 29). */
+  doraRollbackWindowHours: 'SLIPWAY_DORA_ROLLBACK_WINDOW_HOURS',
   /** Powertools' service name on every log line. */
   serviceName: 'POWERTOOLS_SERVICE_NAME',
 } as const;
@@ -169,6 +171,9 @@ export const config = {
   },
   get version(): string | undefined {
     return readEnv(ENV.version);
+  },
+  get doraRollbackWindowHours(): number {
+    return Number(readEnv(ENV.doraRollbackWindowHours) ?? 24);
   },
   get serviceName(): string {
     return readEnv(ENV.serviceName) ?? 'slipway';

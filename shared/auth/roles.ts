@@ -38,6 +38,8 @@ export const PERMISSIONS = [
   /** Replay a stored delivery (admins on the app only: it starts runs as the endpoint's creator). */
   'webhook.replay',
   'audit.read',
+  /** Read the DORA metrics of a project, app or environment. */
+  'metrics.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
   'audit.checkpoint',
 ] as const;
@@ -56,6 +58,7 @@ const viewer: Permission[] = [
   'build.read',
   'pipeline.read',
   'webhook.read',
+  'metrics.read',
 ];
 const developer: Permission[] = [
   ...viewer,

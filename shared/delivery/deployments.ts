@@ -50,6 +50,7 @@ export async function requestDeployment(
     strategy: input.strategy ?? (current?.strategy as Record<string, unknown> | undefined) ?? { type: 'rolling' },
     progress_deadline_seconds: input.progress_deadline_seconds ?? DEFAULT_DEADLINE_SECONDS,
     ...(input.description ? { description: input.description } : {}),
+    ...(input.commit ? { commit: input.commit } : {}),
   });
 }
 

@@ -3,6 +3,7 @@
  * attempt to put an image on an environment (or, for kind `rollback`, to put back an earlier
  * release): the API creates it `queued`, the workflow moves it along and records every step.
  */
+import type { DeployedCommit } from '../domain/commit.ts';
 import { type DeploymentState, FINAL_DEPLOYMENT_STATES } from '../domain/deployment.ts';
 
 export { DEPLOYMENT_STATES, type DeploymentState } from '../domain/deployment.ts';
@@ -41,6 +42,8 @@ export interface DeploymentView {
   tier?: string;
   /** What asked for it besides a person: a schedule's fire, or a promotion from another environment. */
   origin?: DeploymentOrigin;
+  /** The commit shipped, when known (the request's, or the pipeline run's): the DORA lead time starts there. */
+  commit?: DeployedCommit;
   created_at: string;
   updated_at: string;
   finished_at?: string;

@@ -2,7 +2,9 @@
  * How a deployment ends, as its workflow records it: the final step with its reason and event,
  * and a release (the environment's next revision) for every attempt that reached the cluster, so
  * the history is honest. `reason` is the failure the workflow caught, already told in a sentence.
+ * A release is counted in the DORA daily counters in the same write (ADR 29).
  */
+import { doraKeys, doraWrites } from '../metrics/counters.ts';
 import { getMany, type Item } from '../store/table.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventNoun } from './model.ts';
@@ -14,12 +16,13 @@ type Deployment = Item & DeploymentView;
 
 /** The rollout completed: the next revision is live and becomes the environment's current release. */
 export async function recordSuccess(deployment: Deployment): Promise<number> {
-  const { revision, writes } = await nextRelease(deployment, 'succeeded');
+  const { revision, writes, at } = await nextRelease(deployment, 'succeeded');
   await advance(deployment, {
     step: { state: 'succeeded', detail: `revision ${revision} is live` },
     set: { revision },
     event: `${eventNoun(deployment)} Succeeded`,
     also: writes,
+    at,
   });
   return revision;
 }
@@ -39,12 +42,13 @@ export async function startRollingBack(deployment: Deployment, reason: string): 
 
 /** The previous release is back: the failed attempt is recorded as a revision of its own. */
 export async function recordRollback(deployment: Deployment): Promise<number> {
-  const { revision, writes } = await nextRelease(deployment, 'rolled_back');
+  const { revision, writes, at } = await nextRelease(deployment, 'rolled_back');
   await advance(deployment, {
     step: { state: 'rolled_back', detail: `revision ${revision} failed; revision ${deployment.rollback_to} restored` },
     set: { revision },
     event: 'Deployment Rolled Back',
     also: writes,
+    at,
   });
   return revision;
 }
@@ -60,6 +64,7 @@ export async function recordFailure(deployment: Deployment, failure: string): Pr
     set: { reason, ...(release ? { revision: release.revision } : {}) },
     event: `${eventNoun(deployment)} Failed`,
     also: release?.writes ?? [],
+    ...(release ? { at: release.at } : {}),
   });
   return reason;
 }
@@ -72,10 +77,14 @@ export async function recordRejection(deployment: Deployment, reason: string): P
   });
 }
 
-/** The deployment as the environment's next revision, with how it ended. */
+/** The deployment as the environment's next revision, with how it ended, counted for DORA at the same instant. */
 async function nextRelease(deployment: Deployment, outcome: Release['outcome']) {
-  const [head] = await getMany([deliveryKeys.releaseHead(deployment.app_id, deployment.env)]);
-  return releaseWrites(deployment.app_id, deployment.env, head, {
+  const at = new Date().toISOString();
+  const [head, open] = await getMany([
+    deliveryKeys.releaseHead(deployment.app_id, deployment.env),
+    doraKeys.openFailure(deployment.app_id, deployment.env),
+  ]);
+  const release = releaseWrites(deployment.app_id, deployment.env, head, {
     image: deployment.image,
     replicas: deployment.replicas,
     strategy: deployment.strategy,
@@ -83,8 +92,10 @@ async function nextRelease(deployment: Deployment, outcome: Release['outcome']) 
     deployment_id: deployment.id,
     kind: deployment.kind,
     deployed_by: deployment.requested_by,
-    deployed_at: new Date().toISOString(),
+    deployed_at: at,
     outcome,
     ...(deployment.kind === 'rollback' ? { restored_revision: deployment.target_revision } : {}),
   });
+  const counted = doraWrites(deployment, outcome, at, head, open);
+  return { revision: release.revision, writes: [...release.writes, ...counted], at };
 }

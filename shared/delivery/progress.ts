@@ -66,6 +66,8 @@ export interface Move {
   also?: Write[];
   /** Who made this move, when a person did (a cancel); the event is theirs, not the requester's. */
   by?: Actor;
+  /** When it happened, if the `also` writes already used that instant (the DORA counters); default now. */
+  at?: string;
 }
 
 /**
@@ -76,7 +78,7 @@ export async function advance(
   deployment: Item & DeploymentView,
   move: Move,
 ): Promise<(Item & DeploymentView) | undefined> {
-  const now = new Date().toISOString();
+  const now = move.at ?? new Date().toISOString();
   const names: Record<string, string> = { '#state': 'state', '#version': 'version', '#updated': 'updated_at' };
   const values: Record<string, unknown> = { ':one': 1, ':now': now };
   const sets = ['#updated = :now', '#version = #version + :one'];

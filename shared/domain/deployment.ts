@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { deployedCommit } from './commit.ts';
 import { description, dnsLabel, resourceId } from './fields.ts';
 
 /** Where a deployment ends: once in one of these, it never moves again. */
@@ -69,6 +70,8 @@ const deployOptions = {
   progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
   description: z.optional(description),
   override_freeze: z.optional(freezeOverride),
+  /** The commit this image was built from, for the DORA lead time (a pipeline's deploy stage names its run's). */
+  commit: z.optional(deployedCommit),
 };
 
 /** `POST /apps/{id}/deploy` */

@@ -5,6 +5,7 @@
  */
 import * as z from 'zod/mini';
 import { unprocessable } from '../errors.ts';
+import { committedAt } from './commit.ts';
 import { validate } from './validate.ts';
 
 /** The event kinds an endpoint can be created for; a ping is always accepted. */
@@ -31,6 +32,8 @@ export type GitEvent =
       paths?: string[];
       message?: string;
       author?: string;
+      /** The head commit's time, when the provider gave a valid one: the start of its DORA lead time. */
+      committed_at?: string;
       repository: RepositoryRef;
     }
   | {
@@ -61,6 +64,7 @@ const commit = z.looseObject({
   id: z.optional(z.string()),
   message: z.optional(z.string()),
   author: z.optional(z.looseObject({ name: z.optional(z.string()), email: z.optional(z.string()) })),
+  timestamp: z.optional(z.string()),
   added: files,
   modified: files,
   removed: files,
@@ -170,6 +174,8 @@ function push(
     ...(paths.length <= MAX_PATHS && paths.join('').length <= MAX_PATH_CHARS ? { paths } : {}),
     ...(head?.message ? { message: head.message.slice(0, 2000) } : {}),
     ...(author ? { author: author.slice(0, 256) } : {}),
+    // A time that does not parse is left out, not refused: the push is still worth building.
+    ...(committedAt.safeParse(head?.timestamp).success ? { committed_at: head?.timestamp as string } : {}),
     repository,
   };
 }

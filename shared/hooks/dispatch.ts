@@ -48,6 +48,7 @@ export async function dispatchDelivery(dispatch: Dispatch): Promise<DeliveryOutc
     ref: git.ref,
     ...(git.message ? { message: git.message } : {}),
     ...(git.kind === 'push' && git.author ? { author: git.author } : {}),
+    ...(git.kind === 'push' && git.committed_at ? { committed_at: git.committed_at } : {}),
   };
   const runs: { pipeline_id: string; run_id: string }[] = [];
   const skipped: { pipeline_id: string; reason: string }[] = [];

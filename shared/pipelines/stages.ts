@@ -132,6 +132,8 @@ export async function nextStage(runId: string, build: BuildOutput | undefined) {
       image: image as string,
       ...(spec?.type === 'deploy' && spec.replicas !== undefined ? { replicas: spec.replicas } : {}),
       description: `Pipeline ${run.pipeline_name}, run ${run.id}, stage ${next.name}`,
+      // The run's (its build's) commit, when its time is known: the deployment's DORA lead time.
+      ...(run.commit.committed_at ? { commit: { sha: run.commit.sha, committed_at: run.commit.committed_at } } : {}),
     },
     (view) =>
       runMoveWrites(run, {

@@ -64,6 +64,8 @@ export interface QuerySpec {
   partition: string;
   /** Only sort keys starting with this. */
   prefix?: string;
+  /** Only sort keys between these two, both included (instead of a prefix). */
+  between?: readonly [string, string];
   /** Descending sort key order: newest first for ULID-keyed history. */
   newestFirst?: boolean;
   /** A strongly consistent read (main table only: DynamoDB can't read a GSI consistently). */
@@ -91,9 +93,7 @@ export async function query(
     new QueryCommand({
       TableName: tableName(),
       IndexName: spec.index,
-      KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
-      ExpressionAttributeNames: { '#pk': pk, ...(spec.prefix ? { '#sk': sk } : {}) },
-      ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
+      ...keyCondition(spec, pk, sk),
       Limit: spec.limit,
       ExclusiveStartKey: spec.startAfter,
       ...(spec.newestFirst ? { ScanIndexForward: false } : {}),
@@ -122,6 +122,23 @@ export async function queryPage(spec: QuerySpec & { page: PageRequest }): Promis
   });
   const { [pk]: _partition, ...position } = lastKey ?? {};
   return { items, next_cursor: cursors.seal(lastKey && (position as Position)) };
+}
+
+/** The partition, and the sort keys wanted: a prefix, a closed range, or all. */
+function keyCondition(spec: QuerySpec, pk: string, sk: string) {
+  const names = { '#pk': pk, ...(spec.prefix || spec.between ? { '#sk': sk } : {}) };
+  if (spec.between) {
+    return {
+      KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: { ':pk': spec.partition, ':low': spec.between[0], ':high': spec.between[1] },
+    };
+  }
+  return {
+    KeyConditionExpression: spec.prefix ? '#pk = :pk AND begins_with(#sk, :prefix)' : '#pk = :pk',
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
+  };
 }
 
 const keyNames = (index: IndexName | undefined) =>

@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions), Git webhook deliveries (to 202, to a started run) and audit checkpoint cost.
+ * first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit checkpoint cost and
+ * `GET /metrics/dora` over a year of 10,000 deployments.
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -15,6 +16,7 @@ import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
+import { doraMarkdown, measureDora } from './dora.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureMetricsOverhead, measureOverhead, metricsOverheadMarkdown, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
@@ -73,6 +75,7 @@ let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 let hooks: Awaited<ReturnType<typeof measureHooks>>;
+let dora: Awaited<ReturnType<typeof measureDora>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -106,6 +109,10 @@ try {
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
   print(checkpointsMarkdown(checkpoints));
+
+  progress('DORA metrics (a year of 10,000 deployments counted, then GET /metrics/dora)');
+  dora = await measureDora(cloud);
+  print(doraMarkdown(dora));
   print(`Load average at end: ${loadAverage()}.`);
 } finally {
   // A DynamoDB Local JVM left behind would keep its port and memory after we are gone.
@@ -129,6 +136,7 @@ writeFileSync(
       pipelines,
       hooks,
       checkpoints,
+      dora,
     },
     null,
     2,

@@ -16,6 +16,7 @@ import {
   newDeployment,
   newRollback,
 } from '../../domain/deployment.ts';
+import { doraQuery } from '../../domain/dora.ts';
 import { envChanges, newEnv } from '../../domain/environment.ts';
 import { dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
@@ -35,7 +36,7 @@ export interface Parameter {
   schema: z.ZodMiniType;
 }
 
-export type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream';
+export type MediaType = 'application/json' | 'text/html' | 'text/plain' | 'text/event-stream' | 'image/svg+xml';
 
 export interface Success {
   status: 200 | 201 | 202 | 204;
@@ -117,6 +118,11 @@ export const tags = [
     name: 'Webhooks',
     description:
       "GitHub and GitLab deliveries start pipeline runs: an application's endpoints (each with its own secret, shown once), the public route providers post to, and the delivery log.",
+  },
+  {
+    name: 'Metrics',
+    description:
+      'The four DORA metrics of a project, an application or an environment, with their performance bands: as JSON, or drawn as an SVG chart to open in a browser or embed in a wiki.',
   },
 ] as const;
 
@@ -211,6 +217,7 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   WebhookPage: pages.webhooks,
   Delivery: views.delivery,
   DeliveryPage: pages.deliveries,
+  DoraReport: views.doraReport,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -324,6 +331,33 @@ const deployErrors = {
   403: 'Needs deployment.create on the environment.',
   404: 'The application or environment does not exist, or you cannot see it.',
   422: "The image is not from the application's image repository (`image-repository-mismatch`).",
+};
+
+const doraDescription =
+  'Deployment frequency (successful deploys), lead time for changes (commit time → successful deploy, for deploys that name their commit or come from a pipeline run whose commit has `committed_at`), change failure rate (deploys that failed, rolled back, or were replaced by a rollback within `rollback_window_hours`, over the deploys that reached the cluster) and failed deployment recovery time (a failed or rolled-back deployment → the next success in that environment). Counted per UTC day when each deployment ends; bands after the DORA 2023 report.';
+const dora = doraQuery.shape;
+const doraParameters: Parameter[] = [
+  { name: 'project_id', in: 'query', schema: dora.project_id, description: 'The project (or give app_id).' },
+  {
+    name: 'app_id',
+    in: 'query',
+    schema: dora.app_id,
+    description: 'One application; with project_id, it must be in it.',
+  },
+  { name: 'env', in: 'query', schema: dora.env, description: 'Only this environment (by name, across the apps).' },
+  { name: 'from', in: 'query', schema: dora.from, description: 'First UTC day (default: 29 days before `to`).' },
+  { name: 'to', in: 'query', schema: dora.to, description: 'Last UTC day, included (default: today).' },
+  {
+    name: 'interval',
+    in: 'query',
+    schema: dora.interval,
+    description: 'The series’ periods (ISO weeks, calendar months).',
+  },
+];
+const doraErrors = {
+  400: '`from` after `to`, a range over 366 days, an unknown interval or parameter, neither project_id nor app_id, or an app_id of another project than project_id.',
+  403: 'Needs metrics.read on the project (or the application, or the environment).',
+  404: 'The project or application does not exist, or you cannot see it.',
 };
 
 type Details = Omit<Operation, 'method' | 'path' | 'operationId' | 'tag' | 'summary'>;
@@ -1004,6 +1038,22 @@ export const operations: readonly Operation[] = [
         415: 'Neither JSON nor form-encoded.',
         422: 'Not from the application’s repository (`repository-mismatch`), or an event the endpoint was not created for (`event-not-enabled`).',
       },
+    }),
+  ),
+  ...section(
+    'Metrics',
+    op('GET /api/v1/metrics/dora', 'getDoraMetrics', 'The four DORA metrics', {
+      description: doraDescription,
+      parameters: doraParameters,
+      success: [{ status: 200, description: 'The range in all, and per period.', schema: views.doraReport }],
+      errors: doraErrors,
+    }),
+    op('GET /api/v1/metrics/dora.svg', 'getDoraChart', 'The four DORA metrics as an SVG chart', {
+      description:
+        'The same report drawn server-side: a panel per metric with its value, band and a bar per period. Embed it as an image (it needs the token, so a wiki fetches it through a proxy that holds one).',
+      parameters: doraParameters,
+      success: [{ status: 200, description: 'An SVG document.', schema: z.string(), mediaType: 'image/svg+xml' }],
+      errors: doraErrors,
     }),
   ),
 ];

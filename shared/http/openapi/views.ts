@@ -7,7 +7,9 @@ import { PERMISSIONS, ROLE_NAMES } from '../../auth/roles.ts';
 import { newApp, repository } from '../../domain/app.ts';
 import { BUILD_STATES, newBuild } from '../../domain/build.ts';
 import { clusterAuth, newCluster } from '../../domain/cluster.ts';
+import { deployedCommit } from '../../domain/commit.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
+import { INTERVALS } from '../../domain/dora.ts';
 import { newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
@@ -248,6 +250,11 @@ export const deployment = z.object({
   rollout: z.optional(rollout),
   approval_id: z.optional(resourceId('apr')),
   run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
+  commit: z.optional(
+    deployedCommit.check(
+      z.describe('The commit shipped (the request’s or the run’s): where its DORA lead time starts.'),
+    ),
+  ),
   version,
   created_at: timestamp,
   updated_at: timestamp,
@@ -465,4 +472,45 @@ export const delivery = z.object({
   duration_ms: z.optional(z.int().check(z.describe('From receipt to the outcome.'))),
   replayed_at: z.optional(timestamp),
   replayed_by: z.optional(userId),
+});
+
+/** A DORA band (Accelerate State of DevOps 2023); null when there is nothing to measure. */
+const band = z.nullable(z.enum(['elite', 'high', 'medium', 'low']));
+const doraMetrics = {
+  deployment_frequency: z.object({
+    deployments: z.int().check(z.describe('Deploys that succeeded (rollbacks are not counted).')),
+    per_day: z.number(),
+    band,
+  }),
+  lead_time_for_changes: z.object({
+    mean_seconds: z.nullable(z.number().check(z.describe('Commit time → successful deploy, mean.'))),
+    changes: z.int().check(z.describe('Successful deploys that named their commit.')),
+    band,
+  }),
+  change_failure_rate: z.object({
+    rate: z.nullable(z.number()),
+    failures: z
+      .int()
+      .check(z.describe('Deploys that failed or rolled back, or that a rollback replaced within the window.')),
+    deployments: z.int().check(z.describe('Deploys that reached the cluster and ended.')),
+    band,
+  }),
+  failed_deployment_recovery_time: z.object({
+    mean_seconds: z.nullable(z.number().check(z.describe('Failure → next success in the environment, mean.'))),
+    recoveries: z.int(),
+    band,
+  }),
+};
+
+/** `GET /metrics/dora`: the range's four metrics and, per period, the same four. */
+export const doraReport = z.object({
+  project_id: resourceId('prj'),
+  app_id: z.optional(resourceId('app')),
+  env: z.optional(dnsLabel),
+  from: z.iso.date(),
+  to: z.iso.date(),
+  interval: z.enum(INTERVALS),
+  rollback_window_hours: z.number(),
+  metrics: z.object(doraMetrics),
+  series: z.array(z.object({ start: z.iso.date(), days: z.int(), ...doraMetrics })),
 });

@@ -127,6 +127,9 @@ const aliasBomb = [
 /** A valid deploy of the fixture app to its prod environment, with `change` applied. */
 const deploy = (change: Record<string, unknown>) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'prod', image: '1.0.0', ...change });
+/** The fixture app's DORA metrics with `query` added. */
+const dora = (query: string, format = '') =>
+  admin.get(`/api/v1/metrics/dora${format}?app_id=${fixture.app.id}&${query}`);
 const rollback = (change: Record<string, unknown>) =>
   admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
 
@@ -593,6 +596,30 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         () => admin.post(`/api/v1/builds/${build}/cancel`, { force: true }),
         400,
         'invalid-request',
+      ],
+      [
+        'a deploy whose commit has no time, or a short SHA',
+        () => deploy({ commit: { sha: 'abc1234', committed_at: 'yesterday' } }),
+        400,
+        'invalid-request',
+      ],
+      ['DORA metrics from after to', () => dora('from=2026-03-02&to=2026-03-01'), 400, 'invalid-request'],
+      ['DORA metrics over 366 days', () => dora('from=2025-01-01&to=2026-01-02'), 400, 'invalid-request'],
+      ['DORA metrics by an unknown interval', () => dora('interval=year'), 400, 'invalid-request'],
+      ['DORA metrics of a day that does not exist', () => dora('from=2026-02-30'), 400, 'invalid-request'],
+      [
+        'DORA metrics of an app with another project',
+        () => admin.get(`/api/v1/metrics/dora?app_id=${fixture.app.id}&project_id=${other.project.id}`),
+        400,
+        'invalid-request',
+      ],
+      ['DORA metrics of nothing named', () => admin.get('/api/v1/metrics/dora'), 400, 'invalid-request'],
+      ['a DORA chart by an unknown interval', () => dora('interval=quarter', '.svg'), 400, 'invalid-request'],
+      [
+        'DORA metrics of an unknown project',
+        () => admin.get('/api/v1/metrics/dora?project_id=prj_01jd0000000000000000000000'),
+        404,
+        'not-found',
       ],
     ];
 

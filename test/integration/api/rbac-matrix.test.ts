@@ -436,6 +436,18 @@ const cases: Record<string, RouteCase> = {
     },
   },
 
+  // Every role holds metrics.read (viewer and up): outside P the metrics are missing (404), never 403.
+  'GET /api/v1/metrics/dora': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/metrics/dora?project_id=${P.project.id}&interval=week` }),
+  },
+  'GET /api/v1/metrics/dora.svg': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/metrics/dora.svg?app_id=${P.app.id}&env=prod` }),
+  },
+
   // P's app builds on the simulated cluster (setUpDelivery): a build requested here really runs.
   'POST /api/v1/builds': {
     need: { on: 'P', level: 'developer' },

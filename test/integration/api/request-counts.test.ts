@@ -109,6 +109,21 @@ describe('DynamoDB requests per API call', () => {
     }, 30_000);
   });
 
+  it('DORA metrics are the grants with the app, then one Query of its daily counters; a project adds the Query of its apps', async () => {
+    const year = 'from=2026-01-01&to=2026-12-31';
+    expect(await count(() => admin.get(`/api/v1/metrics/dora?app_id=${fixture.app.id}&${year}`), 200)).toEqual([
+      'BatchGetItemCommand',
+      'QueryCommand',
+    ]);
+    const apps = (await admin.get(`/api/v1/apps?project_id=${fixture.project.id}&limit=100`)).body.items.length;
+    const project = await count(
+      () => admin.get(`/api/v1/metrics/dora.svg?project_id=${fixture.project.id}&${year}&interval=week`),
+      200,
+    );
+    // The apps of the project, then one Query per app.
+    expect(project).toEqual(['BatchGetItemCommand', 'QueryCommand', ...Array(apps).fill('QueryCommand')]);
+  });
+
   it('never scans', async () => {
     sent.length = 0;
     await admin.get('/api/v1/projects');

@@ -116,7 +116,13 @@ stages:
       headers: { 'content-type': 'application/yaml' },
     });
     expect(created.status, created.text).toBe(201);
-    const commit = { sha: sha(), ref: 'main', message: 'Ship the cart', author: 'Alice <alice@example.com>' };
+    const commit = {
+      sha: sha(),
+      ref: 'main',
+      message: 'Ship the cart',
+      author: 'Alice <alice@example.com>',
+      committed_at: '2026-12-01T09:00:00Z',
+    };
     const queued = await start(created.body.id, commit);
     expect(queued).toMatchObject({
       state: 'queued',
@@ -149,8 +155,15 @@ stages:
       env: 'dev',
       image: `${IMAGE_REPOSITORY}@${digest}`,
       run_id: queued.id,
+      // The run's commit, with its time: the deployment's DORA lead time starts there.
+      commit: { sha: commit.sha, committed_at: commit.committed_at },
     });
     expect(dev.requested_by).toBe('dev-alice');
+    const dora = await scene.developer.get(`/api/v1/metrics/dora?app_id=${scene.app.id}&env=dev`);
+    expect(dora.body.metrics.lead_time_for_changes).toMatchObject({
+      changes: 1,
+      mean_seconds: (Date.parse(dev.finished_at) - Date.parse(commit.committed_at)) / 1000,
+    });
 
     // The build's log, through the pipeline: text, and as Server-Sent Events ending with the build's end.
     const log = await scene.developer.get(`/api/v1/pipelines/${created.body.id}/logs`);

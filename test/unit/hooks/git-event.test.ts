@@ -21,7 +21,16 @@ describe('reading provider deliveries', () => {
       commits: 1,
       paths: ['src/cart.ts', 'README.md', 'old.txt'],
       author: 'Alice <alice@example.com>',
+      committed_at: '2026-12-04T10:00:00+00:00',
     });
+  });
+
+  it('a push whose head commit time does not parse is still a push, without a commit time', () => {
+    const payload = githubPush({ repo, ref: 'refs/heads/main' }) as { head_commit: Record<string, unknown> };
+    payload.head_commit.timestamp = 'yesterday';
+    const git = gitEvent('github', 'push', payload);
+    expect(git).toMatchObject({ kind: 'push', ref: 'refs/heads/main' });
+    expect(git).not.toHaveProperty('committed_at');
   });
 
   it('a GitHub tag push, and a branch deletion', () => {
