@@ -8,7 +8,7 @@ import { newApp, repository } from '../../domain/app.ts';
 import { BUILD_STATES, newBuild } from '../../domain/build.ts';
 import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
-import { newEnv, protection } from '../../domain/environment.ts';
+import { envTier, newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline } from '../../domain/pipeline.ts';
@@ -43,6 +43,7 @@ export const env = z.object({
   ...newEnv.shape,
   protection,
   order: z.int().check(z.minimum(0), z.maximum(100)),
+  tier: envTier.check(z.describe('GitLab’s deployment tier; inferred from the name when not given.')),
   app_id: resourceId('app'),
   project_id: resourceId('prj'),
   ...stamped,
