@@ -224,6 +224,13 @@ const step = z.object({
   detail: z.optional(z.string()),
 });
 
+const digest = z
+  .string()
+  .check(
+    z.regex(/^sha256:[a-f0-9]{64}$/),
+    z.describe('The digest the pods ran, read from the cluster when the rollout completed.'),
+  );
+
 const rollout = z.object({ desired: count, updated: count, ready: count, available: count });
 
 /** One attempt to put an image on an environment (kind `deploy`) or to put back an earlier release (`rollback`). */
@@ -247,6 +254,7 @@ export const deployment = z.object({
   revision: z.optional(revision.check(z.describe('The release it recorded, once it reached the cluster.'))),
   reason: z.optional(z.string().check(z.describe('Why it failed, rolled back, was rejected or expired.'))),
   rollout: z.optional(rollout),
+  digest: z.optional(digest),
   approval_id: z.optional(resourceId('apr')),
   run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
   version,
@@ -289,6 +297,7 @@ export const deploymentStatus = z.object({
 export const release = z.object({
   revision,
   image: z.string(),
+  digest: z.optional(digest),
   replicas: z.int().check(z.minimum(0), z.maximum(100)),
   strategy: rolloutStrategy,
   progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
