@@ -1,6 +1,8 @@
 import type { Caller } from '../auth/caller.ts';
 import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
+import { calendarKeys } from '../calendar/keys.ts';
+import { type EnvOutlook, envOutlook, freezeRulesOf, nextFiresByEnv } from '../calendar/outlook.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
 import type { EnvView } from '../domain/environment.ts';
@@ -50,15 +52,28 @@ export async function listEnvs(caller: Caller, appId: string, page: PageRequest)
   return { items: envs, next_cursor: result.next_cursor };
 }
 
-/** One environment, with what runs there now: its release head rides in the same BatchGetItem. */
+/**
+ * One environment, with what runs there now and its calendar (freezes, next fire): its release
+ * head and the freeze rules ride in the same BatchGetItem; its schedules are one Query.
+ */
 export async function getEnv(
   caller: Caller,
   appId: string,
   name: string,
-): Promise<EnvView & { current_release: Release | null }> {
-  const { env, extra } = await readEnv(caller, appId, name, 'env.read', [deliveryKeys.releaseHead(appId, name)]);
-  const current = extra[0]?.current as Release | undefined;
-  return { ...envView(env), current_release: current ?? null };
+): Promise<EnvView & { current_release: Release | null } & EnvOutlook> {
+  const { env, extra } = await readEnv(caller, appId, name, 'env.read', [
+    deliveryKeys.releaseHead(appId, name),
+    calendarKeys.freezeRules(),
+  ]);
+  const [head, rules] = extra;
+  const now = new Date();
+  const view = envView(env);
+  const fires = await nextFiresByEnv([appId], now, name);
+  return {
+    ...view,
+    current_release: (head?.current as Release | undefined) ?? null,
+    ...envOutlook(view, freezeRulesOf(rules), fires, now),
+  };
 }
 
 /**

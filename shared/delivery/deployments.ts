@@ -180,9 +180,7 @@ async function launch(
 export function resolveImage(repository: string, image: string): string {
   if (image.startsWith('sha256:')) return `${repository}@${image}`;
   if (!image.includes('/') && !image.includes(':') && !image.includes('@')) return `${repository}:${image}`;
-  const at = image.indexOf('@');
-  const colon = image.lastIndexOf(':');
-  const repo = at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
+  const repo = repositoryOf(image);
   if (repo === image) throw invalid('image needs a tag or digest.', [{ name: 'image', reason: 'no tag or digest' }]);
   if (repo !== repository) {
     throw unprocessable(
@@ -191,6 +189,13 @@ export function resolveImage(repository: string, image: string): string {
     );
   }
   return image;
+}
+
+/** The repository of a full reference, without its tag or digest (the reference itself when it has neither). */
+export function repositoryOf(image: string): string {
+  const at = image.indexOf('@');
+  const colon = image.lastIndexOf(':');
+  return at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
 }
 
 /**

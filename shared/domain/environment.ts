@@ -69,6 +69,13 @@ export const newEnv = z.strictObject({
   tier: z.optional(envTier),
 });
 
+/** `GET /environments` filters (limit and cursor are the pagination's own). */
+export const environmentsQuery = z.object({
+  project_id: z.optional(resourceId('prj')),
+  cluster_id: z.optional(resourceId('cls')),
+  tier: z.optional(envTier),
+});
+
 export type NewEnv = z.infer<typeof newEnv>;
 export type EnvChanges = z.infer<typeof envChanges>;
 

@@ -309,12 +309,47 @@ export const release = z.object({
   restored_revision: z.optional(revision.check(z.describe('For a rollback: the revision it restored.'))),
 });
 
-/** One environment as `GET /apps/{id}/envs/{env}` shows it: with what runs there now. */
-export const envWithRelease = z.object({
-  ...env.shape,
+/** A freeze window as it applies to one environment. */
+const envFreeze = z.object({
+  freeze_id: z.string(),
+  name: z.string(),
+  scope: z.string().check(z.describe('Where the freeze applies, as a scope path (platform, project/<id>, …).')),
+  starts_at: timestamp,
+  ends_at: timestamp,
+});
+
+/** What runs in an environment now and its calendar: the freezes and the next scheduled fire. */
+const envOutlook = {
   current_release: z
     .nullable(release)
     .check(z.describe('The last release that succeeded here, or null before the first.')),
+  active_freeze: z.nullable(envFreeze).check(z.describe('The freeze in force on deploys now, if any.')),
+  next_freeze: z.nullable(envFreeze).check(z.describe('The next freeze to start here, if any.')),
+  next_fire: z
+    .nullable(
+      z.object({
+        schedule_id: z.string(),
+        name: z.string(),
+        action: z.string().check(z.describe('deploy, promote or rollback.')),
+        at: timestamp,
+        local: z.string().check(z.describe('The same instant in the schedule’s time zone.')),
+      }),
+    )
+    .check(z.describe('The soonest fire of an enabled schedule for this environment.')),
+};
+
+/** One environment as `GET /apps/{id}/envs/{env}` shows it: with what runs there now and its calendar. */
+export const envWithRelease = z.object({ ...env.shape, ...envOutlook });
+
+/** One row of `GET /environments`: an environment across apps, the release calendar at a glance. */
+export const environmentRow = z.object({
+  app: z.object({ id: resourceId('app'), name: dnsLabel }),
+  project_id: resourceId('prj'),
+  name: dnsLabel,
+  cluster: z.object({ id: resourceId('cls'), name: z.nullable(z.string()) }),
+  namespace: dnsLabel,
+  tier: envTier,
+  ...envOutlook,
 });
 
 const vote = z.object({
