@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller.ts';
 import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { inferTier } from '../domain/environment.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
 import { deploysPerEnvironment, type Meter, type Metering } from '../quotas/meter.ts';
@@ -127,7 +128,8 @@ async function launch(
     app_name: app.name as string,
     project_id: app.project_id as string,
     env: envName,
-    tier: (env.tier as string | undefined) ?? 'other',
+    // An environment stored before tiers existed has the tier its name suggests (as its view shows).
+    tier: (env.tier as string | undefined) ?? inferTier(envName),
     ...(spec as Pick<DeploymentView, 'image' | 'replicas' | 'strategy' | 'progress_deadline_seconds'>),
     state: 'queued',
     steps: [{ state: 'queued', at: now, actor: caller.sub }],

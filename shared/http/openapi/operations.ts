@@ -459,7 +459,8 @@ export const operations: readonly Operation[] = [
       },
     }),
     op('GET /api/v1/apps/{id}/envs/{env}', 'getEnv', 'Get an environment', {
-      description: 'With `current_release`: what runs there now (the last release that succeeded).',
+      description:
+        'With `current_release` (what runs there now: the last release that succeeded), the freeze in force (`active_freeze`), the next one (`next_freeze`) and the next scheduled fire (`next_fire`).',
       parameters: [ids.app, ids.env],
       success: read(views.envWithRelease),
     }),
