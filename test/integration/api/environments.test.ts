@@ -158,7 +158,34 @@ describe('GET /environments', () => {
     expect(names(await everyRow(appReader, 'tier=production', 1))).toEqual([`${a1.id}/prod`]);
 
     expect(names((await envReader.get('/api/v1/environments')).body.items)).toEqual([`${b1.id}/qa`]);
+
+    // Grants in two projects are two ranges of the index: pages run across both, in order, once each.
+    const both = await as(unique('yuri'));
+    for (const scope of [
+      { kind: 'app', app_id: a1.id },
+      { kind: 'env', app_id: b1.id, env: 'qa' },
+    ]) {
+      await create(admin, '/api/v1/roles/bind', {
+        role: 'viewer',
+        subject: { kind: 'user', id: await subOf(both) },
+        scope,
+      });
+    }
+    const expected = [...['dev', 'prod', 'staging'].map((n) => `${a1.id}/${n}`), `${b1.id}/qa`];
+    const inOrder = projectA.id < projectB.id ? expected : [expected[3], ...expected.slice(0, 3)];
+    expect(names(await everyRow(both, 'x=1', 1))).toEqual(inOrder);
+    expect(names(await everyRow(both, 'x=1', 2))).toEqual(inOrder);
     expect((await stranger.get('/api/v1/environments')).body).toEqual({ items: [], next_cursor: null });
+  });
+
+  it('reads the rows of a full page even past BatchGetItem’s 100 keys', async () => {
+    // A full page of one app's 100 rows needs 103 distinct keys: 100 release heads, the app, the cluster, the freeze rules.
+    const many = await create(admin, '/api/v1/apps', bodies.app(projectB.id));
+    for (let i = 0; i < 100; i++) await create(admin, `/api/v1/apps/${many.id}/envs`, bodies.env(c2.id, `e${i}`));
+    const reply = await admin.get(`/api/v1/environments?project_id=${projectB.id}&cluster_id=${c2.id}&limit=100`);
+    expect(reply.status).toBe(200);
+    expect(reply.body.items).toHaveLength(100);
+    expect(reply.body.items.every((r: { app: { name: string } }) => r.app.name === many.name)).toBe(true);
   });
 
   it('refuses malformed filters with a 400 naming them', async () => {
