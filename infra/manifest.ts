@@ -407,6 +407,7 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/envs', 'apps'),
   r('POST', '/apps/{id}/envs', 'apps'),
   r('GET', '/apps/{id}/envs/{env}', 'apps'),
+  r('GET', '/environments', 'apps'),
   r('PATCH', '/apps/{id}/envs/{env}', 'apps'),
   r('DELETE', '/apps/{id}/envs/{env}', 'apps'),
 
@@ -438,6 +439,7 @@ export const routes: readonly RouteSpec[] = [
   r('POST', '/deployments/{id}/cancel', 'deployments'),
   r('GET', '/apps/{id}/envs/{env}/releases', 'deployments'),
   r('POST', '/rollbacks', 'deployments'),
+  r('POST', '/apps/{id}/promote', 'deployments'),
 
   r('GET', '/approvals', 'approvals'),
   r('GET', '/approvals/{id}', 'approvals'),

@@ -1,8 +1,9 @@
 import { type AppView, createApp, deleteApp, getApp, listApps, updateApp } from '../../shared/catalog/apps.ts';
+import { listEnvironments } from '../../shared/catalog/environment-overview.ts';
 import { createEnv, deleteEnv, type EnvView, getEnv, listEnvs, updateEnv } from '../../shared/catalog/environments.ts';
 import { appChanges, newApp } from '../../shared/domain/app.ts';
-import { newEnv } from '../../shared/domain/environment.ts';
-import { jsonObject } from '../../shared/domain/validate.ts';
+import { environmentsQuery, newEnv } from '../../shared/domain/environment.ts';
+import { jsonObject, validate } from '../../shared/domain/validate.ts';
 import { api } from '../../shared/http/api.ts';
 import { expectedVersion } from '../../shared/http/etag.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
@@ -57,6 +58,12 @@ export const handler = api({
     const expected = expectedVersion(req.header('if-match'));
     const env = pathName(req.params.env, 'Environment');
     return resource(200, await updateEnv(req.caller, appId(req.params.id), env, req.body(jsonObject), expected));
+  },
+
+  'GET /api/v1/environments': async (req) => {
+    const { project_id, cluster_id, tier } = validate(environmentsQuery, req.query, 'The query');
+    const filter = { projectId: project_id, clusterId: cluster_id, tier };
+    return json(200, await listEnvironments(req.caller, filter, parsePageRequest(req.query)));
   },
 
   [`DELETE ${base}/{id}/envs/{env}`]: async (req) => {

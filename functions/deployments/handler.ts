@@ -7,8 +7,15 @@ import {
   requestRollback,
 } from '../../shared/delivery/deployments.ts';
 import type { DeploymentView } from '../../shared/delivery/model.ts';
+import { requestPromotion } from '../../shared/delivery/promotion.ts';
 import { listReleases } from '../../shared/delivery/releases.ts';
-import { cancelRequest, deployRequest, newDeployment, newRollback } from '../../shared/domain/deployment.ts';
+import {
+  cancelRequest,
+  deployRequest,
+  newDeployment,
+  newRollback,
+  promoteRequest,
+} from '../../shared/domain/deployment.ts';
 import { api } from '../../shared/http/api.ts';
 import { parsePageRequest } from '../../shared/http/pagination.ts';
 import { pathId, pathName } from '../../shared/http/params.ts';
@@ -27,6 +34,17 @@ export const handler = api({
         req.caller,
         appId(req.params.id),
         req.body(deployRequest),
+        req.alsoCommit(accepted),
+        req.meter,
+      ),
+    ),
+
+  [`POST ${base}/apps/{id}/promote`]: async (req) =>
+    accepted(
+      await requestPromotion(
+        req.caller,
+        appId(req.params.id),
+        req.body(promoteRequest),
         req.alsoCommit(accepted),
         req.meter,
       ),

@@ -44,6 +44,11 @@ export class Access {
     if (!this.can(permission, target)) throw forbidden(`You need the ${permission} permission on ${target}.`);
   }
 
+  /** The scopes where the caller holds `permission` (directly or through a team): what a cross-scope list may show. */
+  scopesAllowing(permission: Permission): ScopePath[] {
+    return this.grants.filter((g) => roleAllows(g.role, permission)).map((g) => g.scope);
+  }
+
   /**
    * Projects the caller may read (project.read on the project itself), for listing without
    * platform-wide read: a grant on one app or environment inside a project does not show the project.

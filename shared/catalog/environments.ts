@@ -1,16 +1,18 @@
 import type { Caller } from '../auth/caller.ts';
 import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
+import { calendarKeys } from '../calendar/keys.ts';
+import { type EnvOutlook, envOutlook, freezeRulesOf, nextFiresByEnv } from '../calendar/outlook.ts';
 import { deliveryKeys } from '../delivery/keys.ts';
 import type { Release } from '../delivery/releases.ts';
 import type { EnvView } from '../domain/environment.ts';
-import { defaultProtection, envChanges, type NewEnv } from '../domain/environment.ts';
+import { defaultProtection, envChanges, inferTier, type NewEnv } from '../domain/environment.ts';
 import { mergePatch, pick } from '../domain/merge-patch.ts';
 import { validate } from '../domain/validate.ts';
 import { notFound, unprocessable } from '../errors.ts';
 import type { ChangeEventData, ChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
-import { keys } from '../store/keys.ts';
+import { byKind, byParent, envListing, keys } from '../store/keys.ts';
 import type { Page, PageRequest } from '../store/paging.ts';
 import { countChild, createRecord, deleteRecord, present, replaceRecord, stamp } from '../store/records.ts';
 import { type AlsoCommit, commit, type Item, type Key, queryPage, type Write } from '../store/table.ts';
@@ -22,6 +24,23 @@ export type { EnvView };
 const CHANGEABLE = Object.keys(envChanges.shape);
 const what = 'Environment';
 
+/** An environment as shown: one stored before tiers existed gets the tier its name suggests. */
+export const envView = (item: Item): EnvView => {
+  const view = present<EnvView>(item);
+  return { ...view, tier: view.tier ?? inferTier(view.name) };
+};
+
+/**
+ * Where an environment is listed across apps (GET /environments): every one on GSI1, and those of
+ * one cluster on GSI2, both sorted by project, app and name (ADR 20).
+ */
+const envIndexes = (projectId: string, appId: string, name: string, clusterId: string) => ({
+  GSI1PK: byKind.env,
+  GSI1SK: envListing(projectId, appId, name),
+  GSI2PK: byParent.envsOfCluster(clusterId),
+  GSI2SK: envListing(projectId, appId, name),
+});
+
 /** The promotion path: environments sorted by `order` (dev, staging, prod), one Query per page. */
 export async function listEnvs(caller: Caller, appId: string, page: PageRequest): Promise<Page<EnvView>> {
   const { access, items } = await signInAndRead(caller, [keys.app(appId)]);
@@ -29,19 +48,32 @@ export async function listEnvs(caller: Caller, appId: string, page: PageRequest)
   if (!app) throw notFound('Application');
   access.require('env.read', appScope(app.project_id as string, appId), 'app.read', 'Application');
   const result = await queryPage({ partition: keys.app(appId).PK, prefix: 'ENV#', page });
-  const envs = result.items.map((i) => present<EnvView>(i)).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+  const envs = result.items.map(envView).sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
   return { items: envs, next_cursor: result.next_cursor };
 }
 
-/** One environment, with what runs there now: its release head rides in the same BatchGetItem. */
+/**
+ * One environment, with what runs there now and its calendar (freezes, next fire): its release
+ * head and the freeze rules ride in the same BatchGetItem; its schedules are one Query.
+ */
 export async function getEnv(
   caller: Caller,
   appId: string,
   name: string,
-): Promise<EnvView & { current_release: Release | null }> {
-  const { env, extra } = await readEnv(caller, appId, name, 'env.read', [deliveryKeys.releaseHead(appId, name)]);
-  const current = extra[0]?.current as Release | undefined;
-  return { ...present<EnvView>(env), current_release: current ?? null };
+): Promise<EnvView & { current_release: Release | null } & EnvOutlook> {
+  const { env, extra } = await readEnv(caller, appId, name, 'env.read', [
+    deliveryKeys.releaseHead(appId, name),
+    calendarKeys.freezeRules(),
+  ]);
+  const [head, rules] = extra;
+  const now = new Date();
+  const view = envView(env);
+  const fires = await nextFiresByEnv([appId], now, name);
+  return {
+    ...view,
+    current_release: (head?.current as Release | undefined) ?? null,
+    ...envOutlook(view, freezeRulesOf(rules), fires, now),
+  };
 }
 
 /**
@@ -61,15 +93,17 @@ export async function createEnv(
   access.require('env.create', appScope(projectId, appId), 'app.read', 'Application');
   const item = {
     ...keys.env(appId, input.name),
+    ...envIndexes(projectId, appId, input.name, input.cluster_id),
     ...stamp(input.name, caller, {
       ...input,
       app_id: appId,
       project_id: projectId,
       protection: input.protection ?? defaultProtection,
       order: input.order ?? 0,
+      tier: input.tier ?? inferTier(input.name),
     }),
   };
-  const view = present<EnvView>(item);
+  const view = envView(item);
   await commit([
     createRecord(item, `Environment ${input.name}`),
     countChild(keys.app(appId), '_envs', 1, 'Application'),
@@ -91,11 +125,18 @@ export async function updateEnv(
 ): Promise<EnvView> {
   const { env } = await readEnv(caller, appId, name, 'env.update');
   const next = validate(envChanges, mergePatch(pick(env, CHANGEABLE), patch));
-  const { item, write } = replaceRecord(env, next, expected, what);
+  const projectId = env.project_id as string;
+  // Indexed again on every write: a moved cluster moves it on GSI2, and one stored before the index gets it.
+  const { item, write } = replaceRecord(
+    env,
+    { ...next, tier: next.tier ?? inferTier(name), ...envIndexes(projectId, appId, name, next.cluster_id) },
+    expected,
+    what,
+  );
   const otherCluster = next.cluster_id !== env.cluster_id;
   const moved = otherCluster || next.namespace !== env.namespace;
-  const user = { projectId: env.project_id as string, appId, env: name };
-  const view = present<EnvView>(item);
+  const user = { projectId, appId, env: name };
+  const view = envView(item);
   await commit([
     write,
     ...(otherCluster ? [useCluster(next.cluster_id, 1), useCluster(env.cluster_id as string, -1)] : []),
@@ -114,7 +155,7 @@ export async function deleteEnv(caller: Caller, appId: string, name: string, exp
     useCluster(env.cluster_id as string, -1),
     ...(await releaseNamespace(env as Placement, { appId, env: name })),
     ...approverTeamRefs([], approversOf(env)),
-    envChange(caller, 'Environment Deleted', present<EnvView>(env), { id: name, app_id: appId }),
+    envChange(caller, 'Environment Deleted', envView(env), { id: name, app_id: appId }),
   ]);
 }
 

@@ -67,7 +67,12 @@ export async function checkRollout(deployment: Deployment, generation: number, s
     ready: status.ready,
     available: status.available,
   };
-  if (JSON.stringify(rollout) !== JSON.stringify(deployment.rollout)) await advance(deployment, { set: { rollout } });
+  // A failed deployment's restore runs the old release's pods: their digest is not this deployment's.
+  const ours = status.digest && deployment.state !== 'rolling_back' && status.digest !== deployment.digest;
+  const digest = ours ? { digest: status.digest } : {};
+  if (JSON.stringify(rollout) !== JSON.stringify(deployment.rollout) || digest.digest) {
+    await advance(deployment, { set: { rollout, ...digest } });
+  }
   return rolloutVerdict(status, startedAt, deployment.progress_deadline_seconds);
 }
 

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller.ts';
 import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
 import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { inferTier } from '../domain/environment.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
 import { deploysPerEnvironment, type Meter, type Metering } from '../quotas/meter.ts';
@@ -129,7 +130,8 @@ async function launch(
     app_name: app.name as string,
     project_id: app.project_id as string,
     env: envName,
-    tier: (env.tier as string | undefined) ?? 'other',
+    // An environment stored before tiers existed has the tier its name suggests (as its view shows).
+    tier: (env.tier as string | undefined) ?? inferTier(envName),
     ...(spec as Pick<DeploymentView, 'image' | 'replicas' | 'strategy' | 'progress_deadline_seconds'>),
     state: 'queued',
     steps: [{ state: 'queued', at: now, actor: caller.sub }],
@@ -183,9 +185,7 @@ async function launch(
 export function resolveImage(repository: string, image: string): string {
   if (image.startsWith('sha256:')) return `${repository}@${image}`;
   if (!image.includes('/') && !image.includes(':') && !image.includes('@')) return `${repository}:${image}`;
-  const at = image.indexOf('@');
-  const colon = image.lastIndexOf(':');
-  const repo = at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
+  const repo = repositoryOf(image);
   if (repo === image) throw invalid('image needs a tag or digest.', [{ name: 'image', reason: 'no tag or digest' }]);
   if (repo !== repository) {
     throw unprocessable(
@@ -194,6 +194,13 @@ export function resolveImage(repository: string, image: string): string {
     );
   }
   return image;
+}
+
+/** The repository of a full reference, without its tag or digest (the reference itself when it has neither). */
+export function repositoryOf(image: string): string {
+  const at = image.indexOf('@');
+  const colon = image.lastIndexOf(':');
+  return at >= 0 ? image.slice(0, at) : colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
 }
 
 /**

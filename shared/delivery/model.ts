@@ -35,6 +35,8 @@ export interface DeploymentView {
   revision?: number;
   reason?: string;
   rollout?: { desired: number; updated: number; ready: number; available: number };
+  /** The digest its pods ran once the rollout completed (`sha256:…`): what a promotion copies. */
+  digest?: string;
   approval_id?: string;
   /** The pipeline run whose deploy stage this is. */
   run_id?: string;

@@ -86,6 +86,7 @@ async function nextRelease(deployment: Deployment, outcome: Release['outcome']) 
   ]);
   const release = releaseWrites(deployment.app_id, deployment.env, head, {
     image: deployment.image,
+    ...(deployment.digest ? { digest: deployment.digest } : {}),
     replicas: deployment.replicas,
     strategy: deployment.strategy,
     progress_deadline_seconds: deployment.progress_deadline_seconds,

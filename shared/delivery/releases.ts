@@ -16,6 +16,8 @@ import { deliveryKeys } from './keys.ts';
 export interface Release {
   revision: number;
   image: string;
+  /** The digest the pods ran (`sha256:…`), read from the cluster when the rollout completed. */
+  digest?: string;
   replicas: number;
   strategy: Record<string, unknown>;
   progress_deadline_seconds?: number;

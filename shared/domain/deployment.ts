@@ -88,6 +88,14 @@ export const newRollback = z.strictObject({
   override_freeze: z.optional(freezeOverride),
 });
 
+/** `POST /apps/{id}/promote`: what runs in `from` (same digest, replicas, strategy) goes to `to`. */
+export const promoteRequest = z.strictObject({
+  from: dnsLabel,
+  to: dnsLabel,
+  description: z.optional(description),
+  override_freeze: z.optional(freezeOverride),
+});
+
 /** `POST /deployments/{id}/cancel` */
 export const cancelRequest = z.strictObject({
   reason: z.optional(z.string().check(z.maxLength(1000))),
@@ -101,5 +109,6 @@ export const approvalDecision = z.strictObject({
 export type DeployRequest = z.infer<typeof deployRequest>;
 export type NewDeployment = z.infer<typeof newDeployment>;
 export type NewRollback = z.infer<typeof newRollback>;
+export type PromoteRequest = z.infer<typeof promoteRequest>;
 export type FreezeOverride = z.infer<typeof freezeOverride>;
 export type RolloutStrategy = z.infer<typeof rolloutStrategy>;

@@ -32,12 +32,31 @@ export const envNamespace = dnsLabel.check(
   z.refine((name) => !isReservedNamespace(name), 'is reserved for the cluster or the platform: choose another'),
 );
 
+/** GitLab's deployment tiers: what an environment is for, whatever its name. */
+export const ENV_TIERS = ['production', 'staging', 'testing', 'development', 'other'] as const;
+export type EnvTier = (typeof ENV_TIERS)[number];
+export const envTier = z.enum(ENV_TIERS);
+
+/**
+ * The tier a name suggests, by GitLab's own rules (Environment#guess_tier) and in its order, so
+ * `preprod` is staging and `review-42` development; anything else is `other`.
+ */
+export function inferTier(name: string): EnvTier {
+  if (/(dev|review|trunk)/i.test(name)) return 'development';
+  if (/(test|tst|int|ac(ce|)pt|qa|qc|control|quality)/i.test(name)) return 'testing';
+  if (/(st(a|)g|mod(e|)l|pre|demo|non)/i.test(name)) return 'staging';
+  if (/(pr(o|)d|live)/i.test(name)) return 'production';
+  return 'other';
+}
+
 export const envChanges = z.strictObject({
   cluster_id: resourceId('cls'),
   namespace: envNamespace,
   protection,
   /** Position in the promotion path: dev (0) → staging (1) → prod (2). */
   order: z.int().check(z.minimum(0), z.maximum(100)),
+  /** Absent (or patched to null): inferred from the name again. */
+  tier: z.optional(envTier),
 });
 
 export const newEnv = z.strictObject({
@@ -46,12 +65,22 @@ export const newEnv = z.strictObject({
   namespace: envNamespace,
   protection: z.optional(protection),
   order: z.optional(z.int().check(z.minimum(0), z.maximum(100))),
+  /** Inferred from the name when absent. */
+  tier: z.optional(envTier),
+});
+
+/** `GET /environments` filters (limit and cursor are the pagination's own). */
+export const environmentsQuery = z.object({
+  project_id: z.optional(resourceId('prj')),
+  cluster_id: z.optional(resourceId('cls')),
+  tier: z.optional(envTier),
 });
 
 export type NewEnv = z.infer<typeof newEnv>;
 export type EnvChanges = z.infer<typeof envChanges>;
 
 export type EnvView = NewEnv & {
+  tier: EnvTier;
   app_id: string;
   project_id: string;
   version: number;

@@ -24,8 +24,8 @@ import { ClusterAddressRefused } from '../net/cluster-egress.ts';
 import { clusterText } from './cluster-text.ts';
 import { clusterCredentials, forgetCredentials } from './credentials.ts';
 import { ClusterConfigInvalid, type ClusterUser, kubeConfigFor } from './kubeconfig.ts';
-import { type RolloutStatus, rolloutStatus } from './rollout.ts';
-import { MANAGED_BY_LABEL, ownedAs, unlabelledSlipwayDeployment } from './workload.ts';
+import { type RolloutStatus, rolloutStatus, runningDigest } from './rollout.ts';
+import { MANAGED_BY_LABEL, NAME_LABEL, ownedAs, unlabelledSlipwayDeployment } from './workload.ts';
 
 export type { ClusterTarget } from '../domain/cluster.ts';
 export type { RolloutStatus } from './rollout.ts';
@@ -132,7 +132,15 @@ export async function readRollout(
 ): Promise<RolloutStatus> {
   return withCluster(cluster, async (api) => {
     const deployment = await api(AppsV1Api).readNamespacedDeployment({ name, namespace }, requestOptions);
-    return rolloutStatus(deployment, generation);
+    const status = rolloutStatus(deployment, generation);
+    if (status.phase !== 'complete') return status;
+    // Complete: record the digest the pods run, so the release (and a promotion of it) is exact.
+    const pods = await api(CoreV1Api).listNamespacedPod(
+      { namespace, labelSelector: `${NAME_LABEL}=${name}` },
+      requestOptions,
+    );
+    const digest = runningDigest(deployment, pods.items);
+    return digest ? { ...status, digest } : status;
   });
 }
 

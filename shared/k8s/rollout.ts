@@ -1,4 +1,4 @@
-import type { V1Deployment } from '@kubernetes/client-node';
+import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { clusterText } from './cluster-text.ts';
 
 /** Where a Deployment's rollout stands, as `kubectl rollout status` judges it. */
@@ -11,6 +11,8 @@ export interface RolloutStatus {
   observed_generation: number;
   reason?: string;
   message?: string;
+  /** Once complete: the digest the pods run (`sha256:…`), from their containers' imageID. */
+  digest?: string;
 }
 
 /** The reason the deployment controller sets on the Progressing condition when the deadline passes. */
@@ -57,4 +59,21 @@ export function rolloutStatus(deployment: V1Deployment, generation: number): Rol
     return progressing(`${counts.available} of ${counts.updated} updated replicas are available...`);
   }
   return { phase: 'complete', ...counts, message: `deployment "${name}" successfully rolled out` };
+}
+
+/**
+ * The digest the rollout's pods actually run: the imageID a ready container of the Deployment's
+ * image reports (`repo@sha256:…`), so a tag that moves later does not change what was released.
+ */
+export function runningDigest(deployment: V1Deployment, pods: readonly V1Pod[]): string | undefined {
+  const image = deployment.spec?.template?.spec?.containers?.[0]?.image;
+  if (!image) return undefined;
+  for (const pod of pods) {
+    for (const container of pod.status?.containerStatuses ?? []) {
+      if (container.image !== image || !container.ready) continue;
+      const digest = /@(sha256:[a-f0-9]{64})$/.exec(container.imageID ?? '')?.[1];
+      if (digest) return digest;
+    }
+  }
+  return undefined;
 }

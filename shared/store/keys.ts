@@ -33,6 +33,8 @@ export const keys = {
 export const byKind = {
   project: 'KIND#project',
   app: 'KIND#app',
+  /** Every environment, sorted `<project>#<app>#<name>` (envListing): a project or an app is a prefix. */
+  env: 'KIND#env',
   cluster: 'KIND#cluster',
   user: 'KIND#user',
   team: 'KIND#team',
@@ -44,8 +46,17 @@ export const byKind = {
 /** GSI2 partitions: the children of one parent. */
 export const byParent = {
   appsOfProject: (projectId: string) => `PROJECT#${projectId}#apps`,
+  /** The environments placed on a cluster, sorted as on GSI1 (envListing). */
+  envsOfCluster: (clusterId: string) => `CLUSTER#${clusterId}#envs`,
   bindingsOfSubject: (kind: 'user' | 'team', id: string) => `SUBJECT#${kind}#${id}`,
 };
+
+/**
+ * An environment's sort key on both indexes: project, app, name. Ids and DNS labels hold no `#`,
+ * so the environments of a project (`<project>#`) or of an app (`<project>#<app>#`) are a prefix.
+ */
+export const envListing = (projectId: string, appId: string, name?: string) =>
+  name === undefined ? `${projectId}#${appId}#` : `${projectId}#${appId}#${name}`;
 
 /** One binding per (subject, role, scope): a repeat is a 409, not a second copy. */
 export const bindingClaim = (subject: string, role: string, scope: string): Key => ({

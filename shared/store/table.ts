@@ -11,7 +11,7 @@ import {
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import { busy, type DomainError, invalidCursor } from '../errors.ts';
 import { documentClient, tableName } from './dynamo.ts';
-import { listCursors, type Page, type PageRequest, type Position } from './paging.ts';
+import { listCursors, MAX_LIMIT, type Page, type PageRequest, type Position } from './paging.ts';
 import { type IndexName, tableSchema } from './table-schema.ts';
 
 export type Item = Record<string, NativeAttributeValue>;
@@ -41,11 +41,24 @@ export type Write = (
  */
 export type AlsoCommit<T> = (view: T) => Write[];
 
-/** Reads several items by key in one request (BatchGetItem), keeping the order of `keys`. */
+/** BatchGetItem's own limit of keys per request. */
+const BATCH_GET_KEYS = 100;
+
+/**
+ * Reads several items by key in one request (BatchGetItem), keeping the order of `keys`; more than
+ * 100 distinct keys go as several requests at once.
+ */
 export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[]> {
   const unique = [...new Map(keys.map((k) => [`${k.PK}\u0000${k.SK}`, k])).values()];
   const found = new Map<string, Item>();
-  let pending: Key[] = unique;
+  const batches: Key[][] = [];
+  for (let i = 0; i < unique.length; i += BATCH_GET_KEYS) batches.push(unique.slice(i, i + BATCH_GET_KEYS));
+  await Promise.all(batches.map((batch) => getBatch(batch, found)));
+  return keys.map((k) => found.get(`${k.PK}\u0000${k.SK}`));
+}
+
+async function getBatch(keys: Key[], found: Map<string, Item>): Promise<void> {
+  let pending: Key[] = keys;
   // BatchGetItem may hand back UnprocessedKeys under load; ask again for just those.
   for (let attempt = 0; pending.length > 0; attempt++) {
     const out = await documentClient.send(
@@ -56,7 +69,6 @@ export async function getMany(keys: readonly Key[]): Promise<(Item | undefined)[
     if (pending.length > 0 && attempt >= 5) throw new Error('BatchGetItem kept returning unprocessed keys');
     if (pending.length > 0) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
   }
-  return keys.map((k) => found.get(`${k.PK}\u0000${k.SK}`));
 }
 
 export interface QuerySpec {
@@ -140,6 +152,73 @@ function keyCondition(spec: QuerySpec, pk: string, sk: string) {
     ExpressionAttributeValues: { ':pk': spec.partition, ...(spec.prefix ? { ':prefix': spec.prefix } : {}) },
   };
 }
+
+export interface RangesSpec {
+  index: IndexName;
+  partition: string;
+  /** Sort-key prefixes to read ('' is the whole partition); overlapping ones are read once. */
+  prefixes: readonly string[];
+  /** Names the list for its cursors (with the index and partition), e.g. its filters. */
+  list: readonly string[];
+  page: PageRequest;
+  /** What the list keeps of what it reads (a filter, a permission check). */
+  keep: (item: Item) => boolean;
+  /** `keep` drops many: read full Query pages instead of just what the page still needs. */
+  sparse?: boolean;
+}
+
+/**
+ * One page of a list made of several sort-key ranges of one index partition (the environments of
+ * the projects and apps a caller may read, say), in sort-key order: a Query per range until the
+ * page is full. The cursor is signed for the list and holds the last item read, so the next page
+ * resumes right after it, whichever ranges the list covers then.
+ */
+export async function queryRangesPage(spec: RangesSpec): Promise<Page<Item>> {
+  const { pk, sk } = keyNames(spec.index);
+  const cursors = listCursors(
+    [spec.index, spec.partition, ...spec.list],
+    [sk, tableSchema.partitionKey, tableSchema.sortKey],
+  );
+  const after = cursors.open(spec.page.cursor);
+  const resumeAt = after?.[sk];
+  const ranges = disjointPrefixes(spec.prefixes);
+  const items: Item[] = [];
+  let last: Item | undefined;
+  for (const [index, prefix] of ranges.entries()) {
+    // A range wholly before the cursor is done.
+    if (resumeAt !== undefined && resumeAt > prefix && !resumeAt.startsWith(prefix)) continue;
+    let startAfter: Item | undefined =
+      after && resumeAt?.startsWith(prefix) ? { ...after, [pk]: spec.partition } : undefined;
+    do {
+      const needed = spec.page.limit - items.length;
+      const read = await query({ ...spec, prefix, limit: spec.sparse ? MAX_LIMIT : needed, startAfter });
+      startAfter = read.lastKey;
+      for (const [at, item] of read.items.entries()) {
+        last = item;
+        if (spec.keep(item)) items.push(item);
+        if (items.length < spec.page.limit) continue;
+        const more = at < read.items.length - 1 || startAfter !== undefined || index < ranges.length - 1;
+        return { items, next_cursor: more ? cursors.seal(positionOf(last, sk)) : null };
+      }
+    } while (startAfter);
+  }
+  return { items, next_cursor: null };
+}
+
+/** Sorted, without any prefix another one already covers: ranges that never overlap. */
+function disjointPrefixes(prefixes: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (const prefix of [...new Set(prefixes)].sort()) {
+    if (!kept.some((k) => prefix.startsWith(k))) kept.push(prefix);
+  }
+  return kept;
+}
+
+const positionOf = (item: Item, sk: string): Position => ({
+  [sk]: String(item[sk]),
+  [tableSchema.partitionKey]: String(item[tableSchema.partitionKey]),
+  [tableSchema.sortKey]: String(item[tableSchema.sortKey]),
+});
 
 const keyNames = (index: IndexName | undefined) =>
   index

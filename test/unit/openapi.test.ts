@@ -10,6 +10,7 @@ import type { ChainReport } from '../../shared/audit/queries.ts';
 import type { Role } from '../../shared/auth/roles.ts';
 import type { AppView } from '../../shared/catalog/apps.ts';
 import { type ClusterView, clusterView } from '../../shared/catalog/clusters.ts';
+import type { EnvironmentRow } from '../../shared/catalog/environment-overview.ts';
 import type { EnvView, getEnv } from '../../shared/catalog/environments.ts';
 import type { ProjectView } from '../../shared/catalog/projects.ts';
 import type { ApprovalView } from '../../shared/delivery/approvals.ts';
@@ -189,6 +190,7 @@ describe('the response schemas describe what the API answers', () => {
     expectTypeOf<z.infer<typeof views.app>>().toExtend<AppView>();
     expectTypeOf<z.infer<typeof views.env>>().toExtend<EnvView>();
     expectTypeOf<z.infer<typeof views.envWithRelease>>().toExtend<Awaited<ReturnType<typeof getEnv>>>();
+    expectTypeOf<z.infer<typeof views.environmentRow>>().toExtend<EnvironmentRow>();
     expectTypeOf<z.infer<typeof views.cluster>>().toExtend<ClusterView>();
     expectTypeOf<z.infer<typeof views.team>>().toExtend<TeamView>();
     expectTypeOf<z.infer<typeof views.member>>().toExtend<MemberView>();

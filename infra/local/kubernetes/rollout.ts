@@ -256,6 +256,8 @@ function pod(rollout: Rollout, hash: string, template: JsonObject, index: number
         ready,
         started: condition === 'ok' || condition === 'hang',
         restartCount: 0,
+        // What the runtime pulled, as a digest (empty until pulled, as kubelets report it).
+        imageID: condition === 'ok' || condition === 'hang' ? imageIdOf(String(container.image)) : '',
         state: containerState(condition, String(container.image), started),
       })),
       startTime: started,
@@ -295,6 +297,18 @@ const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
 
 function podTemplateHash(template: JsonObject): string {
   return shortId(JSON.stringify(sortKeys(template)), 10);
+}
+
+/**
+ * The simulated registry's answer for an image: a digest reference stays itself; a tag resolves to
+ * a digest derived from the reference, so one tag always names one digest (until a test re-tags it).
+ */
+export function imageIdOf(image: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image;
+  const colon = image.lastIndexOf(':');
+  const repository = colon > image.lastIndexOf('/') ? image.slice(0, colon) : image;
+  return `${repository}@sha256:${createHash('sha256').update(image).digest('hex')}`;
 }
 
 export function shortId(seed: string, length: number): string {

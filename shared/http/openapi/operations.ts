@@ -15,9 +15,10 @@ import {
   deployRequest,
   newDeployment,
   newRollback,
+  promoteRequest,
 } from '../../domain/deployment.ts';
 import { doraQuery } from '../../domain/dora.ts';
-import { envChanges, newEnv } from '../../domain/environment.ts';
+import { envChanges, envTier, newEnv } from '../../domain/environment.ts';
 import { dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline, pipelineChanges } from '../../domain/pipeline.ts';
@@ -132,6 +133,7 @@ const pages = {
   projects: views.page(views.project),
   apps: views.page(views.app),
   envs: views.page(views.env),
+  environments: views.page(views.environmentRow),
   clusters: views.page(views.cluster),
   teams: views.page(views.team),
   members: views.page(views.member),
@@ -164,6 +166,7 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   DeployRequest: deployRequest,
   NewDeployment: newDeployment,
   NewRollback: newRollback,
+  PromoteRequest: promoteRequest,
   ApprovalDecision: approvalDecision,
   CancelRequest: cancelRequest,
   CheckpointRequest: checkpointRequest,
@@ -177,6 +180,8 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   Env: views.env,
   EnvWithRelease: views.envWithRelease,
   EnvPage: pages.envs,
+  EnvironmentRow: views.environmentRow,
+  EnvironmentPage: pages.environments,
   Cluster: views.cluster,
   ClusterPage: pages.clusters,
   Team: views.team,
@@ -466,6 +471,18 @@ export const operations: readonly Operation[] = [
       paged: true,
       success: list(pages.envs),
     }),
+    op('GET /api/v1/environments', 'listEnvironments', 'List every environment you can read, across apps', {
+      description:
+        'The release calendar at a glance: each row shows its app, cluster and namespace, tier, what runs there now, the freeze in force and the next one, and the next scheduled fire. Sorted by project, app and name; only the environments you hold env.read on.',
+      parameters: [
+        { name: 'project_id', in: 'query', schema: resourceId('prj'), description: 'Only this project’s.' },
+        { name: 'cluster_id', in: 'query', schema: resourceId('cls'), description: 'Only those on this cluster.' },
+        { name: 'tier', in: 'query', schema: envTier, description: 'Only this tier.' },
+      ],
+      paged: true,
+      success: list(pages.environments),
+      errors: { 400: 'A malformed filter.' },
+    }),
     op('POST /api/v1/apps/{id}/envs', 'createEnv', 'Create an environment', {
       parameters: [ids.app],
       ...create(newEnv, views.env),
@@ -476,7 +493,8 @@ export const operations: readonly Operation[] = [
       },
     }),
     op('GET /api/v1/apps/{id}/envs/{env}', 'getEnv', 'Get an environment', {
-      description: 'With `current_release`: what runs there now (the last release that succeeded).',
+      description:
+        'With `current_release` (what runs there now: the last release that succeeded), the freeze in force (`active_freeze`), the next one (`next_freeze`) and the next scheduled fire (`next_fire`).',
       parameters: [ids.app, ids.env],
       success: read(views.envWithRelease),
     }),
@@ -655,6 +673,18 @@ export const operations: readonly Operation[] = [
       parameters: [ids.app, ids.env],
       paged: true,
       success: list(pages.releases),
+    }),
+    op('POST /api/v1/apps/{id}/promote', 'promoteApp', 'Promote what runs in one environment to another', {
+      description:
+        'Deploys exactly the current release of `from` to `to`: its image pinned to the digest its pods ran (`repository@sha256:…`), its replicas, strategy and progress deadline, through the normal deploy path (queue, approvals, freezes). The deployment’s `origin` names `from` and its revision.',
+      parameters: [ids.app],
+      ...start(promoteRequest),
+      errors: {
+        400: '`from` and `to` are the same environment.',
+        403: 'Needs deployment.create on `to` (and env.read on `from`).',
+        404: 'The application or an environment does not exist, or you cannot see it.',
+        422: '`from` has no release yet (`nothing-to-promote`).',
+      },
     }),
     op('POST /api/v1/rollbacks', 'createRollback', 'Roll an environment back', {
       description:

@@ -10,7 +10,7 @@ import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { deployedCommit } from '../../domain/commit.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
 import { INTERVALS } from '../../domain/dora.ts';
-import { newEnv, protection } from '../../domain/environment.ts';
+import { envTier, newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline } from '../../domain/pipeline.ts';
@@ -45,6 +45,7 @@ export const env = z.object({
   ...newEnv.shape,
   protection,
   order: z.int().check(z.minimum(0), z.maximum(100)),
+  tier: envTier.check(z.describe('GitLab’s deployment tier; inferred from the name when not given.')),
   app_id: resourceId('app'),
   project_id: resourceId('prj'),
   ...stamped,
@@ -225,6 +226,13 @@ const step = z.object({
   detail: z.optional(z.string()),
 });
 
+const digest = z
+  .string()
+  .check(
+    z.regex(/^sha256:[a-f0-9]{64}$/),
+    z.describe('The digest the pods ran, read from the cluster when the rollout completed.'),
+  );
+
 const rollout = z.object({ desired: count, updated: count, ready: count, available: count });
 
 /** One attempt to put an image on an environment (kind `deploy`) or to put back an earlier release (`rollback`). */
@@ -248,6 +256,7 @@ export const deployment = z.object({
   revision: z.optional(revision.check(z.describe('The release it recorded, once it reached the cluster.'))),
   reason: z.optional(z.string().check(z.describe('Why it failed, rolled back, was rejected or expired.'))),
   rollout: z.optional(rollout),
+  digest: z.optional(digest),
   approval_id: z.optional(resourceId('apr')),
   run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
   commit: z.optional(
@@ -295,6 +304,7 @@ export const deploymentStatus = z.object({
 export const release = z.object({
   revision,
   image: z.string(),
+  digest: z.optional(digest),
   replicas: z.int().check(z.minimum(0), z.maximum(100)),
   strategy: rolloutStrategy,
   progress_deadline_seconds: z.optional(z.int().check(z.minimum(5), z.maximum(3600))),
@@ -306,12 +316,47 @@ export const release = z.object({
   restored_revision: z.optional(revision.check(z.describe('For a rollback: the revision it restored.'))),
 });
 
-/** One environment as `GET /apps/{id}/envs/{env}` shows it: with what runs there now. */
-export const envWithRelease = z.object({
-  ...env.shape,
+/** A freeze window as it applies to one environment. */
+const envFreeze = z.object({
+  freeze_id: z.string(),
+  name: z.string(),
+  scope: z.string().check(z.describe('Where the freeze applies, as a scope path (platform, project/<id>, …).')),
+  starts_at: timestamp,
+  ends_at: timestamp,
+});
+
+/** What runs in an environment now and its calendar: the freezes and the next scheduled fire. */
+const envOutlook = {
   current_release: z
     .nullable(release)
     .check(z.describe('The last release that succeeded here, or null before the first.')),
+  active_freeze: z.nullable(envFreeze).check(z.describe('The freeze in force on deploys now, if any.')),
+  next_freeze: z.nullable(envFreeze).check(z.describe('The next freeze to start here, if any.')),
+  next_fire: z
+    .nullable(
+      z.object({
+        schedule_id: z.string(),
+        name: z.string(),
+        action: z.string().check(z.describe('deploy, promote or rollback.')),
+        at: timestamp,
+        local: z.string().check(z.describe('The same instant in the schedule’s time zone.')),
+      }),
+    )
+    .check(z.describe('The soonest fire of an enabled schedule for this environment.')),
+};
+
+/** One environment as `GET /apps/{id}/envs/{env}` shows it: with what runs there now and its calendar. */
+export const envWithRelease = z.object({ ...env.shape, ...envOutlook });
+
+/** One row of `GET /environments`: an environment across apps, the release calendar at a glance. */
+export const environmentRow = z.object({
+  app: z.object({ id: resourceId('app'), name: dnsLabel }),
+  project_id: resourceId('prj'),
+  name: dnsLabel,
+  cluster: z.object({ id: resourceId('cls'), name: z.nullable(z.string()) }),
+  namespace: dnsLabel,
+  tier: envTier,
+  ...envOutlook,
 });
 
 const vote = z.object({

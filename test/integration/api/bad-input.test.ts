@@ -133,6 +133,10 @@ const dora = (query: string, format = '') =>
 const rollback = (change: Record<string, unknown>) =>
   admin.post('/api/v1/rollbacks', { app_id: fixture.app.id, env: 'prod', ...change });
 
+/** A promotion of the fixture app from prod (which has no release) to gated, with `change` applied. */
+const promote = (change: Record<string, unknown>) =>
+  admin.post(`/api/v1/apps/${fixture.app.id}/promote`, { from: 'prod', to: 'gated', ...change });
+
 /** A valid new environment of the fixture app, in `namespace`. */
 const placeEnv = (namespace: string) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/envs`, { ...bodies.env(fixture.cluster.id), namespace });
@@ -298,6 +302,27 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ['a deploy with a 1 s progress deadline', () => deploy({ progress_deadline_seconds: 1 }), 400, 'invalid-request'],
       ['a rollback to revision 0', () => rollback({ target_revision: 0 }), 400, 'invalid-request'],
       ['a rollback to an unknown revision', () => rollback({ target_revision: 99 }), 404, 'not-found'],
+      ['a promote from an environment with no release', () => promote({}), 422, 'nothing-to-promote'],
+      ['a promote from and to the same environment', () => promote({ to: 'prod' }), 400, 'invalid-request'],
+      ['a promote with an unknown field', () => promote({ image: '1.0.0' }), 400, 'invalid-request'],
+      [
+        'an environment of an unknown tier',
+        () => admin.post(`/api/v1/apps/${fixture.app.id}/envs`, { ...bodies.env(fixture.cluster.id), tier: 'prod' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'an environments list of an unknown tier',
+        () => admin.get('/api/v1/environments?tier=live'),
+        400,
+        'invalid-request',
+      ],
+      [
+        'an environments list with a malformed cluster id',
+        () => admin.get('/api/v1/environments?cluster_id=cls_..%2F'),
+        400,
+        'invalid-request',
+      ],
       [
         'an approval with an unknown field',
         () => admin.post(`/api/v1/approvals/${pendingApproval}/approve`, { comment: 'ok', force: true }),

@@ -228,6 +228,12 @@ const cases: Record<string, RouteCase> = {
     },
   },
 
+  // Everyone may ask: the list holds only the environments the caller can read (none for nobody).
+  'GET /api/v1/environments': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/environments` }),
+  },
   'GET /api/v1/clusters': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/clusters` }) },
   'POST /api/v1/clusters': {
     need: { on: 'platform', visibleTo: 'nobody' },
@@ -385,6 +391,15 @@ const cases: Record<string, RouteCase> = {
     need: { on: 'P', level: 'developer' },
     success: 202,
     setup: async () => ({ path: `${v1}/rollbacks`, body: { app_id: P.app.id, env: delivery.releasedEnv } }),
+  },
+  // What runs in the released environment goes to the deploy environment (deployment.create there).
+  'POST /api/v1/apps/{id}/promote': {
+    need: { on: 'P', level: 'developer' },
+    success: 202,
+    setup: async () => ({
+      path: `${v1}/apps/${P.app.id}/promote`,
+      body: { from: delivery.releasedEnv, to: delivery.deployEnv },
+    }),
   },
   'GET /api/v1/approvals': {
     need: { on: 'authenticated' },
@@ -920,6 +935,16 @@ const listCases: Record<string, ListCase> = {
     paths: async () => [`${v1}/apps/${P.app.id}/envs`, `${v1}/apps/${Q.app.id}/envs`],
     key: (i) => `${i.app_id}/${i.name}`,
     readable: readsAt((i) => `${v1}/apps/${i.app_id}/envs/${i.name}`),
+  },
+  'GET /api/v1/environments': {
+    paths: async () => [
+      `${v1}/environments`,
+      `${v1}/environments?project_id=${P.project.id}`,
+      `${v1}/environments?project_id=${Q.project.id}`,
+      `${v1}/environments?cluster_id=${P.cluster.id}&tier=production`,
+    ],
+    key: (i) => `${(i.app as Item).id}/${i.name}`,
+    readable: readsAt((i) => `${v1}/apps/${(i.app as Item).id}/envs/${i.name}`),
   },
   'GET /api/v1/clusters': {
     paths: matrixPath('GET /api/v1/clusters'),

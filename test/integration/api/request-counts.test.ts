@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { currentInvocation, localFunctionName } from '../../../infra/local/lambda-runtime.ts';
 import { functions } from '../../../infra/manifest.ts';
 import { documentClient } from '../../../shared/store/dynamo.ts';
-import { type Client, eventually } from '../client.ts';
+import { type Client, client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
 import { adminSession, bodies, create, unique, world } from '../seed.ts';
 
@@ -44,9 +44,22 @@ describe('DynamoDB requests per API call', () => {
     expect(await count(() => admin.get(`/api/v1/projects/${fixture.project.id}`), 200)).toEqual([
       'BatchGetItemCommand',
     ]);
+  });
+
+  it('an environment is its read (grants, app, env, release head, freeze rules) and one Query of its schedules', async () => {
     expect(await count(() => admin.get(`/api/v1/apps/${fixture.app.id}/envs/prod`), 200)).toEqual([
       'BatchGetItemCommand',
+      'QueryCommand',
     ]);
+  });
+
+  it('a page of environments across apps: grants, one Query of the index, then one read of what the rows show and one Query per app', async () => {
+    const other = await create(admin, '/api/v1/apps', bodies.app(fixture.project.id));
+    await create(admin, `/api/v1/apps/${other.id}/envs`, bodies.env(fixture.cluster.id, 'prod'));
+    const requests = await count(() => admin.get(`/api/v1/environments?project_id=${fixture.project.id}`), 200);
+    expect(requests.slice(0, 2)).toEqual(['BatchGetItemCommand', 'QueryCommand']);
+    // The rows' read and the two apps' schedule Queries go at once, in any order.
+    expect(requests.slice(2).sort()).toEqual(['BatchGetItemCommand', 'QueryCommand', 'QueryCommand']);
   });
 
   it('a list page is one Query, after the caller’s grants', async () => {
@@ -134,5 +147,23 @@ describe('DynamoDB requests per API call', () => {
     await admin.get('/api/v1/bindings');
     expect(sent.filter((name) => /Scan/.test(name))).toEqual([]);
     expect(sent.length).toBe(12);
+  });
+
+  it('never scans to list environments across apps, for a platform reader or one bound to a single app', async () => {
+    const sub = unique('reader');
+    const reader = client(cloud.url, await cloud.mintToken({ sub }));
+    await reader.get('/api/v1/users/me');
+    await create(admin, '/api/v1/roles/bind', {
+      role: 'viewer',
+      subject: { kind: 'user', id: sub },
+      scope: { kind: 'app', app_id: fixture.app.id },
+    });
+    sent.length = 0;
+    expect((await admin.get('/api/v1/environments')).status).toBe(200);
+    expect((await admin.get(`/api/v1/environments?cluster_id=${fixture.cluster.id}&tier=production`)).status).toBe(200);
+    const mine = await reader.get('/api/v1/environments?tier=production');
+    expect(mine.body.items.map((row: { app: { id: string } }) => row.app.id)).toEqual([fixture.app.id]);
+    expect(sent.length).toBeGreaterThan(0);
+    expect(sent.filter((name) => !['BatchGetItemCommand', 'QueryCommand'].includes(name))).toEqual([]);
   });
 });

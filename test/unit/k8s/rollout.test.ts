@@ -1,6 +1,6 @@
 import type { V1Deployment, V1DeploymentCondition } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { rolloutStatus } from '../../../shared/k8s/rollout.ts';
+import { rolloutStatus, runningDigest } from '../../../shared/k8s/rollout.ts';
 
 interface Shape {
   generation?: number;
@@ -115,5 +115,28 @@ describe('rollout status, as kubectl rollout status judges it', () => {
       spec: { replicas: 2, selector: {}, template: {} },
     };
     expect(rolloutStatus(fresh, 1)).toMatchObject({ phase: 'progressing', observed_generation: 0, updated: 0 });
+  });
+});
+
+describe('the digest a completed rollout runs', () => {
+  const image = 'registry.example.com/shop/web:1.4.2';
+  const sha = (c: string) => `sha256:${c.repeat(64)}`;
+  const web: V1Deployment = {
+    metadata: { name: 'web' },
+    spec: { selector: {}, template: { spec: { containers: [{ name: 'web', image }] } } },
+  };
+  const pod = (podImage: string, imageID: string, ready = true) => ({
+    status: { containerStatuses: [{ name: 'web', image: podImage, imageID, ready, restartCount: 0 }] },
+  });
+
+  it('is the imageID a ready pod of the new template reports', () => {
+    const pods = [pod('registry.example.com/shop/web:1.4.1', `registry.example.com/shop/web@${sha('a')}`)];
+    pods.push(pod(image, `registry.example.com/shop/web@${sha('b')}`));
+    expect(runningDigest(web, pods)).toBe(sha('b'));
+  });
+
+  it('is unknown while no pod of the image is ready, or when the runtime reports no digest', () => {
+    expect(runningDigest(web, [pod(image, `registry.example.com/shop/web@${sha('c')}`, false)])).toBeUndefined();
+    expect(runningDigest(web, [pod(image, '')])).toBeUndefined();
   });
 });
