@@ -30,7 +30,8 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'schedule-fire';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -52,6 +53,8 @@ export type FunctionName =
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
+ * - `manage-schedules`: create, update, get and delete EventBridge Scheduler schedules in the
+ *   platform's schedule group, and pass the scheduler role to them (ADR 24)
  */
 export type Capability =
   | 'start-workflows'
@@ -70,7 +73,8 @@ export type Capability =
   | 'build-secrets'
   | 'git-tokens'
   | 'hook-secrets'
-  | 'read-hook-secrets';
+  | 'read-hook-secrets'
+  | 'manage-schedules';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
@@ -84,8 +88,11 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
-  trigger?: 'api' | 'workflow' | 'bus' | 'stream';
+  /**
+   * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table
+   * stream, or EventBridge Scheduler (the schedules users make, ADR 24).
+   */
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler';
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
@@ -367,6 +374,16 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
     capabilities: ['run-pipelines'],
+  },
+  {
+    // The target of every Scheduler schedule (shared/calendar/scheduler.ts); its use case is issue 11's H2 slice.
+    name: 'schedule-fire',
+    entry: 'functions/schedule-fire/handler.ts',
+    description: 'Fires a schedule: the deploy, promote or rollback it names, as its owner',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'scheduler',
   },
 ];
 
