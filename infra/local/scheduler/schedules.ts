@@ -85,6 +85,11 @@ export interface LocalSchedulerOptions {
 }
 
 export interface LocalScheduler {
+  /**
+   * Starts firing: first the missed-fire rule, then the timer. Call once the targets can run (the
+   * local cloud: after it set the functions' environment); API calls are served before.
+   */
+  start(): void;
   create(group: string, name: string, definition: ScheduleDefinition): StoredSchedule;
   update(group: string, name: string, definition: ScheduleDefinition): StoredSchedule;
   remove(group: string, name: string): void;
@@ -126,6 +131,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
   const idle: (() => void)[] = [];
   let offsetMs = options.now ? options.now.getTime() - Date.now() : 0;
   let timer: NodeJS.Timeout | undefined;
+  let started = false;
 
   const now = () => Date.now() + offsetMs;
   const arnOf = (group: string, name: string) =>
@@ -249,7 +255,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
 
   /** Delivers every fire due by now, in order. */
   const wake = (): void => {
-    if (stopping.signal.aborted) return;
+    if (!started || stopping.signal.aborted) return;
     const at = now();
     let changed = false;
     for (const schedule of [...schedules.values()]) {
@@ -283,7 +289,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
 
   const arm = (): void => {
     if (timer) clearTimeout(timer);
-    if (stopping.signal.aborted) return;
+    if (!started || stopping.signal.aborted) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const s of schedules.values())
       if (s.state === 'ENABLED' && s.dueAt !== undefined) earliest = Math.min(earliest, s.dueAt);
@@ -311,16 +317,19 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
     return schedule;
   };
 
-  // The missed-fire rule, once, on start: the latest missed fire of each schedule, the older ones dropped.
-  for (const schedule of schedules.values()) {
-    if (schedule.state !== 'ENABLED' || schedule.next === undefined || schedule.next > now()) continue;
-    const dropped = skipToLatest(schedule, now());
-    if (dropped > 0)
-      log(`scheduler: ${schedule.name} missed ${dropped + 1} fires while stopped; the latest is delivered`);
-  }
-  arm();
-
   return {
+    start() {
+      if (started) return;
+      started = true;
+      // The missed-fire rule, once: the latest missed fire of each schedule, the older ones dropped.
+      for (const schedule of schedules.values()) {
+        if (schedule.state !== 'ENABLED' || schedule.next === undefined || schedule.next > now()) continue;
+        const dropped = skipToLatest(schedule, now());
+        if (dropped > 0)
+          log(`scheduler: ${schedule.name} missed ${dropped + 1} fires while stopped; the latest is delivered`);
+      }
+      wake();
+    },
     create(group, name, definition) {
       if (!groups.has(group))
         throw new AwsServiceError('ResourceNotFoundException', `Schedule group ${group} does not exist.`, 404);
