@@ -154,6 +154,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
       const parsed = parseExpression(schedule.expression, schedule.timezone);
       if (typeof parsed === 'string') throw new Error(parsed); // stored schedules were validated
       recurrence = parsed;
+      if (recurrences.size > 1_000) recurrences.clear();
       recurrences.set(id, recurrence);
     }
     return recurrence;
@@ -198,21 +199,23 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
         'attempt-number': String(attempt),
         'schedule-arn': arn,
       });
+      const sent = { body, executionId, scheduled, attempts: attempt };
+      const payload = parseJson(body);
+      if (payload === undefined) {
+        // Lambda refuses a payload that is not JSON; retrying the same text never helps.
+        const message = 'Could not parse request body into json';
+        return deadLetter(schedule, { ...sent, code: 'InvalidRequestContentException', message });
+      }
       let failure: { code: string; message: string };
       try {
-        await options.invoke(target.Arn, JSON.parse(body));
+        await options.invoke(target.Arn, payload);
         return;
       } catch (error) {
-        failure = {
-          code: error instanceof SyntaxError ? 'InvalidRequestContentException' : errorName(error),
-          message: error instanceof Error ? error.message : String(error),
-        };
-        if (error instanceof SyntaxError) attempt = maxAttempts; // a malformed Input never gets better
+        failure = { code: errorName(error), message: error instanceof Error ? error.message : String(error) };
       }
       const delay = retryDelay(backoff, attempt);
       if (attempt >= maxAttempts || Date.now() + delay - firstAttemptAt > maxAgeMs) {
-        deadLetter(schedule, { body, executionId, scheduled, attempts: attempt, ...failure });
-        return;
+        return deadLetter(schedule, { ...sent, ...failure });
       }
       log(`scheduler: ${schedule.name} failed on attempt ${attempt} (${failure.message}); retry in ${delay} ms`);
       await sleep(delay, undefined, { signal: stopping.signal });
@@ -399,6 +402,14 @@ const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$
 /** The Input with Scheduler's context attributes (`<aws.scheduler.scheduled-time>`, ...) filled in. */
 function render(input: string, attributes: Record<string, string>): string {
   return input.replace(/<aws\.scheduler\.([a-z-]+)>/g, (whole, name: string) => attributes[name] ?? whole);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function errorName(error: unknown): string {

@@ -358,6 +358,33 @@ describe('the local Scheduler fires', () => {
     ]);
   });
 
+  it('dead-letters at once an Input that is not JSON once filled in: retrying it never helps', async () => {
+    await scheduler.setNow(new Date('2030-01-15T09:00:30Z'));
+    const broken = {
+      Arn: TARGET,
+      RoleArn: ROLE,
+      Input: '{"fire_time":<aws.scheduler.scheduled-time>}',
+      DeadLetterConfig: { Arn: DLQ },
+    };
+    await client.send(
+      new CreateScheduleCommand(
+        schedule({ ScheduleExpression: 'cron(1 9 * * ? *)', ScheduleExpressionTimezone: 'UTC', Target: broken }),
+      ),
+    );
+
+    await scheduler.advance(30_000);
+    await scheduler.drained();
+
+    expect(invocations).toEqual([]);
+    expect(scheduler.deadLetters()).toEqual([
+      expect.objectContaining({
+        body: '{"fire_time":2030-01-15T09:01:00Z}',
+        error_code: 'InvalidRequestContentException',
+        attempts: 1,
+      }),
+    ]);
+  });
+
   it('nothing while disabled, and a flexible window fire within its window', async () => {
     await scheduler.setNow(new Date('2030-01-15T09:00:00Z'));
     await client.send(
