@@ -31,7 +31,8 @@ export type FunctionName =
   | 'webhooks'
   | 'hook'
   | 'hook-dispatcher'
-  | 'metrics';
+  | 'metrics'
+  | 'schedule-fire';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -53,6 +54,8 @@ export type FunctionName =
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
+ * - `manage-schedules`: create, update, get and delete EventBridge Scheduler schedules in the
+ *   platform's schedule group, and pass the scheduler role to them (ADR 24)
  */
 export type Capability =
   | 'start-workflows'
@@ -71,7 +74,8 @@ export type Capability =
   | 'build-secrets'
   | 'git-tokens'
   | 'hook-secrets'
-  | 'read-hook-secrets';
+  | 'read-hook-secrets'
+  | 'manage-schedules';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
@@ -85,8 +89,11 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
-  trigger?: 'api' | 'workflow' | 'bus' | 'stream';
+  /**
+   * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table
+   * stream, or EventBridge Scheduler (the schedules users make, ADR 24).
+   */
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler';
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
@@ -377,6 +384,16 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     tableAccess: 'read',
   },
+  {
+    // The target of every Scheduler schedule (shared/calendar/scheduler.ts); its use case is issue 11's H2 slice.
+    name: 'schedule-fire',
+    entry: 'functions/schedule-fire/handler.ts',
+    description: 'Fires a schedule: the deploy, promote or rollback it names, as its owner',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'scheduler',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -605,6 +622,9 @@ export const LOCAL_STAGE = 'local';
 
 /** A state machine's name on a stage, the same function on AWS and in the local cloud: `slipway-dev-deploy`. */
 export const workflowName = (stage: string, machine: string): string => `slipway-${stage}-${machine}`;
+
+/** The stage's EventBridge Scheduler group, which holds one schedule per Slipway schedule (ADR 24). */
+export const scheduleGroupName = (stage: string): string => `slipway-${stage}`;
 
 export type StateMachineName = 'deploy' | 'rollback' | 'build' | 'pipeline';
 

@@ -19,6 +19,7 @@ import {
   rules,
   type ScheduleSpec,
   type StateMachineSpec,
+  scheduleGroupName,
   schedules,
   stateMachines,
   streamConsumer,
@@ -34,6 +35,8 @@ import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lam
 import { createMetricsCollector, type MetricsCollector } from './metrics.ts';
 import { LocalBuckets } from './s3/buckets.ts';
 import { s3Handler } from './s3/server.ts';
+import { schedulerHandler } from './scheduler/api.ts';
+import { createLocalScheduler, type LocalScheduler } from './scheduler/schedules.ts';
 import { createLocalSecrets } from './secrets.ts';
 import { createLocalStepFunctions, type LocalStepFunctions, type MachineOverrides } from './stepfunctions/service.ts';
 import { type StreamPoller, startStreamPoller } from './streams.ts';
@@ -46,6 +49,10 @@ export const AUDIT_BUCKET = 'slipway-audit-checkpoints';
 export const AUDIT_KEY_ALIAS = 'slipway-audit-checkpoints';
 /** Short, so a local data folder's checkpoints do not stay undeletable for long. */
 const LOCAL_AUDIT_RETENTION_DAYS = 1;
+/** The schedules API's Scheduler group, role and dead-letter queue (on AWS: DeliveryStack's). */
+export const SCHEDULE_GROUP = scheduleGroupName(LOCAL_STAGE);
+export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/slipway-local-scheduler`;
+export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:slipway-local-schedule-dead-letters`;
 
 export interface ServicesOptions {
   rootDir: string;
@@ -67,6 +74,9 @@ export interface ServicesOptions {
   awsPort?: number;
   /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
   schedules?: boolean;
+  /** The local Scheduler's retry backoff, and where its clock starts (a restart at a chosen instant); tests set them. */
+  schedulerBackoff?: { initialMs: number; maxMs: number };
+  schedulerNow?: Date;
   log?: (line: string) => void;
   /** Print the functions' EMF lines too (npm start); they are collected either way. */
   printMetrics?: boolean;
@@ -83,6 +93,8 @@ export interface LocalServices {
   s3: LocalBuckets;
   /** The functions' EMF metrics and the bus's counts (`GET /_local/metrics`). */
   metrics: MetricsCollector;
+  /** EventBridge Scheduler: the schedules the API makes, fired on its clock (`setNow`, `advance` move it). */
+  scheduler: LocalScheduler;
   /** Fires a schedule of the manifest now, as its timer would (tests and the bench do not wait minutes). */
   tick(schedule: ScheduleSpec['name']): Promise<unknown>;
   stateMachineArn(name: StateMachineSpec['name']): string;
@@ -92,6 +104,8 @@ export interface LocalServices {
   environment: Record<string, string>;
   /** Starts the table stream's consumer; call once the functions' environment is set (they read it at import). */
   startStreams(): void;
+  /** Starts the Scheduler's fires (a missed one first), likewise once the functions' environment is set. */
+  startScheduler(): void;
   stop(): Promise<void>;
 }
 
@@ -214,6 +228,23 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     defaultRetention: { mode: 'COMPLIANCE', days: LOCAL_AUDIT_RETENTION_DAYS },
   });
 
+  const scheduler = createLocalScheduler({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+    groups: [SCHEDULE_GROUP],
+    // Scheduler invokes Lambda asynchronously: what the target answers does not matter, only that it took the event.
+    invoke: async (arn, payload) => {
+      const fn = byArn.get(arn);
+      if (!fn)
+        throw Object.assign(new Error(`Function not found: ${arn}`), { name: 'Lambda.ResourceNotFoundException' });
+      await invoke(fn, payload);
+    },
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.schedulerBackoff ? { backoff: options.schedulerBackoff } : {}),
+    ...(options.schedulerNow ? { now: options.schedulerNow } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+
   const endpoint = await startAwsEndpoint({
     ...(options.awsPort === undefined ? {} : { port: options.awsPort }),
     services: {
@@ -223,8 +254,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       TrentService: kms.service,
     },
     rest: s3Handler(s3),
+    restBySigningName: { scheduler: schedulerHandler(scheduler) },
     views: {
       '/_local/eventbridge/dead-letters': () => bus.deadLetters(),
+      '/_local/scheduler/dead-letters': () => scheduler.deadLetters(),
       '/_local/metrics': () => ({ metrics: metrics.series() }),
       '/_local/metrics/emf': () => metrics.documents(),
     },
@@ -236,6 +269,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
     AWS_ENDPOINT_URL_KMS: endpoint.url,
     AWS_ENDPOINT_URL_S3: endpoint.url,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoint.url,
     [ENV.auditBucket]: AUDIT_BUCKET,
     [ENV.auditKeyId]: kms.signingKey(AUDIT_KEY_ALIAS),
     [ENV.auditRetentionDays]: String(LOCAL_AUDIT_RETENTION_DAYS),
@@ -244,6 +278,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.rollbackStateMachineArn]: stateMachineArn('rollback'),
     [ENV.buildStateMachineArn]: stateMachineArn('build'),
     [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
+    [ENV.scheduleGroup]: SCHEDULE_GROUP,
+    [ENV.scheduleTargetArn]: functionArn(byName.get('schedule-fire') as FunctionLike),
+    [ENV.schedulerRoleArn]: SCHEDULER_ROLE_ARN,
+    [ENV.scheduleDlqArn]: SCHEDULE_DLQ_ARN,
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
@@ -293,13 +331,16 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     kms,
     s3,
     metrics,
+    scheduler,
     tick,
     stateMachineArn,
     putSecret: (name, value) => secrets.put(name, value),
     environment,
     startStreams,
+    startScheduler: () => scheduler.start(),
     async stop() {
       for (const timer of timers) clearInterval(timer);
+      await scheduler.stop();
       await streams?.stop();
       await stepFunctions.stop();
       // Executions cut short by the stop are events too: let their consumers record them, briefly.

@@ -1,8 +1,9 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit checkpoint cost and
- * `GET /metrics/dora` over a year of 10,000 deployments.
+ * first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit checkpoint cost,
+ * `GET /metrics/dora` over a year of 10,000 deployments and schedule fire accuracy (scheduled instant
+ * → target invoked).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -20,6 +21,7 @@ import { doraMarkdown, measureDora } from './dora.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureMetricsOverhead, measureOverhead, metricsOverheadMarkdown, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
+import { firesMarkdown, fireTarget, measureFires } from './schedules.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -66,6 +68,7 @@ const cloud = await startLocalCloud({
   throttle: { rateLimit: unlimited, burstLimit: unlimited },
   quotas: { writesPerMinute: unlimited, deploysPerMinute: unlimited },
   schedules: false, // the checkpoint section times its own checkpoints; a timer's would add to its counts
+  extraFunctions: [fireTarget], // what the schedule fires section's schedules invoke
 });
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let metricsOverhead: Awaited<ReturnType<typeof measureMetricsOverhead>>;
@@ -76,6 +79,7 @@ let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 let hooks: Awaited<ReturnType<typeof measureHooks>>;
 let dora: Awaited<ReturnType<typeof measureDora>>;
+let fires: Awaited<ReturnType<typeof measureFires>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -113,6 +117,9 @@ try {
   progress('DORA metrics (a year of 10,000 deployments counted, then GET /metrics/dora)');
   dora = await measureDora(cloud);
   print(doraMarkdown(dora));
+  progress('schedule fires (40 one-time schedules over 8 s, real clock)');
+  fires = await measureFires(cloud);
+  print(firesMarkdown(fires));
   print(`Load average at end: ${loadAverage()}.`);
 } finally {
   // A DynamoDB Local JVM left behind would keep its port and memory after we are gone.
@@ -137,6 +144,7 @@ writeFileSync(
       hooks,
       checkpoints,
       dora,
+      fires,
     },
     null,
     2,
