@@ -30,7 +30,9 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'schedules'
+  | 'schedule-fire';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -84,8 +86,11 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
-  trigger?: 'api' | 'workflow' | 'bus' | 'stream';
+  /**
+   * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table stream,
+   * or the Slipway schedules' EventBridge Scheduler schedules.
+   */
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler';
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
@@ -368,6 +373,25 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
     capabilities: ['run-pipelines'],
   },
+  {
+    name: 'schedules',
+    entry: 'functions/schedules/handler.ts',
+    description: 'Schedules API: scheduled deploys, promotions and rollbacks, and their fire history',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
+  },
+  {
+    name: 'schedule-fire',
+    entry: 'functions/schedule-fire/handler.ts',
+    description: 'Fires a schedule as its owner: the deployment, promotion or rollback, or why none (ADR 26)',
+    memoryMb: 512,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'scheduler',
+    capabilities: ['start-workflows'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -467,6 +491,13 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('GET', '/schedules', 'schedules'),
+  r('POST', '/schedules', 'schedules'),
+  r('GET', '/schedules/{id}', 'schedules'),
+  r('PATCH', '/schedules/{id}', 'schedules'),
+  r('DELETE', '/schedules/{id}', 'schedules'),
+  r('GET', '/schedules/{id}/fires', 'schedules'),
 ];
 
 /** The platform's EventBridge bus. */

@@ -37,6 +37,10 @@ export const PERMISSIONS = [
   'webhook.manage',
   /** Replay a stored delivery (admins on the app only: it starts runs as the endpoint's creator). */
   'webhook.replay',
+  /** See schedules and their fire history. */
+  'schedule.read',
+  /** Create, change and delete schedules (each also needs the permission of its action there). */
+  'schedule.manage',
   'audit.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
   'audit.checkpoint',
@@ -56,6 +60,7 @@ const viewer: Permission[] = [
   'build.read',
   'pipeline.read',
   'webhook.read',
+  'schedule.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -64,6 +69,7 @@ const developer: Permission[] = [
   'rollback.create',
   'build.run',
   'pipeline.run',
+  'schedule.manage',
 ];
 const maintainer: Permission[] = [
   ...developer,
@@ -91,7 +97,8 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   viewer: { name: 'viewer', description: 'Reads everything in its scope.', permissions: viewer },
   developer: {
     name: 'developer',
-    description: 'Viewer, plus changes application settings and starts builds, deployments and rollbacks.',
+    description:
+      'Viewer, plus changes application settings, starts builds, deployments and rollbacks, and schedules them.',
     permissions: developer,
   },
   maintainer: {
