@@ -23,7 +23,7 @@ export const scheduleAction = z.discriminatedUnion('type', [
 export type ScheduleAction = z.infer<typeof scheduleAction>;
 
 /** What a schedule's owner may change (app and environment are fixed: they decide who may manage it). */
-const changeable = {
+export const scheduleFields = {
   name: displayName,
   description: z.optional(description),
   action: scheduleAction,
@@ -41,29 +41,30 @@ const changeable = {
 type Timing = { at?: string | undefined; cron?: string | undefined; timezone?: string | undefined };
 
 /** Exactly one way to fire: `at`, or `cron` with its `timezone`. */
-const oneTiming = <T extends Timing>(schema: z.ZodMiniType<T>) =>
-  schema.check(
-    z.refine((s: T) => (s.at === undefined) !== (s.cron === undefined), {
-      message: 'give either at (one fire) or cron with timezone (a recurrence), not both or neither',
-      path: ['at'],
-    }),
-    z.refine((s: T) => s.cron === undefined || s.timezone !== undefined, {
-      message: 'a cron schedule needs its IANA timezone (e.g. Europe/Berlin)',
-      path: ['timezone'],
-    }),
-    z.refine((s: T) => s.at === undefined || s.timezone === undefined, {
-      message: 'timezone goes with cron; an at instant carries its own offset',
-      path: ['timezone'],
-    }),
-  );
+const oneTiming = [
+  z.refine<Timing>((s) => (s.at === undefined) !== (s.cron === undefined), {
+    message: 'give either at (one fire) or cron with timezone (a recurrence), not both or neither',
+    path: ['at'],
+  }),
+  z.refine<Timing>((s) => s.cron === undefined || s.timezone !== undefined, {
+    message: 'a cron schedule needs its IANA timezone (e.g. Europe/Berlin)',
+    path: ['timezone'],
+  }),
+  z.refine<Timing>((s) => s.at === undefined || s.timezone === undefined, {
+    message: 'timezone goes with cron; an at instant carries its own offset',
+    path: ['timezone'],
+  }),
+];
 
 /** `POST /schedules` */
-export const newSchedule = oneTiming(z.strictObject({ app_id: resourceId('app'), env: dnsLabel, ...changeable }));
+export const newSchedule = z
+  .strictObject({ app_id: resourceId('app'), env: dnsLabel, ...scheduleFields })
+  .check(...oneTiming);
 
 /** A schedule after a merge patch: the same rules, without what cannot change. */
-export const scheduleChanges = oneTiming(z.strictObject(changeable));
+export const scheduleChanges = z.strictObject(scheduleFields).check(...oneTiming);
 
-export const SCHEDULE_CHANGEABLE = Object.keys(changeable);
+export const SCHEDULE_CHANGEABLE = Object.keys(scheduleFields);
 
 export type NewSchedule = z.infer<typeof newSchedule>;
 export type ScheduleChanges = z.infer<typeof scheduleChanges>;
