@@ -54,6 +54,8 @@ export type FunctionName =
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
+ * - `manage-schedules`: create, update, get and delete EventBridge Scheduler schedules in the
+ *   platform's schedule group, and pass the scheduler role to them (ADR 24)
  */
 export type Capability =
   | 'start-workflows'
@@ -72,7 +74,8 @@ export type Capability =
   | 'build-secrets'
   | 'git-tokens'
   | 'hook-secrets'
-  | 'read-hook-secrets';
+  | 'read-hook-secrets'
+  | 'manage-schedules';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
@@ -87,8 +90,8 @@ export interface FunctionSpec {
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
   /**
-   * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table stream,
-   * or the Slipway schedules' EventBridge Scheduler schedules.
+   * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table
+   * stream, or EventBridge Scheduler (the schedules users make, ADR 24).
    */
   trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler';
   capabilities?: readonly Capability[];
@@ -380,9 +383,10 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
-    capabilities: ['sign-cursors'],
+    capabilities: ['manage-schedules', 'sign-cursors'],
   },
   {
+    // The target of every Scheduler schedule (shared/calendar/scheduler.ts).
     name: 'schedule-fire',
     entry: 'functions/schedule-fire/handler.ts',
     description: 'Fires a schedule as its owner: the deployment, promotion or rollback, or why none (ADR 26)',

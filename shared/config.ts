@@ -57,6 +57,15 @@ export const ENV = {
   /** Per-caller quotas: writes a minute per user, deploy or rollback requests a minute per environment. */
   quotaWritesPerMinute: 'SLIPWAY_QUOTA_WRITES_PER_MINUTE',
   quotaDeploysPerMinute: 'SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE',
+  /**
+   * EventBridge Scheduler (the schedules API keeps one Scheduler schedule per Slipway schedule): the
+   * schedule group, the function every schedule invokes (schedule-fire), the role Scheduler
+   * assumes to invoke it, and the queue undeliverable fires go to (ADR 24).
+   */
+  scheduleGroup: 'SLIPWAY_SCHEDULE_GROUP',
+  scheduleTargetArn: 'SLIPWAY_SCHEDULE_TARGET_ARN',
+  schedulerRoleArn: 'SLIPWAY_SCHEDULER_ROLE_ARN',
+  scheduleDlqArn: 'SLIPWAY_SCHEDULE_DLQ_ARN',
   /** The release the API reports (health, OpenAPI). */
   version: 'SLIPWAY_VERSION',
   /** Powertools' service name on every log line. */
@@ -166,6 +175,15 @@ export const config = {
   },
   get cursorKey(): string | undefined {
     return readEnv(ENV.cursorKey);
+  },
+  /** Where the schedules API puts its Scheduler schedules, and what they invoke (ADR 24). */
+  get scheduleTarget(): { group: string; targetArn: string; roleArn: string; deadLetterArn: string } {
+    return {
+      group: requireEnv(ENV.scheduleGroup),
+      targetArn: requireEnv(ENV.scheduleTargetArn),
+      roleArn: requireEnv(ENV.schedulerRoleArn),
+      deadLetterArn: requireEnv(ENV.scheduleDlqArn),
+    };
   },
   get version(): string | undefined {
     return readEnv(ENV.version);

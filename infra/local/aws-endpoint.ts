@@ -3,7 +3,9 @@
  * EventBridge, Secrets Manager, KMS): the real SDK clients post `X-Amz-Target: <Prefix>.<Operation>`
  * with a JSON body, so pointing AWS_ENDPOINT_URL_SFN, _EVENTBRIDGE, _SECRETS_MANAGER and _KMS here
  * is all the function code needs. Errors go back the way AWS sends them: 400 with `__type`.
- * Requests without X-Amz-Target go to the REST service, if one is given (S3, as on LocalStack's port).
+ * Requests without X-Amz-Target go to a REST service: the one their SigV4 signature names
+ * (`Credential=…/<region>/scheduler/aws4_request`: the local Scheduler), else the default one (S3,
+ * as on LocalStack's port).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -23,6 +25,9 @@ export class AwsServiceError extends Error {
   }
 }
 
+/** A service speaking a REST protocol (S3's REST-XML, Scheduler's REST-JSON): it answers the request itself. */
+export type RestService = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
 /** Local-only JSON views (e.g. dead letters), served on GET `/_local/...`. */
 export type LocalView = () => Promise<unknown> | unknown;
 
@@ -30,8 +35,10 @@ export interface AwsEndpointOptions {
   port?: number;
   /** By X-Amz-Target prefix: `AWSStepFunctions`, `AWSEvents`, `secretsmanager`, `TrentService`. */
   services: Record<string, AwsService>;
-  /** Every request without X-Amz-Target (a REST protocol service: the local S3). */
-  rest?: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Every request without X-Amz-Target that no `restBySigningName` service takes (the local S3). */
+  rest?: RestService;
+  /** REST services by the signing name of the request's SigV4 credential scope, e.g. `scheduler`. */
+  restBySigningName?: Record<string, RestService>;
   /** By path, e.g. `/_local/eventbridge/dead-letters`. */
   views?: Record<string, LocalView>;
 }
@@ -69,7 +76,10 @@ async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: Ser
   const view = options.views?.[path];
   if (req.method === 'GET' && view) return send(res, 200, await view());
 
-  if (req.headers['x-amz-target'] === undefined && options.rest) return options.rest(req, res);
+  if (req.headers['x-amz-target'] === undefined) {
+    const rest = options.restBySigningName?.[signingName(req) ?? ''] ?? options.rest;
+    if (rest) return rest(req, res);
+  }
   const target = String(req.headers['x-amz-target'] ?? '');
   const dot = target.indexOf('.');
   const service = dot > 0 ? options.services[target.slice(0, dot)] : undefined;
@@ -92,6 +102,11 @@ async function serve(options: AwsEndpointOptions, req: IncomingMessage, res: Ser
     }
     throw error;
   }
+}
+
+/** The service a SigV4 request was signed for: `Credential=AKID/20261204/us-east-1/<service>/aws4_request`. */
+function signingName(req: IncomingMessage): string | undefined {
+  return /Credential=[^/,\s]+\/\d{8}\/[^/]+\/([^/]+)\/aws4_request/.exec(String(req.headers.authorization ?? ''))?.[1];
 }
 
 function send(res: ServerResponse, status: number, body: unknown, errorType?: string): void {

@@ -49,6 +49,9 @@ export interface LocalCloudOptions {
   chat?: ServicesOptions['chat'];
   awsPort?: ServicesOptions['awsPort'];
   schedules?: ServicesOptions['schedules'];
+  /** The local Scheduler's retry backoff and where its clock starts (tests: a restart at a chosen instant). */
+  schedulerBackoff?: ServicesOptions['schedulerBackoff'];
+  schedulerNow?: ServicesOptions['schedulerNow'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
   lockLeaseSeconds?: number;
   /**
@@ -127,6 +130,8 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.chat ? { chat: options.chat } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
+      ...(options.schedulerBackoff ? { schedulerBackoff: options.schedulerBackoff } : {}),
+      ...(options.schedulerNow ? { schedulerNow: options.schedulerNow } : {}),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line) }),
     });
     Object.assign(process.env, services.environment);

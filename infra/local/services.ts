@@ -32,6 +32,8 @@ import { type KubernetesSimulator, startKubernetesSimulator } from './kubernetes
 import { createLambdaRuntime, type FunctionLike, localFunctionName } from './lambda-runtime.ts';
 import { LocalBuckets } from './s3/buckets.ts';
 import { s3Handler } from './s3/server.ts';
+import { schedulerHandler } from './scheduler/api.ts';
+import { createLocalScheduler, type LocalScheduler } from './scheduler/schedules.ts';
 import { createLocalSecrets } from './secrets.ts';
 import { createLocalStepFunctions, type LocalStepFunctions, type MachineOverrides } from './stepfunctions/service.ts';
 import { type StreamPoller, startStreamPoller } from './streams.ts';
@@ -44,6 +46,10 @@ export const AUDIT_BUCKET = 'slipway-audit-checkpoints';
 export const AUDIT_KEY_ALIAS = 'slipway-audit-checkpoints';
 /** Short, so a local data folder's checkpoints do not stay undeletable for long. */
 const LOCAL_AUDIT_RETENTION_DAYS = 1;
+/** The schedules API's Scheduler group, role and dead-letter queue (on AWS: DeliveryStack's). */
+export const SCHEDULE_GROUP = 'slipway-local';
+export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/slipway-local-scheduler`;
+export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:slipway-local-schedule-dead-letters`;
 
 export interface ServicesOptions {
   rootDir: string;
@@ -65,6 +71,9 @@ export interface ServicesOptions {
   awsPort?: number;
   /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
   schedules?: boolean;
+  /** The local Scheduler's retry backoff, and where its clock starts (a restart at a chosen instant); tests set them. */
+  schedulerBackoff?: { initialMs: number; maxMs: number };
+  schedulerNow?: Date;
   log?: (line: string) => void;
 }
 
@@ -77,6 +86,8 @@ export interface LocalServices {
   git: GitProviderSimulator;
   kms: LocalKms;
   s3: LocalBuckets;
+  /** EventBridge Scheduler: the schedules the API makes, fired on its clock (`setNow`, `advance` move it). */
+  scheduler: LocalScheduler;
   /** Fires a schedule of the manifest now, as its timer would (tests and the bench do not wait minutes). */
   tick(schedule: ScheduleSpec['name']): Promise<unknown>;
   stateMachineArn(name: StateMachineSpec['name']): string;
@@ -204,6 +215,23 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     defaultRetention: { mode: 'COMPLIANCE', days: LOCAL_AUDIT_RETENTION_DAYS },
   });
 
+  const scheduler = createLocalScheduler({
+    region: LOCAL_REGION,
+    accountId: LOCAL_ACCOUNT_ID,
+    groups: [SCHEDULE_GROUP],
+    // Scheduler invokes Lambda asynchronously: what the target answers does not matter, only that it took the event.
+    invoke: async (arn, payload) => {
+      const fn = byArn.get(arn);
+      if (!fn)
+        throw Object.assign(new Error(`Function not found: ${arn}`), { name: 'Lambda.ResourceNotFoundException' });
+      await invoke(fn, payload);
+    },
+    ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+    ...(options.schedulerBackoff ? { backoff: options.schedulerBackoff } : {}),
+    ...(options.schedulerNow ? { now: options.schedulerNow } : {}),
+    ...(options.log ? { log: options.log } : {}),
+  });
+
   const endpoint = await startAwsEndpoint({
     ...(options.awsPort === undefined ? {} : { port: options.awsPort }),
     services: {
@@ -213,7 +241,11 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
       TrentService: kms.service,
     },
     rest: s3Handler(s3),
-    views: { '/_local/eventbridge/dead-letters': () => bus.deadLetters() },
+    restBySigningName: { scheduler: schedulerHandler(scheduler) },
+    views: {
+      '/_local/eventbridge/dead-letters': () => bus.deadLetters(),
+      '/_local/scheduler/dead-letters': () => scheduler.deadLetters(),
+    },
   });
 
   const environment: Record<string, string> = {
@@ -222,6 +254,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
     AWS_ENDPOINT_URL_KMS: endpoint.url,
     AWS_ENDPOINT_URL_S3: endpoint.url,
+    AWS_ENDPOINT_URL_SCHEDULER: endpoint.url,
     [ENV.auditBucket]: AUDIT_BUCKET,
     [ENV.auditKeyId]: kms.signingKey(AUDIT_KEY_ALIAS),
     [ENV.auditRetentionDays]: String(LOCAL_AUDIT_RETENTION_DAYS),
@@ -230,6 +263,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.rollbackStateMachineArn]: stateMachineArn('rollback'),
     [ENV.buildStateMachineArn]: stateMachineArn('build'),
     [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
+    [ENV.scheduleGroup]: SCHEDULE_GROUP,
+    [ENV.scheduleTargetArn]: functionArn(byName.get('schedule-fire') as FunctionLike),
+    [ENV.schedulerRoleArn]: SCHEDULER_ROLE_ARN,
+    [ENV.scheduleDlqArn]: SCHEDULE_DLQ_ARN,
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
@@ -276,6 +313,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     git,
     kms,
     s3,
+    scheduler,
     tick,
     stateMachineArn,
     putSecret: (name, value) => secrets.put(name, value),
@@ -283,6 +321,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     startStreams,
     async stop() {
       for (const timer of timers) clearInterval(timer);
+      await scheduler.stop();
       await streams?.stop();
       await stepFunctions.stop();
       // Executions cut short by the stop are events too: let their consumers record them, briefly.

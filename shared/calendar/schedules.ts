@@ -126,7 +126,8 @@ export async function updateSchedule(
   };
   const { item: updated, write } = replaceRecord(item, changes, expected, what);
   const after = present<ScheduleRecord>(updated);
-  await putScheduleTrigger(after, 'update');
+  // A one-time schedule that fired has no trigger left (Scheduler deleted it), and needs none.
+  if (after.state === 'active') await putScheduleTrigger(after, 'update');
   try {
     await commit([
       write,
@@ -139,7 +140,7 @@ export async function updateSchedule(
     ]);
   } catch (error) {
     // The record stays as it was: so does its trigger.
-    await putScheduleTrigger(record, 'update').catch(() => undefined);
+    if (after.state === 'active') await putScheduleTrigger(record, 'update').catch(() => undefined);
     throw error;
   }
   return viewOf(after);

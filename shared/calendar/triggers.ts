@@ -4,15 +4,7 @@
  */
 import { schedulerAt, schedulerCron } from '../domain/calendar.ts';
 import type { ScheduleRecord } from '../domain/schedule.ts';
-
-export interface Trigger {
-  id: string;
-  expression: string;
-  timezone: string;
-  flexibleWindowMinutes?: number;
-  enabled: boolean;
-  oneTime: boolean;
-}
+import { deleteTrigger, putTrigger, type Trigger } from './scheduler.ts';
 
 export function triggerOf(s: ScheduleRecord): Trigger {
   const oneTime = s.at !== undefined;
@@ -26,6 +18,8 @@ export function triggerOf(s: ScheduleRecord): Trigger {
   };
 }
 
-export async function putScheduleTrigger(_s: ScheduleRecord, _mode: 'create' | 'update'): Promise<void> {}
+/** Creates or updates the trigger to match the schedule (one that fired and went is made again). */
+export const putScheduleTrigger = (s: ScheduleRecord, mode: 'create' | 'update'): Promise<void> =>
+  putTrigger(triggerOf(s), mode);
 
-export async function dropTrigger(_id: string): Promise<void> {}
+export const dropTrigger = deleteTrigger;

@@ -38,6 +38,8 @@ export interface TestCloudOptions {
     | 'chat'
     | 'lockLeaseSeconds'
     | 'deliverEvents'
+    | 'schedulerBackoff'
+    | 'schedulerNow'
   >;
   /**
    * Stage throttling and quotas. Tests fire far more requests than a person would, so both are

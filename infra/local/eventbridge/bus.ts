@@ -80,7 +80,7 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
   const backoff = options.backoff ?? { initialMs: 1_000, maxMs: 60_000 };
   const busArn = `arn:aws:events:${options.region}:${options.accountId}:event-bus/${options.busName}`;
   const deadLetterFile = options.dataDir ? join(options.dataDir, 'eventbridge', 'dead-letters.jsonl') : undefined;
-  const deadLetters: DeadLetter[] = deadLetterFile ? loadDeadLetters(deadLetterFile) : [];
+  const deadLetters: DeadLetter[] = deadLetterFile ? readJsonLines<DeadLetter>(deadLetterFile) : [];
   const stopping = new AbortController();
   const inFlight = new Set<Promise<void>>();
   const idle: (() => void)[] = [];
@@ -108,7 +108,7 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
             last_attempt_at: new Date().toISOString(),
           };
           deadLetters.push(letter);
-          if (deadLetterFile) appendDeadLetter(deadLetterFile, letter);
+          if (deadLetterFile) appendJsonLine(deadLetterFile, letter);
           log(
             `eventbridge: dead-lettered event ${event.id} for ${rule.name}/${target.id} after ${attempt} attempts: ${message}`,
           );
@@ -216,7 +216,7 @@ export function createLocalEventBus(options: LocalEventBusOptions): LocalEventBu
 }
 
 /** Equal jitter: half the exponential delay fixed, half random, so retries of many events spread out. */
-function retryDelay(backoff: { initialMs: number; maxMs: number }, attempt: number): number {
+export function retryDelay(backoff: { initialMs: number; maxMs: number }, attempt: number): number {
   const exponential = Math.min(backoff.maxMs, backoff.initialMs * 2 ** (attempt - 1));
   return Math.round(exponential / 2 + Math.random() * (exponential / 2));
 }
@@ -291,13 +291,14 @@ function ruleArn(options: LocalEventBusOptions, ruleName: string): string {
   return `arn:aws:events:${options.region}:${options.accountId}:rule/${path}`;
 }
 
-function loadDeadLetters(file: string): DeadLetter[] {
+/** Dead letters kept one JSON document a line (the local Scheduler's too). */
+export function readJsonLines<T>(file: string): T[] {
   if (!existsSync(file)) return [];
-  const letters: DeadLetter[] = [];
+  const letters: T[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
-      letters.push(JSON.parse(line) as DeadLetter);
+      letters.push(JSON.parse(line) as T);
     } catch {
       // A line cut short by a crash mid-append: skip it, keep the rest.
     }
@@ -306,7 +307,7 @@ function loadDeadLetters(file: string): DeadLetter[] {
 }
 
 /** Synchronous so lines never interleave; dead letters are rare. */
-function appendDeadLetter(file: string, letter: DeadLetter): void {
+export function appendJsonLine(file: string, letter: unknown): void {
   mkdirSync(join(file, '..'), { recursive: true });
   appendFileSync(file, `${JSON.stringify(letter)}\n`);
 }

@@ -1,4 +1,6 @@
+import { GetScheduleCommand, ResourceNotFoundException, SchedulerClient } from '@aws-sdk/client-scheduler';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCHEDULE_GROUP } from '../../../infra/local/services.ts';
 import type { FireRequest } from '../../../shared/calendar/fires.ts';
 import type { FireView } from '../../../shared/domain/schedule.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
@@ -6,9 +8,9 @@ import { type Client, client, eventually } from '../client.ts';
 import { type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
 
 /**
- * Schedules through the HTTP API, and their fires through the fire use case itself (what the
- * schedule-fire function runs), at the instant Scheduler would deliver them: a fire acts as the
- * schedule's owner, through approvals, once per (schedule, fire time).
+ * Schedules through the HTTP API, fired by the local Scheduler on a moved clock, or through the
+ * fire use case itself (what the schedule-fire function runs) as Scheduler would deliver them: a
+ * fire acts as the schedule's owner, through approvals, once per (schedule, fire time).
  */
 let scene: Scene;
 let chat: Receiver;
@@ -54,37 +56,40 @@ async function schedule(api: Client, body: Record<string, unknown>) {
   return reply.body;
 }
 
-describe('a one-time scheduled deploy', () => {
-  it('fires at its instant as its owner, waits for approval like any deploy, and is then done', async () => {
-    const { api, sub } = await owner();
-    const at = inMinutes(3);
-    const created = await schedule(api, { env: 'prod', action: { type: 'deploy', image: '2.0.0' }, at });
-    expect(created).toMatchObject({ owner: sub, state: 'active', enabled: true, next_fires: [{ at, local: at }] });
-
-    const fired = await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at) + 5_000));
-    expect(fired).toMatchObject({ fire_time: at, outcome: 'deployed' });
-    const deploymentId = fired?.deployment_id as string;
-
-    const waiting = await statusWhen(api, deploymentId, (s) => s.state === 'waiting_for_approval');
-    const { body: deployment } = await api.get(`/api/v1/deployments/${deploymentId}`);
-    expect(deployment).toMatchObject({
-      requested_by: sub,
-      image: 'registry.example.com/shop/api:2.0.0',
-      origin: { kind: 'schedule', schedule_id: created.id, fire_time: at },
+describe('the Scheduler kept in step', () => {
+  it('has one Scheduler schedule per schedule: its cron in its zone, paused with it, deleted with it', async () => {
+    const { api } = await owner();
+    const created = await schedule(api, {
+      env: 'dev',
+      action: { type: 'deploy', image: '3.0.0' },
+      cron: '30 2 * * 1-5',
+      timezone: 'America/New_York',
+      flexible_window_minutes: 10,
     });
-    const approvalId = (waiting.approval as { id: string }).id;
-    expect((await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {})).status).toBe(200);
-    const done = await statusWhen(api, deploymentId);
-    expect(stepNames(done)).toEqual(['queued', 'waiting_for_approval', 'applying', 'rolling_out', 'succeeded']);
+    const scheduler = new SchedulerClient({});
+    const read = () => scheduler.send(new GetScheduleCommand({ Name: created.id, GroupName: SCHEDULE_GROUP }));
+    expect(await read()).toMatchObject({
+      ScheduleExpression: 'cron(30 2 ? * MON,TUE,WED,THU,FRI *)',
+      ScheduleExpressionTimezone: 'America/New_York',
+      FlexibleTimeWindow: { Mode: 'FLEXIBLE', MaximumWindowInMinutes: 10 },
+      State: 'ENABLED',
+      Target: { Input: JSON.stringify({ schedule_id: created.id, fire_time: '<aws.scheduler.scheduled-time>' }) },
+    });
 
-    const after = await api.get(`/api/v1/schedules/${created.id}`);
-    expect(after.body).toMatchObject({ state: 'completed', next_fires: [], last_fire: { outcome: 'deployed' } });
-    const fires = await api.get(`/api/v1/schedules/${created.id}/fires`);
-    expect(fires.body.items).toEqual([
-      expect.objectContaining({ fire_time: at, outcome: 'deployed', deployment_id: deploymentId }),
-    ]);
+    const path = `/api/v1/schedules/${created.id}`;
+    const paused = await api.patch(path, { enabled: false }, { 'if-match': `"v${created.version}"` });
+    expect(paused.status, paused.text).toBe(200);
+    expect(paused.body.next_fires).toEqual([]);
+    expect((await read()).State).toBe('DISABLED');
+
+    const gone = await api.delete(path, { 'if-match': paused.headers.get('etag') ?? '' });
+    expect(gone.status).toBe(204);
+    await expect(read()).rejects.toBeInstanceOf(ResourceNotFoundException);
+    scheduler.destroy();
   });
+});
 
+describe('a fire delivered twice', () => {
   it('makes one deployment from two fires for the same instant', async () => {
     const { api } = await owner();
     const at = inMinutes(4);
@@ -163,5 +168,41 @@ describe('a fire that makes no deployment', () => {
     expect(created.next_fires).toEqual([]);
     expect(await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at)))).toBeUndefined();
     expect((await api.get(`/api/v1/schedules/${created.id}/fires`)).body.items).toEqual([]);
+  });
+});
+
+// Last: it moves Scheduler's clock minutes ahead, past the instants the tests above schedule.
+describe('a one-time scheduled deploy', () => {
+  it('fires at its instant as its owner, waits for approval like any deploy, and is then done', async () => {
+    const { api, sub } = await owner();
+    const at = inMinutes(3);
+    const created = await schedule(api, { env: 'prod', action: { type: 'deploy', image: '2.0.0' }, at });
+    expect(created).toMatchObject({ owner: sub, state: 'active', enabled: true, next_fires: [{ at, local: at }] });
+
+    // Scheduler's clock moves to the instant; it invokes schedule-fire with the scheduled time.
+    await scene.cloud.services.scheduler.setNow(new Date(Date.parse(at) + 1_000));
+    await scene.cloud.services.scheduler.drained();
+    const fired = await eventually(async () => {
+      const { body } = await api.get(`/api/v1/schedules/${created.id}/fires`);
+      expect(body.items).toHaveLength(1);
+      return body.items[0];
+    });
+    expect(fired).toMatchObject({ fire_time: at, outcome: 'deployed' });
+    const deploymentId = fired.deployment_id as string;
+
+    const waiting = await statusWhen(api, deploymentId, (s) => s.state === 'waiting_for_approval');
+    const { body: deployment } = await api.get(`/api/v1/deployments/${deploymentId}`);
+    expect(deployment).toMatchObject({
+      requested_by: sub,
+      image: 'registry.example.com/shop/api:2.0.0',
+      origin: { kind: 'schedule', schedule_id: created.id, fire_time: at },
+    });
+    const approvalId = (waiting.approval as { id: string }).id;
+    expect((await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {})).status).toBe(200);
+    const done = await statusWhen(api, deploymentId);
+    expect(stepNames(done)).toEqual(['queued', 'waiting_for_approval', 'applying', 'rolling_out', 'succeeded']);
+
+    const after = await api.get(`/api/v1/schedules/${created.id}`);
+    expect(after.body).toMatchObject({ state: 'completed', next_fires: [], last_fire: { outcome: 'deployed' } });
   });
 });
