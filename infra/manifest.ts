@@ -627,6 +627,9 @@ export const LOCAL_STAGE = 'local';
 /** A state machine's name on a stage, the same function on AWS and in the local cloud: `slipway-dev-deploy`. */
 export const workflowName = (stage: string, machine: string): string => `slipway-${stage}-${machine}`;
 
+/** The stage's EventBridge Scheduler group, which holds one schedule per Slipway schedule (ADR 24). */
+export const scheduleGroupName = (stage: string): string => `slipway-${stage}`;
+
 export type StateMachineName = 'deploy' | 'rollback' | 'build' | 'pipeline';
 
 export interface StateMachineSpec {

@@ -16,11 +16,12 @@ import {
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
+import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
@@ -33,6 +34,7 @@ import {
   type ScheduleSpec,
   type StateMachineName,
   type StateMachineSpec,
+  scheduleGroupName,
   schedules,
   stateMachines,
   streamConsumer,
@@ -47,7 +49,7 @@ import {
   pascal,
   type Reach,
 } from './manifest-functions.ts';
-import type { AuditCheckpoints } from './platform-function.ts';
+import type { AuditCheckpoints, ScheduleTarget } from './platform-function.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -70,6 +72,8 @@ export class DeliveryStack extends Stack {
   readonly workflows: Readonly<Record<StateMachineName, StateMachine>>;
   readonly chatSecret: ISecret;
   readonly functions: Functions;
+  /** The Scheduler group, role, fire function and dead-letter queue of the schedules users make. */
+  readonly scheduleTarget: ScheduleTarget;
   /** What API functions may be granted (start-workflows, answer-approvals, ...). */
   readonly reach: Reach;
   /** Functions whose asynchronous invoke configuration a rule has set (there is one per function). */
@@ -114,6 +118,7 @@ export class DeliveryStack extends Stack {
     const machines: Partial<Record<StateMachineName, StateMachine>> = {};
     for (const spec of stateMachines) machines[spec.name] = this.stateMachine(spec, config, machines);
     this.workflows = machines as Record<StateMachineName, StateMachine>;
+    this.scheduleTarget = this.userSchedules(config);
     // No clusterAccess or build secrets: no API function may reach cluster or registry credentials.
     this.reach = {
       workflows: this.workflows,
@@ -123,6 +128,7 @@ export class DeliveryStack extends Stack {
       bus: this.bus,
       chatSecret: this.chatSecret,
       runs: runWorkflows,
+      schedules: this.scheduleTarget,
     };
 
     for (const rule of rules) this.rule(rule);
@@ -135,6 +141,7 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'BuildStateMachineArn', { value: this.workflows.build.stateMachineArn });
     new CfnOutput(this, 'PipelineStateMachineArn', { value: this.workflows.pipeline.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
+    new CfnOutput(this, 'ScheduleGroupName', { value: this.scheduleTarget.groupName });
   }
 
   /**
@@ -249,6 +256,39 @@ export class DeliveryStack extends Stack {
       schedule: Schedule.rate(Duration.minutes(spec.everyMinutes)),
       targets: [this.target(spec)],
     });
+  }
+
+  /**
+   * What the schedules users make run on (ADR 24): the stage's Scheduler group (L2; the API puts one
+   * schedule per Slipway schedule in it), the role Scheduler assumes for them, which may invoke the
+   * schedule-fire function and nothing else (and send to the dead-letter queue), and that queue,
+   * where fires go that Scheduler could not deliver or the function kept failing on.
+   */
+  private userSchedules(config: SlipwayConfig): ScheduleTarget {
+    const groupName = scheduleGroupName(config.stage);
+    // Retained by default: deleting a group deletes every schedule in it.
+    const group = new ScheduleGroup(this, 'ScheduleGroup', { scheduleGroupName: groupName });
+    const target = functionNamed(this.functions, 'schedule-fire');
+    const deadLetters = this.deadLetterQueue('ScheduleFireDeadLetters', 'schedule fires that could not be delivered');
+    const role = new Role(this, 'SchedulerRole', {
+      description: `EventBridge Scheduler invokes schedule-fire for the schedules of Slipway ${config.stage}`,
+      // Only Scheduler, for schedules of this account's group (the confused-deputy guard AWS documents).
+      assumedBy: new ServicePrincipal('scheduler.amazonaws.com').withConditions({
+        StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID },
+        ArnEquals: { 'aws:SourceArn': group.scheduleGroupArn },
+      }),
+    });
+    role.addToPrincipalPolicy(
+      new PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [target.functionArn] }),
+    );
+    deadLetters.grantSendMessages(role);
+    // Scheduler invokes asynchronously: a fire the function fails on is retried by Lambda, then queued.
+    target.configureAsyncInvoke({
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(1),
+      onFailure: new SqsDestination(deadLetters),
+    });
+    return { groupName, role, target, deadLetters };
   }
 
   /** The Lambda target of a rule or schedule, with its retry policy and dead-letter queue. */

@@ -13,6 +13,7 @@ import {
   type CursorKey,
   PlatformFunction,
   type RunWorkflowNames,
+  type ScheduleTarget,
   type Workflows,
 } from './platform-function.ts';
 
@@ -37,6 +38,8 @@ export interface Reach {
   gitTokenSecretPrefix?: string;
   /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
   runs?: RunWorkflowNames;
+  /** The Scheduler group, role, fire function and dead-letter queue the schedules API puts schedules with. */
+  schedules?: ScheduleTarget;
 }
 
 /** Where a manifest function is built: API functions in the ApiStack, every other trigger in the DeliveryStack. */
@@ -99,7 +102,7 @@ function grant(
   config: SlipwayConfig,
 ): void {
   const { workflows, workflowNames, bus, clusterAccess, chatSecret, cursorKey, auditCheckpoints, table } = reach;
-  const { buildSecretPrefix, gitTokenSecretPrefix, runs } = reach;
+  const { buildSecretPrefix, gitTokenSecretPrefix, runs, schedules } = reach;
   const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
   if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
   else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
@@ -119,6 +122,7 @@ function grant(
   else if (capability === 'record-events') fn.bindEventRecording(table);
   else if (capability === 'audit-checkpoints-read' && auditCheckpoints) fn.bindAuditCheckpointReads(auditCheckpoints);
   else if (capability === 'audit-checkpoints-write' && auditCheckpoints) fn.bindAuditCheckpointWrites(auditCheckpoints);
+  else if (capability === 'manage-schedules' && schedules) fn.bindSchedules(schedules);
   else throw new Error(`${name} needs ${capability}, which its stack cannot grant`);
 }
 

@@ -2,12 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { ArnFormat, Aws, Duration, RemovalPolicy, SecretValue, Stack, Validations } from 'aws-cdk-lib';
 import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
-import { Grant, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Grant, type IRole, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, type IFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
 import { ENV, STATE_MACHINE_ARN } from '../../shared/config.ts';
@@ -61,6 +62,18 @@ export const auditBucketName = (stage: string, account: string = Aws.ACCOUNT_ID,
 
 /** Checkpoint objects' keys (shared/audit/checkpoint.ts): every grant stops at this prefix. */
 const CHECKPOINTS = 'checkpoints/*';
+
+/** What EventBridge Scheduler schedules of Slipway schedules are made of (DeliveryStack; ADR 24). */
+export interface ScheduleTarget {
+  /** The schedule group's literal name (`slipway-<stage>`): grants name it without a cross-stack export. */
+  groupName: string;
+  /** The role Scheduler assumes: it may invoke the fire function and send to the queue, nothing else. */
+  role: IRole;
+  /** The schedule-fire function every schedule invokes. */
+  target: IFunction;
+  /** Where fires that could not be delivered go. */
+  deadLetters: IQueue;
+}
 
 /** Where the deployer's cluster credentials may come from. */
 export interface ClusterAccess {
@@ -346,6 +359,44 @@ export class PlatformFunction extends NodejsFunction {
       'One secret per webhook endpoint, named after its id at run time; the name prefix is the boundary.',
     );
     this.addEnvironment(ENV.hookSecretPrefix, prefix);
+  }
+
+  /**
+   * Create, update, read and delete the Scheduler schedules of the platform's group (no other
+   * group, no list), pass the scheduler role to Scheduler only, and the four settings the
+   * Scheduler adapter reads (shared/calendar/scheduler.ts).
+   */
+  bindSchedules({ groupName, role, target, deadLetters }: ScheduleTarget): void {
+    const schedules = Stack.of(this).formatArn({
+      service: 'scheduler',
+      resource: 'schedule',
+      resourceName: `${groupName}/*`,
+    });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: [
+        'scheduler:CreateSchedule',
+        'scheduler:UpdateSchedule',
+        'scheduler:GetSchedule',
+        'scheduler:DeleteSchedule',
+      ],
+      resourceArns: [schedules],
+    });
+    Grant.addToPrincipal({
+      grantee: this,
+      actions: ['iam:PassRole'],
+      resourceArns: [role.roleArn],
+      conditions: { StringEquals: { 'iam:PassedToService': 'scheduler.amazonaws.com' } },
+    });
+    Validations.of(this.role ?? this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:schedule/${groupName}/*]`,
+      reason:
+        'One Scheduler schedule per Slipway schedule, named after its id at run time; the grant stops at the platform group.',
+    });
+    this.addEnvironment(ENV.scheduleGroup, groupName);
+    this.addEnvironment(ENV.scheduleTargetArn, target.functionArn);
+    this.addEnvironment(ENV.schedulerRoleArn, role.roleArn);
+    this.addEnvironment(ENV.scheduleDlqArn, deadLetters.queueArn);
   }
 
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */

@@ -18,6 +18,7 @@ import {
   rules,
   type ScheduleSpec,
   type StateMachineSpec,
+  scheduleGroupName,
   schedules,
   stateMachines,
   streamConsumer,
@@ -47,7 +48,7 @@ export const AUDIT_KEY_ALIAS = 'slipway-audit-checkpoints';
 /** Short, so a local data folder's checkpoints do not stay undeletable for long. */
 const LOCAL_AUDIT_RETENTION_DAYS = 1;
 /** The schedules API's Scheduler group, role and dead-letter queue (on AWS: DeliveryStack's). */
-export const SCHEDULE_GROUP = 'slipway-local';
+export const SCHEDULE_GROUP = scheduleGroupName(LOCAL_STAGE);
 export const SCHEDULER_ROLE_ARN = `arn:aws:iam::${LOCAL_ACCOUNT_ID}:role/slipway-local-scheduler`;
 export const SCHEDULE_DLQ_ARN = `arn:aws:sqs:${LOCAL_REGION}:${LOCAL_ACCOUNT_ID}:slipway-local-schedule-dead-letters`;
 

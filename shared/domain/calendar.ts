@@ -87,11 +87,31 @@ function cronOf({ cron, timezone }: CronRecurrence): Cron {
   let parsed = cronCache.get(key);
   if (!parsed) {
     // Standard cron: Sunday is 0 (and 7), and restricted day fields would be ORed (refused above).
-    parsed = new Cron(cron, { timezone, paused: true, mode: '5-part' });
+    parsed = new Cron(cronerPattern(cron), { timezone, paused: true, mode: '5-part' });
     if (cronCache.size > 500) cronCache.clear();
     cronCache.set(key, parsed);
   }
   return parsed;
+}
+
+/**
+ * croner refuses a step from a value (`5/15`, which cronProblem accepts and AWS writes); cron reads
+ * it as from that value to the field's end, so it is given as that range (`5-59/15`).
+ */
+function cronerPattern(cron: string): string {
+  return cron
+    .trim()
+    .split(/\s+/)
+    .map((field, index) =>
+      field.replace(/(^|,)([A-Za-z0-9]+)\/(\d+)/g, (_, sep: string, from: string, step: string) => {
+        const [, max, names] = RANGES[index] as [number, number, readonly string[]];
+        // The day of week ends on Saturday (6): 7 is Sunday again.
+        const last = index === 4 ? 6 : max;
+        const end = /^\d+$/.test(from) ? String(last) : (names[names === MONTHS ? last - 1 : last] as string);
+        return `${sep}${from}-${end}/${step}`;
+      }),
+    )
+    .join(' ');
 }
 
 /**

@@ -352,7 +352,7 @@ describe('DeliveryStack', () => {
     }
   });
 
-  it('outputs the bus name, the state machine ARNs and the chat secret ARN for operators', () => {
+  it('outputs the bus name, the state machine ARNs, the chat secret ARN and the schedule group for operators', () => {
     expect(
       Object.keys(delivery.findOutputs('*'))
         .filter((key) => !key.startsWith('Exports'))
@@ -364,6 +364,7 @@ describe('DeliveryStack', () => {
       'EventBusName',
       'PipelineStateMachineArn',
       'RollbackStateMachineArn',
+      'ScheduleGroupName',
     ]);
   });
 });

@@ -187,6 +187,19 @@ describe('manifest functions', () => {
         expected.SLIPWAY_AUDIT_KEY_ID = keyArn(spec.name);
       }
       if (has(spec, 'audit-checkpoints-write')) expected.SLIPWAY_AUDIT_RETENTION_DAYS = '365';
+      if (has(spec, 'manage-schedules')) {
+        const { role, target, deadLetters } = app.delivery.scheduleTarget;
+        expected.SLIPWAY_SCHEDULE_GROUP = 'slipway-dev';
+        expected.SLIPWAY_SCHEDULE_TARGET_ARN = ref(spec.name, app.delivery, {
+          'Fn::GetAtt': [idIn(app.delivery, target), 'Arn'],
+        });
+        expected.SLIPWAY_SCHEDULER_ROLE_ARN = ref(spec.name, app.delivery, {
+          'Fn::GetAtt': [idIn(app.delivery, role), 'Arn'],
+        });
+        expected.SLIPWAY_SCHEDULE_DLQ_ARN = ref(spec.name, app.delivery, {
+          'Fn::GetAtt': [idIn(app.delivery, deadLetters), 'Arn'],
+        });
+      }
       expect(fn.Environment.Variables).toEqual(expected);
     },
   );
@@ -501,7 +514,7 @@ describe('manifest functions', () => {
       expect(new Set(kmsActions)).toEqual(new Set(['kms:Sign', 'kms:GetPublicKey']));
     });
 
-    it('lets nothing but the state machines invoke functions', () => {
+    it('lets nothing but the state machines and the scheduler role invoke functions', () => {
       const invokers = everyStatement().filter(({ statement }) =>
         statement.Action.some((a) => a.startsWith('lambda:')),
       );
@@ -510,7 +523,10 @@ describe('manifest functions', () => {
           (machine as unknown as { role: { node: { defaultChild: CfnElement } } }).role.node.defaultChild,
         ),
       );
-      expect([...new Set(invokers.map(({ roleId }) => roleId))].sort()).toEqual(machineRoles.sort());
+      const schedulerRole = idIn(app.delivery, app.delivery.scheduleTarget.role);
+      expect([...new Set(invokers.map(({ roleId }) => roleId))].sort()).toEqual(
+        [...machineRoles, schedulerRole].sort(),
+      );
     });
   });
 });

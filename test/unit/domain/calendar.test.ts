@@ -119,3 +119,25 @@ describe('Scheduler expressions', () => {
     expect(schedulerAt(new Date('2026-12-24T22:00:42+01:00'))).toBe('at(2026-12-24T21:00:00)');
   });
 });
+
+describe('steps from a value (AWS writes them: `*/15` is `0/15` there)', () => {
+  it('fire from that value to the end of the field, as cron reads them (croner alone refuses them)', () => {
+    expect(cronProblem('0/15 * * * *')).toBeUndefined();
+    expect(fires('5/20 9 * * *', 'UTC', '2026-06-01T00:00:00Z', 3)).toEqual([
+      '2026-06-01T09:05:00+00:00',
+      '2026-06-01T09:25:00+00:00',
+      '2026-06-01T09:45:00+00:00',
+    ]);
+    expect(fires('0 0 1 NOV/1 *', 'UTC', '2026-10-15T00:00:00Z', 3)).toEqual([
+      '2026-11-01T00:00:00+00:00',
+      '2026-12-01T00:00:00+00:00',
+      '2027-11-01T00:00:00+00:00',
+    ]);
+    expect(fires('0 8 * * MON/2', 'UTC', '2026-06-01T00:00:00Z', 4)).toEqual([
+      '2026-06-01T08:00:00+00:00', // Monday
+      '2026-06-03T08:00:00+00:00',
+      '2026-06-05T08:00:00+00:00',
+      '2026-06-08T08:00:00+00:00',
+    ]);
+  });
+});
