@@ -160,7 +160,7 @@ describe('manifest functions', () => {
         expected.SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE = '10';
       }
       // schedule-fire is built before the machines, in their stack: it names them.
-      const machineOf = (machine: string) =>
+      const machineOf = (machine: 'deploy' | 'rollback') =>
         (spec.trigger ?? 'api') === 'api' ? machineRef(spec.name, machine) : namedMachine(machine);
       if (has(spec, 'start-workflows')) {
         expected.DEPLOY_STATE_MACHINE_ARN = machineOf('deploy');
