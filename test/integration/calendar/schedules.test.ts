@@ -141,6 +141,21 @@ describe('a fire that makes no deployment', () => {
     });
   });
 
+  it('fails when its owner is no longer a user', async () => {
+    const { api, sub } = await owner();
+    const at = inMinutes(3);
+    const created = await schedule(api, { env: 'dev', action: { type: 'deploy', image: '2.0.4' }, at });
+    // There is no route that removes a user: the directory sync that would is played by the store itself.
+    const { commit } = await import('../../../shared/store/table.ts');
+    const { keys } = await import('../../../shared/store/keys.ts');
+    await commit([{ delete: keys.user(sub), onFail: () => new Error('gone') as never }]);
+    const fired = await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at)));
+    expect(fired).toMatchObject({ outcome: 'failed', reason: `its owner ${sub} is no longer a user` });
+    expect((await scene.admin.get(`/api/v1/deployments?app_id=${scene.app.id}&env=dev`)).body.items).not.toContainEqual(
+      expect.objectContaining({ origin: expect.objectContaining({ schedule_id: created.id }) }),
+    );
+  });
+
   it('records a fire that came after its flexible window as missed, and acts on none', async () => {
     const { api } = await owner();
     const at = inMinutes(2);
