@@ -89,6 +89,34 @@ describe('the Scheduler kept in step', () => {
   });
 });
 
+describe('who may schedule', () => {
+  it('needs what the action needs: a developer of prod alone may schedule a deploy there, not a promotion from dev', async () => {
+    const sub = `prod-only-${process.pid}-${++owners}`;
+    const api = client(scene.cloud.url, await scene.cloud.mintToken({ sub }));
+    expect((await api.get('/api/v1/users/me')).status).toBe(200);
+    const bound = await scene.admin.post('/api/v1/roles/bind', {
+      role: 'developer',
+      subject: { kind: 'user', id: sub },
+      scope: { kind: 'env', app_id: scene.app.id, env: 'prod' },
+    });
+    expect(bound.status).toBe(201);
+    const body = { app_id: scene.app.id, env: 'prod', name: 'promote', at: inMinutes(60) };
+    const promote = await api.post('/api/v1/schedules', { ...body, action: { type: 'promote', from: 'dev' } });
+    expect(promote.status, promote.text).toBe(403);
+    expect(promote.body.detail).toMatch(/env\.read/);
+    const elsewhere = await api.post('/api/v1/schedules', {
+      ...body,
+      env: 'dev',
+      action: { type: 'deploy', image: '1.0.0' },
+    });
+    // dev is not theirs to see at all: 404, as a deploy there would answer.
+    expect(elsewhere.status).toBe(404);
+    const deploy = await api.post('/api/v1/schedules', { ...body, action: { type: 'deploy', image: '1.0.0' } });
+    expect(deploy.status, deploy.text).toBe(201);
+    expect((await api.get(`/api/v1/schedules/${deploy.body.id}`)).status).toBe(200);
+  });
+});
+
 describe('a fire delivered twice', () => {
   it('makes one deployment from two fires for the same instant', async () => {
     const { api } = await owner();
