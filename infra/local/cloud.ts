@@ -136,6 +136,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
     });
     Object.assign(process.env, services.environment);
     if (options.lockLeaseSeconds !== undefined) process.env[ENV.lockLeaseSeconds] = String(options.lockLeaseSeconds);
+    services.startScheduler();
     if (options.deliverEvents !== false) services.startStreams();
 
     const gateway = await startGateway({

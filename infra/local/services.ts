@@ -98,6 +98,8 @@ export interface LocalServices {
   environment: Record<string, string>;
   /** Starts the table stream's consumer; call once the functions' environment is set (they read it at import). */
   startStreams(): void;
+  /** Starts the Scheduler's fires (a missed one first), likewise once the functions' environment is set. */
+  startScheduler(): void;
   stop(): Promise<void>;
 }
 
@@ -320,6 +322,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     putSecret: (name, value) => secrets.put(name, value),
     environment,
     startStreams,
+    startScheduler: () => scheduler.start(),
     async stop() {
       for (const timer of timers) clearInterval(timer);
       await scheduler.stop();

@@ -112,7 +112,7 @@ async function banner(c: LocalCloud): Promise<string> {
     `  Issuer    ${c.issuer}  (development OIDC issuer; audience "slipway")`,
     `  DynamoDB  ${c.dynamoEndpoint}  table "${c.tableName}"`,
     `  Data      ${c.dataDir ?? 'in memory: everything is gone when this stops'}`,
-    `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Secrets Manager, KMS, S3)`,
+    `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Scheduler, Secrets Manager, KMS, S3)`,
     `  Chat      ${args.chat ? args.chat : 'messages are printed here (chat ▸ …)'}`,
     `  Git       ${c.services.git.url}  (GitHub and GitLab commit statuses, printed here as git ▸ …; GET /_local/git/statuses?sha=)`,
     '',

@@ -35,10 +35,10 @@ export interface Trigger {
  * A fire retried for up to an hour: a late one is still delivered, and the fire function records
  * it as missed rather than acting on it (ADR 26); what is still undelivered goes to the queue.
  */
-export const FIRE_RETRY_POLICY = { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 };
+const FIRE_RETRY_POLICY = { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 3600 };
 
 /** What the fire function receives; Scheduler fills in the scheduled time of each fire. */
-export const fireInput = (id: string): string =>
+const fireInput = (id: string): string =>
   JSON.stringify({ schedule_id: id, fire_time: '<aws.scheduler.scheduled-time>' });
 
 /**

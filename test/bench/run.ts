@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions), Git webhook deliveries (to 202, to a started run) and audit checkpoint cost.
+ * first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit checkpoint cost
+ * and schedule fire accuracy (scheduled instant → target invoked).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -18,6 +19,7 @@ import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
+import { firesMarkdown, fireTarget, measureFires } from './schedules.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -64,6 +66,7 @@ const cloud = await startLocalCloud({
   throttle: { rateLimit: unlimited, burstLimit: unlimited },
   quotas: { writesPerMinute: unlimited, deploysPerMinute: unlimited },
   schedules: false, // the checkpoint section times its own checkpoints; a timer's would add to its counts
+  extraFunctions: [fireTarget], // what the schedule fires section's schedules invoke
 });
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
@@ -72,6 +75,7 @@ let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 let hooks: Awaited<ReturnType<typeof measureHooks>>;
+let fires: Awaited<ReturnType<typeof measureFires>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -103,6 +107,10 @@ try {
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
   print(checkpointsMarkdown(checkpoints));
+
+  progress('schedule fires (40 one-time schedules over 8 s, real clock)');
+  fires = await measureFires(cloud);
+  print(firesMarkdown(fires));
   print(`Load average at end: ${loadAverage()}.`);
 } finally {
   // A DynamoDB Local JVM left behind would keep its port and memory after we are gone.
@@ -125,6 +133,7 @@ writeFileSync(
       pipelines,
       hooks,
       checkpoints,
+      fires,
     },
     null,
     2,

@@ -85,6 +85,11 @@ export interface LocalSchedulerOptions {
 }
 
 export interface LocalScheduler {
+  /**
+   * Starts firing: first the missed-fire rule, then the timer. Call once the targets can run (the
+   * local cloud: after it set the functions' environment); API calls are served before.
+   */
+  start(): void;
   create(group: string, name: string, definition: ScheduleDefinition): StoredSchedule;
   update(group: string, name: string, definition: ScheduleDefinition): StoredSchedule;
   remove(group: string, name: string): void;
@@ -126,6 +131,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
   const idle: (() => void)[] = [];
   let offsetMs = options.now ? options.now.getTime() - Date.now() : 0;
   let timer: NodeJS.Timeout | undefined;
+  let started = false;
 
   const now = () => Date.now() + offsetMs;
   const arnOf = (group: string, name: string) =>
@@ -148,6 +154,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
       const parsed = parseExpression(schedule.expression, schedule.timezone);
       if (typeof parsed === 'string') throw new Error(parsed); // stored schedules were validated
       recurrence = parsed;
+      if (recurrences.size > 1_000) recurrences.clear();
       recurrences.set(id, recurrence);
     }
     return recurrence;
@@ -192,21 +199,23 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
         'attempt-number': String(attempt),
         'schedule-arn': arn,
       });
+      const sent = { body, executionId, scheduled, attempts: attempt };
+      const payload = parseJson(body);
+      if (payload === undefined) {
+        // Lambda refuses a payload that is not JSON; retrying the same text never helps.
+        const message = 'Could not parse request body into json';
+        return deadLetter(schedule, { ...sent, code: 'InvalidRequestContentException', message });
+      }
       let failure: { code: string; message: string };
       try {
-        await options.invoke(target.Arn, JSON.parse(body));
+        await options.invoke(target.Arn, payload);
         return;
       } catch (error) {
-        failure = {
-          code: error instanceof SyntaxError ? 'InvalidRequestContentException' : errorName(error),
-          message: error instanceof Error ? error.message : String(error),
-        };
-        if (error instanceof SyntaxError) attempt = maxAttempts; // a malformed Input never gets better
+        failure = { code: errorName(error), message: error instanceof Error ? error.message : String(error) };
       }
       const delay = retryDelay(backoff, attempt);
       if (attempt >= maxAttempts || Date.now() + delay - firstAttemptAt > maxAgeMs) {
-        deadLetter(schedule, { body, executionId, scheduled, attempts: attempt, ...failure });
-        return;
+        return deadLetter(schedule, { ...sent, ...failure });
       }
       log(`scheduler: ${schedule.name} failed on attempt ${attempt} (${failure.message}); retry in ${delay} ms`);
       await sleep(delay, undefined, { signal: stopping.signal });
@@ -249,7 +258,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
 
   /** Delivers every fire due by now, in order. */
   const wake = (): void => {
-    if (stopping.signal.aborted) return;
+    if (!started || stopping.signal.aborted) return;
     const at = now();
     let changed = false;
     for (const schedule of [...schedules.values()]) {
@@ -283,7 +292,7 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
 
   const arm = (): void => {
     if (timer) clearTimeout(timer);
-    if (stopping.signal.aborted) return;
+    if (!started || stopping.signal.aborted) return;
     let earliest = Number.POSITIVE_INFINITY;
     for (const s of schedules.values())
       if (s.state === 'ENABLED' && s.dueAt !== undefined) earliest = Math.min(earliest, s.dueAt);
@@ -311,16 +320,19 @@ export function createLocalScheduler(options: LocalSchedulerOptions): LocalSched
     return schedule;
   };
 
-  // The missed-fire rule, once, on start: the latest missed fire of each schedule, the older ones dropped.
-  for (const schedule of schedules.values()) {
-    if (schedule.state !== 'ENABLED' || schedule.next === undefined || schedule.next > now()) continue;
-    const dropped = skipToLatest(schedule, now());
-    if (dropped > 0)
-      log(`scheduler: ${schedule.name} missed ${dropped + 1} fires while stopped; the latest is delivered`);
-  }
-  arm();
-
   return {
+    start() {
+      if (started) return;
+      started = true;
+      // The missed-fire rule, once: the latest missed fire of each schedule, the older ones dropped.
+      for (const schedule of schedules.values()) {
+        if (schedule.state !== 'ENABLED' || schedule.next === undefined || schedule.next > now()) continue;
+        const dropped = skipToLatest(schedule, now());
+        if (dropped > 0)
+          log(`scheduler: ${schedule.name} missed ${dropped + 1} fires while stopped; the latest is delivered`);
+      }
+      wake();
+    },
     create(group, name, definition) {
       if (!groups.has(group))
         throw new AwsServiceError('ResourceNotFoundException', `Schedule group ${group} does not exist.`, 404);
@@ -390,6 +402,14 @@ const isoSeconds = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$
 /** The Input with Scheduler's context attributes (`<aws.scheduler.scheduled-time>`, ...) filled in. */
 function render(input: string, attributes: Record<string, string>): string {
   return input.replace(/<aws\.scheduler\.([a-z-]+)>/g, (whole, name: string) => attributes[name] ?? whole);
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 function errorName(error: unknown): string {

@@ -63,6 +63,7 @@ async function start(dataDir?: string, now?: Date) {
     ...(dataDir ? { dataDir } : {}),
     ...(now ? { now } : {}),
   });
+  scheduler.start();
   endpoint = await startAwsEndpoint({
     services: {},
     restBySigningName: { scheduler: schedulerHandler(scheduler) },
@@ -267,6 +268,49 @@ describe('the local Scheduler fires', () => {
     ]);
   });
 
+  it('a cron across the fall-back day: 01:30 New York happens twice on 2030-11-03 and fires once', async () => {
+    await scheduler.setNow(new Date('2030-11-02T12:00:00Z'));
+    await client.send(
+      new CreateScheduleCommand(
+        schedule({ ScheduleExpression: schedulerCron('30 1 * * *'), ScheduleExpressionTimezone: 'America/New_York' }),
+      ),
+    );
+
+    await scheduler.advance(2 * 86_400_000);
+    await scheduler.drained();
+
+    expect(invocations.map((i) => i.payload.fire_time)).toEqual([
+      '2030-11-03T05:30:00Z', // 01:30 EDT, the first of the two
+      '2030-11-04T06:30:00Z', // 01:30 EST
+    ]);
+  });
+
+  it('nothing before it is started (the local cloud starts it once the functions can run)', async () => {
+    await stop();
+    const dataDir = mkdtempSync(join(tmpdir(), 'slipway-scheduler-'));
+    dataDirs.push(dataDir);
+    await start(dataDir, new Date('2030-01-15T09:00:00Z'));
+    await client.send(new CreateScheduleCommand(schedule({ ScheduleExpression: 'rate(1 minute)' })));
+    await stop();
+    const idle = createLocalScheduler({
+      region: REGION,
+      accountId: ACCOUNT,
+      groups: [GROUP],
+      dataDir,
+      now: new Date('2030-01-15T10:00:00Z'),
+      invoke: async (arn, payload) =>
+        void invocations.push({ arn, payload: payload as Record<string, unknown>, at: new Date() }),
+    });
+    invocations = [];
+    await idle.advance(60_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(invocations).toEqual([]);
+    idle.start();
+    await idle.drained();
+    expect(invocations.map((i) => i.payload)).toEqual([{ schedule_id: 'sch_1', fire_time: '2030-01-15T10:01:00Z' }]);
+    await idle.stop();
+  });
+
   it('the context attributes: execution id, attempt number and schedule ARN', async () => {
     await scheduler.setNow(new Date('2030-01-15T09:00:00Z'));
     const input =
@@ -314,6 +358,33 @@ describe('the local Scheduler fires', () => {
     ]);
   });
 
+  it('dead-letters at once an Input that is not JSON once filled in: retrying it never helps', async () => {
+    await scheduler.setNow(new Date('2030-01-15T09:00:30Z'));
+    const broken = {
+      Arn: TARGET,
+      RoleArn: ROLE,
+      Input: '{"fire_time":<aws.scheduler.scheduled-time>}',
+      DeadLetterConfig: { Arn: DLQ },
+    };
+    await client.send(
+      new CreateScheduleCommand(
+        schedule({ ScheduleExpression: 'cron(1 9 * * ? *)', ScheduleExpressionTimezone: 'UTC', Target: broken }),
+      ),
+    );
+
+    await scheduler.advance(30_000);
+    await scheduler.drained();
+
+    expect(invocations).toEqual([]);
+    expect(scheduler.deadLetters()).toEqual([
+      expect.objectContaining({
+        body: '{"fire_time":2030-01-15T09:01:00Z}',
+        error_code: 'InvalidRequestContentException',
+        attempts: 1,
+      }),
+    ]);
+  });
+
   it('nothing while disabled, and a flexible window fire within its window', async () => {
     await scheduler.setNow(new Date('2030-01-15T09:00:00Z'));
     await client.send(
@@ -355,7 +426,6 @@ describe('the local Scheduler fires', () => {
 
     // Stopped from 09:00 to 09:37: the fires of 09:05, 09:15 and 09:25 were missed; 09:35 is the latest.
     await start(dataDir, new Date('2030-01-15T09:37:00Z'));
-    await new Promise((resolve) => setTimeout(resolve, 50)); // the start's own wake-up
     await scheduler.drained();
 
     expect(invocations.map((i) => i.payload.fire_time)).toEqual(['2030-01-15T09:35:00Z']);
