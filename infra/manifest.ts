@@ -32,6 +32,7 @@ export type FunctionName =
   | 'hook'
   | 'hook-dispatcher'
   | 'metrics'
+  | 'schedules'
   | 'schedule-fire';
 
 /**
@@ -385,14 +386,24 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'read',
   },
   {
-    // The target of every Scheduler schedule (shared/calendar/scheduler.ts); its use case is issue 11's H2 slice.
+    name: 'schedules',
+    entry: 'functions/schedules/handler.ts',
+    description: 'Schedules API: scheduled deploys, promotions and rollbacks, and their fire history',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['manage-schedules', 'sign-cursors'],
+  },
+  {
+    // The target of every Scheduler schedule (shared/calendar/scheduler.ts).
     name: 'schedule-fire',
     entry: 'functions/schedule-fire/handler.ts',
-    description: 'Fires a schedule: the deploy, promote or rollback it names, as its owner',
+    description: 'Fires a schedule as its owner: the deployment, promotion or rollback, or why none (ADR 26)',
     memoryMb: 512,
     timeoutSeconds: 30,
     tableAccess: 'readwrite',
     trigger: 'scheduler',
+    capabilities: ['start-workflows'],
   },
 ];
 
@@ -498,6 +509,12 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/metrics/dora', 'metrics'),
   r('GET', '/metrics/dora.svg', 'metrics'),
+  r('GET', '/schedules', 'schedules'),
+  r('POST', '/schedules', 'schedules'),
+  r('GET', '/schedules/{id}', 'schedules'),
+  r('PATCH', '/schedules/{id}', 'schedules'),
+  r('DELETE', '/schedules/{id}', 'schedules'),
+  r('GET', '/schedules/{id}/fires', 'schedules'),
 ];
 
 /** The platform's EventBridge bus. */

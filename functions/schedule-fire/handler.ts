@@ -1,14 +1,13 @@
+import { type FireRequest, fireSchedule } from '../../shared/calendar/fires.ts';
 import { lambda } from '../../shared/lambda.ts';
-import { logger } from '../../shared/logger.ts';
 
-/** What every Scheduler schedule delivers (shared/calendar/scheduler.ts `fireInput`). */
-export interface ScheduleFire {
-  schedule_id: string;
-  /** The scheduled time of this fire, as Scheduler substitutes it (`2026-12-24T22:00:00Z`). */
-  fire_time: string;
-}
-
-/** Target of the Scheduler schedules. A placeholder until the fire use case lands (issue 11, H2): it records the fire in the log. */
-export const handler = lambda(async (event: ScheduleFire): Promise<void> => {
-  logger.info('schedule fired', { schedule_id: event.schedule_id, fire_time: event.fire_time });
+/**
+ * EventBridge Scheduler's target: fires one schedule for the time it was due. Throwing hands the
+ * fire back to Scheduler's retry policy (then its dead-letter queue); a retry deploys nothing twice.
+ */
+export const handler = lambda(async (event: Partial<FireRequest>) => {
+  if (typeof event?.schedule_id !== 'string' || typeof event.fire_time !== 'string') {
+    throw new Error(`Not a schedule fire: ${JSON.stringify(event).slice(0, 300)}`);
+  }
+  return (await fireSchedule({ schedule_id: event.schedule_id, fire_time: event.fire_time })) ?? null;
 });

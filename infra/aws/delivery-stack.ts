@@ -112,6 +112,7 @@ export class DeliveryStack extends Stack {
         buildSecretPrefix: config.buildSecretPrefix,
         gitTokenSecretPrefix: config.gitTokenSecretPrefix,
         runs: runWorkflows,
+        launches: { deploy: runWorkflows.deploy, rollback: workflowName(config.stage, 'rollback') },
       },
     });
     // In manifest order: a machine that runs others nested comes after them.

@@ -38,6 +38,8 @@ export interface Reach {
   gitTokenSecretPrefix?: string;
   /** The machines a run's cancel stops, by name (the pipeline step function is built before them). */
   runs?: RunWorkflowNames;
+  /** The deploy and rollback machines by name, for a function built before them that starts them (schedule-fire). */
+  launches?: Readonly<Record<'deploy' | 'rollback', string>>;
   /** The Scheduler group, role, fire function and dead-letter queue the schedules API puts schedules with. */
   schedules?: ScheduleTarget;
 }
@@ -105,6 +107,7 @@ function grant(
   const { buildSecretPrefix, gitTokenSecretPrefix, runs, schedules } = reach;
   const delivery = workflows && { deploy: workflows.deploy, rollback: workflows.rollback };
   if (capability === 'start-workflows' && delivery && workflowNames) fn.bindWorkflowStarts(delivery, workflowNames);
+  else if (capability === 'start-workflows' && reach.launches) fn.bindLaunchesByName(reach.launches);
   else if (capability === 'answer-approvals' && delivery) fn.bindTaskAnswers(delivery);
   else if (capability === 'start-builds' && workflows && workflowNames)
     fn.bindWorkflowStarts({ build: workflows.build }, workflowNames);

@@ -183,6 +183,24 @@ export class PlatformFunction extends NodejsFunction {
   }
 
   /**
+   * StartExecution on the deploy and rollback workflows named, and their ARNs as
+   * `<NAME>_STATE_MACHINE_ARN`: for a function built before the machines (schedule-fire, in the
+   * delivery stack), which starts deployments and never stops one.
+   */
+  bindLaunchesByName(names: Readonly<Record<'deploy' | 'rollback', string>>): void {
+    for (const [kind, name] of Object.entries(names) as ['deploy' | 'rollback', string][]) {
+      const machine = Stack.of(this).formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName: name,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      Grant.addToPrincipal({ grantee: this, actions: ['states:StartExecution'], resourceArns: [machine] });
+      this.addEnvironment(STATE_MACHINE_ARN[kind], machine);
+    }
+  }
+
+  /**
    * StopExecution on pipeline and deploy executions (a cancelled run's deployment is cancelled
    * with it), with `pipeline` also StartExecution on it (starting runs), and the machines' ARNs as
    * `<NAME>_STATE_MACHINE_ARN`. The ARNs are built from the machines' names, not their resources,

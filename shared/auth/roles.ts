@@ -37,6 +37,10 @@ export const PERMISSIONS = [
   'webhook.manage',
   /** Replay a stored delivery (admins on the app only: it starts runs as the endpoint's creator). */
   'webhook.replay',
+  /** See schedules and their fire history. */
+  'schedule.read',
+  /** Create, change and delete schedules (each also needs the permission of its action there). */
+  'schedule.manage',
   'audit.read',
   /** Read the DORA metrics of a project, app or environment. */
   'metrics.read',
@@ -59,6 +63,7 @@ const viewer: Permission[] = [
   'pipeline.read',
   'webhook.read',
   'metrics.read',
+  'schedule.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -67,6 +72,7 @@ const developer: Permission[] = [
   'rollback.create',
   'build.run',
   'pipeline.run',
+  'schedule.manage',
 ];
 const maintainer: Permission[] = [
   ...developer,
@@ -94,7 +100,8 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   viewer: { name: 'viewer', description: 'Reads everything in its scope.', permissions: viewer },
   developer: {
     name: 'developer',
-    description: 'Viewer, plus changes application settings and starts builds, deployments and rollbacks.',
+    description:
+      'Viewer, plus changes application settings, starts builds, deployments and rollbacks, and schedules them.',
     permissions: developer,
   },
   maintainer: {

@@ -7,6 +7,7 @@ import type { BindingView, MemberView, TeamView, UserView } from '../domain/iden
 import type { PipelineView } from '../domain/pipeline.ts';
 import type { ProjectView } from '../domain/project.ts';
 import type { RunView } from '../domain/run.ts';
+import type { FireView, ScheduleRecord } from '../domain/schedule.ts';
 import type { WebhookView } from '../domain/webhook.ts';
 
 /**
@@ -68,6 +69,19 @@ interface GitReceivedData {
   replay?: boolean;
 }
 
+/** Data of `Schedule Fired` and `Schedule Failed`: which schedule, which fire, and what came of it. */
+type FireEventData = FireView & {
+  schedule_id: string;
+  schedule_name: string;
+  app_id: string;
+  app_name: string;
+  env: string;
+  action: ScheduleRecord['action']['type'];
+  owner: string;
+  /** The deployment's status page (fired), or the schedule's fire history (failed, missed). */
+  url: string;
+};
+
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
   readonly source: Source;
@@ -84,6 +98,7 @@ const audit = from('slipway.audit');
 const builds = from('slipway.builds');
 const pipelines = from('slipway.pipelines');
 const hooks = from('slipway.hooks');
+const calendar = from('slipway.calendar');
 
 export const CHANGE_EVENTS = {
   'Project Created': catalog<ProjectView>(),
@@ -154,6 +169,14 @@ export const CHANGE_EVENTS = {
   'Git Push Received': hooks<GitReceivedData>(),
   /** A verified pull/merge request, stored; the hook dispatcher starts the build-only runs it triggers. */
   'Git Pull Request Received': hooks<GitReceivedData>(),
+
+  'Schedule Created': calendar<ScheduleRecord>(),
+  'Schedule Updated': calendar<Updated<ScheduleRecord>>(),
+  'Schedule Deleted': calendar<Deleted & { app_id: string }>(),
+  /** A fire made its deployment (whose own events follow). */
+  'Schedule Fired': calendar<FireEventData>(),
+  /** A fire made no deployment: its owner may no longer act, the environment is frozen, or it came too late (missed). */
+  'Schedule Failed': calendar<FireEventData>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

@@ -146,6 +146,12 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Pipeline Created': null,
   'Pipeline Updated': null,
   'Pipeline Deleted': null,
+  // A fire that made no deployment is what the schedule's people must hear; one that did shows as its deployment.
+  'Schedule Failed': scheduleFailed,
+  'Schedule Fired': null,
+  'Schedule Created': null,
+  'Schedule Updated': null,
+  'Schedule Deleted': null,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
@@ -257,6 +263,29 @@ function buildFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
       ['Build', text(data.build_id)],
     ]),
     ...(url ? { link: { label: 'Open build log', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+function scheduleFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const d = deployOf(event, data);
+  const schedule = text(data.schedule_name) ?? text(data.schedule_id) ?? 'A schedule';
+  const when = instant(data.fire_time);
+  const missed = data.outcome === 'missed';
+  return {
+    title: `Scheduled ${text(data.action) ?? 'action'} ${missed ? 'missed' : 'failed'}: ${d.app} in ${d.env}`,
+    text: [
+      `${schedule}${when ? ` (due ${when})` : ''} made no deployment.`,
+      d.reason ? `Reason: ${d.reason}` : undefined,
+    ]
+      .filter(Boolean)
+      .join('\n'),
+    severity: missed ? 'warning' : 'failure',
+    fields: present([
+      ['Schedule', text(data.schedule_id)],
+      ['Acts as', text(data.owner)],
+    ]),
+    ...(d.url ? { link: { label: 'Open fire history', url: d.url } } : {}),
     footer: footer(event),
   };
 }

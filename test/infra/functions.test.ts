@@ -159,9 +159,12 @@ describe('manifest functions', () => {
         expected.SLIPWAY_QUOTA_WRITES_PER_MINUTE = '60';
         expected.SLIPWAY_QUOTA_DEPLOYS_PER_MINUTE = '10';
       }
+      // schedule-fire is built before the machines, in their stack: it names them.
+      const machineOf = (machine: 'deploy' | 'rollback') =>
+        (spec.trigger ?? 'api') === 'api' ? machineRef(spec.name, machine) : namedMachine(machine);
       if (has(spec, 'start-workflows')) {
-        expected.DEPLOY_STATE_MACHINE_ARN = machineRef(spec.name, 'deploy');
-        expected.ROLLBACK_STATE_MACHINE_ARN = machineRef(spec.name, 'rollback');
+        expected.DEPLOY_STATE_MACHINE_ARN = machineOf('deploy');
+        expected.ROLLBACK_STATE_MACHINE_ARN = machineOf('rollback');
       }
       if (has(spec, 'run-pipelines') || has(spec, 'cancel-runs')) {
         expected.DEPLOY_STATE_MACHINE_ARN = namedMachine('deploy');
@@ -278,8 +281,8 @@ describe('manifest functions', () => {
         .sort();
     const acts = (pattern: RegExp) => (s: Statement) => s.Action.some((a) => pattern.test(a));
 
-    it('only deployments (deploy, rollback), builds, runs and the hook dispatcher (pipeline) and the pipeline machine (nested) start executions', () => {
-      expect(rolesWith('start-workflows')).toEqual([roleOf('deployments')]);
+    it('only deployments and schedule fires (deploy, rollback), builds, runs and the hook dispatcher (pipeline) and the pipeline machine (nested) start executions', () => {
+      expect(rolesWith('start-workflows')).toEqual([roleOf('deployments'), roleOf('schedule-fire')].sort());
       expect(rolesWith('start-builds')).toEqual([roleOf('builds')]);
       expect(rolesWith('run-pipelines')).toEqual([roleOf('runs'), roleOf('hook-dispatcher')].sort());
       expect(holders(acts(/^states:StartExecution$/))).toEqual(
@@ -305,13 +308,17 @@ describe('manifest functions', () => {
       const dispatcher = statementsOf('hook-dispatcher').filter(acts(/^states:StartExecution$/));
       expect(dispatcher.flatMap((s) => s.Action)).toEqual(['states:StartExecution']);
       expect(dispatcher.flatMap((s) => s.Resource)).toEqual([namedMachine('pipeline')]);
+      // So is schedule-fire: it names the deploy and rollback machines, and stops nothing.
+      const fire = statementsOf('schedule-fire').filter(acts(/^states:/));
+      expect(new Set(fire.flatMap((s) => s.Action))).toEqual(new Set(['states:StartExecution']));
+      expect(fire.flatMap((s) => s.Resource)).toEqual([namedMachine('deploy'), namedMachine('rollback')]);
     });
 
     it('only the functions that cancel deployments, builds or runs (and the pipeline machine) stop executions, of their own machines', () => {
       expect(rolesWith('cancel-runs')).toEqual([roleOf('pipeline-step')]);
       expect(holders(acts(/^states:StopExecution$/))).toEqual(
         [
-          ...rolesWith('start-workflows'),
+          ...rolesWith('start-workflows').filter((role) => role !== roleOf('schedule-fire')),
           ...rolesWith('start-builds'),
           ...rolesWith('run-pipelines'),
           ...rolesWith('cancel-runs'),

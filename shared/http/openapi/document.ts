@@ -7,10 +7,12 @@ import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
 import { config } from '../../config.ts';
 import { providerApiUrl } from '../../domain/app.ts';
+import { cronExpression, timeZone } from '../../domain/calendar.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
 import { buildArgs, glob, repoPath } from '../../domain/pipeline.ts';
+import { newSchedule, scheduleChanges } from '../../domain/schedule.ts';
 import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../../store/paging.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../idempotency-key.ts';
 import { MAX_JSON_DEPTH } from '../json.ts';
@@ -110,6 +112,22 @@ const refinements = new Map<unknown, JsonSchema>([
         'link-local or metadata address (in any spelling). A host name is checked on what it resolves to, at each ' +
         "connection. Private addresses are allowed, within the platform's allowed cluster networks when it sets them.",
     },
+  ],
+  [
+    cronExpression,
+    {
+      description:
+        'A standard 5-field cron expression (minute hour day-of-month month day-of-week: `*`, lists, ranges, steps, month and day names), not AWS’s 6 fields; restrict the day of month or the day of week, not both.',
+    },
+  ],
+  [timeZone, { description: 'An IANA time zone (Europe/Berlin, America/New_York, UTC).' }],
+  [
+    newSchedule,
+    { description: 'Exactly one of `at` (one fire, in the future) and `cron` (a recurrence, with its `timezone`).' },
+  ],
+  [
+    scheduleChanges,
+    { description: 'Exactly one of `at` (one fire, in the future) and `cron` (a recurrence, with its `timezone`).' },
   ],
   [
     clusterChanges.shape.ca_data,

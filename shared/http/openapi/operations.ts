@@ -24,6 +24,7 @@ import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline, pipelineChanges } from '../../domain/pipeline.ts';
 import { newProject, projectChanges } from '../../domain/project.ts';
 import { runRequest } from '../../domain/run.ts';
+import { newSchedule, scheduleChanges } from '../../domain/schedule.ts';
 import { newWebhook, rotateWebhook } from '../../domain/webhook.ts';
 import * as views from './views.ts';
 
@@ -125,6 +126,11 @@ export const tags = [
     description:
       'The four DORA metrics of a project, an application or an environment, with their performance bands: as JSON, or drawn as an SVG chart to open in a browser or embed in a wiki.',
   },
+  {
+    name: 'Schedules',
+    description:
+      'A deploy, promotion or rollback of one environment, once at an instant or on a cron recurrence in a time zone (standard 5 fields: minute hour day-of-month month day-of-week; not AWS’s 6). Each fire acts as the schedule’s owner with their rights at that moment and goes through everything a deploy goes through (lock queue, approvals, freezes); a fire is made once per fire time.',
+  },
 ] as const;
 
 export type Tag = (typeof tags)[number]['name'];
@@ -149,6 +155,8 @@ const pages = {
   runs: views.page(views.run),
   webhooks: views.page(views.webhook),
   deliveries: views.page(views.delivery),
+  schedules: views.page(views.schedule),
+  fires: views.page(views.fire),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -223,6 +231,12 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   Delivery: views.delivery,
   DeliveryPage: pages.deliveries,
   DoraReport: views.doraReport,
+  NewSchedule: newSchedule,
+  ScheduleChanges: scheduleChanges,
+  Schedule: views.schedule,
+  SchedulePage: pages.schedules,
+  Fire: views.fire,
+  FirePage: pages.fires,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -246,6 +260,7 @@ const ids = {
   pipeline: path('id', resourceId('pln'), 'Pipeline id.'),
   run: path('id', resourceId('run'), 'Run id.'),
   hook: path('hook_id', resourceId('hook'), 'Webhook endpoint id.'),
+  schedule: path('id', resourceId('sch'), 'Schedule id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -1084,6 +1099,53 @@ export const operations: readonly Operation[] = [
       parameters: doraParameters,
       success: [{ status: 200, description: 'An SVG document.', schema: z.string(), mediaType: 'image/svg+xml' }],
       errors: doraErrors,
+    }),
+  ),
+  ...section(
+    'Schedules',
+    op('POST /api/v1/schedules', 'createSchedule', 'Schedule a deploy, promotion or rollback', {
+      description:
+        'Either `at` (RFC 3339 with an offset, in the future) or `cron` with an IANA `timezone`. A local time that does not exist on a spring-forward day is skipped, a repeated one fires once (as EventBridge Scheduler does). `flexible_window_minutes`: a fire may come that much later; one later still is recorded as missed. You become its owner: each fire acts with your rights as they are then.',
+      ...create(newSchedule, views.schedule),
+      errors: {
+        400: 'An invalid cron (the field is named), an unknown time zone, an `at` in the past, or both or neither of `at` and `cron`.',
+        403: 'Needs schedule.manage on the environment, and what the action needs there: deployment.create (deploy, promote; plus env.read on `from`) or rollback.create.',
+        404: 'The application or an environment does not exist, or you cannot see it.',
+      },
+    }),
+    op('GET /api/v1/schedules', 'listSchedules', 'List schedules', {
+      description: 'Of one application (by environment) or one project: exactly one of `app_id`, `project_id`.',
+      parameters: [
+        { name: 'app_id', in: 'query', schema: resourceId('app'), description: 'The schedules of this application.' },
+        { name: 'project_id', in: 'query', schema: resourceId('prj'), description: 'The schedules of this project.' },
+      ],
+      paged: true,
+      success: list(pages.schedules),
+      errors: { 404: 'The application or project does not exist, or you cannot see it.' },
+    }),
+    op('GET /api/v1/schedules/{id}', 'getSchedule', 'Get a schedule', {
+      description: 'With its next five fire times, as instants and on its wall clock, and its last fire.',
+      parameters: [ids.schedule],
+      success: read(views.schedule),
+    }),
+    op('PATCH /api/v1/schedules/{id}', 'updateSchedule', 'Change, pause or resume a schedule', {
+      parameters: [ids.schedule],
+      ...patch(scheduleChanges, views.schedule),
+      errors: {
+        400: 'As on create; `action` is replaced whole. To switch from `at` to `cron`, send `at: null` with them.',
+        403: 'Needs schedule.manage and the action’s permission: you become the owner.',
+      },
+    }),
+    op('DELETE /api/v1/schedules/{id}', 'deleteSchedule', 'Delete a schedule', {
+      parameters: [ids.schedule],
+      ...remove,
+      errors: { 403: 'Needs schedule.manage.' },
+    }),
+    op('GET /api/v1/schedules/{id}/fires', 'listFires', "A schedule's fire history", {
+      description: 'Newest first: when each fire was due and came, and the deployment it made or why it made none.',
+      parameters: [ids.schedule],
+      paged: true,
+      success: list(pages.fires),
     }),
   ),
 ];

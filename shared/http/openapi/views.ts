@@ -16,6 +16,7 @@ import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline } from '../../domain/pipeline.ts';
 import { newProject } from '../../domain/project.ts';
 import { RUN_STATES, STAGE_STATES } from '../../domain/run.ts';
+import { scheduleFields } from '../../domain/schedule.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.int().check(z.minimum(1), z.describe('Goes up by one on every change; the ETag is "v<version>".'));
@@ -558,4 +559,40 @@ export const doraReport = z.object({
   rollback_window_hours: z.number(),
   metrics: z.object(doraMetrics),
   series: z.array(z.object({ start: z.iso.date(), days: z.int(), ...doraMetrics })),
+});
+
+/** One fire of a schedule: the deployment it made, or why it made none. */
+export const fire = z.object({
+  fire_time: timestamp.check(z.describe('When it was due (Scheduler’s scheduled time).')),
+  fired_at: timestamp,
+  outcome: z.enum(['deployed', 'failed', 'missed']),
+  deployment_id: z.optional(resourceId('dep')),
+  reason: z.optional(z.string().check(z.describe('Why it made no deployment.'))),
+});
+
+const upcoming = z.object({
+  at: timestamp,
+  local: z.string().check(z.describe('The same instant on the schedule’s wall clock, with its offset.')),
+});
+
+/** A scheduled deploy, promotion or rollback of one environment, acting as its owner. */
+export const schedule = z.object({
+  id: resourceId('sch'),
+  app_id: resourceId('app'),
+  app_name: dnsLabel,
+  project_id: resourceId('prj'),
+  env: dnsLabel,
+  ...scheduleFields,
+  enabled: z.boolean(),
+  owner: userId.check(
+    z.describe('Whose rights each fire uses, checked again at the fire: whoever last created or changed it.'),
+  ),
+  state: z.enum(['active', 'completed']).check(z.describe('`completed` once a one-time schedule has fired.')),
+  next_fires: z
+    .array(upcoming)
+    .check(z.describe('The next five fires (or the one `at`); none while paused or completed.')),
+  last_fire: z.optional(fire),
+  version,
+  created_at: timestamp,
+  updated_at: timestamp,
 });

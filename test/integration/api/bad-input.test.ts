@@ -38,6 +38,8 @@ async function everything() {
     // A refused webhook change or delivery would show in the endpoints or the delivery log.
     admin.get(`/api/v1/apps/${fixture.app.id}/webhooks?limit=100`),
     admin.get(`/api/v1/apps/${fixture.app.id}/webhooks/${hook.id}/deliveries?limit=100`),
+    // A refused schedule would be listed here.
+    admin.get(`/api/v1/schedules?app_id=${fixture.app.id}&limit=100`),
   ]);
   return replies.map((r) => r.text);
 }
@@ -136,6 +138,17 @@ const rollback = (change: Record<string, unknown>) =>
 /** A promotion of the fixture app from prod (which has no release) to gated, with `change` applied. */
 const promote = (change: Record<string, unknown>) =>
   admin.post(`/api/v1/apps/${fixture.app.id}/promote`, { from: 'prod', to: 'gated', ...change });
+
+/** A valid schedule of a deploy to the fixture app's prod environment tomorrow, with `change` applied. */
+const schedule = (change: Record<string, unknown>) =>
+  admin.post('/api/v1/schedules', {
+    app_id: fixture.app.id,
+    env: 'prod',
+    name: 'tomorrow',
+    action: { type: 'deploy', image: '1.0.0' },
+    at: new Date(Date.now() + 86_400_000).toISOString(),
+    ...change,
+  });
 
 /** A valid new environment of the fixture app, in `namespace`. */
 const placeEnv = (namespace: string) =>
@@ -462,6 +475,9 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         401,
         'unauthorized',
       ],
+      ['a schedule of an environment the app does not have', () => schedule({ env: 'nowhere' }), 404, 'not-found'],
+      ['a malformed schedule id', () => admin.get('/api/v1/schedules/sch_..%2Fx'), 404, 'not-found'],
+      ['schedules listed by neither app nor project', () => admin.get('/api/v1/schedules'), 400, 'invalid-request'],
       [
         'a run cancel with an unknown field',
         () => admin.post('/api/v1/runs/run_01jd0000000000000000000000/cancel', { force: true }),
@@ -701,6 +717,28 @@ describe('a cluster URL that points inside is refused at registration, naming ap
     const reply = await admin.patch(path, { api_server_url: url() }, { 'if-match': headers.get('etag') ?? '' });
     expect(reply.status).toBe(400);
     expect(reply.body.invalid_params).toEqual([{ name: 'api_server_url', reason: expect.any(String) }]);
+    expect(await everything()).toEqual(before);
+  });
+});
+
+describe('schedules', () => {
+  const recurring = { at: undefined, cron: '0 2 * * *', timezone: 'Europe/Berlin' };
+  it.each([
+    ['an invalid cron, naming the field', { ...recurring, cron: '0 25 * * *' }, 'cron', /^hour: '25' is outside 0-23/],
+    ['a cron of 6 fields (AWS’s)', { ...recurring, cron: '0 2 * * ? *' }, 'cron', /has 5 fields/],
+    ['an unknown time zone', { ...recurring, timezone: 'Mars/Olympus' }, 'timezone', /IANA time zone/],
+    ['a cron without its time zone', { ...recurring, timezone: undefined }, 'timezone', /needs its IANA timezone/],
+    ['an at in the past', { at: '2020-01-01T00:00:00Z' }, 'at', /has passed/],
+    ['both at and cron', { cron: '0 2 * * *', timezone: 'UTC' }, 'at', /either at .* or cron/],
+    ['neither at nor cron', { at: undefined }, 'at', /either at .* or cron/],
+    ['a flexible window over a day', { flexible_window_minutes: 1441 }, 'flexible_window_minutes', /./],
+    ['an unknown action', { action: { type: 'restart' } }, 'action.type', /./],
+  ])('%s: 400 naming the field, nothing scheduled', async (_name, change, field, reason) => {
+    const before = await everything();
+    const reply = await schedule(change);
+    expect(reply.status, reply.text).toBe(400);
+    expect(reply.body.type).toBe('https://slipway.dev/problems/invalid-request');
+    expect(reply.body.invalid_params).toContainEqual({ name: field, reason: expect.stringMatching(reason) });
     expect(await everything()).toEqual(before);
   });
 });

@@ -633,7 +633,58 @@ const cases: Record<string, RouteCase> = {
       };
     },
   },
+
+  'POST /api/v1/schedules': {
+    need: { on: 'P', level: 'developer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/schedules`, body: scheduleBody() }),
+  },
+  'GET /api/v1/schedules': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/schedules?app_id=${P.app.id}` }),
+  },
+  'GET /api/v1/schedules/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/schedules/${schedules.shared}` }),
+  },
+  'PATCH /api/v1/schedules/{id}': {
+    need: { on: 'P', level: 'developer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/schedules/${schedules.shared}`,
+      body: { description: 'patched' },
+      headers: await etag(`${v1}/schedules/${schedules.shared}`),
+    }),
+  },
+  'DELETE /api/v1/schedules/{id}': {
+    need: { on: 'P', level: 'developer' },
+    success: 204,
+    setup: async (persona) => {
+      const id =
+        expected({ on: 'P', level: 'developer' }, persona, 204) === 204
+          ? (await create(admin, `${v1}/schedules`, scheduleBody())).id
+          : schedules.shared;
+      return { path: `${v1}/schedules/${id}`, headers: await etag(`${v1}/schedules/${id}`) };
+    },
+  },
+  'GET /api/v1/schedules/{id}/fires': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/schedules/${schedules.shared}/fires` }),
+  },
 };
+
+/** A deploy of P's app scheduled for tomorrow (nothing fires during the matrix); `shared` is one of them. */
+const schedules = { shared: '' };
+const scheduleBody = () => ({
+  app_id: P.app.id,
+  env: delivery.deployEnv,
+  name: unique('schedule'),
+  action: { type: 'deploy', image: '1.0.2' },
+  at: new Date(Date.now() + 86_400_000).toISOString(),
+});
 
 /**
  * Webhook fixtures on P's app: `shared` (rotated by the matrix) with one stored push to replay,
@@ -842,6 +893,7 @@ beforeAll(async () => {
   await setUpDelivery();
   await setUpPipelines();
   await setUpHooks();
+  schedules.shared = (await create(admin, `${v1}/schedules`, scheduleBody())).id;
 });
 afterAll(() => cloud?.stop());
 
@@ -1025,6 +1077,20 @@ const listCases: Record<string, ListCase> = {
     paths: async () => [`${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries`],
     key: (i) => String(i.delivery_id),
     readable: readsAt((i) => `${v1}/apps/${P.app.id}/webhooks/${i.hook_id}`),
+  },
+  'GET /api/v1/schedules': {
+    paths: async () => [
+      `${v1}/schedules?app_id=${P.app.id}`,
+      `${v1}/schedules?app_id=${Q.app.id}`,
+      `${v1}/schedules?project_id=${P.project.id}`,
+    ],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/schedules/${i.id}`),
+  },
+  'GET /api/v1/schedules/{id}/fires': {
+    paths: async () => [`${v1}/schedules/${schedules.shared}/fires`],
+    key: (i) => String(i.fire_time),
+    readable: readsAt(() => `${v1}/schedules/${schedules.shared}`),
   },
 };
 

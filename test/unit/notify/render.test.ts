@@ -253,6 +253,36 @@ describe('renderMessage', () => {
     }
   });
 
+  it('announces a fire that made no deployment: which schedule, as whom, why, and a button to its history', () => {
+    const data = {
+      fire_time: '2026-11-20T02:00:00.000Z',
+      fired_at: '2026-11-20T02:00:03.000Z',
+      outcome: 'failed',
+      reason: 'its owner alice may no longer deploy in prod (deployment.create)',
+      schedule_id: 'sch_01jd0000000000000000000000',
+      schedule_name: 'nightly',
+      app_id: 'app_01jd0000000000000000000000',
+      app_name: 'shop-api',
+      env: 'prod',
+      action: 'deploy',
+      owner: 'alice',
+      url: '/api/v1/schedules/sch_01jd0000000000000000000000/fires',
+    };
+    const failed = renderMessage(event('Schedule Failed', data, 'slipway.calendar'));
+    expect(failed).toMatchObject({
+      title: 'Scheduled deploy failed: shop-api in prod',
+      severity: 'failure',
+      link: { url: 'https://slipway.example.com/api/v1/schedules/sch_01jd0000000000000000000000/fires' },
+    });
+    expect(failed?.text).toContain('nightly (due 2026-11-20 02:00 UTC) made no deployment.');
+    expect(failed?.text).toContain('Reason: its owner alice may no longer deploy in prod');
+    expect(failed?.fields).toContainEqual(['Acts as', 'alice']);
+    const missed = renderMessage(event('Schedule Failed', { ...data, outcome: 'missed' }, 'slipway.calendar'));
+    expect(missed).toMatchObject({ title: 'Scheduled deploy missed: shop-api in prod', severity: 'warning' });
+    // A fire that deployed is told by its deployment's own messages.
+    expect(renderMessage(event('Schedule Fired', data, 'slipway.calendar'))).toBeUndefined();
+  });
+
   it('never throws and never prints undefined or [object Object], whatever the data holds', () => {
     const types = [
       'Approval Requested',
