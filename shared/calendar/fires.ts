@@ -9,6 +9,7 @@ import type { Caller } from '../auth/caller.ts';
 import { callerFor } from '../auth/principal.ts';
 import { requestDeployment, requestRollback } from '../delivery/deployments.ts';
 import { type DeploymentView, statusUrl } from '../delivery/model.ts';
+import { requestPromotion } from '../delivery/promotion.ts';
 import { type FireView, fireKeyTime, isLate, type ScheduleAction, type ScheduleRecord } from '../domain/schedule.ts';
 import { conflict, DomainError, Forbidden, isError, NotFound, RateLimited, Transient } from '../errors.ts';
 import type { ChangeEventData } from '../events/catalog.ts';
@@ -112,17 +113,16 @@ const launchers: { [Type in ScheduleAction['type']]: Launcher<Extract<ScheduleAc
       deployQuota,
       { origin: launch.origin },
     ),
-  promote: async () => promotionNotWired(),
+  promote: (caller, s, { from }, launch) =>
+    requestPromotion(
+      caller,
+      s.app_id,
+      { from, to: s.env, description: description(s, launch) },
+      launch.alsoCommit,
+      deployQuota,
+      { origin: launch.origin },
+    ),
 };
-
-/**
- * SEAM (issue 11, H4): a promote fire calls `requestPromotion` of shared/delivery/promotion.ts
- * (`requestPromotion(caller, s.app_id, { from, to: s.env, description }, launch.alsoCommit,
- * deployQuota, { origin: launch.origin })`). Until that is merged here, it fails the fire, recorded.
- */
-function promotionNotWired(): never {
-  throw conflict('promotion-unavailable', 'promotion is not available on this platform yet');
-}
 
 /** Why a fire made no deployment, in a sentence for its history and chat; undefined: retry it. */
 function refusal(error: unknown, s: ScheduleRecord): string | undefined {
