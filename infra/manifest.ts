@@ -30,7 +30,9 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'freezes'
+  | 'freeze-watch';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -368,6 +370,24 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
     capabilities: ['run-pipelines'],
   },
+  {
+    name: 'freezes',
+    entry: 'functions/freezes/handler.ts',
+    description: 'Freeze windows API: create, list, read, change, delete',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
+  },
+  {
+    name: 'freeze-watch',
+    entry: 'functions/freeze-watch/handler.ts',
+    description: 'Tells freezes starting and ending (Freeze Started, Freeze Ended), once per window',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -467,6 +487,12 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('GET', '/freezes', 'freezes'),
+  r('POST', '/freezes', 'freezes'),
+  r('GET', '/freezes/{id}', 'freezes'),
+  r('PATCH', '/freezes/{id}', 'freezes'),
+  r('DELETE', '/freezes/{id}', 'freezes'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -576,6 +602,14 @@ export const schedules: readonly ScheduleSpec[] = [
     target: 'audit-checkpointer',
     // A missed tick is made up by the next one: no point retrying it for long.
     retry: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 300 },
+  },
+  {
+    name: 'freeze-watch',
+    description: 'Freezes starting and ending: their events, once per window (the check itself needs no timer)',
+    everyMinutes: 1,
+    target: 'freeze-watch',
+    // The next tick tells what this one missed: a retry older than a minute only races it.
+    retry: { maximumRetryAttempts: 1, maximumEventAgeSeconds: 60 },
   },
 ];
 

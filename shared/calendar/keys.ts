@@ -14,6 +14,8 @@ export const calendarKeys = {
   freeze: (id: string): Key => ({ PK: `FREEZE#${id}`, SK: 'FREEZE' }),
   /** Every freeze that is not over, as `FreezeRule`s (shared/domain/freeze.ts). */
   freezeRules: (): Key => ({ PK: 'FREEZES', SK: 'RULES' }),
+  /** freeze-watch's cursor: the windows it has told as started and not yet as ended. */
+  freezeWatch: (): Key => ({ PK: 'FREEZES', SK: 'WATCH' }),
 };
 
 export const calendarIndexes = {

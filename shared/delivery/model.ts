@@ -41,6 +41,8 @@ export interface DeploymentView {
   tier?: string;
   /** What asked for it besides a person: a schedule's fire, or a promotion from another environment. */
   origin?: DeploymentOrigin;
+  /** Asked for with `override_freeze` by a holder of freeze.override: why, who, and the freeze in force then (if any). */
+  freeze_override?: FreezeOverrideRecord;
   created_at: string;
   updated_at: string;
   finished_at?: string;
@@ -49,6 +51,13 @@ export interface DeploymentView {
 export type DeploymentOrigin =
   | { kind: 'schedule'; schedule_id: string; fire_time: string }
   | { kind: 'promotion'; from_env: string; from_revision: number };
+
+export interface FreezeOverrideRecord {
+  reason: string;
+  by: string;
+  /** The freeze it went past when asked for; absent when none was in force yet (it still covers one met later). */
+  freeze?: { id: string; name: string; ends_at: string };
+}
 
 const API = '/api/v1';
 export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
@@ -71,6 +80,7 @@ export const eventData = (
   ...(d.revision ? { revision: d.revision } : {}),
   ...(d.target_revision ? { target_revision: d.target_revision } : {}),
   ...(d.reason ? { reason: d.reason } : {}),
+  ...(d.freeze_override ? { freeze_override: d.freeze_override } : {}),
   url: statusUrl(d.id),
 });
 
