@@ -7,9 +7,11 @@ import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
 import { config } from '../../config.ts';
 import { providerApiUrl } from '../../domain/app.ts';
+import { cronExpression, timeZone } from '../../domain/calendar.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
+import { oneOffWindow } from '../../domain/freeze.ts';
 import { buildArgs, glob, repoPath } from '../../domain/pipeline.ts';
 import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../../store/paging.ts';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_RETENTION_HOURS } from '../idempotency-key.ts';
@@ -71,6 +73,15 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 
 /** What a refine() checks has no JSON Schema form: say it here, for each refined schema. */
 const refinements = new Map<unknown, JsonSchema>([
+  [
+    cronExpression,
+    {
+      description:
+        'A standard 5-field cron (minute hour day-of-month month day-of-week; names, ranges, steps and lists), not AWS’s 6-field form. A refusal names the field.',
+    },
+  ],
+  [timeZone, { description: 'An IANA time zone, e.g. Europe/Berlin, America/New_York, UTC.' }],
+  [oneOffWindow, { description: '`ends_at` is after `starts_at`, at most 30 days later.' }],
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
   [

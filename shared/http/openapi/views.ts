@@ -10,6 +10,7 @@ import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
 import { newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
+import { freezeFields, freezeWindow } from '../../domain/freeze.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline } from '../../domain/pipeline.ts';
 import { newProject } from '../../domain/project.ts';
@@ -248,6 +249,15 @@ export const deployment = z.object({
   rollout: z.optional(rollout),
   approval_id: z.optional(resourceId('apr')),
   run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
+  freeze_override: z.optional(
+    z
+      .object({
+        reason: z.string(),
+        by: userId,
+        freeze: z.optional(z.object({ id: resourceId('frz'), name: z.string(), ends_at: timestamp })),
+      })
+      .check(z.describe('Asked for with `override_freeze`: why, by whom, and the freeze it went past.')),
+  ),
   version,
   created_at: timestamp,
   updated_at: timestamp,
@@ -465,4 +475,18 @@ export const delivery = z.object({
   duration_ms: z.optional(z.int().check(z.describe('From receipt to the outcome.'))),
   replayed_at: z.optional(timestamp),
   replayed_by: z.optional(userId),
+});
+
+const interval = z.object({ starts_at: timestamp, ends_at: timestamp });
+
+/** A freeze window on a scope, with the interval in force now and the next one. */
+export const freeze = z.object({
+  id: resourceId('frz'),
+  scope: z.string().check(z.describe('`platform`, `project/<id>`, `project/<id>/app/<id>` or `…/env/<name>`.')),
+  ...freezeFields,
+  window: freezeWindow,
+  allow_rollbacks: z.boolean(),
+  active: z.nullable(interval).check(z.describe('The interval in force now (overlapping recurrences merged).')),
+  next: z.nullable(interval).check(z.describe('The next interval to start.')),
+  ...stamped,
 });

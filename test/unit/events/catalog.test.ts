@@ -56,12 +56,13 @@ describe('chat lines', () => {
     for (const type of CHANGE_EVENT_TYPES) expect(chatLines[type], type).not.toBeUndefined();
   });
 
-  it('announce every deployment and approval event, failed builds and runs, and no catalog, IAM or other build or pipeline change', () => {
+  it('announce every deployment and approval event, failed builds and runs, freezes starting, ending and overridden, and no catalog, IAM or other build, pipeline or freeze change', () => {
     for (const type of CHANGE_EVENT_TYPES) {
       const announced =
         ['slipway.deployments', 'slipway.approvals'].includes(CHANGE_EVENTS[type].source) ||
         type === 'Pipeline Run Failed' ||
-        type === 'Build Failed';
+        type === 'Build Failed' ||
+        ['Freeze Started', 'Freeze Ended', 'Freeze Overridden'].includes(type);
       expect(renderMessage(received(type)) === undefined ? 'silent' : 'announced', type).toBe(
         announced ? 'announced' : 'silent',
       );
