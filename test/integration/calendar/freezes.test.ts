@@ -284,3 +284,19 @@ describe('freeze-watch', () => {
     await chatSaying(`Freeze ended: ${window.name}`);
   });
 });
+
+describe('a platform freeze', () => {
+  it('is managed by platform admins only, and every bound user sees it', async () => {
+    const later = { kind: 'one_off', starts_at: minutes(600), ends_at: minutes(660) };
+    const body = { scope: 'platform', name: 'Platform maintenance', window: later };
+    expect((await projectAdmin.post('/api/v1/freezes', body)).status).toBe(403);
+    const created = await scene.admin.post('/api/v1/freezes', body);
+    expect(created.status, created.text).toBe(201);
+    expect(created.body.scope).toBe('platform');
+    const read = await scene.developer.get(`/api/v1/freezes/${created.body.id}`);
+    expect(read.status, read.text).toBe(200);
+    const listed = (await scene.developer.get('/api/v1/freezes?limit=100')).body.items.map((f: { id: string }) => f.id);
+    expect(listed).toContain(created.body.id);
+    expect((await maintainer.delete(`/api/v1/freezes/${created.body.id}`, { 'if-match': '"v1"' })).status).toBe(403);
+  });
+});
