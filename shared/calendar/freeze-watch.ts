@@ -1,9 +1,10 @@
 /**
  * Tells freezes starting and ending. Nothing depends on it (the freeze check computes freezes from
  * their windows at check time, ADR 25): it only turns the calendar into `Freeze Started` and
- * `Freeze Ended` events, for chat and audit. Each tick (every minute) compares the windows in force
+ * `Freeze Ended` events, for chat and audit. Each tick (every minute) compares the freezes in force
  * now with the ones its cursor has told as started, and commits the events with the new cursor,
- * conditioned on the cursor it read: each window is told once, even when two ticks overlap.
+ * conditioned on the cursor it read: each stretch of freeze is told once, even when two ticks
+ * overlap, and back-to-back or overlapping windows are one stretch (deploys never opened between).
  */
 import { projectOf } from '../auth/scope.ts';
 import { type FreezeRule, type Interval, intervalAt } from '../domain/freeze.ts';
@@ -41,10 +42,18 @@ export async function watchFreezes(now = new Date()): Promise<WatchOutcome> {
 
   const events: Write[] = [];
   const outcome: WatchOutcome = { started: [], ended: [] };
-  // Ends first: a freeze whose window moved on is told ended, then started again.
+  let moved = false;
   for (const [id, window] of Object.entries(told)) {
     if (events.length >= MAX_EVENTS_PER_TICK) break;
-    if (inForce.get(id)?.starts_at === window.starts_at) continue;
+    // Still frozen, whatever interval now holds it (overlapping recurrences chain on): only its end moves.
+    const current = inForce.get(id);
+    if (current) {
+      if (current.ends_at !== window.ends_at) {
+        told[id] = { ...window, ends_at: current.ends_at };
+        moved = true;
+      }
+      continue;
+    }
     events.push(intervalEvent('Freeze Ended', id, window));
     outcome.ended.push(id);
     delete told[id];
@@ -56,7 +65,7 @@ export async function watchFreezes(now = new Date()): Promise<WatchOutcome> {
     outcome.started.push(id);
     told[id] = window;
   }
-  if (events.length === 0) return outcome;
+  if (events.length === 0 && !moved) return outcome;
 
   const version = (cursor?.version as number | undefined) ?? 0;
   await commit([

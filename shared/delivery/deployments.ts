@@ -176,7 +176,7 @@ async function launch(
       project_id: view.project_id,
       data: eventData(view),
     }),
-    ...(freeze.override && freeze.met ? [overridden(view, freeze.override, freeze.met)] : []),
+    ...(freeze.override && freeze.met ? [overridden(caller, view, freeze.override, freeze.met)] : []),
     ...alsoCommit(view),
   ]);
   quota.chargedAfter(counter);

@@ -11,9 +11,10 @@ import { envScope, projectOf } from '../auth/scope.ts';
 import type { FreezeOverride } from '../domain/deployment.ts';
 import { type ActiveFreeze, activeFreeze, type FreezeRule, frozen } from '../domain/freeze.ts';
 import { forbidden } from '../errors.ts';
-import { recordChange } from '../events/outbox.ts';
+import { type Actor, recordChange } from '../events/outbox.ts';
 import type { Item, Write } from '../store/table.ts';
 import type { DeploymentView, FreezeOverrideRecord } from './model.ts';
+import { actorOf } from './progress.ts';
 
 const rulesOf = (item: Item | undefined) => (item?.rules ?? []) as FreezeRule[];
 
@@ -50,7 +51,7 @@ export class Frozen extends Error {
  * fails (`Frozen`); with one, going past a freeze it did not name when asked for is told as an
  * override now (the writes to commit with the step's move).
  */
-export function checkFreezeBeforeApply(deployment: DeploymentView, rules: Item | undefined): Write[] {
+export function checkFreezeBeforeApply(deployment: Item & DeploymentView, rules: Item | undefined): Write[] {
   const scope = envScope(deployment.project_id, deployment.app_id, deployment.env);
   const met = activeFreeze(rulesOf(rules), scope, deployment.kind, new Date());
   if (!met) return [];
@@ -60,36 +61,33 @@ export function checkFreezeBeforeApply(deployment: DeploymentView, rules: Item |
       `frozen: ${met.name} (${met.scope}) began while the deployment waited and lasts until ${met.ends_at}; nothing was applied. Ask again after it, or with override_freeze.`,
     );
   }
-  return override.freeze?.id === met.freeze_id
-    ? []
-    : [overridden(deployment, { ...override, freeze: freezeRef(met) }, met)];
+  if (override.freeze?.id === met.freeze_id) return [];
+  return [overridden(actorOf(deployment), deployment, { ...override, freeze: freezeRef(met) }, met)];
 }
 
-/** The `Freeze Overridden` event of a deployment going past `met`. */
+/** The `Freeze Overridden` event of a deployment going past `met` (the caller's when asked, its requester's at the apply). */
 export function overridden(
+  actor: Actor,
   deployment: Pick<DeploymentView, 'id' | 'kind' | 'project_id' | 'app_name' | 'env' | 'image' | 'status_url'>,
   override: FreezeOverrideRecord,
   met: ActiveFreeze,
 ): Write {
-  return recordChange(
-    { sub: override.by },
-    {
-      type: 'Freeze Overridden',
-      subject: `freeze/${met.freeze_id}`,
-      project_id: projectOf(met.scope) ?? deployment.project_id,
-      data: {
-        action: deployment.kind,
-        freeze: { id: met.freeze_id, name: met.name, scope: met.scope, ends_at: met.ends_at },
-        by: override.by,
-        reason: override.reason,
-        deployment_id: deployment.id,
-        app_name: deployment.app_name,
-        env: deployment.env,
-        image: deployment.image,
-        url: deployment.status_url,
-      },
+  return recordChange(actor, {
+    type: 'Freeze Overridden',
+    subject: `freeze/${met.freeze_id}`,
+    project_id: projectOf(met.scope) ?? deployment.project_id,
+    data: {
+      action: deployment.kind,
+      freeze: { id: met.freeze_id, name: met.name, scope: met.scope, ends_at: met.ends_at },
+      by: override.by,
+      reason: override.reason,
+      deployment_id: deployment.id,
+      app_name: deployment.app_name,
+      env: deployment.env,
+      image: deployment.image,
+      url: deployment.status_url,
     },
-  );
+  });
 }
 
 const freezeRef = (met: ActiveFreeze) => ({ id: met.freeze_id, name: met.name, ends_at: met.ends_at });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { watchFreezes } from '../../../shared/calendar/freeze-watch.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, client, eventually } from '../client.ts';
 import { deploy, type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
@@ -298,5 +299,25 @@ describe('a platform freeze', () => {
     const listed = (await scene.developer.get('/api/v1/freezes?limit=100')).body.items.map((f: { id: string }) => f.id);
     expect(listed).toContain(created.body.id);
     expect((await maintainer.delete(`/api/v1/freezes/${created.body.id}`, { 'if-match': '"v1"' })).status).toBe(403);
+  });
+});
+
+describe('freeze-watch on overlapping recurrences', () => {
+  it('tells a freeze that never opens once, though the interval holding it changes', async () => {
+    const env = await freshEnv();
+    // Every 5 minutes for 10: always frozen, by a new interval every 5 minutes.
+    const always = { kind: 'recurring', cron: '*/5 * * * *', timezone: 'UTC', duration_minutes: 10 };
+    const window = await freeze(scene.admin, env, { name: `Always ${process.pid}`, window: always });
+    const t0 = Date.now();
+    const at = (minutesLater: number) => watchFreezes(new Date(t0 + minutesLater * 60_000));
+    expect((await at(0)).started).toContain(window.id);
+    for (const later of [6, 12]) {
+      const tick = await at(later);
+      expect(tick.started).not.toContain(window.id);
+      expect(tick.ended).not.toContain(window.id);
+    }
+    const lifted = await scene.admin.delete(`/api/v1/freezes/${window.id}`, { 'if-match': '"v1"' });
+    expect(lifted.status).toBe(204);
+    expect((await at(13)).ended).toContain(window.id);
   });
 });
