@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
- * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
+ * delivery orchestration (deploy/rollback time, state transitions), the freeze check on a deploy, pipeline runs (build end to
  * first deploy, transitions), Git webhook deliveries (to 202, to a started run) and audit checkpoint cost.
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
@@ -15,6 +15,7 @@ import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
+import { freezeCheckMarkdown, measureFreezeCheck } from './freezes.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
@@ -68,6 +69,7 @@ const cloud = await startLocalCloud({
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
+let freezeCheck: Awaited<ReturnType<typeof measureFreezeCheck>>;
 let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
@@ -87,6 +89,10 @@ try {
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
   delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
+
+  progress('the freeze check on a deploy request (120 deploys, 0 to 250 freezes; real waits)');
+  freezeCheck = await measureFreezeCheck(cloud);
+  print(freezeCheckMarkdown(freezeCheck));
 
   progress('builds (9 builds, real waits; a 5 MiB stored log streamed)');
   builds = await measureBuilds(cloud);
@@ -121,6 +127,7 @@ writeFileSync(
       overhead,
       throughput,
       delivery,
+      freezeCheck,
       builds,
       pipelines,
       hooks,
