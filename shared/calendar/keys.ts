@@ -23,6 +23,9 @@ export const calendarIndexes = {
   schedulesOfApp: (appId: string) => `APP_SCHEDULES#${appId}`,
   /** GSI2: the schedules of a project; sort key the schedule id. */
   schedulesOfProject: (projectId: string) => `PROJECT_SCHEDULES#${projectId}`,
-  /** GSI1: freezes by scope; sort key `<scope path>#<freeze id>`, so a scope's freezes are a prefix. */
+  /**
+   * GSI1: freezes by scope; sort key `<scope path>/#<freeze id>`, so a scope's freezes and those
+   * inside it are the prefix `<scope path>/` (without the slash, `…/env/prod` would also match `…/env/prod2`).
+   */
   freezes: 'KIND#freeze',
 };
