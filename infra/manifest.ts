@@ -33,7 +33,9 @@ export type FunctionName =
   | 'hook-dispatcher'
   | 'metrics'
   | 'schedules'
-  | 'schedule-fire';
+  | 'schedule-fire'
+  | 'freezes'
+  | 'freeze-watch';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -405,6 +407,24 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'scheduler',
     capabilities: ['start-workflows'],
   },
+  {
+    name: 'freezes',
+    entry: 'functions/freezes/handler.ts',
+    description: 'Freeze windows API: create, list, read, change, delete',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['sign-cursors'],
+  },
+  {
+    name: 'freeze-watch',
+    entry: 'functions/freeze-watch/handler.ts',
+    description: 'Tells freezes starting and ending (Freeze Started, Freeze Ended), once per window',
+    memoryMb: 256,
+    timeoutSeconds: 30,
+    tableAccess: 'readwrite',
+    trigger: 'bus',
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -515,6 +535,11 @@ export const routes: readonly RouteSpec[] = [
   r('PATCH', '/schedules/{id}', 'schedules'),
   r('DELETE', '/schedules/{id}', 'schedules'),
   r('GET', '/schedules/{id}/fires', 'schedules'),
+  r('GET', '/freezes', 'freezes'),
+  r('POST', '/freezes', 'freezes'),
+  r('GET', '/freezes/{id}', 'freezes'),
+  r('PATCH', '/freezes/{id}', 'freezes'),
+  r('DELETE', '/freezes/{id}', 'freezes'),
 ];
 
 /** The platform's EventBridge bus. */
@@ -624,6 +649,14 @@ export const schedules: readonly ScheduleSpec[] = [
     target: 'audit-checkpointer',
     // A missed tick is made up by the next one: no point retrying it for long.
     retry: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 300 },
+  },
+  {
+    name: 'freeze-watch',
+    description: 'Freezes starting and ending: their events, once per window (the check itself needs no timer)',
+    everyMinutes: 1,
+    target: 'freeze-watch',
+    // The next tick tells what this one missed: a retry older than a minute only races it.
+    retry: { maximumRetryAttempts: 1, maximumEventAgeSeconds: 60 },
   },
 ];
 

@@ -46,6 +46,12 @@ export const PERMISSIONS = [
   'metrics.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
   'audit.checkpoint',
+  /** See freeze windows (those on the platform: anyone with a binding). */
+  'freeze.read',
+  /** Create, change and delete freezes on a scope (`platform`: on the platform). */
+  'freeze.manage',
+  /** Deploy through a freeze, or change or delete one in force (admins only; always audited). */
+  'freeze.override',
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -64,6 +70,7 @@ const viewer: Permission[] = [
   'webhook.read',
   'metrics.read',
   'schedule.read',
+  'freeze.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -86,6 +93,7 @@ const maintainer: Permission[] = [
   'webhook.manage',
   'iam.manage',
   'audit.read',
+  'freeze.manage',
 ];
 const approver: Permission[] = [...viewer, 'approval.decide'];
 const admin: Permission[] = [...PERMISSIONS];
@@ -107,7 +115,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments, pipelines, Git webhooks and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines, Git webhooks, freezes and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

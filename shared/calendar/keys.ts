@@ -14,6 +14,8 @@ export const calendarKeys = {
   freeze: (id: string): Key => ({ PK: `FREEZE#${id}`, SK: 'FREEZE' }),
   /** Every freeze that is not over, as `FreezeRule`s (shared/domain/freeze.ts). */
   freezeRules: (): Key => ({ PK: 'FREEZES', SK: 'RULES' }),
+  /** freeze-watch's cursor: the windows it has told as started and not yet as ended. */
+  freezeWatch: (): Key => ({ PK: 'FREEZES', SK: 'WATCH' }),
 };
 
 export const calendarIndexes = {
@@ -21,6 +23,9 @@ export const calendarIndexes = {
   schedulesOfApp: (appId: string) => `APP_SCHEDULES#${appId}`,
   /** GSI2: the schedules of a project; sort key the schedule id. */
   schedulesOfProject: (projectId: string) => `PROJECT_SCHEDULES#${projectId}`,
-  /** GSI1: freezes by scope; sort key `<scope path>#<freeze id>`, so a scope's freezes are a prefix. */
+  /**
+   * GSI1: freezes by scope; sort key `<scope path>/#<freeze id>`, so a scope's freezes and those
+   * inside it are the prefix `<scope path>/` (without the slash, `…/env/prod` would also match `…/env/prod2`).
+   */
   freezes: 'KIND#freeze',
 };

@@ -4,12 +4,14 @@
  * environment lock. Cluster errors keep their names (ClusterUnreachable, ClusterThrottled,
  * ClusterRejected) for the state machine's Retry and Catch.
  */
+import { calendarKeys } from '../calendar/keys.ts';
 import { applyWorkload, type ClusterTarget, readRollout } from '../k8s/cluster-client.ts';
 import { renderDeployment } from '../k8s/workload.ts';
 import { ID_PATTERN } from '../store/ids.ts';
 import { keys } from '../store/keys.ts';
 import { getMany, type Item } from '../store/table.ts';
 import { renew } from './environment-lock.ts';
+import { checkFreezeBeforeApply } from './freeze-check.ts';
 import { deliveryKeys } from './keys.ts';
 import { type DeploymentView, eventNoun } from './model.ts';
 import { advance, advanceBeforeActing, DeploymentNotFound } from './progress.ts';
@@ -24,7 +26,9 @@ export async function applyRollout(
   deployment: Deployment,
   restore: boolean,
 ): Promise<{ generation: number; startedAt: string }> {
-  const { app, env, cluster, current } = await placementOf(deployment);
+  const { app, env, cluster, current, rules } = await placementOf(deployment, !restore);
+  // Restoring the last good release is the safe move, frozen or not.
+  const overriding = restore ? [] : checkFreezeBeforeApply(deployment, rules);
   const restoring = restore ? restoreTarget(deployment, current) : undefined;
   if (restore && !restoring) throw new DeploymentNotFound('No release to restore');
   const workload = workloadOf(
@@ -41,6 +45,7 @@ export async function applyRollout(
     ? deployment
     : await advanceBeforeActing(deployment, {
         step: { state: 'applying', detail: `${workload.image} to ${env.namespace}` },
+        also: overriding,
       });
   const applied = await applyWorkload(cluster, renderDeployment(workload), (earlier) =>
     isDeploymentOf(earlier, deployment),
@@ -76,17 +81,21 @@ export async function checkRollout(deployment: Deployment, generation: number, s
   return rolloutVerdict(status, startedAt, deployment.progress_deadline_seconds);
 }
 
-/** The deployment's app, environment and cluster, and the environment's current release. */
-async function placementOf(deployment: Deployment) {
-  const [app, env, head] = await getMany([
+/**
+ * The deployment's app, environment and cluster, the environment's current release and, for the
+ * check before an apply, the freeze rules (in the same BatchGetItem; rollout checks skip them).
+ */
+async function placementOf(deployment: Deployment, withFreezes = false) {
+  const [app, env, head, rules] = await getMany([
     keys.app(deployment.app_id),
     keys.env(deployment.app_id, deployment.env),
     deliveryKeys.releaseHead(deployment.app_id, deployment.env),
+    ...(withFreezes ? [calendarKeys.freezeRules()] : []),
   ]);
   if (!app || !env) throw new DeploymentNotFound(`The application or environment of ${deployment.id} no longer exists`);
   const [cluster] = await getMany([keys.cluster(env.cluster_id)]);
   if (!cluster) throw new DeploymentNotFound(`Cluster ${env.cluster_id} no longer exists`);
-  return { app, env, cluster: cluster as ClusterTarget, current: head?.current as Release | undefined };
+  return { app, env, cluster: cluster as ClusterTarget, current: head?.current as Release | undefined, rules };
 }
 
 /** A Deployment an earlier Slipway applied is this environment's if the deployment it names was (ADR 12). */

@@ -6,8 +6,10 @@
 import type { Caller } from '../auth/caller.ts';
 import { signInAndRead } from '../auth/principal.ts';
 import { appScope, envScope } from '../auth/scope.ts';
-import type { DeployRequest, NewRollback } from '../domain/deployment.ts';
+import { calendarKeys } from '../calendar/keys.ts';
+import type { DeployRequest, FreezeOverride, NewRollback } from '../domain/deployment.ts';
 import { inferTier } from '../domain/environment.ts';
+import type { ActiveFreeze } from '../domain/freeze.ts';
 import { conflict, invalid, notFound, unprocessable } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
 import { deploysPerEnvironment, type Meter, type Metering } from '../quotas/meter.ts';
@@ -18,8 +20,17 @@ import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
+import { checkFreezeAtRequest, overridden } from './freeze-check.ts';
 import { deliveryIndexes, deliveryKeys } from './keys.ts';
-import { type DeploymentOrigin, type DeploymentView, eventData, eventNoun, FINAL_STATES, statusUrl } from './model.ts';
+import {
+  type DeploymentOrigin,
+  type DeploymentView,
+  eventData,
+  eventNoun,
+  FINAL_STATES,
+  type FreezeOverrideRecord,
+  statusUrl,
+} from './model.ts';
 import { advance } from './progress.ts';
 import { rollbackTarget } from './releases.ts';
 import { deploymentQueued } from './telemetry.ts';
@@ -41,7 +52,7 @@ export async function requestDeployment(
   metering: Metering,
   { runId, origin }: LaunchOptions = {},
 ): Promise<DeploymentView> {
-  const target = await readTarget(caller, appId, input.env, 'deployment.create', metering);
+  const target = await readTarget(caller, appId, input.env, 'deploy', metering, input.override_freeze);
   const current = target.head?.current as Item | undefined;
   return launch(caller, 'deploy', target, alsoCommit, {
     ...(runId ? { run_id: runId } : {}),
@@ -63,7 +74,7 @@ export async function requestRollback(
   metering: Metering,
   { origin }: LaunchOptions = {},
 ): Promise<DeploymentView> {
-  const target = await readTarget(caller, input.app_id, input.env, 'rollback.create', metering);
+  const target = await readTarget(caller, input.app_id, input.env, 'rollback', metering, input.override_freeze);
   const release = await rollbackTarget(input.app_id, input.env, target.head, input.target_revision);
   return launch(caller, 'rollback', target, alsoCommit, {
     ...(origin ? { origin } : {}),
@@ -89,14 +100,18 @@ interface Target {
   /** The environment's deploy quota, and its counter as read with the rest (no extra round trip). */
   quota: Meter;
   counter: Item | undefined;
+  /** `override_freeze` as recorded, and the freeze in force it goes past. */
+  freeze: { override?: FreezeOverrideRecord; met?: ActiveFreeze };
 }
 
+/** Everything a deploy or rollback reads, in one BatchGetItem: grants, app, env, release head, quota counter, freeze rules. */
 async function readTarget(
   caller: Caller,
   appId: string,
   envName: string,
-  permission: 'deployment.create' | 'rollback.create',
+  kind: 'deploy' | 'rollback',
   metering: Metering,
+  override: FreezeOverride | undefined,
 ): Promise<Target> {
   const quota = metering(deploysPerEnvironment, `${appId}#${envName}`);
   const { access, items } = await signInAndRead(caller, [
@@ -104,18 +119,21 @@ async function readTarget(
     keys.env(appId, envName),
     deliveryKeys.releaseHead(appId, envName),
     quota.key,
+    calendarKeys.freezeRules(),
   ]);
-  const [app, env, head, counter] = items;
+  const [app, env, head, counter, rules] = items;
   if (!app) throw notFound('Application');
-  access.require(permission, envScope(app.project_id as string, appId, envName), 'app.read', 'Application');
+  const scope = envScope(app.project_id as string, appId, envName);
+  access.require(kind === 'deploy' ? 'deployment.create' : 'rollback.create', scope, 'app.read', 'Application');
   if (!env) throw notFound('Environment');
-  return { app, env, head, quota, counter };
+  const freeze = checkFreezeAtRequest(caller, access, scope, kind, rules, override);
+  return { app, env, head, quota, counter, freeze };
 }
 
 async function launch(
   caller: Caller,
   kind: 'deploy' | 'rollback',
-  { app, env, quota, counter }: Target,
+  { app, env, quota, counter, freeze }: Target,
   alsoCommit: AlsoCommit<DeploymentView>,
   spec: Record<string, unknown>,
 ): Promise<DeploymentView> {
@@ -133,6 +151,7 @@ async function launch(
     // An environment stored before tiers existed has the tier its name suggests (as its view shows).
     tier: (env.tier as string | undefined) ?? inferTier(envName),
     ...(spec as Pick<DeploymentView, 'image' | 'replicas' | 'strategy' | 'progress_deadline_seconds'>),
+    ...(freeze.override ? { freeze_override: freeze.override } : {}),
     state: 'queued',
     steps: [{ state: 'queued', at: now, actor: caller.sub }],
     requested_by: caller.sub,
@@ -161,6 +180,7 @@ async function launch(
       project_id: view.project_id,
       data: eventData(view),
     }),
+    ...(freeze.override && freeze.met ? [overridden(caller, view, freeze.override, freeze.met)] : []),
     ...alsoCommit(view),
   ]);
   quota.chargedAfter(counter);

@@ -46,6 +46,8 @@ export interface DeploymentView {
   origin?: DeploymentOrigin;
   /** The commit shipped, when known (the request's, or the pipeline run's): the DORA lead time starts there. */
   commit?: DeployedCommit;
+  /** Asked for with `override_freeze` by a holder of freeze.override: why, who, and the freeze in force then (if any). */
+  freeze_override?: FreezeOverrideRecord;
   created_at: string;
   updated_at: string;
   finished_at?: string;
@@ -54,6 +56,13 @@ export interface DeploymentView {
 export type DeploymentOrigin =
   | { kind: 'schedule'; schedule_id: string; fire_time: string }
   | { kind: 'promotion'; from_env: string; from_revision: number };
+
+export interface FreezeOverrideRecord {
+  reason: string;
+  by: string;
+  /** The freeze it went past when asked for; absent when none was in force yet (it still covers one met later). */
+  freeze?: { id: string; name: string; ends_at: string };
+}
 
 const API = '/api/v1';
 export const statusUrl = (id: string) => `${API}/deployments/${id}/status`;
@@ -76,6 +85,7 @@ export const eventData = (
   ...(d.revision ? { revision: d.revision } : {}),
   ...(d.target_revision ? { target_revision: d.target_revision } : {}),
   ...(d.reason ? { reason: d.reason } : {}),
+  ...(d.freeze_override ? { freeze_override: d.freeze_override } : {}),
   url: statusUrl(d.id),
 });
 

@@ -6,8 +6,9 @@
  */
 import * as z from 'zod/mini';
 import { covers, type ScopePath } from '../auth/scope.ts';
+import { Conflict } from '../errors.ts';
 import { type CronRecurrence, cronExpression, instant, lastFireAtOrBefore, nextFires, timeZone } from './calendar.ts';
-import { description, displayName } from './fields.ts';
+import { description, displayName, dnsLabel, resourceId } from './fields.ts';
 
 /** A freeze may last at most 30 days: longer is a decommission, not a freeze. */
 export const MAX_FREEZE_MINUTES = 30 * 24 * 60;
@@ -137,3 +138,45 @@ export function nextFreeze(rules: readonly FreezeRule[], target: ScopePath, afte
   }
   return found;
 }
+
+/** Where a freeze applies: the platform, or a project, an app, or one environment of an app. */
+export const freezeScope = z.union([
+  z.literal('platform'),
+  z.strictObject({
+    project_id: z.optional(resourceId('prj')),
+    app_id: z.optional(resourceId('app')),
+    env: z.optional(dnsLabel),
+  }),
+]);
+export type FreezeScope = z.infer<typeof freezeScope>;
+
+/** `POST /freezes` */
+export const newFreeze = z.strictObject({ scope: freezeScope, ...freezeFields });
+/** What a PATCH may change (a merge patch of these; the scope stays). */
+export const freezeChanges = z.strictObject(freezeFields);
+export type NewFreeze = z.infer<typeof newFreeze>;
+export type FreezeChanges = z.infer<typeof freezeChanges>;
+
+/** A freeze as the API shows it: its window, and the interval in force now and the next one (computed at read). */
+export interface FreezeView {
+  id: string;
+  scope: ScopePath;
+  name: string;
+  description?: string;
+  window: FreezeWindow;
+  allow_rollbacks: boolean;
+  active: Interval | null;
+  next: Interval | null;
+  version: number;
+  created_at: string;
+  updated_at: string;
+  created_by: string;
+}
+
+/** 409 `frozen`: the deploy meets a freeze in force; it names the freeze and when deploying opens again. */
+export const frozen = (freeze: ActiveFreeze) =>
+  new Conflict(
+    'frozen',
+    `${freeze.name} (${freeze.scope}) freezes this environment until ${freeze.ends_at}: deploy after that, or override it with a reason if you hold freeze.override.`,
+    { freeze: { id: freeze.freeze_id, name: freeze.name, ends_at: freeze.ends_at } },
+  );

@@ -3,6 +3,7 @@ import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import type { EnvView } from '../domain/environment.ts';
+import type { FreezeView } from '../domain/freeze.ts';
 import type { BindingView, MemberView, TeamView, UserView } from '../domain/identity.ts';
 import type { PipelineView } from '../domain/pipeline.ts';
 import type { ProjectView } from '../domain/project.ts';
@@ -81,6 +82,33 @@ type FireEventData = FireView & {
   /** The deployment's status page (fired), or the schedule's fire history (failed, missed). */
   url: string;
 };
+
+/** Data of `Freeze Started` and `Freeze Ended`: which freeze, where, and the interval that opened or closed. */
+interface FreezeIntervalData {
+  freeze_id: string;
+  name: string;
+  scope: string;
+  starts_at: string;
+  ends_at: string;
+  allow_rollbacks: boolean;
+}
+
+/**
+ * Data of `Freeze Overridden`: someone went past a freeze in force, with `freeze.override`. Either
+ * a deployment went ahead (`deploy`, `rollback`: the deployment's fields, and the reason given), or
+ * the freeze itself was changed or deleted while in force (`update`, `delete`).
+ */
+interface FreezeOverriddenData {
+  action: 'deploy' | 'rollback' | 'update' | 'delete';
+  freeze: { id: string; name: string; scope: string; ends_at: string };
+  by: string;
+  reason?: string;
+  deployment_id?: string;
+  app_name?: string;
+  env?: string;
+  image?: string;
+  url?: string;
+}
 
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
@@ -177,6 +205,13 @@ export const CHANGE_EVENTS = {
   'Schedule Fired': calendar<FireEventData>(),
   /** A fire made no deployment: its owner may no longer act, the environment is frozen, or it came too late (missed). */
   'Schedule Failed': calendar<FireEventData>(),
+  'Freeze Created': calendar<FreezeView>(),
+  'Freeze Updated': calendar<Updated<FreezeView>>(),
+  'Freeze Deleted': calendar<Deleted & { scope: string }>(),
+  /** Told once per window by freeze-watch, within a minute of the instant. */
+  'Freeze Started': calendar<FreezeIntervalData>(),
+  'Freeze Ended': calendar<FreezeIntervalData>(),
+  'Freeze Overridden': calendar<FreezeOverriddenData>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

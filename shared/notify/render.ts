@@ -20,6 +20,8 @@ interface Deploy {
   reason?: string;
   actor: string;
   url?: string;
+  /** A deployment that went ahead during a freeze: said in every message about it. */
+  override?: string;
 }
 
 /** What one event type says: a title, a sentence, and its severity. */
@@ -152,6 +154,13 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Schedule Created': null,
   'Schedule Updated': null,
   'Schedule Deleted': null,
+  // Freezes opening and closing, and every override, are what a channel must hear; edits are audit's.
+  'Freeze Created': null,
+  'Freeze Updated': null,
+  'Freeze Deleted': null,
+  'Freeze Started': freezeInterval,
+  'Freeze Ended': freezeInterval,
+  'Freeze Overridden': freezeOverridden,
 };
 
 /** Sources whose unknown event types still get a generic line (new workflow steps should not go silent). */
@@ -176,7 +185,7 @@ function genericMessage(event: ReceivedChangeEvent, data: Data): ChatMessage {
 }
 
 function deploymentMessage(event: ReceivedChangeEvent, d: Deploy, wording: Wording): ChatMessage {
-  const text = [wording.text(d), d.reason ? `Reason: ${d.reason}` : undefined].filter(Boolean).join('\n');
+  const text = [wording.text(d), d.reason ? `Reason: ${d.reason}` : undefined, d.override].filter(Boolean).join('\n');
   return {
     title: wording.title(d),
     text,
@@ -290,8 +299,62 @@ function scheduleFailed(event: ReceivedChangeEvent, data: Data): ChatMessage {
   };
 }
 
+function freezeInterval(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const name = text(data.name) ?? 'A freeze';
+  const scope = text(data.scope) ?? 'the platform';
+  const started = event.type === 'Freeze Started';
+  const ends = instant(data.ends_at);
+  return {
+    title: started ? `Freeze started: ${name}` : `Freeze ended: ${name}`,
+    text: started
+      ? `Deploys to ${scope} are frozen${ends ? ` until ${ends}` : ''}.${data.allow_rollbacks === false ? ' Rollbacks too.' : ' Rollbacks are allowed.'}`
+      : `Deploys to ${scope} are open again.`,
+    severity: started ? 'warning' : 'success',
+    fields: present([
+      ['Scope', scope],
+      ['Ends', started ? ends : undefined],
+    ]),
+    footer: footer(event),
+  };
+}
+
+function freezeOverridden(event: ReceivedChangeEvent, data: Data): ChatMessage {
+  const freeze: Data = isObject(data.freeze) ? data.freeze : {};
+  const name = text(freeze.name) ?? 'a freeze';
+  const by = text(data.by) ?? line(event.actor);
+  const reason = text(data.reason);
+  const deploying = data.action === 'deploy' || data.action === 'rollback';
+  const what = deploying
+    ? `${data.action === 'rollback' ? 'rolls back' : 'deploys'} ${text(data.image) ? code(text(data.image) as string) : 'an image'} to ${text(data.app_name) ?? 'an app'} in ${text(data.env) ?? 'an environment'}`
+    : `${data.action === 'delete' ? 'deleted' : 'changed'} the freeze while it is in force`;
+  const url = webUrl(data.url);
+  return {
+    title: `Freeze overridden: ${name}`,
+    text: [`${by} ${what}.`, reason ? `Reason: ${reason}` : undefined].filter(Boolean).join('\n'),
+    severity: 'warning',
+    fields: present([
+      ['Freeze', name],
+      ['Scope', text(freeze.scope)],
+      ['Freeze ends', instant(freeze.ends_at)],
+      ['By', by],
+    ]),
+    ...(url ? { link: { label: 'Open deployment', url } } : {}),
+    footer: footer(event),
+  };
+}
+
+/** `Freeze override: <reason> (past "<freeze>")` for a deployment that went ahead during one. */
+function overrideOf(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  const freeze: Data = isObject(value.freeze) ? value.freeze : {};
+  const reason = text(value.reason);
+  const name = text(freeze.name);
+  return `Freeze override${name ? ` past ${name}` : ''}${text(value.by) ? ` by ${text(value.by)}` : ''}${reason ? `: ${reason}` : ''}`;
+}
+
 function deployOf(event: ReceivedChangeEvent, data: Data): Deploy {
   return {
+    override: overrideOf(data.freeze_override),
     app: text(data.app_name) ?? text(data.app_id) ?? 'an app',
     env: text(data.env) ?? text(data.env_name) ?? 'an environment',
     image: text(data.image),

@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
- * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit checkpoint cost,
- * `GET /metrics/dora` over a year of 10,000 deployments and schedule fire accuracy (scheduled instant
- * → target invoked).
+ * delivery orchestration (deploy/rollback time, state transitions), the freeze check on a deploy, pipeline
+ * runs (build end to first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit
+ * checkpoint cost, `GET /metrics/dora` over a year of 10,000 deployments and schedule fire accuracy
+ * (scheduled instant → target invoked).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -18,6 +18,7 @@ import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { doraMarkdown, measureDora } from './dora.ts';
+import { freezeCheckMarkdown, measureFreezeCheck } from './freezes.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureMetricsOverhead, measureOverhead, metricsOverheadMarkdown, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
@@ -74,6 +75,7 @@ let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let metricsOverhead: Awaited<ReturnType<typeof measureMetricsOverhead>>;
 let throughput: Awaited<ReturnType<typeof measureThroughput>>;
 let delivery: Awaited<ReturnType<typeof measureDelivery>>;
+let freezeCheck: Awaited<ReturnType<typeof measureFreezeCheck>>;
 let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
@@ -97,6 +99,10 @@ try {
   progress('delivery orchestration (22 deploys, 12 rollbacks, an approval, an auto-rollback; real waits)');
   delivery = await measureDelivery(cloud);
   print(deliveryMarkdown(delivery));
+
+  progress('the freeze check on a deploy request (120 deploys, 0 to 250 freezes; real waits)');
+  freezeCheck = await measureFreezeCheck(cloud);
+  print(freezeCheckMarkdown(freezeCheck));
 
   progress('builds (9 builds, real waits; a 5 MiB stored log streamed)');
   builds = await measureBuilds(cloud);
@@ -139,6 +145,7 @@ writeFileSync(
       metricsOverhead,
       throughput,
       delivery,
+      freezeCheck,
       builds,
       pipelines,
       hooks,

@@ -220,7 +220,9 @@ describe('DeliveryStack', () => {
         const [ruleId, { Properties: props }] = one(
           ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.Description === schedule.description),
         );
-        expect(props.ScheduleExpression).toBe(`rate(${schedule.everyMinutes} minutes)`);
+        // EventBridge's own grammar: `rate(1 minute)`, `rate(5 minutes)`.
+        const unit = schedule.everyMinutes === 1 ? 'minute' : 'minutes';
+        expect(props.ScheduleExpression).toBe(`rate(${schedule.everyMinutes} ${unit})`);
         expect(props.EventBusName).toBeUndefined(); // scheduled rules live on the default bus
         expect(props.EventPattern).toBeUndefined();
         const target = expectTarget(props.Targets, schedule);

@@ -11,6 +11,7 @@ import { cronExpression, timeZone } from '../../domain/calendar.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
+import { oneOffWindow } from '../../domain/freeze.ts';
 import { buildArgs, glob, repoPath } from '../../domain/pipeline.ts';
 import { newSchedule, scheduleChanges } from '../../domain/schedule.ts';
 import { CURSOR_PATTERN, DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT } from '../../store/paging.ts';
@@ -73,6 +74,15 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 
 /** What a refine() checks has no JSON Schema form: say it here, for each refined schema. */
 const refinements = new Map<unknown, JsonSchema>([
+  [
+    cronExpression,
+    {
+      description:
+        'A standard 5-field cron (minute hour day-of-month month day-of-week; names, ranges, steps and lists), not AWS’s 6-field form. A refusal names the field.',
+    },
+  ],
+  [timeZone, { description: 'An IANA time zone, e.g. Europe/Berlin, America/New_York, UTC.' }],
+  [oneOffWindow, { description: '`ends_at` is after `starts_at`, at most 30 days later.' }],
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
   [

@@ -20,6 +20,7 @@ import {
 import { doraQuery } from '../../domain/dora.ts';
 import { envChanges, envTier, newEnv } from '../../domain/environment.ts';
 import { dnsLabel, resourceId } from '../../domain/fields.ts';
+import { freezeChanges, newFreeze } from '../../domain/freeze.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline, pipelineChanges } from '../../domain/pipeline.ts';
 import { newProject, projectChanges } from '../../domain/project.ts';
@@ -131,6 +132,11 @@ export const tags = [
     description:
       'A deploy, promotion or rollback of one environment, once at an instant or on a cron recurrence in a time zone (standard 5 fields: minute hour day-of-month month day-of-week; not AWS’s 6). Each fire acts as the schedule’s owner with their rights at that moment and goes through everything a deploy goes through (lock queue, approvals, freezes); a fire is made once per fire time.',
   },
+  {
+    name: 'Freezes',
+    description:
+      'Windows when a scope (the platform, a project, an app, one environment) takes no deploys: one-off (two instants) or recurring (a standard 5-field cron start in an IANA time zone, plus a duration; at most 30 days). Checked when a deploy is asked for and again just before it is applied: a deployment that waited into a freeze fails `frozen` (ADR 25). Rollbacks pass unless `allow_rollbacks` is false; `override_freeze: { reason }` with freeze.override (admins) goes ahead, and is told in audit and chat.',
+  },
 ] as const;
 
 export type Tag = (typeof tags)[number]['name'];
@@ -157,6 +163,7 @@ const pages = {
   deliveries: views.page(views.delivery),
   schedules: views.page(views.schedule),
   fires: views.page(views.fire),
+  freezes: views.page(views.freeze),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -237,6 +244,10 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   SchedulePage: pages.schedules,
   Fire: views.fire,
   FirePage: pages.fires,
+  NewFreeze: newFreeze,
+  FreezeChanges: freezeChanges,
+  Freeze: views.freeze,
+  FreezePage: pages.freezes,
   Health: views.health,
   Problem: views.problem,
   GatewayError: views.gatewayError,
@@ -261,6 +272,7 @@ const ids = {
   run: path('id', resourceId('run'), 'Run id.'),
   hook: path('hook_id', resourceId('hook'), 'Webhook endpoint id.'),
   schedule: path('id', resourceId('sch'), 'Schedule id.'),
+  freeze: path('id', resourceId('frz'), 'Freeze id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
 };
@@ -347,8 +359,14 @@ const definitionErrors = {
   413: 'The document is over the size limit.',
   422: 'A deploy stage names an environment the application does not have (`unknown-environment`).',
 };
+/** A freeze in force refuses deploys (and, unless it allows them, rollbacks) at request time. */
+const freezeErrors = {
+  400: '`override_freeze` without a `reason`.',
+  409: 'A freeze is in force (`frozen`): the problem names it and when it ends (`freeze: { id, name, ends_at }`). Send `override_freeze: { reason }` with freeze.override to go ahead.',
+};
 const deployErrors = {
-  403: 'Needs deployment.create on the environment.',
+  ...freezeErrors,
+  403: 'Needs deployment.create on the environment (and freeze.override with `override_freeze`).',
   404: 'The application or environment does not exist, or you cannot see it.',
   422: "The image is not from the application's image repository (`image-repository-mismatch`).",
 };
@@ -706,9 +724,10 @@ export const operations: readonly Operation[] = [
         'Puts back `target_revision`, by default the last successful release before the current one, through the rollback workflow.',
       ...start(newRollback),
       errors: {
-        403: 'Needs rollback.create on the environment.',
+        ...freezeErrors,
+        403: 'Needs rollback.create on the environment (and freeze.override with `override_freeze`).',
         404: 'The application, environment or `target_revision` does not exist, or you cannot see it.',
-        409: 'No earlier successful release (`no-rollback-target`), or `target_revision` did not succeed (`not-a-good-release`).',
+        409: 'No earlier successful release (`no-rollback-target`), `target_revision` did not succeed (`not-a-good-release`), or a freeze that disallows rollbacks is in force (`frozen`).',
       },
     }),
   ),
@@ -1146,6 +1165,57 @@ export const operations: readonly Operation[] = [
       parameters: [ids.schedule],
       paged: true,
       success: list(pages.fires),
+    }),
+  ),
+  ...section(
+    'Freezes',
+    op('GET /api/v1/freezes', 'listFreezes', 'List freezes', {
+      description:
+        'With `scope`, the freezes set on that scope or inside it; without it (or `platform`), every freeze you may read (platform freezes: anyone with a binding). A page across scopes may hold fewer items than `limit`: follow `next_cursor`.',
+      parameters: [
+        {
+          name: 'scope',
+          in: 'query',
+          schema: z.string().check(z.maxLength(200)),
+          description: '`platform`, `project/<id>`, `project/<id>/app/<id>` or `project/<id>/app/<id>/env/<name>`.',
+        },
+      ],
+      paged: true,
+      success: list(pages.freezes),
+      errors: { 400: 'Not a scope path.', 404: 'You cannot read freezes on that scope.' },
+    }),
+    op('POST /api/v1/freezes', 'createFreeze', 'Create a freeze', {
+      description:
+        '`scope` is `"platform"` or `{ project_id }`, `{ app_id }`, `{ app_id, env }`. A one-off window gives `starts_at` and `ends_at` (RFC 3339 with an offset); a recurring one a standard 5-field `cron` (AWS\'s 6-field form is not taken), an IANA `timezone` and `duration_minutes`. At most 30 days either way.',
+      ...create(newFreeze, views.freeze),
+      errors: {
+        400: 'Invalid window: end before start, over 30 days, an invalid cron (the field is named), an unknown time zone; or an empty scope.',
+        403: 'Needs freeze.manage on the scope (`platform`: on the platform).',
+        404: 'The project, application or environment does not exist, or you cannot see it.',
+        409: 'Another freeze changed at the same moment (`freezes-changed`): retry.',
+        422: 'Too many current freezes (`too-many-freezes`).',
+      },
+    }),
+    op('GET /api/v1/freezes/{id}', 'getFreeze', 'Get a freeze', {
+      parameters: [ids.freeze],
+      success: read(views.freeze),
+    }),
+    op('PATCH /api/v1/freezes/{id}', 'updateFreeze', 'Change a freeze', {
+      ...patch(freezeChanges, views.freeze),
+      description:
+        'RFC 7396 merge patch (`window` is replaced whole); the scope stays. While the freeze is in force, only a holder of freeze.override may change it, and that is told as `Freeze Overridden`.',
+      parameters: [ids.freeze],
+      errors: {
+        403: 'Needs freeze.manage on its scope, and freeze.override while it is in force.',
+        409: 'Another freeze changed at the same moment (`freezes-changed`): retry.',
+      },
+    }),
+    op('DELETE /api/v1/freezes/{id}', 'deleteFreeze', 'Delete a freeze', {
+      description:
+        'While it is in force, only a holder of freeze.override may delete it (told as `Freeze Overridden`).',
+      parameters: [ids.freeze],
+      ...remove,
+      errors: { 403: 'Needs freeze.manage on its scope, and freeze.override while it is in force.' },
     }),
   ),
 ];

@@ -12,6 +12,7 @@ import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domai
 import { INTERVALS } from '../../domain/dora.ts';
 import { envTier, newEnv, protection } from '../../domain/environment.ts';
 import { description, dnsLabel, resourceId } from '../../domain/fields.ts';
+import { freezeFields, freezeWindow } from '../../domain/freeze.ts';
 import { newBinding, newTeam, userId } from '../../domain/identity.ts';
 import { newPipeline } from '../../domain/pipeline.ts';
 import { newProject } from '../../domain/project.ts';
@@ -264,6 +265,15 @@ export const deployment = z.object({
     deployedCommit.check(
       z.describe('The commit shipped (the request’s or the run’s): where its DORA lead time starts.'),
     ),
+  ),
+  freeze_override: z.optional(
+    z
+      .object({
+        reason: z.string(),
+        by: userId,
+        freeze: z.optional(z.object({ id: resourceId('frz'), name: z.string(), ends_at: timestamp })),
+      })
+      .check(z.describe('Asked for with `override_freeze`: why, by whom, and the freeze it went past.')),
   ),
   version,
   created_at: timestamp,
@@ -595,4 +605,18 @@ export const schedule = z.object({
   version,
   created_at: timestamp,
   updated_at: timestamp,
+});
+
+const interval = z.object({ starts_at: timestamp, ends_at: timestamp });
+
+/** A freeze window on a scope, with the interval in force now and the next one. */
+export const freeze = z.object({
+  id: resourceId('frz'),
+  scope: z.string().check(z.describe('`platform`, `project/<id>`, `project/<id>/app/<id>` or `…/env/<name>`.')),
+  ...freezeFields,
+  window: freezeWindow,
+  allow_rollbacks: z.boolean(),
+  active: z.nullable(interval).check(z.describe('The interval in force now (overlapping recurrences merged).')),
+  next: z.nullable(interval).check(z.describe('The next interval to start.')),
+  ...stamped,
 });

@@ -40,6 +40,8 @@ async function everything() {
     admin.get(`/api/v1/apps/${fixture.app.id}/webhooks/${hook.id}/deliveries?limit=100`),
     // A refused schedule would be listed here.
     admin.get(`/api/v1/schedules?app_id=${fixture.app.id}&limit=100`),
+    // A refused freeze write would be listed here.
+    admin.get('/api/v1/freezes?limit=100'),
   ]);
   return replies.map((r) => r.text);
 }
@@ -55,7 +57,42 @@ beforeAll(async () => {
   build = await aBuild();
   pipeline = await create(admin, '/api/v1/pipelines', { app_id: fixture.app.id, name: 'release', stages: stages() });
   hook = await create(admin, `/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'github' });
+  laterFreeze = await create(admin, '/api/v1/freezes', newFreeze({}));
+  developer = await developerOfFixture();
 });
+
+/** A freeze of the fixture's prod environment, a year from now (its view stays the same all test long). */
+let laterFreeze: { id: string };
+const year = 365 * 24 * 3_600_000;
+const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+const later = { kind: 'one_off', starts_at: at(year), ends_at: at(year + 3_600_000) };
+/** A valid freeze of the fixture's prod environment, with `change` applied. */
+const newFreeze = (change: Record<string, unknown>) => ({
+  scope: { app_id: fixture.app.id, env: 'prod' },
+  name: 'Year end',
+  window: later,
+  ...change,
+});
+const recurring = (change: Record<string, unknown>) => ({
+  kind: 'recurring',
+  cron: '0 18 * * 5',
+  timezone: 'Europe/Berlin',
+  duration_minutes: 60,
+  ...change,
+});
+/** A developer of the fixture project: may deploy, may not override a freeze. */
+let developer: Client;
+async function developerOfFixture(): Promise<Client> {
+  const sub = unique('dev');
+  const api = client(cloud.url, await cloud.mintToken({ sub }));
+  await api.get('/api/v1/users/me');
+  await create(admin, '/api/v1/roles/bind', {
+    role: 'developer',
+    subject: { kind: 'user', id: sub },
+    scope: { kind: 'project', project_id: fixture.project.id },
+  });
+  return api;
+}
 
 /** A build of the other app, on the simulated cluster: what log requests are refused about. */
 let build: string;
@@ -314,6 +351,109 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       ['a deploy to an unknown environment', () => deploy({ env: 'nowhere' }), 404, 'not-found'],
       ['a deploy with a 1 s progress deadline', () => deploy({ progress_deadline_seconds: 1 }), 400, 'invalid-request'],
       ['a rollback to revision 0', () => rollback({ target_revision: 0 }), 400, 'invalid-request'],
+      ['a deploy overriding a freeze without a reason', () => deploy({ override_freeze: {} }), 400, 'invalid-request'],
+      [
+        'a deploy overriding a freeze with an empty reason',
+        () => deploy({ override_freeze: { reason: '' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a deploy overriding a freeze without freeze.override',
+        () =>
+          developer.post(`/api/v1/apps/${fixture.app.id}/deploy`, {
+            env: 'prod',
+            image: '1.0.0',
+            override_freeze: { reason: 'hotfix' },
+          }),
+        403,
+        'forbidden',
+      ],
+      [
+        'a rollback overriding a freeze without a reason',
+        () => rollback({ override_freeze: { because: 'x' } }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze whose window ends before it starts',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: { ...later, ends_at: at(year - 60_000) } })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze over 30 days',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: { ...later, ends_at: at(year + 31 * 86_400_000) } })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a recurring freeze over 30 days',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: recurring({ duration_minutes: 30 * 24 * 60 + 1 }) })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a recurring freeze with an invalid cron',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: recurring({ cron: '0 25 * * 5' }) })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a recurring freeze with AWS’s 6-field cron',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: recurring({ cron: '0 18 ? * FRI *' }) })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a recurring freeze in an unknown time zone',
+        () => admin.post('/api/v1/freezes', newFreeze({ window: recurring({ timezone: 'Mars/Olympus_Mons' }) })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze with an empty scope',
+        () => admin.post('/api/v1/freezes', newFreeze({ scope: {} })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze of an environment without its app',
+        () => admin.post('/api/v1/freezes', newFreeze({ scope: { env: 'prod' } })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze with an unknown field',
+        () => admin.post('/api/v1/freezes', newFreeze({ override: true })),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze of an unknown environment',
+        () => admin.post('/api/v1/freezes', newFreeze({ scope: { app_id: fixture.app.id, env: 'nowhere' } })),
+        404,
+        'not-found',
+      ],
+      [
+        'a freeze change whose window ends before it starts',
+        () =>
+          admin.patch(
+            `/api/v1/freezes/${laterFreeze.id}`,
+            { window: { ...later, ends_at: at(year - 60_000) } },
+            { 'if-match': '"v1"' },
+          ),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a freeze change of its scope',
+        () => admin.patch(`/api/v1/freezes/${laterFreeze.id}`, { scope: 'platform' }, { 'if-match': '"v1"' }),
+        400,
+        'invalid-request',
+      ],
+      ['a freeze list by a bad scope', () => admin.get('/api/v1/freezes?scope=project/../x'), 400, 'invalid-request'],
+      ['a malformed freeze id', () => admin.get('/api/v1/freezes/frz_..%2Fx'), 404, 'not-found'],
       ['a rollback to an unknown revision', () => rollback({ target_revision: 99 }), 404, 'not-found'],
       ['a promote from an environment with no release', () => promote({}), 422, 'nothing-to-promote'],
       ['a promote from and to the same environment', () => promote({ to: 'prod' }), 400, 'invalid-request'],

@@ -620,6 +620,43 @@ const cases: Record<string, RouteCase> = {
     success: 202,
     setup: async () => ({ path: `${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries/${hooks.push}/replay` }),
   },
+  // Freezes a year from now: none is in force, so the matrix's deploys pass and maintainers may edit them.
+  'GET /api/v1/freezes': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/freezes` }),
+  },
+  'POST /api/v1/freezes': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/freezes`, body: freezeOf({ project_id: P.project.id }) }),
+  },
+  'GET /api/v1/freezes/{id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/freezes/${freezes.shared}` }),
+  },
+  'PATCH /api/v1/freezes/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({
+      path: `${v1}/freezes/${freezes.shared}`,
+      body: { description: 'patched' },
+      headers: await etag(`${v1}/freezes/${freezes.shared}`),
+    }),
+  },
+  // Deleting ends a freeze: who may delete gets a fresh one; the others try the shared one.
+  'DELETE /api/v1/freezes/{id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async (persona) => {
+      const allowed = expected({ on: 'P', level: 'maintainer' }, persona, 204) === 204;
+      const id = allowed
+        ? (await create(admin, `${v1}/freezes`, freezeOf({ project_id: P.project.id }))).id
+        : freezes.shared;
+      return { path: `${v1}/freezes/${id}`, headers: await etag(`${v1}/freezes/${id}`) };
+    },
+  },
   // Public: the signature is the authentication, whoever else the caller is.
   'POST /api/v1/hooks/{provider}/{hook_id}': {
     need: { on: 'public' },
@@ -690,6 +727,28 @@ const scheduleBody = () => ({
  * Webhook fixtures on P's app: `shared` (rotated by the matrix) with one stored push to replay,
  * and `receiver`, whose secret the public route's cells sign with.
  */
+/** A freeze a year from now on `scope`. */
+const freezeOf = (scope: unknown) => {
+  const start = Date.now() + 365 * 24 * 3_600_000;
+  return {
+    scope,
+    name: unique('freeze'),
+    window: {
+      kind: 'one_off',
+      starts_at: new Date(start).toISOString(),
+      ends_at: new Date(start + 3_600_000).toISOString(),
+    },
+  };
+};
+/** P's project freeze, and freezes elsewhere for the lists to show or hide. */
+const freezes = { shared: '' };
+async function setUpFreezes() {
+  freezes.shared = (await create(admin, `${v1}/freezes`, freezeOf({ project_id: P.project.id }))).id;
+  await create(admin, `${v1}/freezes`, freezeOf({ app_id: P.app.id, env: 'prod' }));
+  await create(admin, `${v1}/freezes`, freezeOf({ project_id: Q.project.id }));
+  await create(admin, `${v1}/freezes`, freezeOf('platform'));
+}
+
 const hooks = { shared: '', push: '', receiver: { id: '', secret: '' } };
 const newHook = async () =>
   (await create(admin, `${v1}/apps/${P.app.id}/webhooks`, { provider: 'github' })) as { id: string; secret: string };
@@ -894,6 +953,7 @@ beforeAll(async () => {
   await setUpPipelines();
   await setUpHooks();
   schedules.shared = (await create(admin, `${v1}/schedules`, scheduleBody())).id;
+  await setUpFreezes();
 });
 afterAll(() => cloud?.stop());
 
@@ -1091,6 +1151,16 @@ const listCases: Record<string, ListCase> = {
     paths: async () => [`${v1}/schedules/${schedules.shared}/fires`],
     key: (i) => String(i.fire_time),
     readable: readsAt(() => `${v1}/schedules/${schedules.shared}`),
+  },
+  'GET /api/v1/freezes': {
+    paths: async () => [
+      `${v1}/freezes`,
+      `${v1}/freezes?scope=platform`,
+      `${v1}/freezes?scope=project/${P.project.id}`,
+      `${v1}/freezes?scope=project/${Q.project.id}`,
+    ],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/freezes/${i.id}`),
   },
 };
 

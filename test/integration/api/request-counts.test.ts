@@ -99,7 +99,7 @@ describe('DynamoDB requests per API call', () => {
     expect(requests).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
   });
 
-  it('a deploy is 3: the write quota, one read (grants, app, env, release head, the env’s deploy count), one transaction (with the env’s count)', async () => {
+  it('a deploy is 3: the write quota, one read (grants, app, env, release head, the env’s deploy count, the freeze rules), one transaction (with the env’s count)', async () => {
     const sim = cloud.services.kubernetes;
     const cluster = await create(admin, '/api/v1/clusters', {
       name: unique('sim'),
@@ -135,6 +135,41 @@ describe('DynamoDB requests per API call', () => {
     );
     // The apps of the project, then one Query per app.
     expect(project).toEqual(['BatchGetItemCommand', 'QueryCommand', ...Array(apps).fill('QueryCommand')]);
+  });
+
+  it('the freeze check costs no round trip: the rules ride in the deploy’s one BatchGetItem, refused or overridden', async () => {
+    const sim = cloud.services.kubernetes;
+    const cluster = await create(admin, '/api/v1/clusters', {
+      name: unique('sim'),
+      region: 'us-east-1',
+      api_server_url: sim.url,
+      ca_data: sim.caData,
+      auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+    });
+    await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, bodies.env(cluster.id, 'frozen'));
+    const now = Date.now();
+    await create(admin, '/api/v1/freezes', {
+      scope: { app_id: fixture.app.id, env: 'frozen' },
+      name: 'Counted',
+      window: {
+        kind: 'one_off',
+        starts_at: new Date(now - 60_000).toISOString(),
+        ends_at: new Date(now + 3_600_000).toISOString(),
+      },
+    });
+    const deploy = (body: Record<string, unknown>) =>
+      admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'frozen', image: '1.0.0', ...body });
+    expect(await count(() => deploy({}), 409)).toEqual(['UpdateItemCommand', 'BatchGetItemCommand']);
+    let deployment = '';
+    const overridden = await count(async () => {
+      const reply = await deploy({ override_freeze: { reason: 'counted' } });
+      deployment = reply.body.id;
+      return reply;
+    }, 202);
+    expect(overridden).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
+    await eventually(async () => {
+      expect((await admin.get(`/api/v1/deployments/${deployment}/status`)).body.final).toBe(true);
+    }, 30_000);
   });
 
   it('never scans', async () => {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import * as z from 'zod/mini';
-import { activeFreeze, type FreezeRule, freezeWindow, intervalAt, nextFreeze } from '../../../shared/domain/freeze.ts';
+import {
+  activeFreeze,
+  type FreezeRule,
+  freezeWindow,
+  frozen,
+  intervalAt,
+  newFreeze,
+  nextFreeze,
+} from '../../../shared/domain/freeze.ts';
 
 const friday: FreezeRule = {
   id: 'frz_weekend',
@@ -70,5 +78,34 @@ describe('freeze windows', () => {
       duration_minutes: 31 * 24 * 60,
     });
     expect(long.success).toBe(false);
+  });
+});
+
+describe('freeze requests and refusals', () => {
+  it('take the platform or a project, app or environment as the scope, and nothing else', () => {
+    const window = christmas.window;
+    const ok = (scope: unknown) => z.safeParse(newFreeze, { scope, name: 'x', window }).success;
+    expect(ok('platform')).toBe(true);
+    expect(ok({ project_id: 'prj_01jd0000000000000000000000' })).toBe(true);
+    expect(ok({ app_id: 'app_01jd0000000000000000000000', env: 'prod' })).toBe(true);
+    expect(ok('project/p1')).toBe(false);
+    expect(ok({ app_id: 'app_01jd0000000000000000000000', cluster: 'c' })).toBe(false);
+    expect(ok({ project_id: 'p1' })).toBe(false);
+  });
+
+  it('a frozen refusal names the freeze and when it ends', () => {
+    const refusal = frozen({
+      freeze_id: 'frz_xmas',
+      name: 'Christmas',
+      scope: 'platform',
+      starts_at: '2026-12-23T00:00:00+01:00',
+      ends_at: '2026-12-27T00:00:00+01:00',
+    });
+    expect(refusal.code).toBe('frozen');
+    expect(refusal.name).toBe('Conflict');
+    expect(refusal.message).toContain('until 2026-12-27T00:00:00+01:00');
+    expect(refusal.extensions).toEqual({
+      freeze: { id: 'frz_xmas', name: 'Christmas', ends_at: '2026-12-27T00:00:00+01:00' },
+    });
   });
 });

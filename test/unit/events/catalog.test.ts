@@ -56,13 +56,14 @@ describe('chat lines', () => {
     for (const type of CHANGE_EVENT_TYPES) expect(chatLines[type], type).not.toBeUndefined();
   });
 
-  it('announce every deployment and approval event, failed builds, runs and schedule fires, and no catalog, IAM or other build, pipeline or schedule change', () => {
+  it('announce every deployment and approval event, failed builds, runs and schedule fires, freezes starting, ending and overridden, and no catalog, IAM or other build, pipeline or freeze change', () => {
     for (const type of CHANGE_EVENT_TYPES) {
       const announced =
         ['slipway.deployments', 'slipway.approvals'].includes(CHANGE_EVENTS[type].source) ||
         type === 'Pipeline Run Failed' ||
         type === 'Build Failed' ||
-        type === 'Schedule Failed';
+        type === 'Schedule Failed' ||
+        ['Freeze Started', 'Freeze Ended', 'Freeze Overridden'].includes(type);
       expect(renderMessage(received(type)) === undefined ? 'silent' : 'announced', type).toBe(
         announced ? 'announced' : 'silent',
       );

@@ -305,3 +305,56 @@ describe('renderMessage', () => {
     );
   });
 });
+
+describe('freezes in chat', () => {
+  const freeze = {
+    freeze_id: 'frz_01jd0000000000000000000000',
+    name: 'Black Friday',
+    scope: 'platform',
+    starts_at: '2026-11-27T00:00:00.000Z',
+    ends_at: '2026-11-30T23:00:00.000Z',
+    allow_rollbacks: true,
+  };
+
+  it('says a freeze started, until when, and that rollbacks pass', () => {
+    const message = renderMessage(event('Freeze Started', freeze, 'slipway.calendar'));
+    expect(message).toMatchObject({ title: 'Freeze started: Black Friday', severity: 'warning' });
+    expect(message?.text).toBe('Deploys to platform are frozen until 2026-11-30 23:00 UTC. Rollbacks are allowed.');
+  });
+
+  it('says a freeze ended', () => {
+    const message = renderMessage(event('Freeze Ended', freeze, 'slipway.calendar'));
+    expect(message).toMatchObject({ title: 'Freeze ended: Black Friday', severity: 'success' });
+  });
+
+  it('names who overrode a freeze, for which deploy, and why', () => {
+    const message = renderMessage(
+      event(
+        'Freeze Overridden',
+        {
+          action: 'deploy',
+          freeze: { id: freeze.freeze_id, name: 'Black Friday', scope: 'platform', ends_at: freeze.ends_at },
+          by: 'carol',
+          reason: 'payment outage hotfix',
+          ...deployData,
+        },
+        'slipway.calendar',
+      ),
+    );
+    expect(message?.title).toBe('Freeze overridden: Black Friday');
+    expect(message?.text).toBe(
+      'carol deploys `ghcr.io/acme/shop-api:1.4.2` to shop-api in prod.\nReason: payment outage hotfix',
+    );
+    expect(message?.link?.url).toBe(deployData.url);
+  });
+
+  it('carries the override in every message about the deployment', () => {
+    const message = renderMessage(
+      event('Deployment Queued', {
+        ...deployData,
+        freeze_override: { reason: 'hotfix', by: 'carol', freeze: { name: 'Black Friday' } },
+      }),
+    );
+    expect(message?.text).toContain('Freeze override past Black Friday by carol: hotfix');
+  });
+});
