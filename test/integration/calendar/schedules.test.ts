@@ -5,7 +5,7 @@ import type { FireRequest } from '../../../shared/calendar/fires.ts';
 import type { FireView } from '../../../shared/domain/schedule.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, client, eventually } from '../client.ts';
-import { type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
+import { deploy, type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
 
 /**
  * Schedules through the HTTP API, fired by the local Scheduler on a moved clock, or through the
@@ -211,6 +211,64 @@ describe('a fire that makes no deployment', () => {
     expect(created.next_fires).toEqual([]);
     expect(await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at)))).toBeUndefined();
     expect((await api.get(`/api/v1/schedules/${created.id}/fires`)).body.items).toEqual([]);
+  });
+});
+
+describe('a fire goes where a deploy goes', () => {
+  it('is refused by a freeze in force, recorded as failed with the freeze named, and deploys nothing', async () => {
+    const { api } = await owner();
+    const at = inMinutes(2);
+    const created = await schedule(api, { env: 'dev', action: { type: 'deploy', image: '2.1.0' }, at });
+    const freeze = await scene.admin.post('/api/v1/freezes', {
+      scope: { app_id: scene.app.id, env: 'dev' },
+      name: 'Launch week',
+      window: {
+        kind: 'one_off',
+        starts_at: new Date(Date.now() - 60_000).toISOString(),
+        ends_at: new Date(Date.now() + 3_600_000).toISOString(),
+      },
+    });
+    expect(freeze.status, freeze.text).toBe(201);
+    try {
+      const fired = await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at) + 1_000));
+      expect(fired).toMatchObject({ outcome: 'failed' });
+      expect(fired?.deployment_id).toBeUndefined();
+      expect(fired?.reason).toMatch(/^frozen: .*Launch week/);
+    } finally {
+      // In force: only a holder of freeze.override (the admin) may delete it.
+      const removed = await scene.admin.delete(`/api/v1/freezes/${freeze.body.id}`, {
+        'if-match': freeze.headers.get('etag') as string,
+      });
+      expect(removed.status, removed.text).toBe(204);
+    }
+    const deployments = await api.get(`/api/v1/deployments?app_id=${scene.app.id}&env=dev`);
+    expect(
+      deployments.body.items.some((d: { origin?: { schedule_id: string } }) => d.origin?.schedule_id === created.id),
+    ).toBe(false);
+  });
+
+  it('promotes exactly what runs in the source environment: the same digest, through approval', async () => {
+    const { api } = await owner();
+    const first = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '2.2.0', replicas: 2 });
+    expect((await statusWhen(scene.developer, first.body.id)).state).toBe('succeeded');
+    const dev = (await api.get(`/api/v1/apps/${scene.app.id}/envs/dev`)).body.current_release;
+    expect(dev.digest).toMatch(/^sha256:[a-f0-9]{64}$/);
+
+    const at = inMinutes(2);
+    const created = await schedule(api, { env: 'prod', action: { type: 'promote', from: 'dev' }, at });
+    const fired = await fire({ schedule_id: created.id, fire_time: at }, new Date(Date.parse(at) + 1_000));
+    expect(fired).toMatchObject({ outcome: 'deployed' });
+    const promoted = (await api.get(`/api/v1/deployments/${fired?.deployment_id}`)).body;
+    expect(promoted).toMatchObject({
+      env: 'prod',
+      image: `registry.example.com/shop/api@${dev.digest}`,
+      replicas: 2,
+      origin: { kind: 'schedule', schedule_id: created.id, fire_time: at },
+    });
+    await statusWhen(api, promoted.id, (s) => s.state === 'waiting_for_approval');
+    // Leave prod free for the last test.
+    const cancelled = await api.post(`/api/v1/deployments/${promoted.id}/cancel`, {});
+    expect(cancelled.status, cancelled.text).toBe(200);
   });
 });
 

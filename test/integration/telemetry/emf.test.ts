@@ -85,7 +85,7 @@ describe('metrics of real deployments, builds and runs, as EMF lines', () => {
     expect(started).toMatchObject({
       service: 'slipway-deployments',
       Kind: 'deploy',
-      Tier: 'other',
+      Tier: 'production',
       DeploymentsStarted: 1,
     });
 
@@ -93,7 +93,7 @@ describe('metrics of real deployments, builds and runs, as EMF lines', () => {
     expect(finished).toMatchObject({
       service: 'slipway-record-outcome',
       Outcome: 'succeeded',
-      Tier: 'other',
+      Tier: 'production',
       DeploymentsFinished: 1,
     });
 
@@ -111,7 +111,7 @@ describe('metrics of real deployments, builds and runs, as EMF lines', () => {
 
     // The queue depth names its environment as metadata, never as a dimension.
     const [depth] = await documentsOf('DeployQueueDepth', { app_id: scene.app.id, env: 'prod' });
-    expect(depth).toMatchObject({ service: 'slipway-lock', Tier: 'other', DeployQueueDepth: 0 });
+    expect(depth).toMatchObject({ service: 'slipway-lock', Tier: 'production', DeployQueueDepth: 0 });
     const [decided] = await documentsOf('ApprovalsDecided', {});
     expect(decided).toMatchObject({ service: 'slipway-approvals', Decision: 'approved', ApprovalsDecided: 1 });
   });
@@ -122,7 +122,7 @@ describe('metrics of real deployments, builds and runs, as EMF lines', () => {
     const bad = await deploy(scene.developer, scene.app.id, { env: 'dev', image: 'bad' });
     expect((await statusWhen(scene.developer, bad.body.id)).state).toBe('rolled_back');
     const [rolledBack] = await documentsOf('DeploymentsFinished', { deployment_id: bad.body.id });
-    expect(rolledBack).toMatchObject({ Outcome: 'rolled_back', Tier: 'other' });
+    expect(rolledBack).toMatchObject({ Outcome: 'rolled_back', Tier: 'development' });
 
     const forged = await client(scene.cloud.url).post(
       '/api/v1/hooks/github/hook_01JD0000000000000000000000',
@@ -165,14 +165,15 @@ describe('metrics of real deployments, builds and runs, as EMF lines', () => {
     const { metrics } = (await local('/_local/metrics')) as { metrics: MetricSeries[] };
     const series = (name: string, dimensions: Record<string, string>) =>
       metrics.find((m) => m.name === name && JSON.stringify(m.dimensions) === JSON.stringify(dimensions));
-    expect(series('DeploymentsFinished', { Outcome: 'succeeded', Tier: 'other' })).toMatchObject({
+    expect(series('DeploymentsFinished', { Outcome: 'succeeded', Tier: 'production' })).toMatchObject({
       namespace: 'Slipway',
       unit: 'Count',
       last: 1,
       source: 'slipway-record-outcome',
     });
-    expect(series('DeploymentsFinished', { Outcome: 'rolled_back', Tier: 'other' })?.count).toBe(1);
-    expect(series('DeployDuration', { Tier: 'other' })?.count).toBe(4);
+    expect(series('DeploymentsFinished', { Outcome: 'rolled_back', Tier: 'development' })?.count).toBe(1);
+    expect(series('DeployDuration', { Tier: 'production' })?.count).toBe(1);
+    expect(series('DeployDuration', { Tier: 'development' })?.count).toBe(3);
     for (const m of metrics) expect(Object.keys(m.dimensions)).toEqual([...METRICS[m.name as MetricName].dimensions]);
   });
 });
