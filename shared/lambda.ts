@@ -2,6 +2,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { logger } from './logger.ts';
+import { tracing } from './telemetry/tracing.ts';
 
 /**
  * A function's exported `handler`. The context is optional because middy supplies an empty one
@@ -15,5 +16,7 @@ export type LambdaHandler<E, R> = (event: E, context?: Context) => Promise<R>;
  */
 export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>): LambdaHandler<E, R> {
   // Metrics and tracing (Powertools logMetrics, captureLambdaHandler) plug in here, for every function at once.
-  return middy(fn).use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
+  return middy(fn)
+    .use(tracing())
+    .use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
 }

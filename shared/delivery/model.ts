@@ -37,6 +37,8 @@ export interface DeploymentView {
   approval_id?: string;
   /** The pipeline run whose deploy stage this is. */
   run_id?: string;
+  /** The X-Ray trace of the request that created it; its workflow's steps run in the same trace. */
+  trace_id?: string;
   created_at: string;
   updated_at: string;
   finished_at?: string;

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-sfn';
 import { config } from '../config.ts';
 import { Transient } from '../errors.ts';
+import { traceHeader } from '../telemetry/tracing.ts';
 
 const sfn = new SFNClient({});
 
@@ -31,10 +32,16 @@ export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: s
   await startExecution(kind, deploymentId, { deployment_id: deploymentId });
 }
 
-/** Starts `machine`'s execution `name` with `input`. */
+/** Starts `machine`'s execution `name` with `input`, in the caller's X-Ray trace (its steps join it). */
 export async function startExecution(machine: Machine, name: string, input: Record<string, unknown>): Promise<void> {
+  const trace = traceHeader();
   await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: machineArn(machine), name, input: JSON.stringify(input) }),
+    new StartExecutionCommand({
+      stateMachineArn: machineArn(machine),
+      name,
+      input: JSON.stringify(input),
+      ...(trace ? { traceHeader: trace } : {}),
+    }),
   );
 }
 

@@ -212,6 +212,14 @@ export const checkpoint = z.object({
 
 export const deploymentState = z.enum(DEPLOYMENT_STATES);
 
+/** An X-Ray trace id: the request that created the deployment and every workflow step after it (ADR 28). */
+const traceId = z
+  .string()
+  .check(
+    z.regex(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+    z.describe('The X-Ray trace of the request that created it; its workflow steps run in the same trace.'),
+  );
+
 const deploymentKind = z.enum(['deploy', 'rollback']);
 const revision = z.int().check(z.minimum(1));
 const count = z.int().check(z.minimum(0));
@@ -248,6 +256,7 @@ export const deployment = z.object({
   rollout: z.optional(rollout),
   approval_id: z.optional(resourceId('apr')),
   run_id: z.optional(resourceId('run').check(z.describe('The pipeline run whose deploy stage this is.'))),
+  trace_id: z.optional(traceId),
   version,
   created_at: timestamp,
   updated_at: timestamp,
@@ -262,6 +271,7 @@ export const deploymentStatus = z.object({
   steps: z.array(step),
   rollout: z.optional(rollout),
   reason: z.optional(z.string()),
+  trace_id: z.optional(traceId),
   queue: z.optional(
     z
       .object({
