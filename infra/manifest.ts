@@ -30,7 +30,8 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'alarm-notifier';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -73,7 +74,13 @@ export type Capability =
   | 'read-hook-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
+export type Setting =
+  | 'reserved-namespaces'
+  | 'build-cluster'
+  | 'build-namespace'
+  | 'build-image'
+  | 'git-private-hosts'
+  | 'dashboard';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -84,13 +91,14 @@ export interface FunctionSpec {
   timeoutSeconds: number;
   /** Least privilege on the one table. */
   tableAccess: 'none' | 'read' | 'readwrite';
-  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, or the table stream. */
-  trigger?: 'api' | 'workflow' | 'bus' | 'stream';
+  /** Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table stream, or the alarm topic (SNS). */
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'alarm';
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
    * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
-   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network).
+   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network);
+   * `dashboard`: SLIPWAY_DASHBOARD_URL (the operators' CloudWatch dashboard).
    */
   settings?: readonly Setting[];
 }
@@ -237,6 +245,17 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'none',
     trigger: 'bus',
     capabilities: ['chat-secret'],
+  },
+  {
+    name: 'alarm-notifier',
+    entry: 'functions/alarm-notifier/handler.ts',
+    description: "Sends CloudWatch alarms to the platform's chat channels, with a link to the dashboard",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'none',
+    trigger: 'alarm',
+    capabilities: ['chat-secret'],
+    settings: ['dashboard'],
   },
   {
     name: 'auditor',
