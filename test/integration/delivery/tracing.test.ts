@@ -13,7 +13,9 @@ import { startGateway } from '../../../infra/local/gateway.ts';
 import { currentInvocation, localFunctionName } from '../../../infra/local/lambda-runtime.ts';
 import { traceRoot } from '../../../infra/local/trace-header.ts';
 import { functions } from '../../../infra/manifest.ts';
+import { logger } from '../../../shared/logger.ts';
 import { documentClient } from '../../../shared/store/dynamo.ts';
+import { WORKFLOW_START_FAILED } from '../../../shared/telemetry/log-signals.ts';
 import { traceId } from '../../../shared/telemetry/tracing.ts';
 import { fixtureFunctions, fixtureRoutes } from '../fixtures/functions.ts';
 import { deploy, type Scene, startScene, statusWhen } from './scene.ts';
@@ -92,6 +94,30 @@ describe('a deploy request', () => {
       expect(status.trace_id).toBe(reply?.body.trace_id);
       expect((await describeExecution(reply?.body.id)).traceHeader).toContain(`Root=${reply?.body.trace_id};`);
     }
+  });
+});
+
+describe('a workflow that cannot start', () => {
+  it('is logged in the line the start-failure alarm counts (its metric filter matches the message)', async () => {
+    const errors = vi.spyOn(logger, 'error').mockImplementation(() => {});
+    const machine = process.env.DEPLOY_STATE_MACHINE_ARN;
+    process.env.DEPLOY_STATE_MACHINE_ARN = `${machine}-missing`;
+    let logged: unknown[][];
+    try {
+      const refused = await deploy(scene.developer, scene.app.id, { env: 'dev', image: '9.0.0' });
+      expect(refused.status).toBe(503);
+    } finally {
+      process.env.DEPLOY_STATE_MACHINE_ARN = machine;
+      logged = [...errors.mock.calls];
+      errors.mockRestore();
+    }
+    expect(logged).toContainEqual([
+      WORKFLOW_START_FAILED,
+      expect.objectContaining({
+        machine: 'deploy',
+        error: expect.objectContaining({ name: 'StateMachineDoesNotExist' }),
+      }),
+    ]);
   });
 });
 
