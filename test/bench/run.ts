@@ -19,6 +19,7 @@ import { hooksMarkdown, measureHooks } from './hooks.ts';
 import { measureOverhead, overheadMarkdown } from './overhead.ts';
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
+import { measureTracingOverhead, tracingOverheadMarkdown } from './tracing.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(repoRoot, '.bench');
@@ -51,6 +52,10 @@ progress('bundling and timing imports (20 fresh processes per bundle)');
 const bundles = await measureBundles(repoRoot);
 print(bundlesMarkdown(bundles));
 const guardFailed = bundles.apiFunctionsWithKubernetesClient.length > 0;
+
+progress('warm tracing overhead (20,000 calls each, tracer disabled and enabled)');
+const tracingOverhead = await measureTracingOverhead(repoRoot);
+print(tracingOverheadMarkdown(tracingOverhead));
 
 progress('starting the local cloud (DynamoDB Local)');
 // Instant rollouts, and `:bad` images failing at once: the delivery section times the orchestration, not pods.
@@ -118,6 +123,7 @@ writeFileSync(
       date: new Date().toISOString(),
       node: process.versions.node,
       bundles,
+      tracingOverhead,
       overhead,
       throughput,
       delivery,
