@@ -85,23 +85,14 @@ export class ObservabilityStack extends Stack {
     for (const tier of ALARMED_TIERS) this.deployFailureRateAlarm(tier);
     for (const queue of props.deadLetterQueues) this.deadLetterAlarm(queue);
     for (const { spec, fn } of fns) this.errorRateAlarm(spec.name, fn);
+    // ExecutionsFailed is on the dashboard, not alarmed: a failed deploy, build or run ends its
+    // execution in a Fail state by design (the deploy failure rate alarms on deploys). A timeout
+    // is never by design: the ASL bounds every wait, so an execution cut off by its own is a fault.
     for (const [name, machine] of machines) {
-      this.alarm(
-        `workflow-${name}-failing`,
-        `The ${name} workflow failed or timed out: a step the ASL does not catch.`,
-        {
-          metric: new MathExpression({
-            expression: 'FILL(failed, 0) + FILL(timedOut, 0)',
-            usingMetrics: {
-              failed: machine.metricFailed({ statistic: 'Sum' }),
-              timedOut: machine.metricTimedOut({ statistic: 'Sum' }),
-            },
-            label: `${name} executions failed or timed out`,
-            period: Duration.minutes(5),
-          }),
-          threshold: 1,
-        },
-      );
+      this.alarm(`workflow-${name}-timed-out`, `A ${name} execution ran into its timeout: a step hung.`, {
+        metric: machine.metricTimedOut({ statistic: 'Sum', period: Duration.minutes(5) }),
+        threshold: 1,
+      });
     }
     this.startFailureAlarm(
       fns.filter(({ spec }) =>
