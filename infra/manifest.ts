@@ -35,7 +35,8 @@ export type FunctionName =
   | 'schedules'
   | 'schedule-fire'
   | 'freezes'
-  | 'freeze-watch';
+  | 'freeze-watch'
+  | 'alarm-notifier';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -81,7 +82,13 @@ export type Capability =
   | 'manage-schedules';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
+export type Setting =
+  | 'reserved-namespaces'
+  | 'build-cluster'
+  | 'build-namespace'
+  | 'build-image'
+  | 'git-private-hosts'
+  | 'dashboard';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -94,14 +101,15 @@ export interface FunctionSpec {
   tableAccess: 'none' | 'read' | 'readwrite';
   /**
    * Who calls it: API Gateway routes, a state machine task, a bus rule or schedule, the table
-   * stream, or EventBridge Scheduler (the schedules users make, ADR 24).
+   * stream, EventBridge Scheduler (the schedules users make, ADR 24), or the alarm topic (SNS, ADR 28).
    */
-  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler';
+  trigger?: 'api' | 'workflow' | 'bus' | 'stream' | 'scheduler' | 'alarm';
   capabilities?: readonly Capability[];
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
    * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
-   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network).
+   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network);
+   * `dashboard`: SLIPWAY_DASHBOARD_URL (the operators' CloudWatch dashboard).
    */
   settings?: readonly Setting[];
 }
@@ -248,6 +256,17 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'none',
     trigger: 'bus',
     capabilities: ['chat-secret'],
+  },
+  {
+    name: 'alarm-notifier',
+    entry: 'functions/alarm-notifier/handler.ts',
+    description: "Sends CloudWatch alarms to the platform's chat channels, with a link to the dashboard",
+    memoryMb: 256,
+    timeoutSeconds: 15,
+    tableAccess: 'none',
+    trigger: 'alarm',
+    capabilities: ['chat-secret'],
+    settings: ['dashboard'],
   },
   {
     name: 'auditor',

@@ -32,6 +32,8 @@ export const ENV = {
   gitlabApiUrl: 'SLIPWAY_GITLAB_API_URL',
   /** Hosts a Git provider API may be on over plain http at a private address: the local simulator only. */
   gitAllowPrivateHosts: 'SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS',
+  /** The operators' CloudWatch dashboard: the link of every alarm message (the alarm notifier). */
+  dashboardUrl: 'SLIPWAY_DASHBOARD_URL',
   /** Where people reach the API: chat links and the OpenAPI server. */
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   /** Token groups that make a platform admin, comma-separated. */
@@ -149,6 +151,9 @@ export const config = {
   },
   get gitAllowPrivateHosts(): string[] {
     return readList(ENV.gitAllowPrivateHosts);
+  },
+  get dashboardUrl(): string | undefined {
+    return readEnv(ENV.dashboardUrl);
   },
   get publicUrl(): string | undefined {
     return readEnv(ENV.publicUrl);

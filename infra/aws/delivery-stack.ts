@@ -17,12 +17,15 @@ import type { ITableV2 } from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type EventPattern, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { Key } from 'aws-cdk-lib/aws-kms';
 import { FilterCriteria, StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ScheduleGroup } from 'aws-cdk-lib/aws-scheduler';
 import { type ISecret, Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Topic } from 'aws-cdk-lib/aws-sns';
+import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { DefinitionBody, LogLevel, StateMachine, StateMachineType } from 'aws-cdk-lib/aws-stepfunctions';
 import type { Construct } from 'constructs';
@@ -71,6 +74,10 @@ export class DeliveryStack extends Stack {
   readonly bus: EventBus;
   readonly workflows: Readonly<Record<StateMachineName, StateMachine>>;
   readonly chatSecret: ISecret;
+  /** Where every alarm goes (ObservabilityStack); the alarm notifier turns each into a chat message. */
+  readonly alarmTopic: Topic;
+  /** Every dead-letter queue (rules, schedules, the stream, the alarm topic): any message in one is an alarm. */
+  readonly deadLetterQueues: Queue[] = [];
   readonly functions: Functions;
   /** The Scheduler group, role, fire function and dead-letter queue of the schedules users make. */
   readonly scheduleTarget: ScheduleTarget;
@@ -135,6 +142,7 @@ export class DeliveryStack extends Stack {
     for (const rule of rules) this.rule(rule);
     for (const schedule of schedules) this.schedule(schedule);
     this.outboxStream(table);
+    this.alarmTopic = this.alarmsToChat(config);
 
     new CfnOutput(this, 'EventBusName', { value: this.bus.eventBusName });
     new CfnOutput(this, 'DeployStateMachineArn', { value: this.workflows.deploy.stateMachineArn });
@@ -143,6 +151,33 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'PipelineStateMachineArn', { value: this.workflows.pipeline.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
     new CfnOutput(this, 'ScheduleGroupName', { value: this.scheduleTarget.groupName });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
+  }
+
+  /**
+   * The alarm topic and its one subscriber, the alarm notifier (ADR 28). Encrypted with a key of its
+   * own: CloudWatch may only publish to an encrypted topic whose key lets it, which the AWS managed
+   * key for SNS cannot. A notification the function keeps failing on, or that SNS cannot hand it,
+   * lands in a dead-letter queue (itself alarmed, like every other).
+   */
+  private alarmsToChat(config: SlipwayConfig): Topic {
+    const key = new Key(this, 'AlarmTopicKey', {
+      description: `Slipway ${config.stage}: encrypts the alarm topic`,
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.DESTROY, // the topic holds notifications in flight, nothing to keep
+    });
+    key.grant(new ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    const topic = new Topic(this, 'AlarmTopic', {
+      topicName: `slipway-${config.stage}-alarms`,
+      displayName: `Slipway ${config.stage} alarms`,
+      masterKey: key,
+      enforceSSL: true,
+    });
+    const notifier = functionNamed(this.functions, 'alarm-notifier');
+    const deadLetters = this.deadLetterQueue('AlarmDeadLetters', 'alarm notifications that did not reach chat');
+    topic.addSubscription(new LambdaSubscription(notifier, { deadLetterQueue: deadLetters }));
+    notifier.configureAsyncInvoke({ retryAttempts: 2, onFailure: new SqsDestination(deadLetters) });
+    return topic;
   }
 
   /**
@@ -355,6 +390,7 @@ export class DeliveryStack extends Stack {
       id: 'AwsSolutions-SQS3',
       reason: `This queue is itself a dead-letter queue (${holds}).`,
     });
+    this.deadLetterQueues.push(queue);
     return queue;
   }
 

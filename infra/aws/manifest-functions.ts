@@ -7,6 +7,7 @@ import type { Construct } from 'constructs';
 import { ENV } from '../../shared/config.ts';
 import type { Capability, FunctionName, FunctionSpec, Setting } from '../manifest.ts';
 import type { SlipwayConfig } from './config.ts';
+import { dashboardUrl } from './dashboard-url.ts';
 import {
   type AuditCheckpoints,
   type ClusterAccess,
@@ -87,6 +88,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'build-namespace': [ENV.buildNamespace, config.buildNamespace],
     'build-image': [ENV.buildImage, config.buildImage],
     'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
+    dashboard: [ENV.dashboardUrl, dashboardUrl(config.stage)],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {

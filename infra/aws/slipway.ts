@@ -4,10 +4,12 @@ import { ApiStack } from './api-stack.ts';
 import { readConfig } from './config.ts';
 import { DataStack } from './data-stack.ts';
 import { DeliveryStack } from './delivery-stack.ts';
+import { ObservabilityStack } from './observability-stack.ts';
 
 /**
  * Adds Slipway's stacks to an app: the stateful DataStack; the DeliveryStack (state machines,
- * bus, rules, stream) that uses its table; the ApiStack that uses both. Tests call this with
+ * bus, rules, stream) that uses its table; the ApiStack that uses both; the ObservabilityStack
+ * (dashboard, alarms) that watches them. Tests call this with
  * their own App and context; `app.ts` calls it for the CLI.
  */
 export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
@@ -32,10 +34,18 @@ export function createSlipway(app: App, env: NodeJS.ProcessEnv = process.env) {
     reach: { ...delivery.reach, auditCheckpoints: data.auditCheckpoints },
     config,
   });
+  const observability = new ObservabilityStack(app, `${prefix}-Observability`, {
+    description: 'Slipway: the dashboard and the alarms (sent to chat through the alarm topic)',
+    config,
+    functions: { ...delivery.functions, ...api.functions },
+    workflows: delivery.workflows,
+    deadLetterQueues: delivery.deadLetterQueues,
+    alarmTopic: delivery.alarmTopic,
+  });
   // Cost allocation and ownership in the console, per stage.
   Tags.of(app).add('project', 'slipway');
   Tags.of(app).add('stage', config.stage);
   // cdk-nag 3 is a policy validation plugin: it reads the synthesized templates.
   if (config.nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-  return { config, data, delivery, api };
+  return { config, data, delivery, api, observability };
 }

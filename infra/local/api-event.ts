@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyEventV2, APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import type { JwtContext } from './jwt-authorizer.ts';
 import { decodeLenient } from './router.ts';
+import { continueTrace } from './trace-header.ts';
 
 export type ApiEventV2 = APIGatewayProxyEventV2 | APIGatewayProxyEventV2WithJWTAuthorizer;
 
@@ -50,7 +51,7 @@ export function buildApiEvent(request: HttpRequestData, routing: EventRouting): 
   const rawQueryString = queryIndex === -1 ? '' : request.target.slice(queryIndex + 1);
   // Seen in events from AWS: rawPath and http.path arrive percent-decoded.
   const decodedPath = decodeLenient(path);
-  const headers = eventHeaders(request, routing.time);
+  const headers = eventHeaders(request);
   const cookies = cookiesOf(request.headers.cookie);
   const query = queryParameters(rawQueryString);
   const hasBody = request.body.length > 0;
@@ -97,7 +98,7 @@ export const newRequestId = (): string => randomBytes(11).toString('base64');
 const NOT_FORWARDED = new Set(['cookie', 'connection', 'keep-alive']);
 
 /** Repeated headers joined by commas, plus the forwarding headers and trace id API Gateway adds. */
-function eventHeaders(request: HttpRequestData, time: Date): Record<string, string> {
+function eventHeaders(request: HttpRequestData): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, values] of Object.entries(request.headers)) {
     if (!NOT_FORWARDED.has(name) && values !== undefined) headers[name] = values.join(',');
@@ -106,8 +107,7 @@ function eventHeaders(request: HttpRequestData, time: Date): Record<string, stri
   headers['x-forwarded-for'] = forwardedFor ? `${forwardedFor}, ${request.sourceIp}` : request.sourceIp;
   headers['x-forwarded-port'] = String(request.port);
   headers['x-forwarded-proto'] = 'http';
-  headers['x-amzn-trace-id'] ??=
-    `Root=1-${Math.floor(time.getTime() / 1000).toString(16)}-${randomBytes(12).toString('hex')}`;
+  headers['x-amzn-trace-id'] ??= continueTrace(undefined);
   return headers;
 }
 

@@ -16,6 +16,7 @@ import { createLambdaRuntime, type FunctionLike, type Invocation, localFunctionN
 import { readBody } from './request-body.ts';
 import { createRouter, type RouteLike } from './router.ts';
 import { type Throttle, tokenBucket } from './throttle.ts';
+import { continueTrace, traceRoot } from './trace-header.ts';
 
 /** What the gateway needs of a route; the manifest's RouteSpec is one. */
 export interface GatewayRoute extends RouteLike {
@@ -100,7 +101,12 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     keys: issuer.jwks,
   });
 
-  const respond = async (req: IncomingMessage, requestId: string, log: AccessLog): Promise<HttpResponseData> => {
+  const respond = async (
+    req: IncomingMessage,
+    requestId: string,
+    traceHeader: string,
+    log: AccessLog,
+  ): Promise<HttpResponseData> => {
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
     const path = target.split('?')[0] ?? '/';
@@ -128,7 +134,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
         method,
         target,
         httpVersion: req.httpVersion,
-        headers: req.headersDistinct,
+        // As HTTP APIs do, the function sees the request's trace header (the caller's trace, or a new one).
+        headers: { ...req.headersDistinct, 'x-amzn-trace-id': [traceHeader] },
         body,
         sourceIp: (req.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, ''),
         port,
@@ -145,17 +152,24 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
     const fn = functions.get(match.route.function) as FunctionLike;
     log.function = localFunctionName(fn);
-    const invocation = await runtime.invoke(fn, event);
+    const invocation = await runtime.invoke(fn, event, { traceHeader });
     return answer(invocation, fn, { requestId, awsRequestId: invocation.awsRequestId });
   };
 
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const requestId = newRequestId();
-    const log: AccessLog = { requestId, method: req.method ?? '', path: (req.url ?? '/').split('?')[0] ?? '/' };
+    // A caller's X-Amzn-Trace-Id is continued, else a trace starts here: its id goes in the access log line.
+    const traceHeader = continueTrace(req.headersDistinct['x-amzn-trace-id']?.[0]);
+    const log: AccessLog = {
+      requestId,
+      traceId: traceRoot(traceHeader) as string,
+      method: req.method ?? '',
+      path: (req.url ?? '/').split('?')[0] ?? '/',
+    };
     // With CORS configured, API Gateway answers preflights itself, before routing and throttling.
     const preflight = cors?.preflight(req.method ?? '', req.headers);
-    (preflight ? Promise.resolve(preflight) : respond(req, requestId, log))
+    (preflight ? Promise.resolve(preflight) : respond(req, requestId, traceHeader, log))
       .catch((error: unknown) => {
         logError('Gateway Error', error, { requestId });
         return internalServerError();
@@ -184,6 +198,8 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
 
 interface AccessLog {
   requestId: string;
+  /** The X-Ray trace id every function call of this request runs under (`1-<epoch hex>-<random>`). */
+  traceId: string;
   method: string;
   path: string;
   routeKey?: string;

@@ -6,12 +6,18 @@
  * Differences from Lambda, by design: all functions share one process and its environment; a
  * function is called concurrently instead of once per sandbox; a timed-out call keeps running in
  * the background (its result is dropped) instead of its sandbox being destroyed.
+ *
+ * Per-invocation values (request id, X-Ray trace header) cannot live in `process.env` here: calls
+ * interleave across awaits. They live where Lambda's Node.js runtime keeps them when it runs calls
+ * concurrently: `globalThis.awslambda.InvokeStore`, backed by an AsyncLocalStorage. Powertools and
+ * the AWS SDK read the trace id from there (ADR 28).
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
+import { continueTrace } from './trace-header.ts';
 
 /** What the runtime needs of a function; the manifest's FunctionSpec is one. */
 export interface FunctionLike {
@@ -20,6 +26,12 @@ export interface FunctionLike {
   entry: string;
   timeoutSeconds: number;
   memoryMb: number;
+}
+
+/** How the caller hands a call its trace: the gateway, a Step Functions task (Lambda's `_X_AMZN_TRACE_ID`). */
+export interface InvokeOptions {
+  /** `Root=1-...;Parent=...;Sampled=1`. Absent: the call starts a trace of its own, as Lambda's does. */
+  traceHeader?: string;
 }
 
 export type Invocation =
@@ -40,7 +52,11 @@ export interface LambdaRuntimeOptions {
 }
 
 export interface LambdaRuntime {
-  invoke(fn: FunctionLike, event: unknown): Promise<Invocation & { awsRequestId: string }>;
+  invoke(
+    fn: FunctionLike,
+    event: unknown,
+    options?: InvokeOptions,
+  ): Promise<Invocation & { awsRequestId: string; traceHeader: string }>;
 }
 
 type Handler = (event: unknown, context: Context) => unknown;
@@ -52,9 +68,46 @@ interface LoadedFunction {
 
 export const localFunctionName = (fn: FunctionLike): string => `slipway-${fn.name}`;
 
+/** The keys Lambda's runtime keeps its own per-invocation values under (@aws/lambda-invoke-store). */
+const REQUEST_ID = Symbol.for('_AWS_LAMBDA_REQUEST_ID');
+const X_RAY_TRACE_ID = Symbol.for('_AWS_LAMBDA_X_RAY_TRACE_ID');
+
+interface InvocationContext {
+  functionName: string;
+  awsRequestId: string;
+  traceHeader: string;
+  [key: string | symbol]: unknown;
+}
+
 /** Which invocation the running code belongs to: functions share this process, so tests attribute SDK calls by it. */
-const invocations = new AsyncLocalStorage<{ functionName: string; awsRequestId: string }>();
+const invocations = new AsyncLocalStorage<InvocationContext>();
 export const currentInvocation = () => invocations.getStore();
+
+/**
+ * Lambda's InvokeStore protocol over that storage, installed before any handler loads: the AWS SDK
+ * and Powertools take `globalThis.awslambda.InvokeStore` when it exists instead of making their own.
+ */
+const invokeStore = {
+  getContext: () => invocations.getStore(),
+  hasContext: () => invocations.getStore() !== undefined,
+  get: (key: string | symbol) => invocations.getStore()?.[key],
+  set(key: string | symbol, value: unknown) {
+    const store = invocations.getStore();
+    if (store === undefined) throw new Error('No context available');
+    if (key === REQUEST_ID || key === X_RAY_TRACE_ID)
+      throw new Error(`Cannot modify protected Lambda context field: ${String(key)}`);
+    store[key] = value;
+  },
+  run: <T>(context: InvocationContext, fn: () => T): T => invocations.run(context, fn),
+  getRequestId: () => invocations.getStore()?.awsRequestId ?? '-',
+  getXRayTraceId: () => invocations.getStore()?.traceHeader,
+  getTenantId: () => undefined,
+  getTraceparent: () => undefined,
+  getTracestate: () => undefined,
+  getBaggage: () => undefined,
+};
+const lambdaGlobal = globalThis as { awslambda?: Record<string, unknown> };
+lambdaGlobal.awslambda = { ...lambdaGlobal.awslambda, InvokeStore: invokeStore };
 
 export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntime {
   const loaded = new Map<string, Promise<LoadedFunction>>();
@@ -72,8 +125,9 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
   };
 
   return {
-    async invoke(fn, event) {
+    async invoke(fn, event, invokeOptions = {}) {
       const awsRequestId = randomUUID();
+      const traceHeader = continueTrace(invokeOptions.traceHeader);
       const timers: NodeJS.Timeout[] = [];
       const after = <T>(ms: number, value: T) =>
         new Promise<T>((done) => {
@@ -86,8 +140,15 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
           const { handler, logStreamName } = await load(fn);
           const deadline = Date.now() + fn.timeoutSeconds * 1000;
           const context = lambdaContext(fn, options, awsRequestId, logStreamName, deadline);
+          const scope: InvocationContext = {
+            functionName: context.functionName,
+            awsRequestId,
+            traceHeader,
+            [REQUEST_ID]: awsRequestId,
+            [X_RAY_TRACE_ID]: traceHeader,
+          };
           const running = invocations
-            .run({ functionName: context.functionName, awsRequestId }, async () => handler(event, context))
+            .run(scope, async () => handler(event, context))
             .then(
               (result): Invocation => ({ outcome: 'result', result }),
               (error: unknown): Invocation => ({ outcome: 'error', error }),
@@ -98,7 +159,7 @@ export function createLambdaRuntime(options: LambdaRuntimeOptions): LambdaRuntim
           call().catch((error: unknown): Invocation => ({ outcome: 'error', error })),
           integrationTimeout,
         ]);
-        return { ...invocation, awsRequestId };
+        return { ...invocation, awsRequestId, traceHeader };
       } finally {
         for (const timer of timers) clearTimeout(timer);
       }

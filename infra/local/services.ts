@@ -123,8 +123,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     accountId: LOCAL_ACCOUNT_ID,
     integrationTimeoutMs: 15 * 60_000,
   });
-  const invoke = async (fn: FunctionLike, payload: unknown): Promise<unknown> => {
-    const invocation = await runtime.invoke(fn, payload);
+  const invoke = async (fn: FunctionLike, payload: unknown, traceHeader?: string): Promise<unknown> => {
+    const invocation = await runtime.invoke(fn, payload, traceHeader === undefined ? {} : { traceHeader });
     if (invocation.outcome === 'result') return invocation.result;
     if (invocation.outcome === 'error') throw asLambdaError(invocation.error);
     throw Object.assign(new Error(`${fn.name} timed out after ${fn.timeoutSeconds} s`), { name: 'Sandbox.Timedout' });
@@ -171,11 +171,11 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
         stateMachineArn,
       ),
     })),
-    invokeFunction: async (arn, payload) => {
+    invokeFunction: async (arn, payload, traceHeader) => {
       const fn = byArn.get(arn);
       if (!fn)
         throw Object.assign(new Error(`Function not found: ${arn}`), { name: 'Lambda.ResourceNotFoundException' });
-      return invoke(fn, payload);
+      return invoke(fn, payload, traceHeader);
     },
     dynamoEndpoint: options.dynamoEndpoint,
     putEvents: async (entries) =>

@@ -18,6 +18,7 @@ import { keys } from '../store/keys.ts';
 import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
+import { traceId } from '../telemetry/tracing.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { checkFreezeAtRequest, overridden } from './freeze-check.ts';
@@ -141,6 +142,7 @@ async function launch(
   const now = new Date().toISOString();
   const appId = app.id as string;
   const envName = env.name as string;
+  const trace = traceId();
   const view: DeploymentView = {
     id,
     kind,
@@ -156,6 +158,7 @@ async function launch(
     steps: [{ state: 'queued', at: now, actor: caller.sub }],
     requested_by: caller.sub,
     status_url: statusUrl(id),
+    ...(trace ? { trace_id: trace } : {}),
     created_at: now,
     updated_at: now,
   };
@@ -285,6 +288,7 @@ export async function deploymentStatus(caller: Caller, id: string) {
     steps: deployment.steps,
     ...(deployment.rollout ? { rollout: deployment.rollout } : {}),
     ...(deployment.reason ? { reason: deployment.reason } : {}),
+    ...(deployment.trace_id ? { trace_id: deployment.trace_id } : {}),
     ...(queue ? { queue: { holder: queue.holder?.deployment_id ?? null, position: position ?? null } } : {}),
     ...(approval
       ? {

@@ -48,6 +48,8 @@ export interface DeploymentView {
   commit?: DeployedCommit;
   /** Asked for with `override_freeze` by a holder of freeze.override: why, who, and the freeze in force then (if any). */
   freeze_override?: FreezeOverrideRecord;
+  /** The X-Ray trace of the request that created it; its workflow's steps run in the same trace. */
+  trace_id?: string;
   created_at: string;
   updated_at: string;
   finished_at?: string;

@@ -12,6 +12,9 @@ import {
 } from '@aws-sdk/client-sfn';
 import { config } from '../config.ts';
 import { Transient } from '../errors.ts';
+import { logger } from '../logger.ts';
+import { WORKFLOW_START_FAILED } from '../telemetry/log-signals.ts';
+import { traceHeader } from '../telemetry/tracing.ts';
 
 const sfn = new SFNClient({});
 
@@ -31,11 +34,23 @@ export async function startWorkflow(kind: 'deploy' | 'rollback', deploymentId: s
   await startExecution(kind, deploymentId, { deployment_id: deploymentId });
 }
 
-/** Starts `machine`'s execution `name` with `input`. */
+/** Starts `machine`'s execution `name` with `input`, in the caller's X-Ray trace (its steps join it). */
 export async function startExecution(machine: Machine, name: string, input: Record<string, unknown>): Promise<void> {
-  await sfn.send(
-    new StartExecutionCommand({ stateMachineArn: machineArn(machine), name, input: JSON.stringify(input) }),
-  );
+  const trace = traceHeader();
+  try {
+    await sfn.send(
+      new StartExecutionCommand({
+        stateMachineArn: machineArn(machine),
+        name,
+        input: JSON.stringify(input),
+        ...(trace ? { traceHeader: trace } : {}),
+      }),
+    );
+  } catch (error) {
+    // Its callers answer 503 and record the failure; this line is what the start-failure alarm counts.
+    logger.error(WORKFLOW_START_FAILED, { machine, execution: name, error });
+    throw error;
+  }
 }
 
 /** Stops the execution named `name` (no step runs after this); false when it had ended already. */

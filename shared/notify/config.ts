@@ -84,7 +84,11 @@ export interface ConfiguredChannel {
 }
 
 /** The channels that want this event, ready to send. */
-export function channelsFor(config: ChatConfig, event: ReceivedChangeEvent, resolve?: Resolver): ConfiguredChannel[] {
+export function channelsFor(
+  config: ChatConfig,
+  event: Pick<ReceivedChangeEvent, 'type' | 'project_id'>,
+  resolve?: Resolver,
+): ConfiguredChannel[] {
   const policy = {
     allowedHosts: config.allowed_hosts ?? DEFAULT_ALLOWED_HOSTS,
     allowPrivate: config.allow_private ?? [],

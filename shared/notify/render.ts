@@ -386,7 +386,7 @@ const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slic
 const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
 
 /** One short line: chat is not the place for a stack trace. */
-function line(value: string): string {
+export function line(value: string): string {
   const flat = value.replace(/\s+/g, ' ').trim();
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
@@ -414,7 +414,7 @@ function webUrl(value: unknown): string | undefined {
 }
 
 /** `2026-11-20 14:03 UTC`, or undefined for anything that is not an instant. */
-function instant(value: unknown): string | undefined {
+export function instant(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;

@@ -54,6 +54,25 @@ export const handler = (event: { id: string }, context: { functionName: string }
   }, (recorded) => publishMetrics(recorded, context.functionName));
 `;
 
+/**
+ * The floor in middy with the tracer middleware every function now carries (ADR 28): Powertools
+ * Tracer and the X-Ray SDK it wraps. Against the floor it says what tracing adds to every cold start
+ * (middy included: every function has it anyway).
+ */
+const floorWithTracerSource = (repoRoot: string) => `// Written by test/bench/bundles.ts: the floor, traced.
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import { tracing } from ${JSON.stringify(join(repoRoot, 'shared/telemetry/tracing.ts'))};
+
+const client = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+
+export const handler = middy(async (event: { id: string }) => {
+  const out = await client.send(new GetCommand({ TableName: process.env.TABLE_NAME, Key: { PK: event.id, SK: 'PROJECT' } }));
+  return out.Item;
+}).use(tracing());
+`;
+
 export interface BundleResult {
   name: string;
   /** Who calls it (the manifest's trigger); `floor` for the floor. */
@@ -81,10 +100,12 @@ export async function measureBundles(repoRoot: string, runs = 20, only?: readonl
   mkdirSync(join(benchDir, 'bundles'), { recursive: true });
   writeFileSync(join(benchDir, 'floor.ts'), FLOOR_SOURCE);
   writeFileSync(join(benchDir, 'floor-metrics.ts'), floorWithMetricsSource(repoRoot));
+  writeFileSync(join(benchDir, 'floor-tracer.ts'), floorWithTracerSource(repoRoot));
 
   const entries = [
     { name: 'floor', trigger: 'floor' as const, entry: join(benchDir, 'floor.ts') },
     { name: 'floor+metrics', trigger: 'floor' as const, entry: join(benchDir, 'floor-metrics.ts') },
+    { name: 'floor+tracer', trigger: 'floor' as const, entry: join(benchDir, 'floor-tracer.ts') },
     ...functions
       .filter((fn) => only === undefined || only.includes(fn.name))
       .map((fn) => ({ name: fn.name, trigger: fn.trigger ?? 'api', entry: join(repoRoot, fn.entry) })),

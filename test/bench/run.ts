@@ -24,6 +24,7 @@ import { measureMetricsOverhead, measureOverhead, metricsOverheadMarkdown, overh
 import { measurePipelines, pipelinesMarkdown } from './pipelines.ts';
 import { firesMarkdown, fireTarget, measureFires } from './schedules.ts';
 import { measureThroughput, throughputMarkdown } from './throughput.ts';
+import { measureTracingOverhead, tracingOverheadMarkdown } from './tracing.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const outDir = join(repoRoot, '.bench');
@@ -56,6 +57,10 @@ progress('bundling and timing imports (20 fresh processes per bundle)');
 const bundles = await measureBundles(repoRoot);
 print(bundlesMarkdown(bundles));
 const guardFailed = bundles.apiFunctionsWithKubernetesClient.length > 0;
+
+progress('warm tracing overhead (20,000 calls each, tracer disabled and enabled)');
+const tracingOverhead = await measureTracingOverhead(repoRoot);
+print(tracingOverheadMarkdown(tracingOverhead));
 
 progress('starting the local cloud (DynamoDB Local)');
 // Instant rollouts, and `:bad` images failing at once: the delivery section times the orchestration, not pods.
@@ -141,6 +146,7 @@ writeFileSync(
       date: new Date().toISOString(),
       node: process.versions.node,
       bundles,
+      tracingOverhead,
       overhead,
       metricsOverhead,
       throughput,

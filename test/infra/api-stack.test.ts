@@ -121,14 +121,18 @@ describe('ApiStack', () => {
     });
   });
 
-  it('outputs the API URL and the table name', () => {
+  it('outputs the API URL and the table name (and exports what the ObservabilityStack watches)', () => {
     const outputs = api.findOutputs('*');
-    expect(Object.keys(outputs).sort()).toEqual(['ApiUrl', 'TableName']);
+    expect(
+      Object.keys(outputs)
+        .filter((key) => !key.startsWith('Exports'))
+        .sort(),
+    ).toEqual(['ApiUrl', 'TableName']);
     expect(outputs.TableName?.Value).toEqual(tableImport('Ref'));
   });
 
   it('synthesizes without construct warnings or errors', () => {
-    for (const stack of [app.api, app.delivery, app.data]) {
+    for (const stack of [app.api, app.delivery, app.data, app.observability]) {
       expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
       expect(Annotations.fromStack(stack).findError('*', Match.anyValue())).toEqual([]);
     }

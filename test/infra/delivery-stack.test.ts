@@ -360,6 +360,7 @@ describe('DeliveryStack', () => {
         .filter((key) => !key.startsWith('Exports'))
         .sort(),
     ).toEqual([
+      'AlarmTopicArn',
       'BuildStateMachineArn',
       'ChatSecretArn',
       'DeployStateMachineArn',

@@ -176,6 +176,21 @@ describe('manifest functions', () => {
         expected.SLIPWAY_HOOK_SECRET_PREFIX = 'slipway/hooks/';
       }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
+      if (spec.settings?.includes('dashboard')) {
+        const region = { Ref: 'AWS::Region' };
+        expected.SLIPWAY_DASHBOARD_URL = {
+          'Fn::Join': [
+            '',
+            [
+              'https://',
+              region,
+              '.console.aws.amazon.com/cloudwatch/home?region=',
+              region,
+              '#dashboards/dashboard/slipway-dev',
+            ],
+          ],
+        };
+      }
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
       }
@@ -419,16 +434,19 @@ describe('manifest functions', () => {
     });
 
     it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
-      expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
+      const chatReaders = [roleOf('notifier'), roleOf('alarm-notifier')];
+      expect(rolesWith('chat-secret').sort()).toEqual(chatReaders.sort());
       const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), ...hookSecretHolders].sort(),
+        [...clusterReachers(), ...chatReaders, roleOf('commit-status'), ...hookSecretHolders].sort(),
       );
-      const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
-      expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
-      expect(
-        grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
-      ).toBe(true);
+      for (const reader of ['notifier', 'alarm-notifier'] as const) {
+        const grants = statementsOf(reader).filter(acts(/^secretsmanager:/));
+        expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
+        expect(
+          grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
+        ).toBe(true);
+      }
     });
 
     it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {

@@ -55,7 +55,7 @@ export function runExecution(
   const { store, tokens } = deps;
   const executionEnded = new AbortController();
   const env: TaskEnvironment = {
-    caller: { executionArn: record.executionArn, stateMachineArn: machine.arn },
+    caller: { executionArn: record.executionArn, stateMachineArn: machine.arn, traceHeader: record.traceHeader },
     region: deps.region,
     tokens,
     signal: executionEnded.signal,

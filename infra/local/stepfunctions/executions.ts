@@ -27,6 +27,8 @@ export interface ExecutionRecord {
   stopDate?: number;
   /** JSON text, as the API carries it. */
   input: string;
+  /** The X-Ray header its tasks run under: StartExecution's `traceHeader` continued, or a trace of its own. */
+  traceHeader: string;
   output?: string;
   error?: string;
   cause?: string;
@@ -95,7 +97,9 @@ export class ExecutionStore {
     return [...this.#records.values()].filter((r) => r.status === 'RUNNING');
   }
 
-  create(fields: Pick<ExecutionRecord, 'executionArn' | 'stateMachineArn' | 'name' | 'input'>): ExecutionRecord {
+  create(
+    fields: Pick<ExecutionRecord, 'executionArn' | 'stateMachineArn' | 'name' | 'input' | 'traceHeader'>,
+  ): ExecutionRecord {
     const record: ExecutionRecord = {
       ...fields,
       status: 'RUNNING',

@@ -14,7 +14,7 @@ export interface IntegrationDeps {
   region: string;
   accountId: string;
   /** Resolves with the function's result; rejects with `.name` = the Lambda errorType, `.message` = errorMessage. */
-  invokeFunction(functionArn: string, payload: unknown): Promise<unknown>;
+  invokeFunction(functionArn: string, payload: unknown, traceHeader: string): Promise<unknown>;
   dynamo?: DynamoDBClient;
   putEvents?(entries: Record<string, unknown>[]): Promise<PutEventsResult>;
   /** For states:startExecution: the local Step Functions' own executions. */
@@ -25,6 +25,8 @@ export interface IntegrationDeps {
 export interface TaskCaller {
   executionArn: string;
   stateMachineArn: string;
+  /** The execution's X-Ray header: its function calls and nested executions continue that trace. */
+  traceHeader: string;
 }
 
 /** One attempt of a Task, as its integration sees it. */
@@ -57,7 +59,7 @@ export type ServiceCall = (
 /** What states:startExecution needs of the local Step Functions: its own executions. */
 export interface ChildExecutions {
   /** StartExecution itself: the same checks, errors and idempotency (throws AwsServiceError). */
-  start(request: { stateMachineArn: string; name?: string; input: string }): ExecutionRecord;
+  start(request: { stateMachineArn: string; name?: string; input: string; traceHeader: string }): ExecutionRecord;
   /** Settles with the record once the execution has ended. */
   ended(executionArn: string): Promise<ExecutionRecord>;
   /** StopExecution, if it still runs. */

@@ -51,7 +51,7 @@ export function integrationFor(resourceArn: string, deps: IntegrationDeps): Inte
       resource: resourceArn,
       plainLambda: true,
       waitForTaskToken: false,
-      call: (payload) => invoke(deps, resourceArn, payload),
+      call: (payload, attempt) => invoke(deps, resourceArn, payload, attempt.traceHeader),
     };
   }
   const [, service = '', action = '', pattern = ''] = SERVICE_ARN.exec(resourceArn) ?? [];
@@ -80,20 +80,29 @@ function unsupported(resourceArn: string): string {
 }
 
 /** lambda:invoke answers like the Lambda Invoke API, so ASL reads the result at `$.Payload`. */
-async function lambdaInvoke(deps: IntegrationDeps, parameters: Record<string, unknown>): Promise<unknown> {
+async function lambdaInvoke(
+  deps: IntegrationDeps,
+  parameters: Record<string, unknown>,
+  caller: TaskCaller,
+): Promise<unknown> {
   const functionName = parameters.FunctionName;
   if (typeof functionName !== 'string') throw new StatesRuntimeError('lambda:invoke needs Parameters.FunctionName');
   const arn = functionName.startsWith('arn:')
     ? functionName
     : `arn:aws:lambda:${deps.region}:${deps.accountId}:function:${functionName}`;
-  const payload = await invoke(deps, arn, parameters.Payload ?? {});
+  const payload = await invoke(deps, arn, parameters.Payload ?? {}, caller.traceHeader);
   return { ExecutedVersion: '$LATEST', Payload: payload ?? null, StatusCode: 200 };
 }
 
 /** A function error fails the task with its errorType; the Cause is the error payload as JSON, as on AWS. */
-async function invoke(deps: IntegrationDeps, functionArn: string, payload: unknown): Promise<unknown> {
+async function invoke(
+  deps: IntegrationDeps,
+  functionArn: string,
+  payload: unknown,
+  traceHeader: string,
+): Promise<unknown> {
   try {
-    return await deps.invokeFunction(functionArn, payload);
+    return await deps.invokeFunction(functionArn, payload, traceHeader);
   } catch (error) {
     const { name, message } = error instanceof Error ? error : { name: 'Error', message: String(error) };
     throw taskError(name, JSON.stringify({ errorType: name, errorMessage: message }));

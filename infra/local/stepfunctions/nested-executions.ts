@@ -35,6 +35,8 @@ export const startExecution: ServiceCall = async (deps, parameters, attempt, pat
     ...(Name === undefined || Name === null ? {} : { name: String(Name) }),
     // As AWS: Input may be JSON text or any JSON value; none means `{}`.
     input: Input === undefined || Input === null ? '{}' : typeof Input === 'string' ? Input : JSON.stringify(Input),
+    // A child execution is part of its parent's trace, as X-Ray shows nested workflows on AWS.
+    traceHeader: attempt.traceHeader,
   });
   const started = { ExecutionArn: child.executionArn, StartDate: child.startDate };
   if (pattern !== '.sync' && pattern !== '.sync:2') return started;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type AwsService, AwsServiceError } from '../aws-endpoint.ts';
+import { continueTrace } from '../trace-header.ts';
 import { type AslObject, taskSpecs } from './definition.ts';
 import {
   type ExecutionRun,
@@ -31,7 +32,7 @@ export interface LocalStepFunctionsOptions {
   /** Parsed ASL, after the `${...}` substitutions CDK would make. */
   stateMachines: { name: string; definition: object }[];
   /** Resolves with the function's result; rejects with `.name` = the Lambda errorType, `.message` = errorMessage. */
-  invokeFunction(functionArn: string, payload: unknown): Promise<unknown>;
+  invokeFunction(functionArn: string, payload: unknown, traceHeader: string): Promise<unknown>;
   /** For the dynamodb:* integrations. */
   dynamoEndpoint?: string;
   /** For the events:putEvents integration. */
@@ -139,7 +140,9 @@ export function createLocalStepFunctions(options: LocalStepFunctionsOptions): Lo
       if (existing.status === 'RUNNING' && existing.input === text) return existing;
       throw new AwsServiceError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
     }
-    const record = deps.store.create({ executionArn, stateMachineArn: machine.arn, name, input: text });
+    // As a traced state machine on AWS: the caller's trace continues (StartExecution's traceHeader), else one starts.
+    const traceHeader = continueTrace(typeof input.traceHeader === 'string' ? input.traceHeader : undefined);
+    const record = deps.store.create({ executionArn, stateMachineArn: machine.arn, name, input: text, traceHeader });
     const run = runExecution(deps, machine, record, overrides.get(machine.name) ?? {});
     runs.set(executionArn, run);
     void run.done.finally(() => runs.delete(executionArn));
@@ -236,6 +239,7 @@ function describeExecution(record: ExecutionRecord) {
     ...executionListItem(record),
     input: record.input,
     inputDetails: { included: true },
+    traceHeader: record.traceHeader,
     ...(record.output === undefined ? {} : { output: record.output, outputDetails: { included: true } }),
     ...(record.error === undefined ? {} : { error: record.error }),
     ...(record.cause === undefined ? {} : { cause: record.cause }),

@@ -217,6 +217,14 @@ export const checkpoint = z.object({
 
 export const deploymentState = z.enum(DEPLOYMENT_STATES);
 
+/** An X-Ray trace id: the request that created the deployment and every workflow step after it (ADR 28). */
+const traceId = z
+  .string()
+  .check(
+    z.regex(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+    z.describe('The X-Ray trace of the request that created it; its workflow steps run in the same trace.'),
+  );
+
 const deploymentKind = z.enum(['deploy', 'rollback']);
 const revision = z.int().check(z.minimum(1));
 const count = z.int().check(z.minimum(0));
@@ -275,6 +283,7 @@ export const deployment = z.object({
       })
       .check(z.describe('Asked for with `override_freeze`: why, by whom, and the freeze it went past.')),
   ),
+  trace_id: z.optional(traceId),
   version,
   created_at: timestamp,
   updated_at: timestamp,
@@ -289,6 +298,7 @@ export const deploymentStatus = z.object({
   steps: z.array(step),
   rollout: z.optional(rollout),
   reason: z.optional(z.string()),
+  trace_id: z.optional(traceId),
   queue: z.optional(
     z
       .object({

@@ -86,7 +86,7 @@ describe('payload 2.0 event', () => {
       'x-forwarded-port': '3000',
       'x-forwarded-proto': 'http',
     });
-    expect(headers['x-amzn-trace-id']).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24}$/);
+    expect(headers['x-amzn-trace-id']).toMatch(/^Root=1-[0-9a-f]{8}-[0-9a-f]{24};Parent=[0-9a-f]{16};Sampled=1$/);
     expect(headers).not.toHaveProperty('cookie');
     expect(headers).not.toHaveProperty('connection');
   });
