@@ -30,7 +30,8 @@ export type FunctionName =
   | 'commit-status'
   | 'webhooks'
   | 'hook'
-  | 'hook-dispatcher';
+  | 'hook-dispatcher'
+  | 'chat';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -52,6 +53,7 @@ export type FunctionName =
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
+ * - `chat-apps`: read the chat apps' credentials (`slipway/chat/apps`: callback verification, bot APIs)
  */
 export type Capability =
   | 'start-workflows'
@@ -70,7 +72,8 @@ export type Capability =
   | 'build-secrets'
   | 'git-tokens'
   | 'hook-secrets'
-  | 'read-hook-secrets';
+  | 'read-hook-secrets'
+  | 'chat-apps';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
@@ -368,6 +371,17 @@ export const functions: readonly FunctionSpec[] = [
     trigger: 'bus',
     capabilities: ['run-pipelines'],
   },
+  {
+    // Public: the platform's signature is the authentication; answers within the platforms' 3 s.
+    name: 'chat',
+    entry: 'functions/chat/handler.ts',
+    description:
+      'Chat callbacks (Slack, Feishu/Lark, DingTalk, WeCom): verify, decide approvals, link identities, commands',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['chat-apps', 'answer-approvals'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -409,6 +423,10 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/users', 'identity'),
   r('GET', '/users/me', 'identity'),
+  r('POST', '/users/me/chat-links', 'identity'),
+  r('GET', '/users/me/chat-links', 'identity'),
+  r('DELETE', '/users/me/chat-links/{link}', 'identity'),
+  r('DELETE', '/users/{sub}/chat-links/{link}', 'identity'),
   r('GET', '/teams', 'identity'),
   r('POST', '/teams', 'identity'),
   r('GET', '/teams/{id}', 'identity'),
@@ -467,6 +485,13 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('POST', '/chat/slack/interactions', 'chat', true),
+  r('POST', '/chat/slack/commands', 'chat', true),
+  r('POST', '/chat/feishu/events', 'chat', true),
+  r('POST', '/chat/dingtalk/events', 'chat', true),
+  r('GET', '/chat/wecom/events', 'chat', true),
+  r('POST', '/chat/wecom/events', 'chat', true),
 ];
 
 /** The platform's EventBridge bus. */
