@@ -25,6 +25,7 @@ import {
 } from '../manifest.ts';
 import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { CHAT_APPS_SECRET_NAME, generateChatApps } from './chat-apps.ts';
 import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
 import { type GitProviderSimulator, startGitProviderSimulator } from './git-provider.ts';
 import { createLocalKms, type LocalKms } from './kms/service.ts';
@@ -192,6 +193,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   // Commit statuses go to the simulator unless an app names its own API; it is on loopback, so allowed by name.
   const git = await startGitProviderSimulator(options.log ?? (() => {}));
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
+  // The chat apps' credentials: generated once, kept with the data (callbacks signed by npm run chat verify).
+  if (secrets.current(CHAT_APPS_SECRET_NAME) === undefined) {
+    secrets.put(CHAT_APPS_SECRET_NAME, JSON.stringify(generateChatApps()));
+  }
 
   const kms = createLocalKms({
     region: LOCAL_REGION,
@@ -231,6 +236,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.buildStateMachineArn]: stateMachineArn('build'),
     [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
+    [ENV.chatAppsSecret]: CHAT_APPS_SECRET_NAME,
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
     [ENV.gitAllowPrivateHosts]: new URL(git.url).hostname,
