@@ -1,12 +1,12 @@
 import { loadChatApps } from '../../shared/chat/apps.ts';
 import { handleCallback } from '../../shared/chat/callbacks.ts';
-import { openDingTalk } from '../../shared/chat/inbound/dingtalk.ts';
-import { openFeishu } from '../../shared/chat/inbound/feishu.ts';
-import type { Opened } from '../../shared/chat/inbound/opened.ts';
-import { openSlackCommand, openSlackInteraction } from '../../shared/chat/inbound/slack.ts';
-import { openWeComEvent, openWeComVerification } from '../../shared/chat/inbound/wecom.ts';
 import { type HttpRequest, publicApi } from '../../shared/http/kernel.ts';
 import type { ApiResult } from '../../shared/http/response.ts';
+import { openDingTalk } from './dingtalk.ts';
+import { openFeishu } from './feishu.ts';
+import type { Opened } from './opened.ts';
+import { openSlackCommand, openSlackInteraction } from './slack.ts';
+import { openWeComEvent, openWeComVerification } from './wecom.ts';
 
 /**
  * The public chat callback routes: no JWT, the platform's signature is the authentication (401

@@ -51,7 +51,7 @@ export const handler = api({
   [`POST ${v1}/users/me/chat-links`]: async (req) => {
     const code = await createLinkCode(req.caller);
     // The code is shown once: an Idempotency-Key replay gets the expiry, not the code.
-    return { ...json(201, linkAdvice(code)), stored: json(201, { expires_at: code.expires_at }) };
+    return { ...json(200, linkAdvice(code)), stored: json(200, { expires_at: code.expires_at }) };
   },
   [`GET ${v1}/users/me/chat-links`]: async (req) => json(200, await listLinks(req.caller, parsePageRequest(req.query))),
   [`DELETE ${v1}/users/me/chat-links/{link}`]: async (req) => {

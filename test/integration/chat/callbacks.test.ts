@@ -53,7 +53,7 @@ async function chat(platform: ChatKind, user: string, action: LocalAction | Sign
 
 async function link(platform: ChatKind, api: Client, user: string) {
   const code = await api.post('/api/v1/users/me/chat-links', {});
-  expect(code.status).toBe(201);
+  expect(code.status).toBe(200);
   expect(await chat(platform, user, { kind: 'command', text: `link ${code.body.code}` })).toMatch(/^Linked/);
 }
 

@@ -5,13 +5,14 @@
  * its answer is a toast only the clicker sees; a message to the bot (`im.message.receive_v1`) runs
  * the same commands (its reply needs the bot API).
  */
-import { invalid } from '../../errors.ts';
-import type { HttpRequest } from '../../http/kernel.ts';
-import { unauthorized } from '../../http/problem.ts';
-import { json } from '../../http/response.ts';
-import type { ChatApps } from '../apps.ts';
-import type { ChatAction, ChatReply } from '../callbacks.ts';
-import { decryptFeishu, verifyFeishuSignature, verifyFeishuToken } from '../verify/feishu.ts';
+
+import type { ChatApps } from '../../shared/chat/apps.ts';
+import type { ChatAction, ChatReply } from '../../shared/chat/callbacks.ts';
+import { decryptFeishu, verifyFeishuSignature, verifyFeishuToken } from '../../shared/chat/verify/feishu.ts';
+import { invalid } from '../../shared/errors.ts';
+import type { HttpRequest } from '../../shared/http/kernel.ts';
+import { unauthorized } from '../../shared/http/problem.ts';
+import { json } from '../../shared/http/response.ts';
 import { answered, jsonObject, type Opened, str } from './opened.ts';
 
 const refused = () =>

@@ -1,5 +1,5 @@
-import type { ApiResult } from '../../http/response.ts';
-import type { ChatCallback, ChatReply } from '../callbacks.ts';
+import type { ChatCallback, ChatReply } from '../../shared/chat/callbacks.ts';
+import type { ApiResult } from '../../shared/http/response.ts';
 
 /**
  * A verified request from a chat platform: a callback to handle and how to answer its reply in the

@@ -5,13 +5,13 @@
  * WeCom's encrypted passive reply, a text to the sender only.
  */
 import { randomBytes } from 'node:crypto';
-import { invalid } from '../../errors.ts';
-import type { HttpRequest } from '../../http/kernel.ts';
-import { unauthorized } from '../../http/problem.ts';
-import type { ApiResult } from '../../http/response.ts';
-import type { ChatApps } from '../apps.ts';
-import type { ChatAction, ChatReply } from '../callbacks.ts';
-import { encryptWeCom, openWeCom, wecomSignature } from '../verify/wecom.ts';
+import type { ChatApps } from '../../shared/chat/apps.ts';
+import type { ChatAction, ChatReply } from '../../shared/chat/callbacks.ts';
+import { encryptWeCom, openWeCom, wecomSignature } from '../../shared/chat/verify/wecom.ts';
+import { invalid } from '../../shared/errors.ts';
+import type { HttpRequest } from '../../shared/http/kernel.ts';
+import { unauthorized } from '../../shared/http/problem.ts';
+import type { ApiResult } from '../../shared/http/response.ts';
 import { answered, type Opened } from './opened.ts';
 
 type WeCom = NonNullable<ChatApps['wecom']>;

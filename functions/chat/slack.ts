@@ -3,15 +3,16 @@
  * fields), both signed with the app's signing secret. A slash command's answer is its ephemeral
  * reply; a button's reply also goes to its `response_url` (Slack ignores a block_actions answer body).
  */
-import { invalid } from '../../errors.ts';
-import type { HttpRequest } from '../../http/kernel.ts';
-import { unauthorized } from '../../http/problem.ts';
-import { json } from '../../http/response.ts';
-import { logger } from '../../logger.ts';
-import { safePost } from '../../notify/safe-fetch.ts';
-import type { ChatApps } from '../apps.ts';
-import type { ChatReply } from '../callbacks.ts';
-import { verifySlack } from '../verify/slack.ts';
+
+import type { ChatApps } from '../../shared/chat/apps.ts';
+import type { ChatReply } from '../../shared/chat/callbacks.ts';
+import { verifySlack } from '../../shared/chat/verify/slack.ts';
+import { invalid } from '../../shared/errors.ts';
+import type { HttpRequest } from '../../shared/http/kernel.ts';
+import { unauthorized } from '../../shared/http/problem.ts';
+import { json } from '../../shared/http/response.ts';
+import { logger } from '../../shared/logger.ts';
+import { safePost } from '../../shared/notify/safe-fetch.ts';
 import { jsonObject, type Opened, str } from './opened.ts';
 
 const ephemeral = (reply: ChatReply) => json(200, { response_type: 'ephemeral', text: reply.text });

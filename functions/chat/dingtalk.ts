@@ -5,13 +5,13 @@
  * as the robot's message).
  */
 import { createHash } from 'node:crypto';
-import { invalid } from '../../errors.ts';
-import type { HttpRequest } from '../../http/kernel.ts';
-import { unauthorized } from '../../http/problem.ts';
-import { json } from '../../http/response.ts';
-import type { ChatApps } from '../apps.ts';
-import type { ChatReply } from '../callbacks.ts';
-import { verifyDingTalk } from '../verify/dingtalk.ts';
+import type { ChatApps } from '../../shared/chat/apps.ts';
+import type { ChatReply } from '../../shared/chat/callbacks.ts';
+import { verifyDingTalk } from '../../shared/chat/verify/dingtalk.ts';
+import { invalid } from '../../shared/errors.ts';
+import type { HttpRequest } from '../../shared/http/kernel.ts';
+import { unauthorized } from '../../shared/http/problem.ts';
+import { json } from '../../shared/http/response.ts';
 import { jsonObject, type Opened, str } from './opened.ts';
 
 export function openDingTalk(req: HttpRequest, app: ChatApps['dingtalk'], nowMs: number): Opened {
