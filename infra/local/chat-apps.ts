@@ -9,7 +9,7 @@ import { type ChatApps, chatAppsSchema } from '../../shared/chat/apps.ts';
 import { dingtalkSign } from '../../shared/chat/verify/dingtalk.ts';
 import { encryptFeishu, feishuSignature } from '../../shared/chat/verify/feishu.ts';
 import { slackSignature } from '../../shared/chat/verify/slack.ts';
-import { encryptWeCom, wecomSignature } from '../../shared/chat/verify/wecom.ts';
+import { decryptWeCom, encryptWeCom, wecomSignature } from '../../shared/chat/verify/wecom.ts';
 import type { ChatKind } from '../../shared/notify/channels.ts';
 
 export const CHAT_APPS_SECRET_NAME = 'slipway/chat/apps';
@@ -245,4 +245,16 @@ export async function send(baseUrl: string, request: SignedRequest): Promise<{ s
     ...(request.body === undefined ? {} : { body: request.body }),
   });
   return { status: response.status, text: await response.text() };
+}
+
+/** What the person who acted is shown, read out of the platform-shaped answer (WeCom's is encrypted). */
+export function replyText(apps: ChatApps, platform: ChatKind, answer: string): string {
+  if (platform === 'wecom') {
+    const encrypt = /<Encrypt><!\[CDATA\[(.*?)\]\]><\/Encrypt>/.exec(answer)?.[1] ?? '';
+    const inner = decryptWeCom(apps.wecom?.encoding_aes_key ?? '', encrypt)?.message ?? '';
+    return /<Content><!\[CDATA\[([\s\S]*?)\]\]><\/Content>/.exec(inner)?.[1] ?? '';
+  }
+  const body = JSON.parse(answer);
+  const text = body.text?.content ?? body.text ?? body.toast?.content ?? body.userPrivateData?.cardParamMap?.reply;
+  return typeof text === 'string' ? text : answer;
 }

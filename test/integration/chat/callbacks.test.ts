@@ -4,13 +4,14 @@ import {
   type LocalAction,
   localTenant,
   readChatApps,
+  replyText,
   type SignedRequest,
   send,
   signedCallback,
 } from '../../../infra/local/chat-apps.ts';
 import type { ChatApps } from '../../../shared/chat/apps.ts';
 import { createLinkCode } from '../../../shared/chat/links.ts';
-import { decryptWeCom, encryptWeCom, wecomSignature } from '../../../shared/chat/verify/wecom.ts';
+import { encryptWeCom, wecomSignature } from '../../../shared/chat/verify/wecom.ts';
 import type { ChatKind } from '../../../shared/notify/channels.ts';
 import type { Client } from '../client.ts';
 import { deploy, type Scene, startScene, statusWhen } from '../delivery/scene.ts';
@@ -32,23 +33,11 @@ afterAll(() => scene?.cloud.stop());
 
 const call = (request: SignedRequest) => send(scene.cloud.url, request);
 
-/** What the person who acted is told, whatever the platform's format. */
-function replyText(platform: ChatKind, text: string): string {
-  if (platform === 'wecom') {
-    const encrypt = /<Encrypt><!\[CDATA\[(.*?)\]\]><\/Encrypt>/.exec(text)?.[1] ?? '';
-    const inner = decryptWeCom(apps.wecom?.encoding_aes_key ?? '', encrypt)?.message ?? '';
-    return /<Content><!\[CDATA\[([\s\S]*?)\]\]><\/Content>/.exec(inner)?.[1] ?? '';
-  }
-  const body = JSON.parse(text);
-  return body.text ?? body.toast?.content ?? body.text?.content ?? body.userPrivateData?.cardParamMap?.reply ?? '';
-}
-
 async function chat(platform: ChatKind, user: string, action: LocalAction | SignedRequest) {
   const request = 'kind' in action ? signedCallback(apps, platform, { user, action }) : action;
   const reply = await call(request);
   expect(reply.status, reply.text).toBe(200);
-  const robotMessage = platform === 'dingtalk' && 'kind' in action && action.kind === 'command';
-  return (robotMessage ? JSON.parse(reply.text).text.content : replyText(platform, reply.text)) as string;
+  return replyText(apps, platform, reply.text);
 }
 
 async function link(platform: ChatKind, api: Client, user: string) {
