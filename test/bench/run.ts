@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), pipeline runs (build end to
- * first deploy, transitions), Git webhook deliveries (to 202, to a started run) and audit checkpoint cost.
+ * first deploy, transitions), Git webhook deliveries (to 202, to a started run), approvals from chat
+ * (callback → answer, → workflow resumed) and audit checkpoint cost.
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -13,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
+import { chatMarkdown, measureChat } from './chat.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { hooksMarkdown, measureHooks } from './hooks.ts';
@@ -72,6 +74,7 @@ let builds: Awaited<ReturnType<typeof measureBuilds>>;
 let checkpoints: Awaited<ReturnType<typeof measureCheckpoints>>;
 let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 let hooks: Awaited<ReturnType<typeof measureHooks>>;
+let chat: Awaited<ReturnType<typeof measureChat>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -100,6 +103,10 @@ try {
   hooks = await measureHooks(cloud);
   print(hooksMarkdown(hooks));
 
+  progress('approvals from chat (15 signed Approve callbacks per platform; real workflows)');
+  chat = await measureChat(cloud);
+  print(chatMarkdown(chat));
+
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
   print(checkpointsMarkdown(checkpoints));
@@ -124,6 +131,7 @@ writeFileSync(
       builds,
       pipelines,
       hooks,
+      chat,
       checkpoints,
     },
     null,
