@@ -91,6 +91,6 @@ async function tellPrivately(url: string, reply: ChatReply): Promise<void> {
   await safePost(
     url,
     { response_type: 'ephemeral', replace_original: false, text: reply.text },
-    { allowedHosts: ['hooks.slack.com'], timeoutMs: 1500 },
+    { allowedHosts: ['hooks.slack.com'], timeoutMs: 1000 },
   ).catch((error: unknown) => logger.warn('Slack response_url refused the reply', { error: String(error) }));
 }
