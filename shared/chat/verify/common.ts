@@ -20,8 +20,13 @@ export function isFresh(
   return Math.abs(nowMs - ms) <= windowSeconds * 1000;
 }
 
-/** Standard base64 only (what the platforms send): rejects text Node's lenient decoder would half-read. */
+/**
+ * Canonical standard base64 only (what the platforms send): rejects text Node's lenient decoder would
+ * half-read, and the variants of one value that differ in the unused bits before `=` (else two
+ * ciphertext texts would be the same ciphertext).
+ */
 export function strictBase64(text: string): Buffer | undefined {
   if (text.length === 0 || text.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return undefined;
-  return Buffer.from(text, 'base64');
+  const bytes = Buffer.from(text, 'base64');
+  return bytes.toString('base64') === text ? bytes : undefined;
 }

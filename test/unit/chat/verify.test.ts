@@ -80,6 +80,8 @@ describe('Feishu/Lark', () => {
     expect(decryptFeishu('other key', 'P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghk=')).not.toBe('hello world');
     expect(decryptFeishu('test key', 'AAAA')).toBeUndefined();
     expect(decryptFeishu('test key', 'not base64!')).toBeUndefined();
+    // The same bytes spelled another way (unused bits before the padding set): not the ciphertext sent.
+    expect(decryptFeishu('test key', 'P37w+VZImNgPEO1RBhJ6RtKl7n6zymIbEG1pReEzghl=')).toBeUndefined();
   });
 
   it('round-trips what it encrypts, with the IV in front', () => {
