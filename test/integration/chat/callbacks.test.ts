@@ -77,8 +77,11 @@ describe.each(PLATFORMS)('approving from %s', (platform) => {
     expect(await chat(platform, bob, retry)).toBe(first);
     const after = await approval(approvalId);
     expect(after.votes).toEqual([expect.objectContaining({ by: 'rm-bob', decision: 'approve', via: platform })]);
-    // A second click (a new delivery) is refused by decide itself: the approval is closed.
-    expect(await chat(platform, bob, { kind: 'decide', approvalId, decision: 'approve' })).toMatch(/already approved/);
+    // A second click (a new delivery) is refused by decide itself: the approval is closed. WeCom names
+    // an event by its sender and CreateTime (seconds): a click in the same second is its retry.
+    const again = await chat(platform, bob, { kind: 'decide', approvalId, decision: 'approve' });
+    expect(again).toMatch(platform === 'wecom' && again === first ? /You approved/ : /already approved/);
+    expect((await approval(approvalId)).votes).toHaveLength(1);
   });
 
   it('refuses bad signatures, stale timestamps and undecryptable bodies with 401, deciding nothing', async () => {
@@ -200,6 +203,18 @@ describe('who may decide from chat', () => {
     const done = await statusWhen(scene.developer, deploymentId);
     expect(done).toMatchObject({ state: 'rejected' });
     expect(done.reason).toMatch(/freeze/);
+  });
+
+  it('counts one vote when a platform delivers the same callback three times at once', async () => {
+    const { deploymentId, approvalId } = await waitingForApproval();
+    const request = signedCallback(apps, 'wecom', {
+      user: 'bob-wecom',
+      action: { kind: 'decide', approvalId, decision: 'approve' },
+    });
+    const replies = await Promise.all([call(request), call(request), call(request)]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200]);
+    expect((await statusWhen(scene.developer, deploymentId)).state).toBe('succeeded');
+    expect((await approval(approvalId)).votes).toHaveLength(1);
   });
 
   it('tells the clicker about an unknown approval', async () => {
