@@ -36,7 +36,8 @@ export type FunctionName =
   | 'schedule-fire'
   | 'freezes'
   | 'freeze-watch'
-  | 'alarm-notifier';
+  | 'alarm-notifier'
+  | 'chat';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -60,6 +61,7 @@ export type FunctionName =
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
  * - `manage-schedules`: create, update, get and delete EventBridge Scheduler schedules in the
  *   platform's schedule group, and pass the scheduler role to them (ADR 24)
+ * - `chat-apps`: read the chat apps' credentials (`slipway/chat/apps`: callback verification, bot APIs)
  */
 export type Capability =
   | 'start-workflows'
@@ -79,7 +81,8 @@ export type Capability =
   | 'git-tokens'
   | 'hook-secrets'
   | 'read-hook-secrets'
-  | 'manage-schedules';
+  | 'manage-schedules'
+  | 'chat-apps';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting =
@@ -444,6 +447,17 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     trigger: 'bus',
   },
+  {
+    // Public: the platform's signature is the authentication; answers within the platforms' 3 s.
+    name: 'chat',
+    entry: 'functions/chat/handler.ts',
+    description:
+      'Chat callbacks (Slack, Feishu/Lark, DingTalk, WeCom): verify, decide approvals, link identities, commands',
+    memoryMb: 512,
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['chat-apps', 'answer-approvals'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -486,6 +500,10 @@ export const routes: readonly RouteSpec[] = [
 
   r('GET', '/users', 'identity'),
   r('GET', '/users/me', 'identity'),
+  r('POST', '/users/me/chat-links', 'identity'),
+  r('GET', '/users/me/chat-links', 'identity'),
+  r('DELETE', '/users/me/chat-links/{link}', 'identity'),
+  r('DELETE', '/users/{sub}/chat-links/{link}', 'identity'),
   r('GET', '/teams', 'identity'),
   r('POST', '/teams', 'identity'),
   r('GET', '/teams/{id}', 'identity'),
@@ -559,6 +577,12 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/freezes/{id}', 'freezes'),
   r('PATCH', '/freezes/{id}', 'freezes'),
   r('DELETE', '/freezes/{id}', 'freezes'),
+  r('POST', '/chat/slack/interactions', 'chat', true),
+  r('POST', '/chat/slack/commands', 'chat', true),
+  r('POST', '/chat/feishu/events', 'chat', true),
+  r('POST', '/chat/dingtalk/events', 'chat', true),
+  r('GET', '/chat/wecom/events', 'chat', true),
+  r('POST', '/chat/wecom/events', 'chat', true),
 ];
 
 /** The platform's EventBridge bus. */

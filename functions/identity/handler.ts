@@ -1,4 +1,5 @@
 import { ROLES } from '../../shared/auth/roles.ts';
+import { createLinkCode, listLinks, removeLink } from '../../shared/chat/links.ts';
 import { newBinding, newTeam, userId } from '../../shared/domain/identity.ts';
 import { validate } from '../../shared/domain/validate.ts';
 import { invalid } from '../../shared/errors.ts';
@@ -24,6 +25,12 @@ const v1 = '/api/v1';
 const teamCreated = (team: TeamView) => created(team, `${v1}/teams/${team.id}`);
 const bindingCreated = (binding: BindingView) => created(binding, `${v1}/bindings/${binding.id}`);
 const teamId = (id: string | undefined) => pathId(id, 'team', 'Team');
+const linkId = (id: string | undefined) => pathId(id, 'lnk', 'Chat link');
+const linkAdvice = ({ code, expires_at }: { code: string; expires_at: string }) => ({
+  code,
+  expires_at,
+  how: `Send "/slipway link ${code}" to the Slipway app in your chat (or "link ${code}" as a direct message) before ${expires_at}.`,
+});
 
 /** `subject=user:alice` or `subject=team:team_...` */
 function subjectFilter(value: string | undefined) {
@@ -41,6 +48,20 @@ function subjectFilter(value: string | undefined) {
 export const handler = api({
   [`GET ${v1}/users`]: async (req) => json(200, await listUsers(req.caller, parsePageRequest(req.query))),
   [`GET ${v1}/users/me`]: async (req) => json(200, await me(req.caller)),
+  [`POST ${v1}/users/me/chat-links`]: async (req) => {
+    const code = await createLinkCode(req.caller);
+    // The code is shown once: an Idempotency-Key replay gets the expiry, not the code.
+    return { ...json(200, linkAdvice(code)), stored: json(200, { expires_at: code.expires_at }) };
+  },
+  [`GET ${v1}/users/me/chat-links`]: async (req) => json(200, await listLinks(req.caller, parsePageRequest(req.query))),
+  [`DELETE ${v1}/users/me/chat-links/{link}`]: async (req) => {
+    await removeLink(req.caller, req.caller.sub, linkId(req.params.link));
+    return noContent();
+  },
+  [`DELETE ${v1}/users/{sub}/chat-links/{link}`]: async (req) => {
+    await removeLink(req.caller, pathSubject(req.params.sub, 'User'), linkId(req.params.link));
+    return noContent();
+  },
 
   [`GET ${v1}/teams`]: async (req) => json(200, await listTeams(req.caller, parsePageRequest(req.query))),
   [`POST ${v1}/teams`]: async (req) =>

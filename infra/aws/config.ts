@@ -75,6 +75,8 @@ export interface SlipwayConfig extends ApiSettings {
   gitPrivateHosts: string[];
   /** Name prefix of the Git webhook endpoints' secrets (one per endpoint). */
   hookSecretPrefix: string;
+  /** Name of the chat apps' credentials secret (issue 13), filled in by operators. */
+  chatAppsSecretName: string;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -162,6 +164,8 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
   const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
   if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
+  const chatAppsSecretName = raw('chatAppsSecretName') ?? 'slipway/chat/apps';
+  if (!/^[\w/+=.@-]+$/.test(chatAppsSecretName)) throw new Error('chatAppsSecretName must be a secret name');
 
   return {
     stage,
@@ -189,6 +193,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     gitTokenSecretPrefix,
     gitPrivateHosts,
     hookSecretPrefix,
+    chatAppsSecretName,
   };
 }
 /** A comma-separated setting, blanks dropped. */

@@ -118,6 +118,7 @@ function grant(
   else if (capability === 'run-pipelines' && runs) fn.bindRuns(runs, workflows?.pipeline ?? 'by-name');
   else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
   else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);
+  else if (capability === 'chat-apps') fn.bindChatApps(config.chatAppsSecretName);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

@@ -417,6 +417,16 @@ export class PlatformFunction extends NodejsFunction {
     this.addEnvironment(ENV.scheduleDlqArn, deadLetters.queueArn);
   }
 
+  /** Read the chat apps' credentials (callback verification, bot APIs), and its name as SLIPWAY_CHAT_APPS_SECRET. */
+  bindChatApps(name: string): void {
+    this.#grantSecretsUnder(
+      name,
+      ['secretsmanager:GetSecretValue'],
+      'The one chat apps secret, by name (its ARN suffix is random): the name is the boundary.',
+    );
+    this.addEnvironment(ENV.chatAppsSecret, name);
+  }
+
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);

@@ -20,6 +20,8 @@ export interface LocalSecrets {
   service: AwsService;
   /** Creates the secret or stores a new current value; answers its ARN. */
   put(name: string, value: string): string;
+  /** The current value of a secret by name, if it exists. */
+  current(name: string): string | undefined;
 }
 
 interface SecretVersion {
@@ -159,6 +161,10 @@ export function createLocalSecrets(options: LocalSecretsOptions): LocalSecrets {
       if (existing === undefined) return create(name, value).arn;
       putValue(existing, value);
       return existing.arn;
+    },
+    current: (name) => {
+      const secret = secrets.get(name);
+      return secret && current(secret).value;
     },
   };
 }

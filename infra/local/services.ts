@@ -27,6 +27,7 @@ import {
 } from '../manifest.ts';
 import { LOCAL_ACCOUNT_ID } from './api-event.ts';
 import { type AwsEndpoint, startAwsEndpoint } from './aws-endpoint.ts';
+import { CHAT_APPS_SECRET_NAME, generateChatApps } from './chat-apps.ts';
 import { createLocalEventBus, type LocalEventBus } from './eventbridge/bus.ts';
 import { type GitProviderSimulator, startGitProviderSimulator } from './git-provider.ts';
 import { createLocalKms, type LocalKms } from './kms/service.ts';
@@ -216,6 +217,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   // Commit statuses go to the simulator unless an app names its own API; it is on loopback, so allowed by name.
   const git = await startGitProviderSimulator(options.log ?? (() => {}));
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
+  // The chat apps' credentials: generated once, kept with the data (callbacks signed by npm run chat verify).
+  if (secrets.current(CHAT_APPS_SECRET_NAME) === undefined) {
+    secrets.put(CHAT_APPS_SECRET_NAME, JSON.stringify(generateChatApps()));
+  }
 
   const kms = createLocalKms({
     region: LOCAL_REGION,
@@ -283,6 +288,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.schedulerRoleArn]: SCHEDULER_ROLE_ARN,
     [ENV.scheduleDlqArn]: SCHEDULE_DLQ_ARN,
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
+    [ENV.chatAppsSecret]: CHAT_APPS_SECRET_NAME,
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
     [ENV.gitAllowPrivateHosts]: new URL(git.url).hostname,

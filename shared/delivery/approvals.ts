@@ -10,6 +10,7 @@ import { appScope, envScope } from '../auth/scope.ts';
 import { APPROVAL_STATES, type ApprovalState } from '../domain/deployment.ts';
 import { conflict, forbidden, invalid, notFound } from '../errors.ts';
 import { recordChange } from '../events/outbox.ts';
+import type { ChatKind } from '../notify/channels.ts';
 import { keys } from '../store/keys.ts';
 import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
@@ -25,6 +26,8 @@ export interface Vote {
   decision: 'approve' | 'reject';
   comment?: string;
   at: string;
+  /** The chat platform the vote came from; absent for the API. */
+  via?: ChatKind;
 }
 
 export interface ApprovalView {
@@ -129,12 +132,13 @@ export async function openApproval(
   return view;
 }
 
-/** `POST /approvals/{id}/approve|reject` */
+/** `POST /approvals/{id}/approve|reject`, and the same decision from a chat button or command (`via` its platform). */
 export async function decide(
   caller: Caller,
   id: string,
   decision: 'approve' | 'reject',
   comment: string | undefined,
+  { via }: { via?: ChatKind } = {},
 ): Promise<ApprovalView> {
   const { access, items } = await signInAndRead(caller, [deliveryKeys.approval(id)]);
   const approval = items[0];
@@ -151,7 +155,13 @@ export async function decide(
   if (view.votes.some((v) => v.by === caller.sub))
     throw conflict('already-voted', 'You have already voted on this approval.');
 
-  const vote: Vote = { by: caller.sub, decision, at: new Date().toISOString(), ...(comment ? { comment } : {}) };
+  const vote: Vote = {
+    by: caller.sub,
+    decision,
+    at: new Date().toISOString(),
+    ...(comment ? { comment } : {}),
+    ...(via ? { via } : {}),
+  };
   const votes = [...view.votes, vote];
   const approvals = votes.filter((v) => v.decision === 'approve').length;
   const state: ApprovalState =
@@ -182,6 +192,7 @@ export async function decide(
         ...(comment ? { comment } : {}),
         approvals,
         minimum_approvals: view.minimum_approvals,
+        ...(via ? { via } : {}),
       },
     }),
   ]);

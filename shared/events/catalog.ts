@@ -1,4 +1,5 @@
 import type { BuildEventData } from '../builds/model.ts';
+import type { ChatLinkView } from '../chat/links.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
 import type { ClusterView } from '../domain/cluster.ts';
@@ -10,6 +11,7 @@ import type { ProjectView } from '../domain/project.ts';
 import type { RunView } from '../domain/run.ts';
 import type { FireView, ScheduleRecord } from '../domain/schedule.ts';
 import type { WebhookView } from '../domain/webhook.ts';
+import type { ChatKind } from '../notify/channels.ts';
 
 /**
  * Every change event the platform emits: its detail-type, its source and the shape of its data.
@@ -46,6 +48,8 @@ interface ApprovalVoteData {
   comment?: string;
   approvals: number;
   minimum_approvals: number;
+  /** The chat platform the vote came from (issue 13); absent for the API. */
+  via?: ChatKind;
 }
 
 /** Data of every `Pipeline Run …` event: which commit of which pipeline, where it stands, its link. */
@@ -151,6 +155,9 @@ export const CHANGE_EVENTS = {
   'Team Member Removed': iam<{ team_id: string; user_id: string }>(),
   'Role Bound': iam<BindingView>(),
   'Binding Deleted': iam<Deleted>(),
+  /** A chat identity proved with a link code now acts as this user (shared/chat/links.ts). */
+  'Chat Link Created': iam<ChatLinkView>(),
+  'Chat Link Removed': iam<ChatLinkView>(),
 
   'Deployment Queued': deployments<DeploymentEventData>(),
   'Deployment Waiting For Approval': deployments<DeploymentEventData>(),

@@ -7,7 +7,8 @@
 import { createHmac } from 'node:crypto';
 import { ChatDeliveryFailed, type Resolver, safePost } from './safe-fetch.ts';
 
-export type ChatKind = 'slack' | 'feishu' | 'dingtalk' | 'wecom';
+export const CHAT_KINDS = ['slack', 'feishu', 'dingtalk', 'wecom'] as const;
+export type ChatKind = (typeof CHAT_KINDS)[number];
 
 export type Severity = 'info' | 'success' | 'warning' | 'failure';
 

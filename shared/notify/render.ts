@@ -132,6 +132,8 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   'Team Deleted': null,
   'Team Member Added': null,
   'Team Member Removed': null,
+  'Chat Link Created': null,
+  'Chat Link Removed': null,
   'Role Bound': null,
   'Binding Deleted': null,
   'Audit Checkpoint Requested': null,

@@ -2,8 +2,8 @@
  * `npm run bench`: bundle sizes and import times, warm handler overhead, local API throughput,
  * delivery orchestration (deploy/rollback time, state transitions), the freeze check on a deploy, pipeline
  * runs (build end to first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit
- * checkpoint cost, `GET /metrics/dora` over a year of 10,000 deployments and schedule fire accuracy
- * (scheduled instant → target invoked).
+ * checkpoint cost, `GET /metrics/dora` over a year of 10,000 deployments, schedule fire accuracy
+ * (scheduled instant → target invoked) and approvals from chat (callback → answer, → workflow resumed).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { startLocalCloud } from '../../infra/local/cloud.ts';
 import { buildsMarkdown, measureBuilds } from './builds.ts';
 import { bundlesMarkdown, KUBERNETES_CLIENT, measureBundles } from './bundles.ts';
+import { chatMarkdown, measureChat } from './chat.ts';
 import { checkpointsMarkdown, measureCheckpoints } from './checkpoints.ts';
 import { deliveryMarkdown, measureDelivery } from './delivery.ts';
 import { doraMarkdown, measureDora } from './dora.ts';
@@ -87,6 +88,7 @@ let pipelines: Awaited<ReturnType<typeof measurePipelines>>;
 let hooks: Awaited<ReturnType<typeof measureHooks>>;
 let dora: Awaited<ReturnType<typeof measureDora>>;
 let fires: Awaited<ReturnType<typeof measureFires>>;
+let chat: Awaited<ReturnType<typeof measureChat>>;
 try {
   const token = await cloud.mintToken({ sub: 'bench', groups: ['platform-admins'] });
   const projectId = await createProject(cloud.url, token);
@@ -120,6 +122,10 @@ try {
   progress('Git webhook deliveries (320 signed pushes to 202, 20 to a started run)');
   hooks = await measureHooks(cloud);
   print(hooksMarkdown(hooks));
+
+  progress('approvals from chat (15 signed Approve callbacks per platform; real workflows)');
+  chat = await measureChat(cloud);
+  print(chatMarkdown(chat));
 
   progress('audit checkpoints (1,000 chains seeded)');
   checkpoints = await measureCheckpoints(cloud);
@@ -155,6 +161,7 @@ writeFileSync(
       builds,
       pipelines,
       hooks,
+      chat,
       checkpoints,
       dora,
       fires,

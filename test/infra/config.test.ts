@@ -45,6 +45,7 @@ describe('readConfig', () => {
       gitTokenSecretPrefix: 'slipway/git-tokens/',
       gitPrivateHosts: [],
       hookSecretPrefix: 'slipway/hooks/',
+      chatAppsSecretName: 'slipway/chat/apps',
     });
   });
 

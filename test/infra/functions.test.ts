@@ -199,6 +199,7 @@ describe('manifest functions', () => {
           Ref: idIn(app.delivery, app.delivery.chatSecret),
         });
       }
+      if (has(spec, 'chat-apps')) expected.SLIPWAY_CHAT_APPS_SECRET = 'slipway/chat/apps';
       if (has(spec, 'sign-cursors')) expected.SLIPWAY_CURSOR_KEY = cursorKeyReference(app, '');
       if (has(spec, 'audit-checkpoints-read')) {
         expected.SLIPWAY_AUDIT_BUCKET = checkpointBucket;
@@ -358,15 +359,18 @@ describe('manifest functions', () => {
     });
 
     it('only the functions with answer-approvals may answer task tokens (success, failure, heartbeat)', () => {
-      expect(rolesWith('answer-approvals')).toEqual([roleOf('approvals')]);
+      // The approvals API and the chat callbacks: both decide through decide() (issue 13).
+      expect(rolesWith('answer-approvals')).toEqual([roleOf('approvals'), roleOf('chat')].sort());
       expect(holders(acts(/^states:SendTask/))).toEqual(rolesWith('answer-approvals'));
-      const [grant] = statementsOf('approvals').filter(acts(/^states:/));
-      expect(grant?.Action.sort()).toEqual([
-        'states:SendTaskFailure',
-        'states:SendTaskHeartbeat',
-        'states:SendTaskSuccess',
-      ]);
-      expect(grant?.Resource).toEqual([machineRef('approvals', 'deploy'), machineRef('approvals', 'rollback')]);
+      for (const name of ['approvals', 'chat'] as const) {
+        const [grant] = statementsOf(name).filter(acts(/^states:/));
+        expect(grant?.Action.sort()).toEqual([
+          'states:SendTaskFailure',
+          'states:SendTaskHeartbeat',
+          'states:SendTaskSuccess',
+        ]);
+        expect(grant?.Resource).toEqual([machineRef(name, 'deploy'), machineRef(name, 'rollback')]);
+      }
     });
 
     it('only the event publisher may put events, on the platform bus only', () => {
@@ -438,7 +442,7 @@ describe('manifest functions', () => {
       expect(rolesWith('chat-secret').sort()).toEqual(chatReaders.sort());
       const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), ...chatReaders, roleOf('commit-status'), ...hookSecretHolders].sort(),
+        [...clusterReachers(), ...chatReaders, roleOf('commit-status'), ...hookSecretHolders, roleOf('chat')].sort(),
       );
       for (const reader of ['notifier', 'alarm-notifier'] as const) {
         const grants = statementsOf(reader).filter(acts(/^secretsmanager:/));
@@ -447,6 +451,13 @@ describe('manifest functions', () => {
           grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
         ).toBe(true);
       }
+    });
+
+    it('only the chat callbacks read the chat apps secret, by its name, and nothing else in Secrets Manager', () => {
+      expect(rolesWith('chat-apps')).toEqual([roleOf('chat')]);
+      const grants = statementsOf('chat').filter(acts(/^secretsmanager:/));
+      expect(grants.flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(JSON.stringify(grants.flatMap((s) => s.Resource))).toContain(':secret:slipway/chat/apps*');
     });
 
     it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {

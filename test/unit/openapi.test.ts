@@ -97,8 +97,10 @@ describe('the OpenAPI document', () => {
     });
     for (const { key, op } of docOperations) {
       expect(op.security, key).toEqual(route(key)?.public ? undefined : [{ bearer: [] }]);
-      // A public route answers 401 only when its own authentication (a webhook signature) says so.
-      expect(op.responses['401'] !== undefined, key).toBe(!route(key)?.public || key.startsWith('POST /api/v1/hooks/'));
+      // A public route answers 401 only when its own authentication (a webhook or chat signature) says so.
+      expect(op.responses['401'] !== undefined, key).toBe(
+        !route(key)?.public || key.startsWith('POST /api/v1/hooks/') || key.includes(' /api/v1/chat/'),
+      );
     }
   });
 

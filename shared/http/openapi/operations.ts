@@ -118,6 +118,11 @@ export const tags = [
       'A pipeline takes a commit of an application through a build (one image, by digest) and deploy stages to its environments. Definitions are JSON or YAML and versioned; a run records the version it ran. Runs answer 202 at once: follow `GET /runs/{id}` until its state is final.',
   },
   {
+    name: 'Chat',
+    description:
+      'Approve, reject and ask from Slack, Feishu/Lark, DingTalk and WeCom: the public callback routes the platforms post to (their signature is the authentication), and the links between chat users and Slipway users.',
+  },
+  {
     name: 'Webhooks',
     description:
       "GitHub and GitLab deliveries start pipeline runs: an application's endpoints (each with its own secret, shown once), the public route providers post to, and the delivery log.",
@@ -164,6 +169,7 @@ const pages = {
   schedules: views.page(views.schedule),
   fires: views.page(views.fire),
   freezes: views.page(views.freeze),
+  chatLinks: views.page(views.chatLink),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -275,6 +281,7 @@ const ids = {
   freeze: path('id', resourceId('frz'), 'Freeze id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
+  chatLink: path('link', z.string().check(z.regex(/^lnk_[0-9a-f]{26}$/)), 'Chat link id.'),
 };
 
 const auditQuery = {
@@ -397,6 +404,31 @@ const doraErrors = {
   403: 'Needs metrics.read on the project (or the application, or the environment).',
   404: 'The project or application does not exist, or you cannot see it.',
 };
+
+/** A public chat callback route: the platform's signature is the authentication; its answer is in the platform's format. */
+const chatCallback = (
+  route: `${Method} /${string}`,
+  operationId: string,
+  summary: string,
+  description: string,
+  mediaType: MediaType = 'application/json',
+): Untagged =>
+  op(route, operationId, summary, {
+    public: true,
+    description: `${description} A retried delivery answers what the first did and never votes twice.`,
+    success: [
+      {
+        status: 200,
+        description: 'Handled; the reply is for the person who acted.',
+        schema: mediaType === 'text/plain' ? z.string() : views.chatAnswer,
+        mediaType,
+      },
+    ],
+    errors: {
+      400: 'Verified, but not a callback this route handles.',
+      401: 'A missing or wrong signature, a stale timestamp, or a body that does not decrypt: nothing is decided.',
+    },
+  });
 
 type Details = Omit<Operation, 'method' | 'path' | 'operationId' | 'tag' | 'summary'>;
 type Untagged = Omit<Operation, 'tag'>;
@@ -583,6 +615,25 @@ export const operations: readonly Operation[] = [
     op('GET /api/v1/users/me', 'getCurrentUser', 'Who am I', {
       description: 'You, with every grant that applies to you: direct, through teams, and from admin groups.',
       success: [{ status: 200, description: 'You.', schema: views.me }],
+    }),
+    op('POST /api/v1/users/me/chat-links', 'createChatLinkCode', 'Get a one-time chat link code', {
+      description:
+        'A code valid 10 minutes, shown once: send `/slipway link <code>` (or `link <code>` as a direct message) to the Slipway app in your chat, and that chat account acts as you. An Idempotency-Key replay answers the expiry without the code.',
+      idempotencyKey: true,
+      success: [{ status: 200, description: 'The code (not a resource: nothing to GET).', schema: views.linkCode }],
+    }),
+    op('GET /api/v1/users/me/chat-links', 'listChatLinks', 'List your chat links', {
+      paged: true,
+      success: list(pages.chatLinks),
+    }),
+    op('DELETE /api/v1/users/me/chat-links/{link}', 'deleteChatLink', 'Remove one of your chat links', {
+      parameters: [ids.chatLink],
+      success: gone,
+    }),
+    op('DELETE /api/v1/users/{sub}/chat-links/{link}', 'deleteUserChatLink', "Remove anyone's chat link", {
+      parameters: [path('sub', userId, 'User id: the `sub` claim of their tokens.'), ids.chatLink],
+      success: gone,
+      errors: { 403: 'Needs iam.manage on the platform.' },
     }),
     op('GET /api/v1/teams', 'listTeams', 'List teams', {
       paged: true,
@@ -1217,5 +1268,45 @@ export const operations: readonly Operation[] = [
       ...remove,
       errors: { 403: 'Needs freeze.manage on its scope, and freeze.override while it is in force.' },
     }),
+  ),
+  ...section(
+    'Chat',
+    chatCallback(
+      'POST /api/v1/chat/slack/interactions',
+      'receiveSlackInteraction',
+      'Slack buttons (block_actions)',
+      'Form-encoded `payload`, signed with `X-Slack-Signature` (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`) and `X-Slack-Request-Timestamp` (at most 5 minutes off). `action_id` approve or reject, `value` the approval id. The reply goes to the clicker only.',
+    ),
+    chatCallback(
+      'POST /api/v1/chat/slack/commands',
+      'receiveSlackCommand',
+      'Slack `/slipway` command',
+      'Signed as interactions. `status <app id> <env>`, `approve <approval id> [comment]`, `reject <approval id> <comment>`, `link <code>`: the answer is an ephemeral reply.',
+    ),
+    chatCallback(
+      'POST /api/v1/chat/feishu/events',
+      'receiveFeishuEvent',
+      'Feishu/Lark events and card actions',
+      'Schema 2.0. With an Encrypt Key: `{"encrypt"}` (AES-256-CBC, key SHA-256 of the Encrypt Key, IV first) and `X-Lark-Signature` (SHA-256 of timestamp, nonce, Encrypt Key and body); the Verification Token inside. URL verification answers its challenge; `card.action.trigger` with `value: {action, approval_id}` decides (a toast answers); `im.message.receive_v1` runs the commands.',
+    ),
+    chatCallback(
+      'POST /api/v1/chat/dingtalk/events',
+      'receiveDingTalkCallback',
+      'DingTalk card callbacks and robot messages',
+      'Headers `timestamp` (ms, at most an hour off) and `sign` (base64 HMAC-SHA256 of `<timestamp>\\n<AppSecret>`). A card callback (`outTrackId`, `cardPrivateData.actionIds` approve or reject, `params.approval_id`) decides; a robot message runs the commands and is answered as the robot.',
+    ),
+    chatCallback(
+      'GET /api/v1/chat/wecom/events',
+      'verifyWeComUrl',
+      'WeCom URL verification',
+      'Query `msg_signature` (SHA-1 of the sorted token, timestamp, nonce and echostr), `timestamp`, `nonce`, `echostr`: answered with the decrypted echostr as text.',
+      'text/plain',
+    ),
+    chatCallback(
+      'POST /api/v1/chat/wecom/events',
+      'receiveWeComEvent',
+      'WeCom template card events and messages',
+      'XML with `Encrypt` (AES-256-CBC with the EncodingAESKey, PKCS#7 to 32 bytes), signed in the query as the URL verification. `template_card_event` with EventKey `approve:<id>` or `reject:<id>` decides; a text message runs the commands. Answered with an encrypted passive reply (XML).',
+    ),
   ),
 ];

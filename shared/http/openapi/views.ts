@@ -18,6 +18,7 @@ import { newPipeline } from '../../domain/pipeline.ts';
 import { newProject } from '../../domain/project.ts';
 import { RUN_STATES, STAGE_STATES } from '../../domain/run.ts';
 import { scheduleFields } from '../../domain/schedule.ts';
+import { CHAT_KINDS } from '../../notify/channels.ts';
 
 const timestamp = z.iso.datetime();
 const version = z.int().check(z.minimum(1), z.describe('Goes up by one on every change; the ETag is "v<version>".'));
@@ -385,7 +386,32 @@ const vote = z.object({
   decision: z.enum(['approve', 'reject']),
   comment: z.optional(z.string().check(z.maxLength(1000))),
   at: timestamp,
+  via: z.optional(
+    z
+      .enum(CHAT_KINDS)
+      .check(z.describe('The chat platform the vote came from (a button or command); absent for the API.')),
+  ),
 });
+
+/** A chat identity linked to a Slipway user (issue 13). */
+export const chatLink = z.object({
+  id: z.string().check(z.regex(/^lnk_[0-9a-f]{26}$/)),
+  platform: z.enum(CHAT_KINDS),
+  tenant: z.string().check(z.describe('Slack team id, Feishu tenant_key, DingTalk corpId or WeCom CorpID.')),
+  user: z.string().check(z.describe("The chat user's id on that platform.")),
+  sub: userId,
+  linked_at: timestamp,
+});
+
+/** A one-time link code, shown once. */
+export const linkCode = z.object({
+  code: z.optional(z.string().check(z.regex(/^[0-9A-Z]{10}$/))),
+  expires_at: timestamp,
+  how: z.optional(z.string()),
+});
+
+/** What a chat platform is answered: its own format (a reply, a toast, a challenge, a passive reply). */
+export const chatAnswer = z.looseObject({});
 
 /** A protected environment's gate for one deployment. */
 export const approval = z.object({

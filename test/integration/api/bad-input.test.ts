@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readChatApps, type SignedRequest, signedCallback } from '../../../infra/local/chat-apps.ts';
+import type { ChatApps } from '../../../shared/chat/apps.ts';
+import { slackSignature } from '../../../shared/chat/verify/slack.ts';
 import { MAX_JSON_DEPTH } from '../../../shared/http/json.ts';
 import { type Client, client, eventually } from '../client.ts';
 import type { TestCloud } from '../harness.ts';
@@ -42,6 +45,8 @@ async function everything() {
     admin.get(`/api/v1/schedules?app_id=${fixture.app.id}&limit=100`),
     // A refused freeze write would be listed here.
     admin.get('/api/v1/freezes?limit=100'),
+    // A refused chat link change would show here.
+    admin.get('/api/v1/users/me/chat-links?limit=100'),
   ]);
   return replies.map((r) => r.text);
 }
@@ -59,6 +64,7 @@ beforeAll(async () => {
   hook = await create(admin, `/api/v1/apps/${fixture.app.id}/webhooks`, { provider: 'github' });
   laterFreeze = await create(admin, '/api/v1/freezes', newFreeze({}));
   developer = await developerOfFixture();
+  chatApps = await readChatApps();
 });
 
 /** A freeze of the fixture's prod environment, a year from now (its view stays the same all test long). */
@@ -93,6 +99,20 @@ async function developerOfFixture(): Promise<Client> {
   });
   return api;
 }
+
+/** The local chat apps: callbacks signed as each platform signs them (infra/local/chat-apps.ts). */
+let chatApps: ChatApps;
+const approveFromChat = (platform: 'slack' | 'feishu' | 'dingtalk' | 'wecom', nowMs = Date.now(), apps = chatApps) =>
+  signedCallback(apps, platform, {
+    user: 'U-someone',
+    action: { kind: 'decide', approvalId: pendingApproval, decision: 'approve' },
+    nowMs,
+  });
+const sendChat = (request: SignedRequest) =>
+  client(cloud.url).request(request.method, request.path, {
+    headers: request.headers,
+    ...(request.body === undefined ? {} : { raw: request.body }),
+  });
 
 /** A build of the other app, on the simulated cluster: what log requests are refused about. */
 let build: string;
@@ -802,6 +822,69 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
         404,
         'not-found',
       ],
+      [
+        'a Slack button with a wrong signature',
+        () => {
+          const signed = approveFromChat('slack');
+          return sendChat({ ...signed, headers: { ...signed.headers, 'x-slack-signature': `v0=${'0'.repeat(64)}` } });
+        },
+        401,
+        'unauthorized',
+      ],
+      [
+        'a Slack button signed ten minutes ago',
+        () => sendChat(approveFromChat('slack', Date.now() - 600_000)),
+        401,
+        'unauthorized',
+      ],
+      [
+        'a Feishu card action encrypted with another Encrypt Key',
+        () =>
+          sendChat(
+            approveFromChat('feishu', Date.now(), {
+              feishu: { ...(chatApps.feishu as NonNullable<ChatApps['feishu']>), encrypt_key: 'not-the-key' },
+            }),
+          ),
+        401,
+        'unauthorized',
+      ],
+      [
+        'a DingTalk card callback without its sign',
+        () => {
+          const { sign: _sign, ...headers } = approveFromChat('dingtalk').headers;
+          return sendChat({ ...approveFromChat('dingtalk'), headers });
+        },
+        401,
+        'unauthorized',
+      ],
+      [
+        'a WeCom event with a wrong msg_signature',
+        () => {
+          const signed = approveFromChat('wecom');
+          return sendChat({
+            ...signed,
+            path: signed.path.replace(/msg_signature=[0-9a-f]+/, `msg_signature=${'0'.repeat(40)}`),
+          });
+        },
+        401,
+        'unauthorized',
+      ],
+      [
+        'a signed Slack interaction that is not a button',
+        () => {
+          const body = new URLSearchParams({
+            payload: JSON.stringify({ type: 'view_closed', user: { id: 'U1' } }),
+          }).toString();
+          const signed = approveFromChat('slack');
+          const timestamp = signed.headers['x-slack-request-timestamp'] as string;
+          const secret = chatApps.slack?.signing_secret ?? '';
+          const headers = { ...signed.headers, 'x-slack-signature': slackSignature(secret, timestamp, body) };
+          return sendChat({ ...signed, body, headers });
+        },
+        400,
+        'invalid-request',
+      ],
+      ['a malformed chat link id', () => admin.delete('/api/v1/users/me/chat-links/lnk_..%2Fx'), 404, 'not-found'],
     ];
 
   it.each(cases)('%s', async (_name, send, status, type) => {

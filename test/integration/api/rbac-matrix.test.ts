@@ -1,8 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulid';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAction, readChatApps, send, signedCallback } from '../../../infra/local/chat-apps.ts';
 import { routeKey, routes } from '../../../infra/manifest.ts';
 import { Access, type Grant } from '../../../shared/auth/access.ts';
+import type { ChatApps } from '../../../shared/chat/apps.ts';
+import { encryptWeCom, wecomSignature } from '../../../shared/chat/verify/wecom.ts';
+import type { ChatKind } from '../../../shared/notify/channels.ts';
 import { type Client, client, eventually } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import type { TestCloud } from '../harness.ts';
@@ -62,6 +66,8 @@ type Need =
 interface Cell {
   path: string;
   body?: unknown;
+  /** Sent as is: a chat platform's signed bytes. */
+  raw?: string;
   headers?: Record<string, string>;
 }
 
@@ -98,6 +104,29 @@ function expected(need: Need, persona: Persona, success: number): number {
 }
 
 const v1 = '/api/v1';
+
+/** A chat link of the caller's: a code, sent from a fresh Slack user as Slack would send it. */
+let chatApps: ChatApps;
+async function chatLinkOf(api: Client): Promise<string> {
+  const user = unique('U');
+  const { code } = (await api.post(`${v1}/users/me/chat-links`, {})).body;
+  const sent = await send(cloud.url, chatCell('slack', { kind: 'command', text: `link ${code}` }, user));
+  expect(sent.text).toMatch(/Linked/);
+  const links = (await api.get(`${v1}/users/me/chat-links`)).body.items as { id: string; user: string }[];
+  return links.find((l) => l.user === user)?.id ?? '';
+}
+const chatCell = (platform: ChatKind, action: LocalAction, user = unique('U')) =>
+  signedCallback(chatApps, platform, { user, action });
+const chatRoute = (platform: ChatKind, action: LocalAction): RouteCase => ({
+  need: { on: 'public' },
+  success: 200,
+  setup: async () => {
+    const { path, headers, body } = chatCell(platform, action);
+    return { path, headers, ...(body === undefined ? {} : { raw: body }) };
+  },
+});
+const help: LocalAction = { kind: 'command', text: 'help' };
+
 const cases: Record<string, RouteCase> = {
   'GET /api/v1/health': { need: { on: 'public' }, success: 200, setup: async () => ({ path: `${v1}/health` }) },
   'GET /api/v1/openapi.json': {
@@ -268,6 +297,32 @@ const cases: Record<string, RouteCase> = {
     need: { on: 'authenticated' },
     success: 200,
     setup: async () => ({ path: `${v1}/users/me` }),
+  },
+  'POST /api/v1/users/me/chat-links': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/users/me/chat-links`, body: {} }),
+  },
+  'GET /api/v1/users/me/chat-links': {
+    need: { on: 'authenticated' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/users/me/chat-links` }),
+  },
+  'DELETE /api/v1/users/me/chat-links/{link}': {
+    need: { on: 'authenticated' },
+    success: 204,
+    setup: async (persona) => ({
+      path: `${v1}/users/me/chat-links/${persona === 'anonymous' ? `lnk_${'0'.repeat(26)}` : await chatLinkOf(callers[persona])}`,
+    }),
+  },
+  'DELETE /api/v1/users/{sub}/chat-links/{link}': {
+    need: { on: 'platform', visibleTo: 'nobody' },
+    success: 204,
+    setup: async () => {
+      const sub = unique('linked');
+      const link = await chatLinkOf(client(cloud.url, await cloud.mintToken({ sub })));
+      return { path: `${v1}/users/${sub}/chat-links/${link}` };
+    },
   },
   'GET /api/v1/teams': { need: { on: 'anywhere' }, success: 200, setup: async () => ({ path: `${v1}/teams` }) },
   'POST /api/v1/teams': {
@@ -711,6 +766,28 @@ const cases: Record<string, RouteCase> = {
     success: 200,
     setup: async () => ({ path: `${v1}/schedules/${schedules.shared}/fires` }),
   },
+  // Public: the platform's signature is the authentication; an unlinked user is answered, nothing decided.
+  'POST /api/v1/chat/slack/interactions': chatRoute('slack', {
+    kind: 'decide',
+    approvalId: `apr_${'0'.repeat(26)}`,
+    decision: 'approve',
+  }),
+  'POST /api/v1/chat/slack/commands': chatRoute('slack', help),
+  'POST /api/v1/chat/feishu/events': chatRoute('feishu', help),
+  'POST /api/v1/chat/dingtalk/events': chatRoute('dingtalk', help),
+  'POST /api/v1/chat/wecom/events': chatRoute('wecom', help),
+  'GET /api/v1/chat/wecom/events': {
+    need: { on: 'public' },
+    success: 200,
+    setup: async () => {
+      const wecom = chatApps.wecom as NonNullable<ChatApps['wecom']>;
+      const echostr = encryptWeCom(wecom.encoding_aes_key, 'echo', wecom.corp_id);
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = wecomSignature(wecom.token, timestamp, '7', echostr);
+      const query = new URLSearchParams({ msg_signature: signature, timestamp, nonce: '7', echostr });
+      return { path: `${v1}/chat/wecom/events?${query}` };
+    },
+  },
 };
 
 /** A deploy of P's app scheduled for tomorrow (nothing fires during the matrix); `shared` is one of them. */
@@ -954,6 +1031,7 @@ beforeAll(async () => {
   await setUpHooks();
   schedules.shared = (await create(admin, `${v1}/schedules`, scheduleBody())).id;
   await setUpFreezes();
+  chatApps = await readChatApps();
 });
 afterAll(() => cloud?.stop());
 
@@ -968,7 +1046,11 @@ describe('authorization matrix', () => {
     if (!spec) throw new Error(`no case for ${key}`);
     const cell = await spec.setup(persona);
     const method = key.split(' ')[0] as string;
-    const reply = await callers[persona].request(method, cell.path, { body: cell.body, headers: cell.headers });
+    const reply = await callers[persona].request(method, cell.path, {
+      body: cell.body,
+      headers: cell.headers,
+      ...(cell.raw === undefined ? {} : { raw: cell.raw }),
+    });
     expect(reply.status, reply.text).toBe(expected(spec.need, persona, spec.success));
   });
 });
@@ -1075,6 +1157,12 @@ const listCases: Record<string, ListCase> = {
     readable: readsAt((i) => `${v1}/teams/${i.team_id}`),
   },
   'GET /api/v1/roles': { paths: matrixPath('GET /api/v1/roles'), key: (i) => String(i.name), readable: everyEntry },
+  // Each caller's own links: another's are never listed.
+  'GET /api/v1/users/me/chat-links': {
+    paths: matrixPath('GET /api/v1/users/me/chat-links'),
+    key: (i) => String(i.id),
+    readable: async (lister, item) => item.sub === (await listCallers[lister].get(`${v1}/users/me`)).body.id,
+  },
   'GET /api/v1/bindings': {
     paths: async () => [
       `${v1}/bindings`,
