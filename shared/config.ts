@@ -27,6 +27,8 @@ export const ENV = {
   hookSecretPrefix: 'SLIPWAY_HOOK_SECRET_PREFIX',
   /** The chat channels secret (the notifier). */
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
+  /** The chat platforms' apps (`slipway/chat/apps`: callbacks and bot APIs). */
+  chatAppsSecret: 'SLIPWAY_CHAT_APPS_SECRET',
   /** Where commit statuses go when an app names no API base URL (default the public APIs; locally the Git provider simulator). */
   githubApiUrl: 'SLIPWAY_GITHUB_API_URL',
   gitlabApiUrl: 'SLIPWAY_GITLAB_API_URL',
@@ -129,6 +131,9 @@ export const config = {
   },
   get chatSecretArn(): string | undefined {
     return readEnv(ENV.chatSecretArn);
+  },
+  get chatAppsSecret(): string | undefined {
+    return readEnv(ENV.chatAppsSecret);
   },
   get githubApiUrl(): string | undefined {
     return readEnv(ENV.githubApiUrl);

@@ -47,6 +47,7 @@ export interface LocalCloudOptions {
   kubernetes?: ServicesOptions['kubernetes'];
   clusterLoopback?: ServicesOptions['clusterLoopback'];
   chat?: ServicesOptions['chat'];
+  chatApps?: ServicesOptions['chatApps'];
   awsPort?: ServicesOptions['awsPort'];
   schedules?: ServicesOptions['schedules'];
   /** Environment lock lease; tests of a crashed holder shorten it. */
@@ -125,6 +126,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       ...(options.clusterLoopback ? { clusterLoopback: options.clusterLoopback } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
+      ...(options.chatApps ? { chatApps: options.chatApps } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
       ...(options.quiet ? {} : { log: (line: string) => console.log(line), printMetrics: true }),

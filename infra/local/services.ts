@@ -63,6 +63,8 @@ export interface ServicesOptions {
   clusterLoopback?: readonly string[];
   /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
   chat?: Record<string, unknown>;
+  /** The chat platforms' apps (`slipway/chat/apps`): bot credentials for approval cards (ADR 31). */
+  chatApps?: Record<string, unknown>;
   /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
   awsPort?: number;
   /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
@@ -202,6 +204,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   // Commit statuses go to the simulator unless an app names its own API; it is on loopback, so allowed by name.
   const git = await startGitProviderSimulator(options.log ?? (() => {}));
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
+  const chatAppsArn = options.chatApps ? secrets.put('slipway/chat/apps', JSON.stringify(options.chatApps)) : undefined;
 
   const kms = createLocalKms({
     region: LOCAL_REGION,
@@ -245,6 +248,7 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.buildStateMachineArn]: stateMachineArn('build'),
     [ENV.pipelineStateMachineArn]: stateMachineArn('pipeline'),
     ...(chatSecretArn ? { [ENV.chatSecretArn]: chatSecretArn } : {}),
+    ...(chatAppsArn ? { [ENV.chatAppsSecret]: chatAppsArn } : {}),
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
     [ENV.gitAllowPrivateHosts]: new URL(git.url).hostname,

@@ -62,6 +62,8 @@ try {
     clusterLoopback: process.env[ALLOWED_LOOPBACK_ENV]?.split(',') ?? [],
     awsPort,
     chat: chat ?? receiverChannels(receiver as ChatReceiver),
+    // The receiver plays the platforms' bot APIs with these apps: approval cards show up there too.
+    ...(receiver ? { chatApps: { ...receiver.apps } } : {}),
   });
 } catch (error) {
   console.error(`Slipway local cloud did not start: ${(error as Error).message}`);

@@ -291,15 +291,15 @@ const image = (d: Deploy) => (d.image ? code(d.image) : 'the new image');
 const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
 
 /** Inline code that cannot be broken out of. */
-const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
+export const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
 
 /** One short line: chat is not the place for a stack trace. */
-function line(value: string): string {
+export function line(value: string): string {
   const flat = value.replace(/\s+/g, ' ').trim();
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
 
-function text(value: unknown): string | undefined {
+export function text(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value !== 'string') return undefined;
   return line(value) || undefined;
@@ -310,7 +310,7 @@ function text(value: unknown): string | undefined {
  * (`/api/v1/deployments/…/status`), which become links on SLIPWAY_PUBLIC_URL (where people reach
  * the API); an absolute URL counts only on that origin. Without a public URL there is no button.
  */
-function webUrl(value: unknown): string | undefined {
+export function webUrl(value: unknown): string | undefined {
   const base = config.publicUrl;
   if (typeof value !== 'string' || value.length > 2048 || !base) return undefined;
   try {
@@ -322,7 +322,7 @@ function webUrl(value: unknown): string | undefined {
 }
 
 /** `2026-11-20 14:03 UTC`, or undefined for anything that is not an instant. */
-function instant(value: unknown): string | undefined {
+export function instant(value: unknown): string | undefined {
   if (typeof value !== 'string' && typeof value !== 'number') return undefined;
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : `${date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
