@@ -184,7 +184,9 @@ function weComBot(api: string, app: WeComApp, conversation: string, call: Call):
   return {
     async post(card, key) {
       const taskId = key.replace(/[^A-Za-z0-9_\-@]/g, '_').slice(0, 128);
-      await send({ msgtype: 'template_card', template_card: weComApprovalCard(card, taskId) });
+      // Decided before it was first posted: there is nothing to click, so only the outcome goes.
+      if (card.state !== 'pending') await send(weComFollowUp(card));
+      else await send({ msgtype: 'template_card', template_card: weComApprovalCard(card, taskId) });
       return { task_id: taskId };
     },
     async update(_ref, card) {
