@@ -3,9 +3,10 @@
  * posts a card with Approve/Reject; every approval event replaces it (WeCom: follows it up), and a
  * platform error is ridden out by the bus's retry. The platforms are the local chat receiver.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatReceiver, type PostedMessage, startChatReceiver } from '../../../infra/local/chat-receiver.ts';
 import { LOCAL_STAGE, workflowName } from '../../../infra/manifest.ts';
+import type { BusEvent } from '../../../shared/events/envelope.ts';
 import type { ChatKind } from '../../../shared/notify/channels.ts';
 import { eventually } from '../client.ts';
 import { deploy, quickDelivery, type Scene, startScene, statusWhen } from '../delivery/scene.ts';
@@ -54,9 +55,17 @@ afterAll(async () => {
   await receiver?.close();
 });
 
+let release = 0;
+/** Deployments a test started; whatever one leaves waiting is cancelled so the next finds the environment free. */
+const started: string[] = [];
+afterEach(async () => {
+  for (const id of started.splice(0)) await scene.developer.post(`/api/v1/deployments/${id}/cancel`, {});
+});
+
 async function waitingForApproval() {
-  const reply = await deploy(scene.developer, scene.app.id, { env: 'prod', image: `2.${Date.now() % 1000}.0` });
+  const reply = await deploy(scene.developer, scene.app.id, { env: 'prod', image: `2.${++release}.0` });
   expect(reply.status).toBe(202);
+  started.push(reply.body.id);
   const status = await statusWhen(scene.developer, reply.body.id, (s) => s.state === 'waiting_for_approval');
   return { deploymentId: reply.body.id as string, approvalId: status.approval.id as string };
 }
@@ -101,6 +110,28 @@ async function finalEverywhere(approvalId: string, state: RegExp) {
     ).toMatch(state);
   }, 15_000);
   return cards;
+}
+
+/** An `Approval Requested` as the bus delivers it, with an id of its own. */
+function requestEvent(approvalId: string, deploymentId: string): BusEvent {
+  return {
+    version: '0',
+    id: `eb-${approvalId}-again`,
+    'detail-type': 'Approval Requested',
+    source: 'slipway.approvals',
+    account: '000000000000',
+    time: new Date().toISOString(),
+    region: 'us-east-1',
+    resources: [],
+    detail: {
+      id: `01REDELIVERED${Date.now()}`,
+      time: new Date().toISOString(),
+      actor: 'dev-alice',
+      subject: `approval/${approvalId}`,
+      project_id: scene.project.id,
+      data: { approval_id: approvalId, deployment_id: deploymentId, app_name: scene.app.name, env: 'prod' },
+    },
+  };
 }
 
 describe('approval cards', () => {
@@ -167,6 +198,32 @@ describe('approval cards', () => {
     const refused = receiver.received.filter((c) => c.refused && JSON.stringify(c.body).includes(approvalId));
     expect(new Set(refused.map((c) => c.platform))).toEqual(new Set(PLATFORMS));
     expect((await statusWhen(scene.developer, deploymentId)).state).toBe('rejected');
+  });
+
+  it('a vote short of the quorum shows on the card with the buttons kept; a redelivered request posts nothing new', async () => {
+    const env = `/api/v1/apps/${scene.app.id}/envs/prod`;
+    const etag = (await scene.admin.get(env)).headers.get('etag') ?? '';
+    const protection = { requires_approval: true, approver_teams: [scene.team.id], minimum_approvals: 2 };
+    expect((await scene.admin.patch(env, { protection }, { 'if-match': etag })).status).toBe(200);
+    const { deploymentId, approvalId } = await waitingForApproval();
+    const cards = await cardsOf(approvalId);
+
+    await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    await eventually(async () => {
+      expect(latest(cards.slack)).toContain('Approvals: 1 of 2');
+      expect(latest(cards.slack)).toMatch(/Approved by rm-bob via the API/);
+      expect(latest(cards.slack)).toContain('"action_id":"approve"');
+    });
+
+    // The bus delivering the request again, to another container: the channel already shows it.
+    const { handler } = await import('../../../functions/notifier/handler.ts');
+    const posts = receiver.received.filter((c) => c.kind === 'post').length;
+    await handler(requestEvent(approvalId, deploymentId));
+    expect(receiver.received.filter((c) => c.kind === 'post')).toHaveLength(posts);
+
+    await scene.approvers[1].post(`/api/v1/approvals/${approvalId}/approve`, {});
+    await finalEverywhere(approvalId, /Approvals: 2 of 2/);
+    expect((await statusWhen(scene.developer, deploymentId)).state).toBe('succeeded');
   });
 
   it('expiry turns the card final too', async () => {
