@@ -8,7 +8,6 @@ import type { ApprovalView, Vote } from '../delivery/approvals.ts';
 import type { DeploymentView } from '../delivery/model.ts';
 import type { Release } from '../delivery/releases.ts';
 import {
-  type ChatKind,
   type ChatMessage,
   clip,
   clipBytes,
@@ -285,11 +284,3 @@ export const weComFollowUp = (card: ApprovalCard) => weComPayload(approvalMessag
 
 /** Template card text is not markdown but is still shown to people: defanged, no markup to escape. */
 const plain = (value: string) => markdownText(value);
-
-/** The platforms whose messages are replaced in place; WeCom's get follow-ups (see weComApprovalCard). */
-export const UPDATES_IN_PLACE: Readonly<Record<ChatKind, boolean>> = {
-  slack: true,
-  feishu: true,
-  dingtalk: true,
-  wecom: false,
-};
