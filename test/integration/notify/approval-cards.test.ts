@@ -167,6 +167,12 @@ describe('approval cards', () => {
     // The bot channels get no plain line for it; the webhook-only channel does.
     const plain = receiver.received.filter((c) => c.kind === 'webhook' && JSON.stringify(c.body).includes(approvalId));
     expect(plain.map((c) => c.platform)).toEqual(['dingtalk']);
+    const slackLines = receiver.received.filter(
+      (c) => c.platform === 'slack' && c.kind === 'webhook' && JSON.stringify(c.body).includes(deploymentId),
+    );
+    expect(slackLines.map((c) => (c.body as { text: string }).text).join('\n')).not.toMatch(
+      /Waiting for approval|Approval needed/,
+    );
     expect(printed.some((line) => line.startsWith('chat ▸ slack post C0APPROVALS/'))).toBe(true);
 
     const approved = await scene.approvers[0].post(`/api/v1/approvals/${approvalId}/approve`, { comment: 'ship it' });
