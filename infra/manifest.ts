@@ -253,12 +253,14 @@ export const functions: readonly FunctionSpec[] = [
   {
     name: 'notifier',
     entry: 'functions/notifier/handler.ts',
-    description: 'Sends change events to chat channels (Slack, Feishu, DingTalk, WeCom)',
+    description: 'Sends change events to chat channels (Slack, Feishu, DingTalk, WeCom), keeps approval cards in step',
     memoryMb: 256,
     timeoutSeconds: 15,
-    tableAccess: 'none',
+    // Reads approvals and writes where each approval's card sits (CHATMSG#…, ADR 31).
+    tableAccess: 'readwrite',
     trigger: 'bus',
-    capabilities: ['chat-secret'],
+    // The bots' credentials (the platforms' apps) post and update the cards.
+    capabilities: ['chat-secret', 'chat-apps'],
   },
   {
     name: 'alarm-notifier',

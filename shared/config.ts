@@ -27,7 +27,7 @@ export const ENV = {
   hookSecretPrefix: 'SLIPWAY_HOOK_SECRET_PREFIX',
   /** The chat channels secret (the notifier). */
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
-  /** The chat apps' credentials secret, `slipway/chat/apps` (the chat callbacks; the bot senders). */
+  /** The chat platforms' apps (`slipway/chat/apps`: callbacks and bot APIs). */
   chatAppsSecret: 'SLIPWAY_CHAT_APPS_SECRET',
   /** Where commit statuses go when an app names no API base URL (default the public APIs; locally the Git provider simulator). */
   githubApiUrl: 'SLIPWAY_GITHUB_API_URL',

@@ -16,7 +16,15 @@ export const CHAT_APPS_SECRET_NAME = 'slipway/chat/apps';
 
 const secret = (bytes = 24) => randomBytes(bytes).toString('hex');
 
-export function generateChatApps(): Required<ChatApps> {
+/** The local chat apps: every platform with callback and bot credentials (the receiver plays their bot APIs with them). */
+export interface LocalChatApps {
+  slack: { signing_secret: string; bot_token: string };
+  feishu: { app_id: string; app_secret: string; verification_token: string; encrypt_key: string };
+  dingtalk: { app_key: string; app_secret: string; robot_code: string };
+  wecom: { corp_id: string; token: string; encoding_aes_key: string; agent_id: number; secret: string };
+}
+
+export function generateChatApps(): LocalChatApps {
   return {
     slack: { signing_secret: secret(16), bot_token: `xoxb-local-${secret(12)}` },
     feishu: { app_id: 'cli_local', app_secret: secret(), verification_token: secret(16), encrypt_key: secret(16) },
@@ -25,7 +33,7 @@ export function generateChatApps(): Required<ChatApps> {
       corp_id: 'wwlocal',
       token: secret(8),
       encoding_aes_key: randomBytes(32).toString('base64').slice(0, 43),
-      agent_id: '1000002',
+      agent_id: 1000002,
       secret: secret(),
     },
   };

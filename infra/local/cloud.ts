@@ -47,6 +47,7 @@ export interface LocalCloudOptions {
   kubernetes?: ServicesOptions['kubernetes'];
   clusterLoopback?: ServicesOptions['clusterLoopback'];
   chat?: ServicesOptions['chat'];
+  chatApps?: ServicesOptions['chatApps'];
   awsPort?: ServicesOptions['awsPort'];
   schedules?: ServicesOptions['schedules'];
   /** The local Scheduler's retry backoff and where its clock starts (tests: a restart at a chosen instant). */
@@ -128,6 +129,7 @@ export async function startLocalCloud(options: LocalCloudOptions = {}): Promise<
       ...(options.kubernetes ? { kubernetes: options.kubernetes } : {}),
       ...(options.clusterLoopback ? { clusterLoopback: options.clusterLoopback } : {}),
       ...(options.chat ? { chat: options.chat } : {}),
+      ...(options.chatApps ? { chatApps: options.chatApps } : {}),
       ...(options.awsPort === undefined ? {} : { awsPort: options.awsPort }),
       ...(options.schedules === undefined ? {} : { schedules: options.schedules }),
       ...(options.schedulerBackoff ? { schedulerBackoff: options.schedulerBackoff } : {}),

@@ -71,6 +71,8 @@ export interface ServicesOptions {
   clusterLoopback?: readonly string[];
   /** Chat channel configuration (shared/notify/config.ts), stored as the notifier's secret. */
   chat?: Record<string, unknown>;
+  /** The chat platforms' apps (`slipway/chat/apps`): bot credentials for approval cards (ADR 31). */
+  chatApps?: Record<string, unknown>;
   /** The AWS endpoint's port (npm start: 4566, as LocalStack, so AWS tools find it); default: a free one. */
   awsPort?: number;
   /** Run the manifest's schedules on timers (default); tests fire them with `tick` instead. */
@@ -217,8 +219,10 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
   // Commit statuses go to the simulator unless an app names its own API; it is on loopback, so allowed by name.
   const git = await startGitProviderSimulator(options.log ?? (() => {}));
   const chatSecretArn = options.chat ? secrets.put('slipway/chat', JSON.stringify(options.chat)) : undefined;
-  // The chat apps' credentials: generated once, kept with the data (callbacks signed by npm run chat verify).
-  if (secrets.current(CHAT_APPS_SECRET_NAME) === undefined) {
+  // The chat apps' credentials: as given (the receiver's, under npm start and in tests), else generated
+  // once and kept with the data; callbacks signed by `npm run chat` verify with them.
+  if (options.chatApps) secrets.put(CHAT_APPS_SECRET_NAME, JSON.stringify(options.chatApps));
+  else if (secrets.current(CHAT_APPS_SECRET_NAME) === undefined) {
     secrets.put(CHAT_APPS_SECRET_NAME, JSON.stringify(generateChatApps()));
   }
 

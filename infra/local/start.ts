@@ -62,6 +62,8 @@ try {
     clusterLoopback: process.env[ALLOWED_LOOPBACK_ENV]?.split(',') ?? [],
     awsPort,
     chat: chat ?? receiverChannels(receiver as ChatReceiver),
+    // The receiver plays the platforms' bot APIs with these apps: approval cards show up there too.
+    ...(receiver ? { chatApps: { ...receiver.apps } } : {}),
   });
 } catch (error) {
   console.error(`Slipway local cloud did not start: ${(error as Error).message}`);
@@ -113,7 +115,7 @@ async function banner(c: LocalCloud): Promise<string> {
     `  DynamoDB  ${c.dynamoEndpoint}  table "${c.tableName}"`,
     `  Data      ${c.dataDir ?? 'in memory: everything is gone when this stops'}`,
     `  AWS       ${c.services.endpoint.url}  (Step Functions, EventBridge, Scheduler, Secrets Manager, KMS, S3)`,
-    `  Chat      ${args.chat ? args.chat : 'messages are printed here (chat ▸ …)'}`,
+    `  Chat      ${args.chat ? args.chat : `messages and approval cards are printed here (chat ▸ …); ${receiver?.url}/_messages`}`,
     `  Git       ${c.services.git.url}  (GitHub and GitLab commit statuses, printed here as git ▸ …; GET /_local/git/statuses?sha=)`,
     '',
     'Simulated Kubernetes cluster (a simulator of the API server, no pods run):',

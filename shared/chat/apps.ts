@@ -1,12 +1,13 @@
 /**
  * The chat platforms' app credentials (issue 13): one Secrets Manager secret, `slipway/chat/apps`
- * (name or ARN in SLIPWAY_CHAT_APPS_SECRET), each platform optional. Callbacks verify with it; the
- * bot senders post with it. Read at most once a minute per container; a platform missing from it
- * refuses its callbacks (401), as a bad signature would.
+ * (name or ARN in SLIPWAY_CHAT_APPS_SECRET), each platform optional. Callbacks verify with it
+ * (ADR 30); the bots post and update approval messages with it (ADR 31). Read at most once a minute
+ * per container, through the same cache as the chat channels; an invalid document names fields only.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import * as z from 'zod/mini';
 import { config } from '../config.ts';
+import { InvalidChatConfig, secretSource } from '../notify/config.ts';
 
 const text = z.string().check(z.minLength(1), z.maxLength(512));
 
@@ -29,32 +30,28 @@ export const chatAppsSchema = z.object({
 
 export type ChatApps = z.infer<typeof chatAppsSchema>;
 
-const TTL_MS = 60_000;
-let client: SecretsManagerClient | undefined;
-let cached: { secretId: string; at: number; apps: Promise<ChatApps> } | undefined;
-
-/** This container's chat apps; none configured is `{}` (every callback is refused). */
-export function loadChatApps(now = Date.now()): Promise<ChatApps> {
-  const secretId = config.chatAppsSecret;
-  if (!secretId) return Promise.resolve({});
-  if (cached?.secretId === secretId && now - cached.at < TTL_MS) return cached.apps;
-  client ??= new SecretsManagerClient({});
-  const entry = { secretId, at: now, apps: read(client, secretId) };
-  cached = entry;
-  // A failed read is not kept: the next callback tries again.
-  entry.apps.catch(() => {
-    if (cached === entry) cached = undefined;
-  });
-  return entry.apps;
+export function parseChatApps(text: string): ChatApps {
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new InvalidChatConfig('The chat apps secret is not JSON');
+  }
+  const result = chatAppsSchema.safeParse(document);
+  if (result.success) return result.data;
+  // Names the fields, never their values (they are secrets).
+  const fields = result.error.issues.slice(0, 10).map((issue) => issue.path.join('.') || '(root)');
+  throw new InvalidChatConfig(`The chat apps secret is invalid at: ${fields.join(', ')}`);
 }
 
-async function read(sm: SecretsManagerClient, secretId: string): Promise<ChatApps> {
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: secretId }));
-  const parsed = chatAppsSchema.safeParse(JSON.parse(out.SecretString ?? '{}'));
-  // Names the fields, never their values (they are secrets).
-  if (!parsed.success)
-    throw new Error(
-      `${secretId} is not a valid chat apps secret: ${parsed.error.issues.map((i) => i.path.join('.')).join(', ')}`,
-    );
-  return parsed.data;
+let source: { secretId: string; load: () => Promise<ChatApps> } | undefined;
+
+/** This container's chat apps; none configured is `{}`: every callback is refused, and no bot posts. */
+export async function loadChatApps(): Promise<ChatApps> {
+  const secretId = config.chatAppsSecret;
+  if (!secretId) return {};
+  if (source?.secretId !== secretId) {
+    source = { secretId, load: secretSource({ secretId, client: new SecretsManagerClient({}) }, parseChatApps) };
+  }
+  return source.load();
 }

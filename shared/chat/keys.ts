@@ -26,3 +26,9 @@ export const chatIndexes = {
 /** A link code is valid ten minutes; a processed callback is remembered a day (platforms retry for far less). */
 export const LINK_CODE_TTL_SECONDS = 10 * 60;
 export const CALLBACK_MEMORY_SECONDS = 24 * 60 * 60;
+
+// Where each approval's message sits in each channel, so every later event replaces it.
+export const approvalMessageKeys = {
+  /** `CHATMSG#<approval id>` / `<channel id>` → `{ platform, ref, version, posted_at, updated_at, expiresAt }` */
+  message: (approvalId: string, channelId: string): Key => ({ PK: `CHATMSG#${approvalId}`, SK: channelId }),
+};

@@ -75,19 +75,20 @@ const severityMark: Record<Severity, string> = { info: 'ℹ️', success: '✅',
  * every platform `://` gets full-width slashes, so no client links a URL, and an `@` that starts a
  * word gets a full-width look-alike, so `@all` calls nobody. Then each platform's markup is escaped.
  */
-const defanged = (text: string) => text.replace(/:\/\//g, ':／／').replace(/(?<!\w)@/g, '＠');
+export const defanged = (text: string) => text.replace(/:\/\//g, ':／／').replace(/(?<!\w)@/g, '＠');
 
 /** Slack mrkdwn: `&`, `<`, `>` as entities (Slack's rule), so `<https://x|click>` and `<!channel>` stay text. */
-const slackText = (text: string) => defanged(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+export const slackText = (text: string) =>
+  defanged(text).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Slack's own parsing of mrkdwn (links from bare URLs, names, mentions) stays off: `verbatim`. */
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
+export const mrkdwn = (text: string) => ({ type: 'mrkdwn', text, verbatim: true });
 
 /** Titles also go where nothing is markup (headers, notifications): defanged, and escaped where markup is read. */
-const heading = (message: ChatMessage) => `${severityMark[message.severity]} ${defanged(message.title)}`;
+export const heading = (message: ChatMessage) => `${severityMark[message.severity]} ${defanged(message.title)}`;
 
 // Slack: Block Kit limits (header 150, section text 3000, field 2000, 10 fields, button label 75).
-function slackPayload(message: ChatMessage) {
+export function slackPayload(message: ChatMessage) {
   const blocks: unknown[] = [{ type: 'header', text: { type: 'plain_text', text: clip(heading(message), 150) } }];
   if (message.text) blocks.push({ type: 'section', text: mrkdwn(clip(slackText(message.text), 3000)) });
   if (message.fields?.length) {
@@ -113,7 +114,7 @@ function slackPayload(message: ChatMessage) {
 const feishuTemplate: Record<Severity, string> = { info: 'blue', success: 'green', warning: 'orange', failure: 'red' };
 
 // Feishu/Lark: an interactive card (JSON 1.0 layout).
-function feishuPayload(message: ChatMessage) {
+export function feishuPayload(message: ChatMessage) {
   const markdown = (content: string) => ({ tag: 'lark_md', content });
   const elements: unknown[] = [];
   if (message.text) elements.push({ tag: 'div', text: markdown(clip(markdownText(message.text), 4000)) });
@@ -168,10 +169,10 @@ function signedDingTalkUrl(target: ChannelTarget): string {
  * look-alikes keep them text however the platform decodes (backslash escapes are not documented there).
  */
 const FULL_WIDTH: Record<string, string> = { '&': '＆', '<': '＜', '>': '＞', '[': '［', ']': '］' };
-const markdownText = (text: string) => defanged(text).replace(/[&<>[\]]/g, (c) => FULL_WIDTH[c] ?? c);
+export const markdownText = (text: string) => defanged(text).replace(/[&<>[\]]/g, (c) => FULL_WIDTH[c] ?? c);
 
 /** Markdown body shared by DingTalk and WeCom: bold title, the lines, then `**Name**: value` lines. */
-function markdownBody(message: ChatMessage, paragraph: string): string {
+export function markdownBody(message: ChatMessage, paragraph: string): string {
   const parts = [`**${markdownText(heading(message))}**`];
   if (message.text) parts.push(...markdownText(message.text).split('\n'));
   for (const [name, value] of message.fields ?? []) parts.push(`**${markdownText(name)}**: ${markdownText(value)}`);
@@ -191,7 +192,7 @@ function dingTalkPayload(message: ChatMessage) {
 }
 
 // WeCom: markdown content of at most 4096 bytes; the link goes last as a markdown link.
-function weComPayload(message: ChatMessage) {
+export function weComPayload(message: ChatMessage) {
   let content = markdownBody(message, '\n');
   // A parenthesis in the URL would end the markdown link early.
   const url = message.link?.url.replace(/\(/g, '%28').replace(/\)/g, '%29');
@@ -200,7 +201,7 @@ function weComPayload(message: ChatMessage) {
 }
 
 /** Reads a provider's JSON answer and fails unless its status code is 0. */
-function expectZero(provider: string, text: string, codeKeys: string[], messageKeys: string[]): void {
+export function expectZero(provider: string, text: string, codeKeys: string[], messageKeys: string[]): void {
   let answer: Record<string, unknown>;
   try {
     answer = JSON.parse(text) as Record<string, unknown>;
@@ -215,12 +216,12 @@ function expectZero(provider: string, text: string, codeKeys: string[], messageK
   );
 }
 
-function clip(text: string, max: number): string {
+export function clip(text: string, max: number): string {
   const chars = Array.from(text);
   return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
 }
 
-function clipBytes(text: string, maxBytes: number): string {
+export function clipBytes(text: string, maxBytes: number): string {
   if (Buffer.byteLength(text) <= maxBytes) return text;
   let out = '';
   let bytes = Buffer.byteLength('…');

@@ -9,7 +9,7 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import * as z from 'zod/mini';
 import { config as platformConfig } from '../config.ts';
 import type { ReceivedChangeEvent } from '../events/envelope.ts';
-import { type ChatChannel, createChannel } from './channels.ts';
+import { type ChatChannel, type ChatKind, createChannel, type DeliveryPolicy } from './channels.ts';
 import { DEFAULT_ALLOWED_HOSTS, type Resolver } from './safe-fetch.ts';
 
 export const CHAT_CONFIG_TTL_MS = 60_000;
@@ -43,6 +43,14 @@ const channelConfig = z.strictObject({
   events: z.optional(z.array(bounded(128)).check(z.maxLength(100))),
   /** Project ids; default every project. Events without a project only reach unscoped channels. */
   projects: z.optional(z.array(bounded(64)).check(z.maxLength(100))),
+  /**
+   * Where the platform's bot posts interactive approval messages (ADR 31): a Slack channel id, a
+   * Feishu chat_id, a DingTalk openConversationId, WeCom user ids (`a|b`, or `@all`). Used only
+   * when `slipway/chat/apps` holds the platform's app; otherwise the webhook message stays.
+   */
+  conversation: z.optional(bounded(256)),
+  /** The bot API's base URL when not the platform's default (Lark: https://open.larksuite.com). */
+  api_url: z.optional(webhookUrl),
 });
 
 export const chatConfig = z.strictObject({
@@ -81,6 +89,16 @@ export interface ConfiguredChannel {
   /** Stable across config reloads and safe to log: kind and a hash of the URL, never the URL. */
   id: string;
   channel: ChatChannel;
+  /** Where a bot may post this channel's approval messages, if it is configured for that. */
+  bot?: BotTarget;
+}
+
+/** A conversation the platform's bot posts to, and the network rules its calls follow. */
+export interface BotTarget {
+  kind: ChatKind;
+  conversation: string;
+  apiUrl?: string;
+  policy: DeliveryPolicy;
 }
 
 /** The channels that want this event, ready to send. */
@@ -101,6 +119,16 @@ export function channelsFor(
     .map((entry) => ({
       id: `${entry.kind}:${createHash('sha256').update(entry.url).digest('hex').slice(0, 12)}`,
       channel: createChannel(entry.kind, { url: entry.url, ...(entry.secret ? { secret: entry.secret } : {}) }, policy),
+      ...(entry.conversation
+        ? {
+            bot: {
+              kind: entry.kind,
+              conversation: entry.conversation,
+              ...(entry.api_url ? { apiUrl: entry.api_url } : {}),
+              policy,
+            },
+          }
+        : {}),
     }));
 }
 
@@ -116,24 +144,29 @@ export interface ChatConfigSourceOptions {
  * read is not kept: the next event tries again.
  */
 export function chatConfigSource(options: ChatConfigSourceOptions): () => Promise<ChatConfig> {
+  return secretSource(options, parseChatConfig);
+}
+
+/** chatConfigSource's cache for any chat secret and its parser (the apps secret reads through it too). */
+export function secretSource<T>(options: ChatConfigSourceOptions, parse: (text: string) => T): () => Promise<T> {
   const { ttlMs = CHAT_CONFIG_TTL_MS, now = Date.now } = options;
-  let cached: { at: number; config: Promise<ChatConfig> } | undefined;
+  let cached: { at: number; value: Promise<T> } | undefined;
   return () => {
-    if (cached && now() - cached.at < ttlMs) return cached.config;
-    const entry = { at: now(), config: readConfig(options.client, options.secretId) };
+    if (cached && now() - cached.at < ttlMs) return cached.value;
+    const entry = { at: now(), value: readSecret(options.client, options.secretId).then(parse) };
     cached = entry;
-    entry.config.catch((error: unknown) => {
+    entry.value.catch((error: unknown) => {
       if (!(error instanceof InvalidChatConfig) && cached === entry) cached = undefined;
     });
-    return entry.config;
+    return entry.value;
   };
 }
 
-async function readConfig(client: SecretsManagerClient, secretId: string): Promise<ChatConfig> {
+async function readSecret(client: SecretsManagerClient, secretId: string): Promise<string> {
   const secret = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
   if (secret.SecretString === undefined)
     throw new InvalidChatConfig('The chat configuration secret has no string value');
-  return parseChatConfig(secret.SecretString);
+  return secret.SecretString;
 }
 
 let source: { secretId: string; load: () => Promise<ChatConfig> } | undefined;

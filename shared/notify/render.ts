@@ -385,7 +385,7 @@ const image = (d: Deploy) => (d.image ? code(d.image) : 'the new image');
 const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slice(1);
 
 /** Inline code that cannot be broken out of. */
-const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
+export const code = (value: string) => `\`${value.replace(/`/g, "'")}\``;
 
 /** One short line: chat is not the place for a stack trace. */
 export function line(value: string): string {
@@ -393,7 +393,7 @@ export function line(value: string): string {
   return flat.length > 300 ? `${flat.slice(0, 299)}…` : flat;
 }
 
-function text(value: unknown): string | undefined {
+export function text(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value !== 'string') return undefined;
   return line(value) || undefined;
@@ -404,7 +404,7 @@ function text(value: unknown): string | undefined {
  * (`/api/v1/deployments/…/status`), which become links on SLIPWAY_PUBLIC_URL (where people reach
  * the API); an absolute URL counts only on that origin. Without a public URL there is no button.
  */
-function webUrl(value: unknown): string | undefined {
+export function webUrl(value: unknown): string | undefined {
   const base = config.publicUrl;
   if (typeof value !== 'string' || value.length > 2048 || !base) return undefined;
   try {

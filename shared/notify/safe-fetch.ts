@@ -17,6 +17,9 @@ export const DEFAULT_ALLOWED_HOSTS: readonly string[] = [
   'open.larksuite.com',
   'oapi.dingtalk.com',
   'qyapi.weixin.qq.com',
+  // Bot APIs (interactive approval messages, ADR 31); Feishu/Lark and WeCom serve both from one host.
+  'slack.com',
+  'api.dingtalk.com',
 ];
 
 const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
@@ -51,6 +54,8 @@ export interface SafePostOptions {
   resolve?: Resolver;
   /** Extra request headers (a provider token); they never reach an error message. */
   headers?: Readonly<Record<string, string>>;
+  /** POST unless said otherwise: bot APIs update messages with PUT or PATCH and issue tokens on GET. */
+  method?: 'GET' | 'POST' | 'PUT' | 'PATCH';
 }
 
 export interface SafeResponse {
@@ -59,7 +64,10 @@ export interface SafeResponse {
   text: string;
 }
 
-/** POSTs `body` as JSON to `url` under the rules above; any refusal or non-2xx answer is a ChatDeliveryFailed. */
+/**
+ * Sends `body` as JSON to `url` (POST, or `options.method`; a GET sends no body) under the rules
+ * above; any refusal or non-2xx answer is a ChatDeliveryFailed.
+ */
 export async function safePost(url: string, body: unknown, options: SafePostOptions): Promise<SafeResponse> {
   const target = parseTarget(url);
   const local = matchesAny(target.host, options.allowPrivate ?? []);
@@ -73,7 +81,8 @@ export async function safePost(url: string, body: unknown, options: SafePostOpti
   const signal = AbortSignal.timeout(options.timeoutMs);
   try {
     const pinned = await untilAborted(resolvePublic(target.host, local, options.resolve ?? systemResolver), signal);
-    return await exchange(target, pinned, JSON.stringify(body), signal, options);
+    const json = options.method === 'GET' ? undefined : JSON.stringify(body);
+    return await exchange(target, pinned, json, signal, options);
   } catch (error) {
     if (error instanceof ChatDeliveryFailed) throw error;
     if (signal.aborted) {
@@ -131,20 +140,21 @@ function pinnedLookup(pinned: ResolvedAddress): LookupFunction {
 function exchange(
   target: Target,
   pinned: ResolvedAddress,
-  json: string,
+  json: string | undefined,
   signal: AbortSignal,
-  { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, headers }: SafePostOptions,
+  { maxResponseBytes = DEFAULT_MAX_RESPONSE_BYTES, headers, method = 'POST' }: SafePostOptions,
 ): Promise<SafeResponse> {
   const send = target.url.protocol === 'https:' ? httpsRequest : httpRequest;
   const options: RequestOptions = {
-    method: 'POST',
+    method,
     lookup: pinnedLookup(pinned),
     // A fresh connection per message: nothing pooled outlives the check that allowed it.
     agent: false,
     signal,
     headers: {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': Buffer.byteLength(json),
+      ...(json === undefined
+        ? {}
+        : { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(json) }),
       'user-agent': 'slipway-notifier',
       ...headers,
     },

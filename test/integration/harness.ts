@@ -36,6 +36,7 @@ export interface TestCloudOptions {
     | 'kubernetes'
     | 'clusterLoopback'
     | 'chat'
+    | 'chatApps'
     | 'lockLeaseSeconds'
     | 'deliverEvents'
     | 'schedulerBackoff'

@@ -182,6 +182,24 @@ describe('notifier', () => {
     expect(slack.requests).toHaveLength(0);
   });
 
+  it('sends the plain approval message to a channel with a conversation when the apps secret is invalid', async () => {
+    const withConversation = {
+      ...chatConfig(),
+      channels: [{ kind: 'slack', url: `${slack.url}/x`, conversation: 'C1' }],
+    };
+    const arn = secrets.put('slipway/chat-cards', JSON.stringify(withConversation));
+    process.env.SLIPWAY_CHAT_APPS_SECRET = secrets.put('slipway/chat/apps-invalid', '{"feishu": {"app_id": 1}}');
+    try {
+      await withSecretArn(arn, () => handler(busEvent('Approval Requested', 'slipway.approvals'), context));
+    } finally {
+      delete process.env.SLIPWAY_CHAT_APPS_SECRET;
+    }
+    expect(slack.requests).toHaveLength(1);
+    expect(slack.requests[0]?.json).toMatchObject({
+      text: expect.stringContaining('Approval needed: shop-api to prod'),
+    });
+  });
+
   it('does nothing without a configured secret', async () => {
     await withSecretArn(undefined, () => handler(busEvent('Deployment Failed'), context));
     expect(secretCalls).toEqual([]);

@@ -43,6 +43,36 @@ describe('safePost', () => {
     expect(receiver.requests[0]?.headers['content-type']).toBe('application/json; charset=utf-8');
   });
 
+  it('updates with PATCH or PUT and reads with a bodiless GET, headers passed through (bot APIs)', async () => {
+    receiver.answer = () => ({ body: { code: 0 } });
+    const auth = { authorization: 'Bearer t-1' };
+    await safePost(
+      `${receiver.url}/open-apis/im/v1/messages/om_1`,
+      { content: '{}' },
+      { ...local, method: 'PATCH', headers: auth },
+    );
+    await safePost(`${receiver.url}/cgi-bin/gettoken?corpid=c`, { ignored: true }, { ...local, method: 'GET' });
+    const [patch, get] = receiver.requests;
+    expect(patch).toMatchObject({ method: 'PATCH', json: { content: '{}' } });
+    expect(patch?.headers.authorization).toBe('Bearer t-1');
+    expect(get).toMatchObject({ method: 'GET', rawUrl: '/cgi-bin/gettoken?corpid=c', raw: '' });
+    expect(get?.headers['content-type']).toBeUndefined();
+  });
+
+  it('keeps every rule for other methods: a PUT to a host not allowed never connects', async () => {
+    const attempt = safePost(
+      `${receiver.url}/v1.0/im/robots/interactiveCards`,
+      {},
+      {
+        ...local,
+        allowedHosts: ['api.dingtalk.com'],
+        method: 'PUT',
+      },
+    );
+    await expect(attempt).rejects.toThrow(/not in the allowed hosts/);
+    expect(receiver.connections).toBe(0);
+  });
+
   it('refuses a host that is not allowed, without connecting', async () => {
     const attempt = safePost(`${receiver.url}/hook`, {}, { ...local, allowedHosts: ['hooks.slack.com'] });
     await expect(attempt).rejects.toThrow(new ChatDeliveryFailed('Host 127.0.0.1 is not in the allowed hosts'));
