@@ -31,7 +31,8 @@ export type FunctionName =
   | 'webhooks'
   | 'hook'
   | 'hook-dispatcher'
-  | 'metrics';
+  | 'metrics'
+  | 'channels';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -53,6 +54,8 @@ export type FunctionName =
  * - `git-tokens`: read the Git provider tokens commit statuses are posted with (Secrets Manager, under their prefix)
  * - `hook-secrets`: create, rotate, read and delete the Git webhook endpoints' secrets (Secrets Manager, under the hook secret prefix)
  * - `read-hook-secrets`: read them only (the public hook route verifies deliveries with them)
+ * - `channel-secrets`: create, change, read and delete the project chat channels' secrets (Secrets Manager, under the channel secret prefix)
+ * - `read-channel-secrets`: read them only (the notifier posts with them)
  */
 export type Capability =
   | 'start-workflows'
@@ -71,10 +74,18 @@ export type Capability =
   | 'build-secrets'
   | 'git-tokens'
   | 'hook-secrets'
-  | 'read-hook-secrets';
+  | 'read-hook-secrets'
+  | 'channel-secrets'
+  | 'read-channel-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
-export type Setting = 'reserved-namespaces' | 'build-cluster' | 'build-namespace' | 'build-image' | 'git-private-hosts';
+export type Setting =
+  | 'reserved-namespaces'
+  | 'build-cluster'
+  | 'build-namespace'
+  | 'build-image'
+  | 'git-private-hosts'
+  | 'chat-hosts';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -91,7 +102,8 @@ export interface FunctionSpec {
   /**
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
    * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
-   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network).
+   * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network);
+   * `chat-hosts`: SLIPWAY_CHAT_HOSTS (self-hosted chat hosts project channels may post to).
    */
   settings?: readonly Setting[];
 }
@@ -235,9 +247,11 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Sends change events to chat channels (Slack, Feishu, DingTalk, WeCom)',
     memoryMb: 256,
     timeoutSeconds: 15,
-    tableAccess: 'none',
+    // Reads the event's project's channels (shared/chat/channel-routing.ts).
+    tableAccess: 'read',
     trigger: 'bus',
-    capabilities: ['chat-secret'],
+    capabilities: ['chat-secret', 'read-channel-secrets'],
+    settings: ['chat-hosts'],
   },
   {
     name: 'auditor',
@@ -377,6 +391,18 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     tableAccess: 'read',
   },
+  {
+    name: 'channels',
+    entry: 'functions/channels/handler.ts',
+    description:
+      "A project's chat channels API: create, list, change, delete and test (credentials in Secrets Manager)",
+    memoryMb: 512,
+    // A test message may take the delivery timeout (5 s) on top of the reads.
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['channel-secrets', 'sign-cursors'],
+    settings: ['chat-hosts'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -476,6 +502,13 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('GET', '/projects/{id}/channels', 'channels'),
+  r('POST', '/projects/{id}/channels', 'channels'),
+  r('GET', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('PATCH', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('DELETE', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('POST', '/projects/{id}/channels/{channel_id}/test', 'channels'),
 
   r('GET', '/metrics/dora', 'metrics'),
   r('GET', '/metrics/dora.svg', 'metrics'),

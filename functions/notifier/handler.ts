@@ -1,9 +1,11 @@
 /**
- * EventBridge rule target: renders a change event and sends it to every chat channel that wants it.
+ * EventBridge rule target: renders a change event and sends it to every chat channel that wants it:
+ * the platform-wide ones and the event's project's own (shared/chat/channel-routing.ts).
  * Any failed channel fails the invocation, so EventBridge retries the event and finally dead-letters
  * it. Delivery is at least once; channels that already got an event are remembered per container so
  * a retry landing here does not post twice.
  */
+import { projectChannelsFor } from '../../shared/chat/channel-routing.ts';
 import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
 import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
@@ -20,19 +22,8 @@ async function notify(event: BusEvent): Promise<void> {
   const change = changeOf(event);
   const message = renderMessage(change);
   if (!message) return;
-  const pending = loadChatConfig();
-  if (!pending) return;
-
-  let config: Awaited<typeof pending>;
-  try {
-    config = await pending;
-  } catch (error) {
-    if (!(error instanceof InvalidChatConfig)) throw error;
-    logger.error('Chat configuration is invalid; nothing sent', { reason: error.message });
-    return;
-  }
-
-  const targets = channelsFor(config, change);
+  const targets = [...(await platformChannelsFor(change)), ...(await projectChannelsFor(change))];
+  if (targets.length === 0) return;
   const failures = (await Promise.all(targets.map((target) => deliver(change, message, target)))).filter(
     (failure) => failure !== undefined,
   );
@@ -40,6 +31,19 @@ async function notify(event: BusEvent): Promise<void> {
     throw new ChatDeliveryFailed(`${failures.length} of ${targets.length} channel(s) failed: ${failures.join('; ')}`);
   }
   logger.info('Notified', { event_id: change.id, type: change.type, channels: targets.length });
+}
+
+/** The platform-wide channels that want the event; none without a configuration, or with an invalid one. */
+async function platformChannelsFor(change: ReceivedChangeEvent): Promise<ConfiguredChannel[]> {
+  const pending = loadChatConfig();
+  if (!pending) return [];
+  try {
+    return channelsFor(await pending, change);
+  } catch (error) {
+    if (!(error instanceof InvalidChatConfig)) throw error;
+    logger.error('Chat configuration is invalid; nothing sent to platform channels', { reason: error.message });
+    return [];
+  }
 }
 
 /** Sends unless this container already delivered it; answers the failure, or undefined once delivered. */

@@ -82,6 +82,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'build-namespace': [ENV.buildNamespace, config.buildNamespace],
     'build-image': [ENV.buildImage, config.buildImage],
     'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
+    'chat-hosts': [ENV.chatHosts, config.chatHosts.join(',') || undefined],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {
@@ -110,6 +111,8 @@ function grant(
   else if (capability === 'run-pipelines' && runs) fn.bindRuns(runs, workflows?.pipeline ?? 'by-name');
   else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
   else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);
+  else if (capability === 'channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, true);
+  else if (capability === 'read-channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, false);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

@@ -38,6 +38,10 @@ export const PERMISSIONS = [
   /** Replay a stored delivery (admins on the app only: it starts runs as the endpoint's creator). */
   'webhook.replay',
   'audit.read',
+  /** See a project's chat channels (platform, host, filters; never their URL or secret). */
+  'channel.read',
+  /** Create, change, delete and test them. */
+  'channel.manage',
   /** Read the DORA metrics of a project, app or environment. */
   'metrics.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
@@ -59,6 +63,7 @@ const viewer: Permission[] = [
   'pipeline.read',
   'webhook.read',
   'metrics.read',
+  'channel.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -78,6 +83,7 @@ const maintainer: Permission[] = [
   'env.delete',
   'pipeline.write',
   'webhook.manage',
+  'channel.manage',
   'iam.manage',
   'audit.read',
 ];
@@ -100,7 +106,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments, pipelines, Git webhooks and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines, Git webhooks, chat channels and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

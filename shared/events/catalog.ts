@@ -1,6 +1,7 @@
 import type { BuildEventData } from '../builds/model.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
+import type { ChannelView } from '../domain/channel.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import type { EnvView } from '../domain/environment.ts';
 import type { BindingView, MemberView, TeamView, UserView } from '../domain/identity.ts';
@@ -154,6 +155,11 @@ export const CHANGE_EVENTS = {
   'Git Push Received': hooks<GitReceivedData>(),
   /** A verified pull/merge request, stored; the hook dispatcher starts the build-only runs it triggers. */
   'Git Pull Request Received': hooks<GitReceivedData>(),
+
+  /** A project's chat channels (shared/chat/channels.ts): the view only, never the URL or the secret. */
+  'Channel Created': catalog<ChannelView>(),
+  'Channel Updated': catalog<Updated<ChannelView>>(),
+  'Channel Deleted': catalog<Deleted>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

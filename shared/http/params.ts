@@ -3,7 +3,7 @@ import { notFound } from '../errors.ts';
 /** Path ids are checked before any read: a malformed id cannot name anything, so it is a plain 404. */
 export function pathId(
   value: string | undefined,
-  prefix: 'prj' | 'app' | 'cls' | 'team' | 'bnd' | 'dep' | 'apr' | 'bld' | 'pln' | 'run' | 'hook',
+  prefix: 'prj' | 'app' | 'cls' | 'team' | 'bnd' | 'dep' | 'apr' | 'bld' | 'pln' | 'run' | 'hook' | 'chn',
   what: string,
 ): string {
   if (!value || !new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value)) throw notFound(what);

@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import type { JSONSchema } from 'zod/v4/core';
 import { config } from '../../config.ts';
 import { providerApiUrl } from '../../domain/app.ts';
+import { webhookUrl } from '../../domain/channel.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
@@ -73,6 +74,14 @@ Limits: every write (POST, PUT, PATCH, DELETE) counts against the caller's quota
 const refinements = new Map<unknown, JsonSchema>([
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [
+    webhookUrl,
+    {
+      format: 'uri',
+      description:
+        "The platform's incoming webhook URL: https, on the platform's host (hooks.slack.com, open.feishu.cn or open.larksuite.com, oapi.dingtalk.com, qyapi.weixin.qq.com) or a configured self-hosted one.",
+    },
+  ],
   [
     providerApiUrl,
     {
