@@ -172,6 +172,9 @@ describe('manifest functions', () => {
       if (has(spec, 'hook-secrets') || has(spec, 'read-hook-secrets')) {
         expected.SLIPWAY_HOOK_SECRET_PREFIX = 'slipway/hooks/';
       }
+      if (has(spec, 'channel-secrets') || has(spec, 'read-channel-secrets')) {
+        expected.SLIPWAY_CHAT_CHANNEL_SECRET_PREFIX = 'slipway/chat/channels/';
+      }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (has(spec, 'put-events')) {
         expected.EVENT_BUS_NAME = ref(spec.name, app.delivery, { Ref: idIn(app.delivery, app.delivery.bus) });
@@ -398,13 +401,21 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/git-tokens/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter, the webhook and the channel functions, and only the chat secret', () => {
       expect(rolesWith('chat-secret')).toEqual([roleOf('notifier')]);
       const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), roleOf('notifier'), roleOf('commit-status'), ...hookSecretHolders].sort(),
+        [
+          ...clusterReachers(),
+          roleOf('notifier'),
+          roleOf('commit-status'),
+          ...hookSecretHolders,
+          roleOf('channels'),
+        ].sort(),
       );
-      const grants = statementsOf('notifier').filter(acts(/^secretsmanager:/));
+      const grants = statementsOf('notifier')
+        .filter(acts(/^secretsmanager:/))
+        .filter((s) => !JSON.stringify(s.Resource).includes(':secret:slipway/chat/channels/*'));
       expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
       expect(
         grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
@@ -432,6 +443,28 @@ describe('manifest functions', () => {
           .flatMap((s) => s.Resource);
         expect(JSON.stringify(resources)).toContain(':secret:slipway/hooks/*');
       }
+    });
+
+    it('only the channels API manages project channel secrets, and the notifier only reads them, under their prefix', () => {
+      expect(rolesWith('channel-secrets')).toEqual([roleOf('channels')]);
+      expect(rolesWith('read-channel-secrets')).toEqual([roleOf('notifier')]);
+      const channelGrants = (name: FunctionName) =>
+        statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .filter((s) => JSON.stringify(s.Resource).includes(':secret:slipway/chat/channels/*'));
+      expect(channelGrants('notifier').flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(
+        channelGrants('channels')
+          .flatMap((s) => s.Action)
+          .sort(),
+      ).toEqual([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]);
+      // The channels API holds nothing of Secrets Manager beyond its prefix.
+      expect(statementsOf('channels').filter(acts(/^secretsmanager:/))).toEqual(channelGrants('channels'));
     });
 
     /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */
