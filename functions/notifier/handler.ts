@@ -5,12 +5,12 @@
  * it. Delivery is at least once; channels that already got an event are remembered per container so
  * a retry landing here does not post twice.
  */
-import { projectChannelsFor } from '../../shared/chat/channel-routing.ts';
+import { channelsForEvent } from '../../shared/chat/channel-routing.ts';
 import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
 import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
 import type { ChatMessage } from '../../shared/notify/channels.ts';
-import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
+import type { ConfiguredChannel } from '../../shared/notify/config.ts';
 import { renderMessage } from '../../shared/notify/render.ts';
 import { ChatDeliveryFailed } from '../../shared/notify/safe-fetch.ts';
 
@@ -22,7 +22,7 @@ async function notify(event: BusEvent): Promise<void> {
   const change = changeOf(event);
   const message = renderMessage(change);
   if (!message) return;
-  const targets = [...(await platformChannelsFor(change)), ...(await projectChannelsFor(change))];
+  const targets = await channelsForEvent(change);
   if (targets.length === 0) return;
   const failures = (await Promise.all(targets.map((target) => deliver(change, message, target)))).filter(
     (failure) => failure !== undefined,
@@ -31,19 +31,6 @@ async function notify(event: BusEvent): Promise<void> {
     throw new ChatDeliveryFailed(`${failures.length} of ${targets.length} channel(s) failed: ${failures.join('; ')}`);
   }
   logger.info('Notified', { event_id: change.id, type: change.type, channels: targets.length });
-}
-
-/** The platform-wide channels that want the event; none without a configuration, or with an invalid one. */
-async function platformChannelsFor(change: ReceivedChangeEvent): Promise<ConfiguredChannel[]> {
-  const pending = loadChatConfig();
-  if (!pending) return [];
-  try {
-    return channelsFor(await pending, change);
-  } catch (error) {
-    if (!(error instanceof InvalidChatConfig)) throw error;
-    logger.error('Chat configuration is invalid; nothing sent to platform channels', { reason: error.message });
-    return [];
-  }
 }
 
 /** Sends unless this container already delivered it; answers the failure, or undefined once delivered. */

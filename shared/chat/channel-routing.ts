@@ -1,18 +1,37 @@
 /**
- * Which project channels an event goes to (the notifier's other half beside the platform-wide
- * channels of shared/notify/config.ts): the channels of the event's project, read per event with
- * one Query (at most MAX_CHANNELS_PER_PROJECT), kept when their filters match, with their
- * credentials from Secrets Manager (cached per channel and credentials_version).
+ * Which channels an event goes to: the platform-wide ones (shared/notify/config.ts), unchanged, and
+ * the channels of the event's project, read per event with one Query (at most
+ * MAX_CHANNELS_PER_PROJECT), kept when their filters match, with their credentials from Secrets
+ * Manager (cached per channel and credentials_version).
  */
 import type { ChannelFilters, ChannelOutcome, ChannelPlatform } from '../domain/channel.ts';
 import { CHANNEL_OUTCOMES, MAX_CHANNELS_PER_PROJECT } from '../domain/channel.ts';
 import type { ReceivedChangeEvent } from '../events/envelope.ts';
+import { logger } from '../logger.ts';
 import { createChannel } from '../notify/channels.ts';
-import type { ConfiguredChannel } from '../notify/config.ts';
+import { type ConfiguredChannel, channelsFor, InvalidChatConfig, loadChatConfig } from '../notify/config.ts';
 import { query } from '../store/table.ts';
 import { channelPolicy } from './channel-hosts.ts';
 import { channelIndexes } from './channel-keys.ts';
 import { readChannelCredentials } from './channel-secrets.ts';
+
+/** Every channel that wants the event, platform-wide first; none when nothing is configured. */
+export async function channelsForEvent(event: ReceivedChangeEvent): Promise<ConfiguredChannel[]> {
+  return [...(await platformChannelsFor(event)), ...(await projectChannelsFor(event))];
+}
+
+/** The platform-wide channels that want the event; none without a configuration, or with an invalid one. */
+async function platformChannelsFor(event: ReceivedChangeEvent): Promise<ConfiguredChannel[]> {
+  const pending = loadChatConfig();
+  if (!pending) return [];
+  try {
+    return channelsFor(await pending, event);
+  } catch (error) {
+    if (!(error instanceof InvalidChatConfig)) throw error;
+    logger.error('Chat configuration is invalid; nothing sent to platform channels', { reason: error.message });
+    return [];
+  }
+}
 
 /** `Deployment Rolled Back` → rolled_back; undefined for a type that names no outcome (`Deployment Started`). */
 export function outcomeOf(type: string): ChannelOutcome | undefined {
