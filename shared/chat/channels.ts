@@ -19,7 +19,7 @@ import {
   MAX_CHANNELS_PER_PROJECT,
   type NewChannel,
 } from '../domain/channel.ts';
-import { notFound, unprocessable } from '../errors.ts';
+import { notFound, staleVersion, unprocessable } from '../errors.ts';
 import { isChangeEventType } from '../events/catalog.ts';
 import { recordChange } from '../events/outbox.ts';
 import { normalizeHost } from '../net/addresses.ts';
@@ -102,6 +102,8 @@ export async function updateChannel(
   expected: number,
 ): Promise<ChannelView> {
   const channel = await readChannel(caller, projectId, channelId, 'channel.manage');
+  // Stale already: refused before the credentials are touched (the write's condition catches a later race).
+  if (channel.version !== expected) throw staleVersion();
   const platform = channel.platform as ChannelPlatform;
   const rekeyed = patch.webhook_url !== undefined || patch.secret !== undefined;
   const before = rekeyed ? await readChannelCredentials(channelId, channel.credentials_version as number) : undefined;

@@ -187,6 +187,36 @@ describe("a project's chat channels", () => {
     expect((await scene.admin.get(path)).status).toBe(404);
   });
 
+  it('take a new URL at once, and a refused change leaves the stored credentials as they were', async () => {
+    const channel = await createChannel(scene.admin, scene.project.id, {
+      platform: 'slack',
+      webhook_url: `${otherProject.url}/services/${SLACK_KEY}`,
+      filters: { event_types: ['Approval Requested'] },
+    });
+    const path = `${channelsOf(scene.project.id)}/${channel.id}`;
+    const moved = await scene.admin.patch(
+      path,
+      { webhook_url: `${all.url}/services/${SLACK_KEY}` },
+      { 'if-match': '"v1"' },
+    );
+    answers.push(moved.text);
+    expect(moved.status, moved.text).toBe(200);
+    expect(moved.body).toMatchObject({ credentials_version: 2, version: 2 });
+
+    const stale = await scene.admin.patch(path, { webhook_url: `${feishu.url}/elsewhere` }, { 'if-match': '"v1"' });
+    expect(stale.status).toBe(412);
+    const stored = await new SecretsManagerClient({}).send(
+      new GetSecretValueCommand({ SecretId: `slipway/chat/channels/${channel.id}` }),
+    );
+    expect(JSON.parse(stored.SecretString ?? '{}')).toEqual({ webhook_url: `${all.url}/services/${SLACK_KEY}` });
+
+    const before = { all: all.requests.length, other: otherProject.requests.length, feishu: feishu.requests.length };
+    expect((await scene.admin.post(`${path}/test`, {})).body).toEqual({ delivered: true });
+    expect(all.requests.length).toBe(before.all + 1);
+    expect(otherProject.requests.length).toBe(before.other);
+    expect(feishu.requests.length).toBe(before.feishu);
+  });
+
   it('keep their project from being deleted until they are gone', async () => {
     const project = (await scene.admin.post('/api/v1/projects', bodies.project())).body as { id: string };
     const channel = await createChannel(scene.admin, project.id, {
