@@ -37,7 +37,8 @@ export type FunctionName =
   | 'freezes'
   | 'freeze-watch'
   | 'alarm-notifier'
-  | 'chat';
+  | 'chat'
+  | 'channels';
 
 /**
  * What a function may reach beyond the table; infra/aws grants exactly these (least privilege).
@@ -62,6 +63,8 @@ export type FunctionName =
  * - `manage-schedules`: create, update, get and delete EventBridge Scheduler schedules in the
  *   platform's schedule group, and pass the scheduler role to them (ADR 24)
  * - `chat-apps`: read the chat apps' credentials (`slipway/chat/apps`: callback verification, bot APIs)
+ * - `channel-secrets`: create, change, read and delete the project chat channels' secrets (Secrets Manager, under the channel secret prefix)
+ * - `read-channel-secrets`: read them only (the notifier posts with them)
  */
 export type Capability =
   | 'start-workflows'
@@ -82,7 +85,9 @@ export type Capability =
   | 'hook-secrets'
   | 'read-hook-secrets'
   | 'manage-schedules'
-  | 'chat-apps';
+  | 'chat-apps'
+  | 'channel-secrets'
+  | 'read-channel-secrets';
 
 /** Platform settings a function reads; infra/aws passes each as its environment variable when set. */
 export type Setting =
@@ -91,7 +96,8 @@ export type Setting =
   | 'build-namespace'
   | 'build-image'
   | 'git-private-hosts'
-  | 'dashboard';
+  | 'dashboard'
+  | 'chat-hosts';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -112,7 +118,8 @@ export interface FunctionSpec {
    * `reserved-namespaces`: SLIPWAY_RESERVED_NAMESPACES; `build-cluster`: SLIPWAY_BUILD_CLUSTER_ID (the
    * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
    * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network);
-   * `dashboard`: SLIPWAY_DASHBOARD_URL (the operators' CloudWatch dashboard).
+   * `dashboard`: SLIPWAY_DASHBOARD_URL (the operators' CloudWatch dashboard);
+   * `chat-hosts`: SLIPWAY_CHAT_HOSTS (self-hosted chat hosts project channels may post to).
    */
   settings?: readonly Setting[];
 }
@@ -256,11 +263,12 @@ export const functions: readonly FunctionSpec[] = [
     description: 'Sends change events to chat channels (Slack, Feishu, DingTalk, WeCom), keeps approval cards in step',
     memoryMb: 256,
     timeoutSeconds: 15,
-    // Reads approvals and writes where each approval's card sits (CHATMSG#…, ADR 31).
+    // Reads approvals and the event's project's channels; writes where each approval's card sits (CHATMSG#…, ADR 31).
     tableAccess: 'readwrite',
     trigger: 'bus',
-    // The bots' credentials (the platforms' apps) post and update the cards.
-    capabilities: ['chat-secret', 'chat-apps'],
+    // The bots' credentials (the platforms' apps) post and update the cards; project channels post with their own.
+    capabilities: ['chat-secret', 'chat-apps', 'read-channel-secrets'],
+    settings: ['chat-hosts'],
   },
   {
     name: 'alarm-notifier',
@@ -460,6 +468,18 @@ export const functions: readonly FunctionSpec[] = [
     tableAccess: 'readwrite',
     capabilities: ['chat-apps', 'answer-approvals'],
   },
+  {
+    name: 'channels',
+    entry: 'functions/channels/handler.ts',
+    description:
+      "A project's chat channels API: create, list, change, delete and test (credentials in Secrets Manager)",
+    memoryMb: 512,
+    // A test message may take the delivery timeout (5 s) on top of the reads.
+    timeoutSeconds: 10,
+    tableAccess: 'readwrite',
+    capabilities: ['channel-secrets', 'sign-cursors'],
+    settings: ['chat-hosts'],
+  },
 ];
 
 const r = (method: HttpMethod, path: string, fn: FunctionName, isPublic = false): RouteSpec => ({
@@ -565,6 +585,13 @@ export const routes: readonly RouteSpec[] = [
   r('GET', '/apps/{id}/webhooks/{hook_id}/deliveries', 'webhooks'),
   r('POST', '/apps/{id}/webhooks/{hook_id}/deliveries/{delivery_id}/replay', 'webhooks'),
   r('POST', '/hooks/{provider}/{hook_id}', 'hook', true),
+
+  r('GET', '/projects/{id}/channels', 'channels'),
+  r('POST', '/projects/{id}/channels', 'channels'),
+  r('GET', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('PATCH', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('DELETE', '/projects/{id}/channels/{channel_id}', 'channels'),
+  r('POST', '/projects/{id}/channels/{channel_id}/test', 'channels'),
 
   r('GET', '/metrics/dora', 'metrics'),
   r('GET', '/metrics/dora.svg', 'metrics'),

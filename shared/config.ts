@@ -29,6 +29,12 @@ export const ENV = {
   chatSecretArn: 'SLIPWAY_CHAT_SECRET_ARN',
   /** The chat platforms' apps (`slipway/chat/apps`: callbacks and bot APIs). */
   chatAppsSecret: 'SLIPWAY_CHAT_APPS_SECRET',
+  /** Name prefix of the project chat channels' secrets (the channels API and the notifier). */
+  chatChannelSecretPrefix: 'SLIPWAY_CHAT_CHANNEL_SECRET_PREFIX',
+  /** Self-hosted chat hosts a project channel may post to besides the platforms' own (still never private addresses). */
+  chatHosts: 'SLIPWAY_CHAT_HOSTS',
+  /** Hosts a project channel may reach over plain http at a private address: the local chat receiver only. */
+  chatAllowPrivateHosts: 'SLIPWAY_CHAT_ALLOW_PRIVATE_HOSTS',
   /** Where commit statuses go when an app names no API base URL (default the public APIs; locally the Git provider simulator). */
   githubApiUrl: 'SLIPWAY_GITHUB_API_URL',
   gitlabApiUrl: 'SLIPWAY_GITLAB_API_URL',
@@ -147,6 +153,15 @@ export const config = {
   },
   get chatAppsSecret(): string | undefined {
     return readEnv(ENV.chatAppsSecret);
+  },
+  get chatChannelSecretPrefix(): string {
+    return readEnv(ENV.chatChannelSecretPrefix) ?? 'slipway/chat/channels/';
+  },
+  get chatHosts(): string[] {
+    return readList(ENV.chatHosts);
+  },
+  get chatAllowPrivateHosts(): string[] {
+    return readList(ENV.chatAllowPrivateHosts);
   },
   get githubApiUrl(): string | undefined {
     return readEnv(ENV.githubApiUrl);

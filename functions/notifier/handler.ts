@@ -1,6 +1,7 @@
 /**
- * EventBridge rule target: renders a change event and sends it to every chat channel that wants it,
- * and keeps approval cards in step on the channels whose bot posts them (ADR 31). Any failed channel
+ * EventBridge rule target: renders a change event and sends it to every chat channel that wants it
+ * (the platform-wide ones and the event's project's own: shared/chat/channel-routing.ts), and keeps
+ * approval cards in step on the channels whose bot posts them (ADR 31). Any failed channel
  * fails the invocation, so EventBridge retries the event and finally dead-letters it. Delivery is at
  * least once; channels that already got an event are remembered per container so a retry landing
  * here does not post twice (cards are idempotent on their own: they remember the version shown).
@@ -15,10 +16,11 @@ import {
   touchesApprovalMessage,
 } from '../../shared/chat/approval-messages.ts';
 import { type ChatApps, loadChatApps } from '../../shared/chat/apps.ts';
+import { channelsForEvent } from '../../shared/chat/channel-routing.ts';
 import { type BusEvent, changeOf, type ReceivedChangeEvent } from '../../shared/events/envelope.ts';
 import { lambda } from '../../shared/lambda.ts';
 import { logger } from '../../shared/logger.ts';
-import { channelsFor, InvalidChatConfig, loadChatConfig } from '../../shared/notify/config.ts';
+import { InvalidChatConfig } from '../../shared/notify/config.ts';
 import { renderMessage } from '../../shared/notify/render.ts';
 import { ChatDeliveryFailed } from '../../shared/notify/safe-fetch.ts';
 
@@ -31,24 +33,11 @@ async function notify(event: BusEvent): Promise<void> {
   const message = renderMessage(change);
   const approvalId = touchesApprovalMessage(change) ? approvalOf(change) : undefined;
   if (!message && !approvalId) return;
-  const pending = loadChatConfig();
-  if (!pending) return;
 
-  let config: Awaited<typeof pending>;
-  try {
-    config = await pending;
-  } catch (error) {
-    if (!(error instanceof InvalidChatConfig)) throw error;
-    logger.error('Chat configuration is invalid; nothing sent', { reason: error.message });
-    return;
-  }
-
-  const targets = channelsFor(config, change);
-  const wantsCards = approvalId !== undefined || shownOnCard(change);
-  const cards =
-    wantsCards && config.channels.some((c) => c.conversation)
-      ? cardChannels(channelsFor(config, asRequest(change)), await chatApps())
-      : [];
+  const targets = message ? await channelsForEvent(change) : [];
+  // A card's channels are those of the request it follows; only a channel with a bot can hold one.
+  const candidates = approvalId !== undefined || shownOnCard(change) ? await channelsForEvent(asRequest(change)) : [];
+  const cards = candidates.some((c) => c.bot) ? cardChannels(candidates, await chatApps()) : [];
   const carded = new Set(cards.map((card) => card.id));
   const plain = message ? targets.filter((target) => !(shownOnCard(change) && carded.has(target.id))) : [];
   const jobs = [
@@ -57,6 +46,7 @@ async function notify(event: BusEvent): Promise<void> {
       ? cards.map((card) => deliver(change, `${card.id} card`, () => syncApprovalMessage(change, approvalId, card)))
       : []),
   ];
+  if (jobs.length === 0) return;
   const failures = (await Promise.all(jobs)).filter((failure) => failure !== undefined);
   if (failures.length > 0) {
     throw new ChatDeliveryFailed(`${failures.length} of ${jobs.length} channel(s) failed: ${failures.join('; ')}`);

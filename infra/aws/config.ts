@@ -77,6 +77,10 @@ export interface SlipwayConfig extends ApiSettings {
   hookSecretPrefix: string;
   /** Name of the chat apps' credentials secret (issue 13), filled in by operators. */
   chatAppsSecretName: string;
+  /** Name prefix of the project chat channels' secrets (one per channel; ADR 32). */
+  chatChannelSecretPrefix: string;
+  /** Self-hosted chat hosts project channels may post to besides the platforms' own (ADR 32). */
+  chatHosts: string[];
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -90,6 +94,7 @@ const ENV: Record<string, string> = {
   publicUrl: 'SLIPWAY_PUBLIC_URL',
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
   gitPrivateHosts: 'SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS',
+  chatHosts: 'SLIPWAY_CHAT_HOSTS',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
   ...API_SETTING_ENV,
   buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
@@ -154,18 +159,18 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   }
   const buildSecretPrefix = raw('buildSecretPrefix') ?? 'slipway/builds/';
   if (!/^[\w/+=.@-]+$/.test(buildSecretPrefix)) throw new Error('buildSecretPrefix must be a secret name prefix');
-  const gitPrivateHosts = list(raw('gitPrivateHosts'));
-  for (const host of gitPrivateHosts) {
-    if (!/^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+$/.test(host)) {
-      throw new Error(`gitPrivateHosts must be host names (or *.domain), got "${host}"`);
-    }
-  }
+  const gitPrivateHosts = hostNames('gitPrivateHosts', raw);
+  const chatHosts = hostNames('chatHosts', raw);
   const gitTokenSecretPrefix = raw('gitTokenSecretPrefix') ?? 'slipway/git-tokens/';
   if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
   const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
   if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
   const chatAppsSecretName = raw('chatAppsSecretName') ?? 'slipway/chat/apps';
   if (!/^[\w/+=.@-]+$/.test(chatAppsSecretName)) throw new Error('chatAppsSecretName must be a secret name');
+  const chatChannelSecretPrefix = raw('chatChannelSecretPrefix') ?? 'slipway/chat/channels/';
+  if (!/^[\w/+=.@-]+$/.test(chatChannelSecretPrefix)) {
+    throw new Error('chatChannelSecretPrefix must be a secret name prefix');
+  }
 
   return {
     stage,
@@ -194,8 +199,22 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     gitPrivateHosts,
     hookSecretPrefix,
     chatAppsSecretName,
+    chatChannelSecretPrefix,
+    chatHosts,
   };
 }
+
+/** A list of host names (or `*.domain`): never addresses, so no setting can open a private network by IP. */
+function hostNames(key: string, raw: (key: string) => string | undefined): string[] {
+  const hosts = list(raw(key));
+  for (const host of hosts) {
+    if (!/^(?:\*\.)?[a-z0-9-]+(?:\.[a-z0-9-]+)+$/.test(host)) {
+      throw new Error(`${key} must be host names (or *.domain), got "${host}"`);
+    }
+  }
+  return hosts;
+}
+
 /** A comma-separated setting, blanks dropped. */
 const list = (value: string | undefined): string[] =>
   (value ?? '')

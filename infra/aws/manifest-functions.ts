@@ -89,6 +89,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'build-image': [ENV.buildImage, config.buildImage],
     'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
     dashboard: [ENV.dashboardUrl, dashboardUrl(config.stage)],
+    'chat-hosts': [ENV.chatHosts, config.chatHosts.join(',') || undefined],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {
@@ -119,6 +120,8 @@ function grant(
   else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
   else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);
   else if (capability === 'chat-apps') fn.bindChatApps(config.chatAppsSecretName);
+  else if (capability === 'channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, true);
+  else if (capability === 'read-channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, false);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);
   else if (capability === 'put-events' && bus) fn.bindBus(bus);
   else if (capability === 'cluster-secrets' && clusterAccess) fn.bindClusterAccess(clusterAccess);

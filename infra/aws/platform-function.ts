@@ -427,6 +427,27 @@ export class PlatformFunction extends NodejsFunction {
     this.addEnvironment(ENV.chatAppsSecret, name);
   }
 
+  /**
+   * The project chat channels' secrets, one per channel under `prefix` (ADR 32): `manage` (the
+   * channels API) creates, changes, reads and deletes them; otherwise (the notifier) reads only.
+   */
+  bindChannelSecrets(prefix: string, manage: boolean): void {
+    const actions = manage
+      ? [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DeleteSecret',
+        ]
+      : ['secretsmanager:GetSecretValue'];
+    this.#grantSecretsUnder(
+      prefix,
+      actions,
+      'One secret per project chat channel, named after its id at run time; the name prefix is the boundary.',
+    );
+    this.addEnvironment(ENV.chatChannelSecretPrefix, prefix);
+  }
+
   /** Read the chat channel configuration, and its ARN as SLIPWAY_CHAT_SECRET_ARN. */
   bindChatSecret(secret: ISecret): void {
     secret.grantRead(this);

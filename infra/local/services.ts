@@ -296,6 +296,8 @@ export async function startServices(options: ServicesOptions): Promise<LocalServ
     [ENV.githubApiUrl]: git.url,
     [ENV.gitlabApiUrl]: git.gitlabUrl,
     [ENV.gitAllowPrivateHosts]: new URL(git.url).hostname,
+    // Project chat channels may post to local receivers on loopback (never anywhere private on AWS).
+    [ENV.chatAllowPrivateHosts]: '127.0.0.1',
     // Clusters may not be on loopback, where the simulator listens: it is allowed by its exact address (ADR 13).
     [ALLOWED_LOOPBACK_ENV]: [...new Set([new URL(simulator.url).host, ...(options.clusterLoopback ?? [])])].join(','),
   };

@@ -42,6 +42,10 @@ export const PERMISSIONS = [
   /** Create, change and delete schedules (each also needs the permission of its action there). */
   'schedule.manage',
   'audit.read',
+  /** See a project's chat channels (platform, host, filters; never their URL or secret). */
+  'channel.read',
+  /** Create, change, delete and test them. */
+  'channel.manage',
   /** Read the DORA metrics of a project, app or environment. */
   'metrics.read',
   /** Take an audit checkpoint now (only admins on the platform: checkpoints are platform-wide). */
@@ -71,6 +75,7 @@ const viewer: Permission[] = [
   'metrics.read',
   'schedule.read',
   'freeze.read',
+  'channel.read',
 ];
 const developer: Permission[] = [
   ...viewer,
@@ -91,6 +96,7 @@ const maintainer: Permission[] = [
   'env.delete',
   'pipeline.write',
   'webhook.manage',
+  'channel.manage',
   'iam.manage',
   'audit.read',
   'freeze.manage',
@@ -115,7 +121,7 @@ export const ROLES: Readonly<Record<RoleName, Role>> = {
   maintainer: {
     name: 'maintainer',
     description:
-      'Developer, plus manages applications, environments, pipelines, Git webhooks, freezes and role bindings in its scope, and reads its audit log.',
+      'Developer, plus manages applications, environments, pipelines, Git webhooks, freezes, chat channels and role bindings in its scope, and reads its audit log.',
     permissions: maintainer,
   },
   approver: {

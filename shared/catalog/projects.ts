@@ -88,11 +88,17 @@ export async function updateProject(
   return view;
 }
 
-/** Refused (409) while the project still has applications: deletes never cascade silently. */
+/** Refused (409) while the project still has applications or chat channels: deletes never cascade silently. */
 export async function deleteProject(caller: Caller, id: string, expected: number): Promise<void> {
   const { project } = await readProject(caller, id, 'project.delete');
   await commit([
-    deleteRecord(keys.project(id), expected, what, { attr: '_apps', children: 'applications' }),
+    deleteRecord(
+      keys.project(id),
+      expected,
+      what,
+      { attr: '_apps', children: 'applications' },
+      { attr: '_channels', children: 'chat channels' },
+    ),
     releaseName(keys.projectName(project.name as string)),
     projectChange(caller, 'Project Deleted', id, { id }),
   ]);

@@ -2,6 +2,7 @@ import type { BuildEventData } from '../builds/model.ts';
 import type { ChatLinkView } from '../chat/links.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
+import type { ChannelView } from '../domain/channel.ts';
 import type { ClusterView } from '../domain/cluster.ts';
 import type { EnvView } from '../domain/environment.ts';
 import type { FreezeView } from '../domain/freeze.ts';
@@ -219,6 +220,10 @@ export const CHANGE_EVENTS = {
   'Freeze Started': calendar<FreezeIntervalData>(),
   'Freeze Ended': calendar<FreezeIntervalData>(),
   'Freeze Overridden': calendar<FreezeOverriddenData>(),
+  /** A project's chat channels (shared/chat/channels.ts): the view only, never the URL or the secret. */
+  'Channel Created': catalog<ChannelView>(),
+  'Channel Updated': catalog<Updated<ChannelView>>(),
+  'Channel Deleted': catalog<Deleted>(),
 };
 
 /** A change event's detail-type, e.g. `Deployment Succeeded`. */

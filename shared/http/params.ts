@@ -17,7 +17,8 @@ export function pathId(
     | 'hook'
     | 'sch'
     | 'frz'
-    | 'lnk',
+    | 'lnk'
+    | 'chn',
   what: string,
 ): string {
   if (!value || !new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value)) throw notFound(what);

@@ -213,6 +213,7 @@ export function expectZero(provider: string, text: string, codeKeys: string[], m
   const reason = messageKeys.map((key) => answer?.[key]).find((value) => value !== undefined);
   throw new ChatDeliveryFailed(
     `${provider} refused the message: code ${String(code)}, ${String(reason ?? 'no reason')}`,
+    code === undefined ? {} : { code: String(code).slice(0, 64) },
   );
 }
 

@@ -114,6 +114,10 @@ export const chatLines: { readonly [Type in ChangeEventType]: ChatLine } = {
   // The runs a delivery starts say so themselves.
   'Git Push Received': null,
   'Git Pull Request Received': null,
+  // A project's channel settings are the audit log's business, not the channel's.
+  'Channel Created': null,
+  'Channel Updated': null,
+  'Channel Deleted': null,
   'Project Created': null,
   'Project Updated': null,
   'Project Deleted': null,

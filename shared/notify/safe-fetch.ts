@@ -28,10 +28,13 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024;
 export class ChatDeliveryFailed extends Error {
   /** The provider's HTTP status when it answered with one that is not 2xx (4xx: do not send it again). */
   readonly status: number | undefined;
-  constructor(message: string, options?: { cause?: unknown; status?: number }) {
+  /** The provider's own error code when it gave one (Feishu `code`, DingTalk and WeCom `errcode`, Slack's body). */
+  readonly code: string | undefined;
+  constructor(message: string, options?: { cause?: unknown; status?: number; code?: string }) {
     super(message, options);
     this.name = 'ChatDeliveryFailed';
     this.status = options?.status;
+    this.code = options?.code;
   }
 }
 
@@ -187,7 +190,12 @@ async function readAnswer(host: string, res: IncomingMessage, maxBytes: number):
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (status < 200 || status >= 300) {
-    throw new ChatDeliveryFailed(`${host} answered HTTP ${status}: ${text.slice(0, 200)}`, { status });
+    // Slack answers a refused webhook with its error code as the plain-text body (`no_service`, `invalid_token`).
+    const code = /^[a-z_]{1,64}$/.test(text.trim()) ? text.trim() : undefined;
+    throw new ChatDeliveryFailed(`${host} answered HTTP ${status}: ${text.slice(0, 200)}`, {
+      status,
+      ...(code ? { code } : {}),
+    });
   }
   return { status, text };
 }

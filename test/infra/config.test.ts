@@ -46,6 +46,8 @@ describe('readConfig', () => {
       gitPrivateHosts: [],
       hookSecretPrefix: 'slipway/hooks/',
       chatAppsSecretName: 'slipway/chat/apps',
+      chatChannelSecretPrefix: 'slipway/chat/channels/',
+      chatHosts: [],
     });
   });
 
@@ -68,6 +70,16 @@ describe('readConfig', () => {
       '*.git.corp',
     ]);
     expect(() => read({ gitPrivateHosts: '10.0.0.0/8' })).toThrow(/gitPrivateHosts/);
+  });
+
+  it('takes the self-hosted chat hosts project channels may use, and the channel secrets prefix', () => {
+    expect(read({}, { SLIPWAY_CHAT_HOSTS: 'chat.corp.example, *.lark.corp' }).chatHosts).toEqual([
+      'chat.corp.example',
+      '*.lark.corp',
+    ]);
+    expect(() => read({ chatHosts: 'http://chat.corp.example' })).toThrow(/chatHosts/);
+    expect(read({ chatChannelSecretPrefix: 'team/chat/' }).chatChannelSecretPrefix).toBe('team/chat/');
+    expect(() => read({ chatChannelSecretPrefix: 'a b' })).toThrow(/chatChannelSecretPrefix/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

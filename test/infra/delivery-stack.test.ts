@@ -310,7 +310,7 @@ describe('DeliveryStack', () => {
       expect(JSON.parse(secrets[0]?.[1].Properties.SecretString)).toEqual({ channels: [] });
     });
 
-    it('is the given one when chatSecretArn is set: nothing created, the notifier reads only that one', () => {
+    it('is the given one when chatSecretArn is set: nothing created, the notifier reads only that one (and its project channels’ secrets)', () => {
       const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slipway-chat-AbC123';
       const other = slipwayApp({ chatSecretArn: arn });
       try {
@@ -324,7 +324,10 @@ describe('DeliveryStack', () => {
         const reads = statementsOfRole(template, fnProps.Role['Fn::GetAtt'][0]).filter((s) =>
           s.Action.some((a) => a.startsWith('secretsmanager:')),
         );
-        expect(reads.flatMap((s) => s.Resource)).toEqual([arn]);
+        const [chat, ...channels] = reads.flatMap((s) => s.Resource);
+        expect(chat).toBe(arn);
+        expect(JSON.stringify(channels)).toContain(':secret:slipway/chat/channels/*');
+        expect(channels).toHaveLength(1);
       } finally {
         other.cleanup();
       }

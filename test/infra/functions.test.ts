@@ -175,6 +175,9 @@ describe('manifest functions', () => {
       if (has(spec, 'hook-secrets') || has(spec, 'read-hook-secrets')) {
         expected.SLIPWAY_HOOK_SECRET_PREFIX = 'slipway/hooks/';
       }
+      if (has(spec, 'channel-secrets') || has(spec, 'read-channel-secrets')) {
+        expected.SLIPWAY_CHAT_CHANNEL_SECRET_PREFIX = 'slipway/chat/channels/';
+      }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
       if (spec.settings?.includes('dashboard')) {
         const region = { Ref: 'AWS::Region' };
@@ -437,15 +440,26 @@ describe('manifest functions', () => {
       expect(JSON.stringify(reads[0]?.Resource)).toContain(':secret:slipway/git-tokens/*');
     });
 
-    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter and the webhook functions, and only the chat secret', () => {
+    it('only the functions with chat-secret may read secrets besides the cluster reachers, the status reporter, the webhook, chat and channel functions, and only the chat secret', () => {
       const chatReaders = [roleOf('notifier'), roleOf('alarm-notifier')];
       expect(rolesWith('chat-secret').sort()).toEqual(chatReaders.sort());
       const hookSecretHolders = [roleOf('webhooks'), roleOf('hook')];
       expect(holders(acts(/^secretsmanager:/))).toEqual(
-        [...clusterReachers(), ...chatReaders, roleOf('commit-status'), ...hookSecretHolders, roleOf('chat')].sort(),
+        [
+          ...clusterReachers(),
+          ...chatReaders,
+          roleOf('commit-status'),
+          ...hookSecretHolders,
+          roleOf('chat'),
+          roleOf('channels'),
+        ].sort(),
       );
+      // Besides the chat secret, the notifier reads the chat apps and the project channels' secrets (tests below).
+      const others = [':secret:slipway/chat/channels/*', ':secret:slipway/chat/apps*'];
       for (const reader of ['notifier', 'alarm-notifier'] as const) {
-        const grants = statementsOf(reader).filter(acts(/^secretsmanager:/));
+        const grants = statementsOf(reader)
+          .filter(acts(/^secretsmanager:/))
+          .filter((s) => !others.some((prefix) => JSON.stringify(s.Resource).includes(prefix)));
         expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
         expect(
           grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
@@ -453,11 +467,17 @@ describe('manifest functions', () => {
       }
     });
 
-    it('only the chat callbacks read the chat apps secret, by its name, and nothing else in Secrets Manager', () => {
-      expect(rolesWith('chat-apps')).toEqual([roleOf('chat')]);
-      const grants = statementsOf('chat').filter(acts(/^secretsmanager:/));
-      expect(grants.flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
-      expect(JSON.stringify(grants.flatMap((s) => s.Resource))).toContain(':secret:slipway/chat/apps*');
+    it('only the chat callbacks and the notifier (its bots) read the chat apps secret, by its name, and only to read it', () => {
+      expect(rolesWith('chat-apps')).toEqual([roleOf('chat'), roleOf('notifier')].sort());
+      for (const reader of ['chat', 'notifier'] as const) {
+        const grants = statementsOf(reader)
+          .filter(acts(/^secretsmanager:/))
+          .filter((s) => JSON.stringify(s.Resource).includes(':secret:slipway/chat/apps*'));
+        expect(grants.flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      }
+      const chat = statementsOf('chat').filter(acts(/^secretsmanager:/));
+      expect(JSON.stringify(chat.flatMap((s) => s.Resource))).toContain(':secret:slipway/chat/apps*');
+      expect(chat).toHaveLength(1);
     });
 
     it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {
@@ -481,6 +501,28 @@ describe('manifest functions', () => {
           .flatMap((s) => s.Resource);
         expect(JSON.stringify(resources)).toContain(':secret:slipway/hooks/*');
       }
+    });
+
+    it('only the channels API manages project channel secrets, and the notifier only reads them, under their prefix', () => {
+      expect(rolesWith('channel-secrets')).toEqual([roleOf('channels')]);
+      expect(rolesWith('read-channel-secrets')).toEqual([roleOf('notifier')]);
+      const channelGrants = (name: FunctionName) =>
+        statementsOf(name)
+          .filter(acts(/^secretsmanager:/))
+          .filter((s) => JSON.stringify(s.Resource).includes(':secret:slipway/chat/channels/*'));
+      expect(channelGrants('notifier').flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
+      expect(
+        channelGrants('channels')
+          .flatMap((s) => s.Action)
+          .sort(),
+      ).toEqual([
+        'secretsmanager:CreateSecret',
+        'secretsmanager:DeleteSecret',
+        'secretsmanager:GetSecretValue',
+        'secretsmanager:PutSecretValue',
+      ]);
+      // The channels API holds nothing of Secrets Manager beyond its prefix.
+      expect(statementsOf('channels').filter(acts(/^secretsmanager:/))).toEqual(channelGrants('channels'));
     });
 
     /** Every (action, resource) a role's statements allow for actions matching `pattern`, as text. */

@@ -133,9 +133,9 @@ describe('the OpenAPI document', () => {
     }
   });
 
-  it('asks for If-Match on changes to projects, apps, envs, clusters, teams, pipelines, schedules and freezes, and nowhere else', () => {
+  it('asks for If-Match on changes to projects, apps, envs, clusters, teams, pipelines, schedules, freezes and channels, and nowhere else', () => {
     const versioned =
-      /^(PUT|PATCH|DELETE) \/api\/v1\/(projects|apps|clusters|teams|pipelines|schedules|freezes)\/\{id\}(\/envs\/\{env\})?$/;
+      /^(PUT|PATCH|DELETE) \/api\/v1\/(projects|apps|clusters|teams|pipelines|schedules|freezes)\/\{id\}(\/envs\/\{env\}|\/channels\/\{channel_id\})?$/;
     for (const { key, op } of docOperations) {
       const ifMatch = op.parameters?.some((p) => '$ref' in p && p.$ref.endsWith('/IfMatch')) ?? false;
       expect(ifMatch, key).toBe(versioned.test(key));

@@ -8,6 +8,7 @@ import type { JSONSchema } from 'zod/v4/core';
 import { config } from '../../config.ts';
 import { providerApiUrl } from '../../domain/app.ts';
 import { cronExpression, timeZone } from '../../domain/calendar.ts';
+import { webhookUrl } from '../../domain/channel.ts';
 import { clusterChanges } from '../../domain/cluster.ts';
 import { envNamespace } from '../../domain/environment.ts';
 import { httpsUrl, labels } from '../../domain/fields.ts';
@@ -85,6 +86,14 @@ const refinements = new Map<unknown, JsonSchema>([
   [oneOffWindow, { description: '`ends_at` is after `starts_at`, at most 30 days later.' }],
   [httpsUrl, { format: 'uri', pattern: '^https://', description: 'An https URL without user or password.' }],
   [labels, { maxProperties: 20 }],
+  [
+    webhookUrl,
+    {
+      format: 'uri',
+      description:
+        "The platform's incoming webhook URL: https, on the platform's host (hooks.slack.com, open.feishu.cn or open.larksuite.com, oapi.dingtalk.com, qyapi.weixin.qq.com) or a configured self-hosted one.",
+    },
+  ],
   [
     providerApiUrl,
     {

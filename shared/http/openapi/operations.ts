@@ -7,6 +7,7 @@ import * as z from 'zod/mini';
 import { appChanges, newApp } from '../../domain/app.ts';
 import { checkpointRequest } from '../../domain/audit.ts';
 import { newBuild } from '../../domain/build.ts';
+import { channelPatch, MAX_CHANNELS_PER_PROJECT, newChannel } from '../../domain/channel.ts';
 import { clusterChanges, newCluster } from '../../domain/cluster.ts';
 import {
   APPROVAL_STATES,
@@ -128,6 +129,11 @@ export const tags = [
       "GitHub and GitLab deliveries start pipeline runs: an application's endpoints (each with its own secret, shown once), the public route providers post to, and the delivery log.",
   },
   {
+    name: 'Channels',
+    description:
+      "A project's own chat channels (Slack, Feishu/Lark, DingTalk, WeCom), besides the platform-wide ones: each gets the project's change events its filters let through. Webhook URLs and signing secrets are kept in Secrets Manager and never shown again.",
+  },
+  {
     name: 'Metrics',
     description:
       'The four DORA metrics of a project, an application or an environment, with their performance bands: as JSON, or drawn as an SVG chart to open in a browser or embed in a wiki.',
@@ -170,6 +176,7 @@ const pages = {
   fires: views.page(views.fire),
   freezes: views.page(views.freeze),
   chatLinks: views.page(views.chatLink),
+  channels: views.page(views.channel),
 };
 
 /** Component names of every schema the document shows; operations refer to the schemas themselves. */
@@ -243,6 +250,11 @@ export const schemas: Readonly<Record<string, z.ZodMiniType>> = {
   WebhookPage: pages.webhooks,
   Delivery: views.delivery,
   DeliveryPage: pages.deliveries,
+  NewChannel: newChannel,
+  ChannelPatch: channelPatch,
+  Channel: views.channel,
+  ChannelPage: pages.channels,
+  ChannelTestResult: views.channelTest,
   DoraReport: views.doraReport,
   NewSchedule: newSchedule,
   ScheduleChanges: scheduleChanges,
@@ -279,6 +291,7 @@ const ids = {
   hook: path('hook_id', resourceId('hook'), 'Webhook endpoint id.'),
   schedule: path('id', resourceId('sch'), 'Schedule id.'),
   freeze: path('id', resourceId('frz'), 'Freeze id.'),
+  channel: path('channel_id', resourceId('chn'), 'Chat channel id.'),
   env: path('env', dnsLabel, 'Environment name.'),
   user: path('userId', userId, 'User id: the `sub` claim of their tokens.'),
   chatLink: path('link', z.string().check(z.regex(/^lnk_[0-9a-f]{26}$/)), 'Chat link id.'),
@@ -1154,6 +1167,54 @@ export const operations: readonly Operation[] = [
         422: 'Not from the application’s repository (`repository-mismatch`), or an event the endpoint was not created for (`event-not-enabled`).',
       },
     }),
+  ),
+  ...section(
+    'Channels',
+    op('POST /api/v1/projects/{id}/channels', 'createChannel', 'Add a chat channel to a project', {
+      description: `A platform and its incoming webhook: the URL must be on the platform's own host (or a self-hosted host the platform team configured, SLIPWAY_CHAT_HOSTS), over https, never a private address; a signing secret only for Feishu and DingTalk. Both go to Secrets Manager and are never returned. Filters: event types (of the change-event catalog), environments and outcomes; an empty or absent list means all. At most ${MAX_CHANNELS_PER_PROJECT} per project.`,
+      parameters: [ids.project],
+      ...create(newChannel, views.channel),
+      errors: {
+        403: 'Needs channel.manage on the project.',
+        422: 'The host is not allowed (`host-not-allowed`), is a private address (`private-host`), the URL is not https or carries a password (`invalid-webhook-url`), the platform signs no webhooks (`secret-not-supported`), or the project has its maximum (`too-many-channels`).',
+      },
+    }),
+    op('GET /api/v1/projects/{id}/channels', 'listChannels', "List a project's chat channels", {
+      parameters: [ids.project],
+      paged: true,
+      success: list(pages.channels),
+      errors: { 404: 'The project does not exist, or you cannot read it (needs channel.read).' },
+    }),
+    op('GET /api/v1/projects/{id}/channels/{channel_id}', 'getChannel', 'Get a chat channel', {
+      parameters: [ids.project, ids.channel],
+      success: read(views.channel),
+    }),
+    op('PATCH /api/v1/projects/{id}/channels/{channel_id}', 'updateChannel', 'Change a chat channel', {
+      ...patch(channelPatch, views.channel),
+      description:
+        'RFC 7396 merge patch: `name`, `webhook_url`, `secret` (`null` removes it) and each filter list (given: replaced; `null` or empty: all). The platform cannot change. A new URL or secret raises `credentials_version`.',
+      parameters: [ids.project, ids.channel],
+      errors: { 403: 'Needs channel.manage.', 422: 'As for creation.' },
+    }),
+    op('DELETE /api/v1/projects/{id}/channels/{channel_id}', 'deleteChannel', 'Delete a chat channel', {
+      description: 'Its secret is deleted with it.',
+      parameters: [ids.project, ids.channel],
+      ...remove,
+      errors: { 403: 'Needs channel.manage.' },
+    }),
+    op(
+      'POST /api/v1/projects/{id}/channels/{channel_id}/test',
+      'testChannel',
+      'Send a test message to a chat channel',
+      {
+        description:
+          "Sends one message now and reports the platform's answer. A refusal is an answer too: 200 with `delivered: false`, the platform's HTTP status and its own error code and message (never the URL or the secret).",
+        parameters: [ids.project, ids.channel],
+        idempotencyKey: true,
+        success: [{ status: 200, description: 'What the platform answered.', schema: views.channelTest }],
+        errors: { 403: 'Needs channel.manage.' },
+      },
+    ),
   ),
   ...section(
     'Metrics',

@@ -6,6 +6,7 @@ import * as z from 'zod/mini';
 import { PERMISSIONS, ROLE_NAMES } from '../../auth/roles.ts';
 import { newApp, repository } from '../../domain/app.ts';
 import { BUILD_STATES, newBuild } from '../../domain/build.ts';
+import { CHANNEL_PLATFORMS, channelFilters } from '../../domain/channel.ts';
 import { clusterAuth, newCluster } from '../../domain/cluster.ts';
 import { deployedCommit } from '../../domain/commit.ts';
 import { APPROVAL_STATES, DEPLOYMENT_STATES, rolloutStrategy } from '../../domain/deployment.ts';
@@ -545,6 +546,34 @@ export const webhook = z.object({
 export const webhookWithSecret = z.object({
   ...webhook.shape,
   secret: z.string().check(z.describe('Shown this once: paste it in the provider’s webhook settings.')),
+});
+
+/** A project's chat channel: where and what it gets; its webhook URL and secret are never shown. */
+export const channel = z.object({
+  id: resourceId('chn'),
+  project_id: resourceId('prj'),
+  platform: z.enum(CHANNEL_PLATFORMS),
+  name: z.optional(z.string()),
+  host: z
+    .string()
+    .check(z.describe('The webhook URL’s host; the URL itself holds the platform’s key and is never returned.')),
+  secret_set: z.boolean().check(z.describe('Whether a signing secret is stored (Feishu, DingTalk).')),
+  filters: channelFilters,
+  credentials_version: version.check(z.describe('Goes up by one whenever the URL or the secret changes.')),
+  version,
+  created_by: userId,
+  created_at: timestamp,
+  updated_at: timestamp,
+});
+
+/** What the platform answered a test message. */
+export const channelTest = z.object({
+  delivered: z.boolean(),
+  status: z.optional(z.int().check(z.describe('The platform’s HTTP status, when it answered.'))),
+  code: z.optional(
+    z.string().check(z.describe('The platform’s own error code (Feishu code, DingTalk/WeCom errcode, Slack’s body).')),
+  ),
+  reason: z.optional(z.string().check(z.describe('Why it was not delivered, without the URL or the secret.'))),
 });
 
 /** One delivery as the log shows it. */

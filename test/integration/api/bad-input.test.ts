@@ -19,6 +19,8 @@ let pendingApproval: string;
 let pipeline: { id: string };
 /** A GitHub webhook endpoint of the fixture app. */
 let hook: { id: string; secret: string };
+/** A Slack channel of the fixture project; the other project has as many channels as it may. */
+let channel: { id: string };
 
 /** Snapshot of everything a refused request could have touched. */
 async function everything() {
@@ -47,6 +49,9 @@ async function everything() {
     admin.get('/api/v1/freezes?limit=100'),
     // A refused chat link change would show here.
     admin.get('/api/v1/users/me/chat-links?limit=100'),
+    // A refused channel change would show in the channels (their host, filters, credentials_version).
+    admin.get(`/api/v1/projects/${fixture.project.id}/channels?limit=100`),
+    admin.get(`/api/v1/projects/${other.project.id}/channels?limit=100`),
   ]);
   return replies.map((r) => r.text);
 }
@@ -65,6 +70,8 @@ beforeAll(async () => {
   laterFreeze = await create(admin, '/api/v1/freezes', newFreeze({}));
   developer = await developerOfFixture();
   chatApps = await readChatApps();
+  channel = await create(admin, `/api/v1/projects/${fixture.project.id}/channels`, slackChannel());
+  for (let i = 0; i < 20; i++) await create(admin, `/api/v1/projects/${other.project.id}/channels`, slackChannel());
 });
 
 /** A freeze of the fixture's prod environment, a year from now (its view stays the same all test long). */
@@ -113,6 +120,18 @@ const sendChat = (request: SignedRequest) =>
     headers: request.headers,
     ...(request.body === undefined ? {} : { raw: request.body }),
   });
+
+const slackChannel = (change: Record<string, unknown> = {}) => ({
+  platform: 'slack',
+  webhook_url: 'https://hooks.slack.com/services/T0/B0/secret-part',
+  ...change,
+});
+const newChannel = (change: Record<string, unknown>) =>
+  admin.post(`/api/v1/projects/${fixture.project.id}/channels`, slackChannel(change));
+const channelPatch = async (patch: Record<string, unknown>) => {
+  const path = `/api/v1/projects/${fixture.project.id}/channels/${channel.id}`;
+  return admin.patch(path, patch, { 'if-match': (await admin.get(path)).headers.get('etag') ?? '' });
+};
 
 /** A build of the other app, on the simulated cluster: what log requests are refused about. */
 let build: string;
@@ -608,6 +627,87 @@ describe('bad input gets a clear 4xx problem and changes nothing', () => {
       [
         'a malformed webhook id',
         () => admin.delete(`/api/v1/apps/${fixture.app.id}/webhooks/hook_..%2Fx`),
+        404,
+        'not-found',
+      ],
+      ['a channel on an unknown platform', () => newChannel({ platform: 'teams' }), 400, 'invalid-request'],
+      [
+        'a channel whose webhook is not a URL',
+        () => newChannel({ webhook_url: 'hooks.slack.com' }),
+        400,
+        'invalid-request',
+      ],
+      [
+        'a channel on a host that is not the platform’s',
+        () => newChannel({ webhook_url: 'https://hooks.slack.example.com/services/x' }),
+        422,
+        'host-not-allowed',
+      ],
+      [
+        'a channel on a private address',
+        () => newChannel({ webhook_url: 'https://10.0.0.8/services/x' }),
+        422,
+        'private-host',
+      ],
+      [
+        'a channel on the metadata endpoint',
+        () => newChannel({ webhook_url: 'http://169.254.169.254/latest/meta-data' }),
+        422,
+        'private-host',
+      ],
+      [
+        'a channel over plain http',
+        () => newChannel({ webhook_url: 'http://hooks.slack.com/services/x' }),
+        422,
+        'invalid-webhook-url',
+      ],
+      [
+        'a channel with a password in its URL',
+        () => newChannel({ webhook_url: 'https://u:p@hooks.slack.com/services/x' }),
+        422,
+        'invalid-webhook-url',
+      ],
+      [
+        'a channel filtering on an unknown event type',
+        () => newChannel({ filters: { event_types: ['Deployment Exploded'] } }),
+        422,
+        'unknown-event-type',
+      ],
+      [
+        'a channel filtering on an unknown outcome',
+        () => newChannel({ filters: { outcomes: ['maybe'] } }),
+        400,
+        'invalid-request',
+      ],
+      ['a signing secret for a Slack channel', () => newChannel({ secret: 'abc' }), 422, 'secret-not-supported'],
+      [
+        'a channel past the project’s limit',
+        () => admin.post(`/api/v1/projects/${other.project.id}/channels`, slackChannel()),
+        422,
+        'too-many-channels',
+      ],
+      [
+        'a channel moved to a private address',
+        () => channelPatch({ webhook_url: 'https://192.168.1.20/hook' }),
+        422,
+        'private-host',
+      ],
+      ['a channel patch changing its platform', () => channelPatch({ platform: 'wecom' }), 400, 'invalid-request'],
+      [
+        'a channel patch with an unknown event type',
+        () => channelPatch({ filters: { event_types: ['Nope Happened'] } }),
+        422,
+        'unknown-event-type',
+      ],
+      [
+        'a malformed channel id',
+        () => admin.get(`/api/v1/projects/${fixture.project.id}/channels/chn_..%2Fx`),
+        404,
+        'not-found',
+      ],
+      [
+        'a channel of another project',
+        () => admin.get(`/api/v1/projects/${other.project.id}/channels/${channel.id}`),
         404,
         'not-found',
       ],

@@ -712,6 +712,49 @@ const cases: Record<string, RouteCase> = {
       return { path: `${v1}/freezes/${id}`, headers: await etag(`${v1}/freezes/${id}`) };
     },
   },
+  // Chat channels: project readers read them (channel.read), maintainers manage and test them (channel.manage).
+  'GET /api/v1/projects/{id}/channels': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/projects/${P.project.id}/channels` }),
+  },
+  'POST /api/v1/projects/{id}/channels': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 201,
+    setup: async () => ({ path: `${v1}/projects/${P.project.id}/channels`, body: channelBody() }),
+  },
+  'GET /api/v1/projects/{id}/channels/{channel_id}': {
+    need: { on: 'P', level: 'viewer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/projects/${P.project.id}/channels/${channels.shared}` }),
+  },
+  'PATCH /api/v1/projects/{id}/channels/{channel_id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => {
+      const path = `${v1}/projects/${P.project.id}/channels/${channels.shared}`;
+      return { path, body: { name: `patched ${unique('c')}` }, headers: await etag(path) };
+    },
+  },
+  // Deleting ends a channel: who may delete gets a fresh one; the others try the shared one.
+  'DELETE /api/v1/projects/{id}/channels/{channel_id}': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 204,
+    setup: async (persona) => {
+      const id =
+        expected({ on: 'P', level: 'maintainer' }, persona, 204) === 204
+          ? (await create(admin, `${v1}/projects/${P.project.id}/channels`, channelBody())).id
+          : channels.shared;
+      const path = `${v1}/projects/${P.project.id}/channels/${id}`;
+      return { path, headers: await etag(path) };
+    },
+  },
+  // Nothing listens on the discard port: the answer is a 200 saying it was not delivered.
+  'POST /api/v1/projects/{id}/channels/{channel_id}/test': {
+    need: { on: 'P', level: 'maintainer' },
+    success: 200,
+    setup: async () => ({ path: `${v1}/projects/${P.project.id}/channels/${channels.shared}/test` }),
+  },
   // Public: the signature is the authentication, whoever else the caller is.
   'POST /api/v1/hooks/{provider}/{hook_id}': {
     need: { on: 'public' },
@@ -799,6 +842,10 @@ const scheduleBody = () => ({
   action: { type: 'deploy', image: '1.0.2' },
   at: new Date(Date.now() + 86_400_000).toISOString(),
 });
+
+/** A chat channel of P that the matrix reads, changes and tests. */
+const channels = { shared: '' };
+const channelBody = () => ({ platform: 'slack', webhook_url: 'http://127.0.0.1:9/services/T0/B0/x' });
 
 /**
  * Webhook fixtures on P's app: `shared` (rotated by the matrix) with one stored push to replay,
@@ -1032,6 +1079,7 @@ beforeAll(async () => {
   schedules.shared = (await create(admin, `${v1}/schedules`, scheduleBody())).id;
   await setUpFreezes();
   chatApps = await readChatApps();
+  channels.shared = (await create(admin, `${v1}/projects/${P.project.id}/channels`, channelBody())).id;
 });
 afterAll(() => cloud?.stop());
 
@@ -1220,6 +1268,11 @@ const listCases: Record<string, ListCase> = {
     paths: async () => [`${v1}/apps/${P.app.id}/webhooks`, `${v1}/apps/${Q.app.id}/webhooks`],
     key: (i) => String(i.id),
     readable: readsAt((i) => `${v1}/apps/${i.app_id}/webhooks/${i.id}`),
+  },
+  'GET /api/v1/projects/{id}/channels': {
+    paths: async () => [`${v1}/projects/${P.project.id}/channels`, `${v1}/projects/${Q.project.id}/channels`],
+    key: (i) => String(i.id),
+    readable: readsAt((i) => `${v1}/projects/${i.project_id}/channels/${i.id}`),
   },
   'GET /api/v1/apps/{id}/webhooks/{hook_id}/deliveries': {
     paths: async () => [`${v1}/apps/${P.app.id}/webhooks/${hooks.shared}/deliveries`],

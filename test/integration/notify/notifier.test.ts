@@ -5,8 +5,9 @@
 import { createHmac } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Context } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'vitest';
 import { type AwsEndpoint, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
+import { ensureTable, localDynamoClient } from '../../../infra/local/dynamodb.ts';
 import { createLocalSecrets } from '../../../infra/local/secrets.ts';
 import type { BusEvent } from '../../../shared/events/envelope.ts';
 import { chatConfigSource, InvalidChatConfig } from '../../../shared/notify/config.ts';
@@ -36,7 +37,13 @@ beforeAll(async () => {
   });
   [slack, dingtalk, wecom] = await Promise.all([startReceiver(), startReceiver(), startReceiver()]);
 
+  // The notifier also reads the event's project's own channels (none here) from the table.
+  const dynamoEndpoint = inject('dynamoEndpoint');
+  const tableName = `slipway-notifier-${process.pid}`;
+  await ensureTable(localDynamoClient(dynamoEndpoint), tableName);
   Object.assign(process.env, {
+    AWS_ENDPOINT_URL_DYNAMODB: dynamoEndpoint,
+    TABLE_NAME: tableName,
     AWS_ENDPOINT_URL_SECRETS_MANAGER: endpoint.url,
     AWS_REGION: 'eu-west-1',
     AWS_ACCESS_KEY_ID: 'local',

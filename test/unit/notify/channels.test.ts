@@ -93,7 +93,7 @@ describe('Slack incoming webhook', () => {
     receiver.answer = () => ({ status: 404, body: 'no_service' });
     const send = createChannel('slack', { url: receiver.url }, policy).send(minimal);
     await expect(send).rejects.toThrow(
-      new ChatDeliveryFailed('127.0.0.1 answered HTTP 404: no_service', { status: 404 }),
+      new ChatDeliveryFailed('127.0.0.1 answered HTTP 404: no_service', { status: 404, code: 'no_service' }),
     );
   });
 });
@@ -172,7 +172,7 @@ describe('Feishu custom bot', () => {
     receiver.answer = () => ({ body: { code: 19021, msg: 'sign match fail', data: {} } });
     const send = createChannel('feishu', { url: receiver.url, secret: 'wrong' }, policy).send(minimal);
     await expect(send).rejects.toThrow(
-      new ChatDeliveryFailed('Feishu refused the message: code 19021, sign match fail'),
+      new ChatDeliveryFailed('Feishu refused the message: code 19021, sign match fail', { code: '19021' }),
     );
   });
 
@@ -240,7 +240,7 @@ describe('DingTalk custom robot', () => {
     receiver.answer = () => ({ body: { errcode: 310000, errmsg: 'sign not match' } });
     const send = createChannel('dingtalk', { url: receiver.url, secret: 'SECwrong' }, policy).send(minimal);
     await expect(send).rejects.toThrow(
-      new ChatDeliveryFailed('DingTalk refused the message: code 310000, sign not match'),
+      new ChatDeliveryFailed('DingTalk refused the message: code 310000, sign not match', { code: '310000' }),
     );
   });
 });
@@ -279,7 +279,7 @@ describe('WeCom group robot', () => {
     receiver.answer = () => ({ body: { errcode: 93000, errmsg: 'invalid webhook url' } });
     const send = createChannel('wecom', { url: receiver.url }, policy).send(minimal);
     await expect(send).rejects.toThrow(
-      new ChatDeliveryFailed('WeCom refused the message: code 93000, invalid webhook url'),
+      new ChatDeliveryFailed('WeCom refused the message: code 93000, invalid webhook url', { code: '93000' }),
     );
   });
 });
