@@ -1,5 +1,4 @@
 import type { BuildEventData } from '../builds/model.ts';
-import type { ChatLinkView } from '../chat/links.ts';
 import type { DeploymentEventData } from '../delivery/model.ts';
 import type { AppView } from '../domain/app.ts';
 import type { ChannelView } from '../domain/channel.ts';
@@ -115,6 +114,16 @@ interface FreezeOverriddenData {
   url?: string;
 }
 
+/** Data of `Chat Link Created|Removed`: the link (shared/chat/links.ts ChatLinkView, kept here so events import no use case). */
+interface ChatLinkData {
+  id: string;
+  sub: string;
+  platform: ChatKind;
+  tenant: string;
+  user: string;
+  linked_at: string;
+}
+
 /** One entry: the source a type is published under, and the shape of its data (for the type checker only). */
 interface Entry<Source extends `slipway.${string}`, Data> {
   readonly source: Source;
@@ -157,8 +166,8 @@ export const CHANGE_EVENTS = {
   'Role Bound': iam<BindingView>(),
   'Binding Deleted': iam<Deleted>(),
   /** A chat identity proved with a link code now acts as this user (shared/chat/links.ts). */
-  'Chat Link Created': iam<ChatLinkView>(),
-  'Chat Link Removed': iam<ChatLinkView>(),
+  'Chat Link Created': iam<ChatLinkData>(),
+  'Chat Link Removed': iam<ChatLinkData>(),
 
   'Deployment Queued': deployments<DeploymentEventData>(),
   'Deployment Waiting For Approval': deployments<DeploymentEventData>(),

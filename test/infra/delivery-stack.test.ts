@@ -324,10 +324,12 @@ describe('DeliveryStack', () => {
         const reads = statementsOfRole(template, fnProps.Role['Fn::GetAtt'][0]).filter((s) =>
           s.Action.some((a) => a.startsWith('secretsmanager:')),
         );
-        const [chat, ...channels] = reads.flatMap((s) => s.Resource);
+        const [chat, ...others] = reads.flatMap((s) => s.Resource);
         expect(chat).toBe(arn);
-        expect(JSON.stringify(channels)).toContain(':secret:slipway/chat/channels/*');
-        expect(channels).toHaveLength(1);
+        // Besides it: the project channels' secrets and the chat apps (the bots' credentials), by name.
+        expect(others).toHaveLength(2);
+        expect(JSON.stringify(others)).toContain(':secret:slipway/chat/channels/*');
+        expect(JSON.stringify(others)).toContain(':secret:slipway/chat/apps*');
       } finally {
         other.cleanup();
       }

@@ -95,5 +95,6 @@ describe('random bodies at every write route', () => {
         { numRuns: 25 },
       );
     }
-  });
+    // Hundreds of requests: alone ~6 s, but the whole suite shares 2 cores with it.
+  }, 120_000);
 });

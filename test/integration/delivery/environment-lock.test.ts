@@ -168,12 +168,12 @@ describe('leases', () => {
 
 /** Everyone polls together, round after round, until one acquires; returns it (never two in a round). */
 async function pollRoundsUntilOneAcquires(env: EnvRef, ids: readonly string[], lease: number): Promise<string> {
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + 10_000;
   for (;;) {
     const winners = await pollAll(env, ids, lease);
     expect(winners.length).toBeLessThanOrEqual(1);
     if (winners[0]) return winners[0];
-    if (Date.now() > deadline) throw new Error(`none of ${ids.join(', ')} acquired within 5 s`);
+    if (Date.now() > deadline) throw new Error(`none of ${ids.join(', ')} acquired within 10 s`);
     await sleep(100);
   }
 }
@@ -220,12 +220,13 @@ describe('waiters that stop polling', () => {
 
   it('live waiters take the lock in queue order, passing over the abandoned ones between them', async () => {
     const env = newEnv();
-    const [first, never1, second, never2, third] = (await queued(env, 5, 1)) as string[];
+    // 3 s windows: a round of polls on a loaded machine must not outlast a live waiter's window.
+    const [first, never1, second, never2, third] = (await queued(env, 5, 3)) as string[];
     const live = [first, second, third] as string[];
     const ran: string[] = [];
     for (let turn = 0; turn < live.length; turn++) {
       // In reverse, so the call order can't be what decides; the waiting ones stay alive by polling.
-      const winner = await pollRoundsUntilOneAcquires(env, live.slice(turn).reverse(), 1);
+      const winner = await pollRoundsUntilOneAcquires(env, live.slice(turn).reverse(), 3);
       ran.push(winner);
       await lock.release(env, winner);
     }
@@ -330,7 +331,8 @@ describe('random interleavings', () => {
       }),
       { numRuns: 25 },
     );
-  });
+    // 25 interleavings: alone ~1 s, but the whole suite shares 2 cores with it.
+  }, 120_000);
 
   /** Whether the step left this deployment holding the lock; a released one is no longer queued. */
   async function run(env: EnvRef, id: string, { op }: Step): Promise<boolean> {
