@@ -285,6 +285,23 @@ export class PlatformFunction extends NodejsFunction {
     );
   }
 
+  /** One secret per record under `prefix` (shared/store/record-secrets.ts): managed, or read only. */
+  #bindRecordSecrets(prefix: string, manage: boolean, record: string): void {
+    const actions = manage
+      ? [
+          'secretsmanager:CreateSecret',
+          'secretsmanager:PutSecretValue',
+          'secretsmanager:GetSecretValue',
+          'secretsmanager:DeleteSecret',
+        ]
+      : ['secretsmanager:GetSecretValue'];
+    this.#grantSecretsUnder(
+      prefix,
+      actions,
+      `One secret per ${record}, named after its id at run time; the name prefix is the boundary.`,
+    );
+  }
+
   /**
    * `actions` on the secrets named under `prefix` (this account and region), acknowledged for cdk-nag
    * as the template writes the resource: secrets named at run time, the name prefix the boundary.
@@ -363,19 +380,7 @@ export class PlatformFunction extends NodejsFunction {
    * creates, rotates, reads and deletes them; otherwise (the hook route) reads only.
    */
   bindHookSecrets(prefix: string, manage: boolean): void {
-    const actions = manage
-      ? [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:DeleteSecret',
-        ]
-      : ['secretsmanager:GetSecretValue'];
-    this.#grantSecretsUnder(
-      prefix,
-      actions,
-      'One secret per webhook endpoint, named after its id at run time; the name prefix is the boundary.',
-    );
+    this.#bindRecordSecrets(prefix, manage, 'webhook endpoint');
     this.addEnvironment(ENV.hookSecretPrefix, prefix);
   }
 
@@ -432,19 +437,7 @@ export class PlatformFunction extends NodejsFunction {
    * channels API) creates, changes, reads and deletes them; otherwise (the notifier) reads only.
    */
   bindChannelSecrets(prefix: string, manage: boolean): void {
-    const actions = manage
-      ? [
-          'secretsmanager:CreateSecret',
-          'secretsmanager:PutSecretValue',
-          'secretsmanager:GetSecretValue',
-          'secretsmanager:DeleteSecret',
-        ]
-      : ['secretsmanager:GetSecretValue'];
-    this.#grantSecretsUnder(
-      prefix,
-      actions,
-      'One secret per project chat channel, named after its id at run time; the name prefix is the boundary.',
-    );
+    this.#bindRecordSecrets(prefix, manage, 'project chat channel');
     this.addEnvironment(ENV.chatChannelSecretPrefix, prefix);
   }
 

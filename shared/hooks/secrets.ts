@@ -4,16 +4,8 @@
  * per endpoint and `secret_version` (which a rotation raises in the table), so a rotation is seen at
  * once and a delivery costs no Secrets Manager call once warm.
  */
-import {
-  CreateSecretCommand,
-  DeleteSecretCommand,
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
 import { config } from '../config.ts';
-
-const client = new SecretsManagerClient({});
+import { recordSecrets } from '../store/record-secrets.ts';
 
 export interface HookSecrets {
   current: string;
@@ -22,32 +14,13 @@ export interface HookSecrets {
   previous_until?: string;
 }
 
-const secretName = (hookId: string) => `${config.hookSecretPrefix}${hookId}`;
-const cache = new Map<string, HookSecrets>();
+const hookSecrets = recordSecrets<HookSecrets>(() => config.hookSecretPrefix);
 
-export async function createHookSecrets(hookId: string, secrets: HookSecrets): Promise<void> {
-  await client.send(new CreateSecretCommand({ Name: secretName(hookId), SecretString: JSON.stringify(secrets) }));
-}
-
-export async function putHookSecrets(hookId: string, secrets: HookSecrets): Promise<void> {
-  await client.send(new PutSecretValueCommand({ SecretId: secretName(hookId), SecretString: JSON.stringify(secrets) }));
-}
-
-export async function readHookSecrets(hookId: string, version: number): Promise<HookSecrets> {
-  const key = `${hookId}#${version}`;
-  const cached = cache.get(key);
-  if (cached) return cached;
-  const out = await client.send(new GetSecretValueCommand({ SecretId: secretName(hookId) }));
-  const secrets = JSON.parse(out.SecretString ?? '{}') as HookSecrets;
-  if (cache.size > 1000) cache.clear();
-  cache.set(key, secrets);
-  return secrets;
-}
-
+export const createHookSecrets = hookSecrets.create;
+export const putHookSecrets = hookSecrets.put;
+export const readHookSecrets = hookSecrets.read;
 /** Deleting an endpoint deletes its secret at once: nothing can sign for it any more. */
-export async function deleteHookSecrets(hookId: string): Promise<void> {
-  await client.send(new DeleteSecretCommand({ SecretId: secretName(hookId), ForceDeleteWithoutRecovery: true }));
-}
+export const deleteHookSecrets = hookSecrets.remove;
 
 /** The secrets a delivery may be signed with now. */
 export const acceptedSecrets = (s: HookSecrets, now = Date.now()): string[] =>

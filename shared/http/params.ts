@@ -1,26 +1,8 @@
 import { notFound } from '../errors.ts';
+import type { IdPrefix } from '../store/ids.ts';
 
 /** Path ids are checked before any read: a malformed id cannot name anything, so it is a plain 404. */
-export function pathId(
-  value: string | undefined,
-  prefix:
-    | 'prj'
-    | 'app'
-    | 'cls'
-    | 'team'
-    | 'bnd'
-    | 'dep'
-    | 'apr'
-    | 'bld'
-    | 'pln'
-    | 'run'
-    | 'hook'
-    | 'sch'
-    | 'frz'
-    | 'lnk'
-    | 'chn',
-  what: string,
-): string {
+export function pathId(value: string | undefined, prefix: IdPrefix, what: string): string {
   if (!value || !new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{26}$`).test(value)) throw notFound(what);
   return value;
 }
