@@ -1,44 +1,23 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterAll, expect, inject, it } from 'vitest';
-import { type LocalCloud, startLocalCloud } from '../../../infra/local/cloud.ts';
-import { freePort } from '../../../infra/local/ports.ts';
+import { afterAll, expect, it } from 'vitest';
 import { eventually } from '../client.ts';
 import { quickDelivery, statusWhen } from '../delivery/scene.ts';
 import { deliveryWorld } from '../delivery/world.ts';
+import { type RestartableCloud, restartableCloud } from '../restartable.ts';
 
 /**
  * `npm start` stopped over a schedule's fire, then started again on the same data folder: the
  * local Scheduler delivers the latest missed fire once, with its scheduled time, and the fire
  * deploys if that is still inside the schedule's flexible window, and is recorded as missed if not.
  */
-let dataDir: string;
-let cloud: LocalCloud | undefined;
-afterAll(async () => {
-  await cloud?.stop();
-  if (dataDir) await rm(dataDir, { recursive: true, force: true });
-});
+let local: RestartableCloud | undefined;
+afterAll(() => local?.dispose());
 
 /** Hourly at the minute that was `minutesAgo` minutes ago, in UTC: its latest fire is that long past. */
 const hourlyAt = (minutesAgo: number) => `${new Date(Date.now() - minutesAgo * 60_000).getUTCMinutes()} * * * *`;
 
 it('a restart delivers a missed fire: deployed inside its flexible window, recorded as missed outside it', async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'slipway-missed-'));
-  const options = {
-    // Fixed ports, as under npm start (restart.test.ts): clients and the functions' SDK clients keep their addresses.
-    port: await freePort(),
-    awsPort: await freePort(),
-    dataDir,
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    tableName: `slipway-test-${randomUUID().slice(0, 8)}`,
-    quiet: true,
-    ...quickDelivery,
-    kubernetes: { ...quickDelivery.kubernetes, port: await freePort() },
-  };
-  // The first run's Scheduler lives two hours back: the fires since then happen while it is stopped.
-  cloud = await startLocalCloud({ ...options, schedulerNow: new Date(Date.now() - 2 * 3600_000) });
+  local = await restartableCloud('missed', quickDelivery);
+  let cloud = await local.start({ schedulerNow: new Date(Date.now() - 2 * 3600_000) });
   const world = await deliveryWorld(cloud);
   const schedule = async (cron: string, image: string) => {
     const reply = await world.developer.post('/api/v1/schedules', {
@@ -57,7 +36,7 @@ it('a restart delivers a missed fire: deployed inside its flexible window, recor
   const outside = await schedule(hourlyAt(30), '4.0.1');
   await cloud.stop();
 
-  cloud = await startLocalCloud(options);
+  cloud = await local.start();
   const fireOf = (id: string) =>
     eventually(async () => {
       const { body } = await world.developer.get(`/api/v1/schedules/${id}/fires`);
