@@ -75,8 +75,11 @@ export interface SlipwayConfig extends ApiSettings {
   gitPrivateHosts: string[];
   /** Name prefix of the Git webhook endpoints' secrets (one per endpoint). */
   hookSecretPrefix: string;
-  /** Name of the chat apps' credentials secret (issue 13), filled in by operators. */
-  chatAppsSecretName: string;
+  /**
+   * Name of an existing chat apps' credentials secret (issue 13). Undefined: the DeliveryStack creates
+   * `slipway/<stage>/chat/apps` holding no apps (`{}`), for operators to fill in.
+   */
+  chatAppsSecretName: string | undefined;
   /** Name prefix of the project chat channels' secrets (one per channel; ADR 32). */
   chatChannelSecretPrefix: string;
   /** Self-hosted chat hosts project channels may post to besides the platforms' own (ADR 32). */
@@ -165,8 +168,10 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
   if (!/^[\w/+=.@-]+$/.test(gitTokenSecretPrefix)) throw new Error('gitTokenSecretPrefix must be a secret name prefix');
   const hookSecretPrefix = raw('hookSecretPrefix') ?? 'slipway/hooks/';
   if (!/^[\w/+=.@-]+$/.test(hookSecretPrefix)) throw new Error('hookSecretPrefix must be a secret name prefix');
-  const chatAppsSecretName = raw('chatAppsSecretName') ?? 'slipway/chat/apps';
-  if (!/^[\w/+=.@-]+$/.test(chatAppsSecretName)) throw new Error('chatAppsSecretName must be a secret name');
+  const chatAppsSecretName = raw('chatAppsSecretName');
+  if (chatAppsSecretName !== undefined && !/^[\w/+=.@-]+$/.test(chatAppsSecretName)) {
+    throw new Error('chatAppsSecretName must be a secret name');
+  }
   const chatChannelSecretPrefix = raw('chatChannelSecretPrefix') ?? 'slipway/chat/channels/';
   if (!/^[\w/+=.@-]+$/.test(chatChannelSecretPrefix)) {
     throw new Error('chatChannelSecretPrefix must be a secret name prefix');

@@ -74,6 +74,8 @@ export class DeliveryStack extends Stack {
   readonly bus: EventBus;
   readonly workflows: Readonly<Record<StateMachineName, StateMachine>>;
   readonly chatSecret: ISecret;
+  /** The chat apps' credentials (callback verification, bot APIs; issue 13). */
+  readonly chatApps: ISecret;
   /** Where every alarm goes (ObservabilityStack); the alarm notifier turns each into a chat message. */
   readonly alarmTopic: Topic;
   /** Every dead-letter queue (rules, schedules, the stream, the alarm topic): any message in one is an alarm. */
@@ -100,6 +102,7 @@ export class DeliveryStack extends Stack {
       retention: Duration.days(90),
     });
     this.chatSecret = this.chatConfiguration(config);
+    this.chatApps = this.chatAppsSecret(config);
 
     const clusterAccess = { secretPrefix: config.clusterSecretPrefix, rolePattern: config.clusterRolePattern };
     const specs = functions.filter((spec) => !isApiFunction(spec));
@@ -115,6 +118,7 @@ export class DeliveryStack extends Stack {
         bus: this.bus,
         clusterAccess,
         chatSecret: this.chatSecret,
+        chatApps: this.chatApps,
         auditCheckpoints: props.auditCheckpoints,
         buildSecretPrefix: config.buildSecretPrefix,
         gitTokenSecretPrefix: config.gitTokenSecretPrefix,
@@ -135,6 +139,7 @@ export class DeliveryStack extends Stack {
       ) as Record<StateMachineName, string>,
       bus: this.bus,
       chatSecret: this.chatSecret,
+      chatApps: this.chatApps,
       runs: runWorkflows,
       schedules: this.scheduleTarget,
     };
@@ -150,6 +155,7 @@ export class DeliveryStack extends Stack {
     new CfnOutput(this, 'BuildStateMachineArn', { value: this.workflows.build.stateMachineArn });
     new CfnOutput(this, 'PipelineStateMachineArn', { value: this.workflows.pipeline.stateMachineArn });
     new CfnOutput(this, 'ChatSecretArn', { value: this.chatSecret.secretArn });
+    new CfnOutput(this, 'ChatAppsSecret', { value: this.chatApps.secretFullArn ?? this.chatApps.secretName });
     new CfnOutput(this, 'ScheduleGroupName', { value: this.scheduleTarget.groupName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.alarmTopic.topicArn });
   }
@@ -407,6 +413,23 @@ export class DeliveryStack extends Stack {
       id: 'AwsSolutions-SMG4',
       reason:
         'Third-party chat webhooks are rotated by re-issuing them at the chat provider, not by a Lambda rotation.',
+    });
+    return secret;
+  }
+
+  /** The chat apps' credentials: an existing secret by name, or one holding no apps to fill in (ADR 30). */
+  private chatAppsSecret(config: SlipwayConfig): ISecret {
+    if (config.chatAppsSecretName) return Secret.fromSecretNameV2(this, 'ChatApps', config.chatAppsSecretName);
+    const secret = new Secret(this, 'ChatApps', {
+      secretName: `slipway/${config.stage}/chat/apps`,
+      description: "Slipway chat apps (shared/chat/apps.ts); operators put the platforms' app credentials",
+      // No apps yet: every callback is refused until operators put them; later values are left alone.
+      secretStringValue: SecretValue.unsafePlainText('{}'),
+    });
+    Validations.of(secret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason:
+        "Chat app credentials are rotated by re-issuing them in each platform's developer console, not by a Lambda rotation.",
     });
     return secret;
   }

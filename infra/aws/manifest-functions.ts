@@ -30,6 +30,8 @@ export interface Reach {
   bus?: IEventBus;
   clusterAccess?: ClusterAccess;
   chatSecret?: ISecret;
+  /** The chat apps' credentials (issue 13): the chat function and the notifier read it. */
+  chatApps?: ISecret;
   /** The secret holding the cursor signing key, and which version of it the functions get. */
   cursorKey?: CursorKey;
   auditCheckpoints?: AuditCheckpoints;
@@ -119,7 +121,7 @@ function grant(
   else if (capability === 'run-pipelines' && runs) fn.bindRuns(runs, workflows?.pipeline ?? 'by-name');
   else if (capability === 'hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, true);
   else if (capability === 'read-hook-secrets') fn.bindHookSecrets(config.hookSecretPrefix, false);
-  else if (capability === 'chat-apps') fn.bindChatApps(config.chatAppsSecretName);
+  else if (capability === 'chat-apps' && reach.chatApps) fn.bindChatApps(reach.chatApps);
   else if (capability === 'channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, true);
   else if (capability === 'read-channel-secrets') fn.bindChannelSecrets(config.chatChannelSecretPrefix, false);
   else if (capability === 'cancel-runs' && runs) fn.bindRuns(runs);

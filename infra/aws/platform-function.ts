@@ -422,14 +422,13 @@ export class PlatformFunction extends NodejsFunction {
     this.addEnvironment(ENV.scheduleDlqArn, deadLetters.queueArn);
   }
 
-  /** Read the chat apps' credentials (callback verification, bot APIs), and its name as SLIPWAY_CHAT_APPS_SECRET. */
-  bindChatApps(name: string): void {
-    this.#grantSecretsUnder(
-      name,
-      ['secretsmanager:GetSecretValue'],
-      'The one chat apps secret, by name (its ARN suffix is random): the name is the boundary.',
-    );
-    this.addEnvironment(ENV.chatAppsSecret, name);
+  /**
+   * Read the chat apps' credentials (callback verification, bot APIs), and the secret as
+   * SLIPWAY_CHAT_APPS_SECRET: its ARN when the stack made it, else the name it was given.
+   */
+  bindChatApps(secret: ISecret): void {
+    secret.grantRead(this);
+    this.addEnvironment(ENV.chatAppsSecret, secret.secretFullArn ?? secret.secretName);
   }
 
   /**

@@ -46,12 +46,15 @@ export function parseChatApps(text: string): ChatApps {
 
 let source: { secretId: string; load: () => Promise<ChatApps> } | undefined;
 
-/** This container's chat apps; none configured is `{}`: every callback is refused, and no bot posts. */
+/**
+ * This container's chat apps; none configured, or no such secret yet (operators fill it in after
+ * the deploy), is `{}`: every callback is refused 401, and approvals go as plain messages.
+ */
 export async function loadChatApps(): Promise<ChatApps> {
   const secretId = config.chatAppsSecret;
   if (!secretId) return {};
   if (source?.secretId !== secretId) {
-    source = { secretId, load: secretSource({ secretId, client: new SecretsManagerClient({}) }, parseChatApps) };
+    source = { secretId, load: secretSource({ secretId, client: new SecretsManagerClient({}) }, parseChatApps, {}) };
   }
   return source.load();
 }

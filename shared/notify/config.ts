@@ -147,13 +147,25 @@ export function chatConfigSource(options: ChatConfigSourceOptions): () => Promis
   return secretSource(options, parseChatConfig);
 }
 
-/** chatConfigSource's cache for any chat secret and its parser (the apps secret reads through it too). */
-export function secretSource<T>(options: ChatConfigSourceOptions, parse: (text: string) => T): () => Promise<T> {
+/**
+ * chatConfigSource's cache for any chat secret and its parser (the apps secret reads through it too).
+ * With `missing`, a secret that does not exist reads as that value (kept for the TTL like any other).
+ */
+export function secretSource<T>(
+  options: ChatConfigSourceOptions,
+  parse: (text: string) => T,
+  missing?: T,
+): () => Promise<T> {
   const { ttlMs = CHAT_CONFIG_TTL_MS, now = Date.now } = options;
+  const read = () =>
+    readSecret(options.client, options.secretId).then(parse, (error: unknown) => {
+      if (missing !== undefined && (error as { name?: string }).name === 'ResourceNotFoundException') return missing;
+      throw error;
+    });
   let cached: { at: number; value: Promise<T> } | undefined;
   return () => {
     if (cached && now() - cached.at < ttlMs) return cached.value;
-    const entry = { at: now(), value: readSecret(options.client, options.secretId).then(parse) };
+    const entry = { at: now(), value: read() };
     cached = entry;
     entry.value.catch((error: unknown) => {
       if (!(error instanceof InvalidChatConfig) && cached === entry) cached = undefined;

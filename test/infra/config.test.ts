@@ -45,7 +45,7 @@ describe('readConfig', () => {
       gitTokenSecretPrefix: 'slipway/git-tokens/',
       gitPrivateHosts: [],
       hookSecretPrefix: 'slipway/hooks/',
-      chatAppsSecretName: 'slipway/chat/apps',
+      chatAppsSecretName: undefined,
       chatChannelSecretPrefix: 'slipway/chat/channels/',
       chatHosts: [],
     });
@@ -80,6 +80,8 @@ describe('readConfig', () => {
     expect(() => read({ chatHosts: 'http://chat.corp.example' })).toThrow(/chatHosts/);
     expect(read({ chatChannelSecretPrefix: 'team/chat/' }).chatChannelSecretPrefix).toBe('team/chat/');
     expect(() => read({ chatChannelSecretPrefix: 'a b' })).toThrow(/chatChannelSecretPrefix/);
+    expect(read({ chatAppsSecretName: 'ops/chat-apps' }).chatAppsSecretName).toBe('ops/chat-apps');
+    expect(() => read({ chatAppsSecretName: 'a b' })).toThrow(/chatAppsSecretName/);
   });
 
   it('takes the reserved namespaces as a comma list of namespace names, from context or the environment', () => {

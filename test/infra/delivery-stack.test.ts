@@ -303,16 +303,18 @@ describe('DeliveryStack', () => {
   });
 
   describe('the chat configuration secret', () => {
-    it('is created empty (no channels) for the stage when none is given', () => {
-      const secrets = ofType('AWS::SecretsManager::Secret');
-      expect(secrets).toHaveLength(1);
-      expect(secrets[0]?.[1].Properties).toMatchObject({ Name: 'slipway/dev/chat' });
-      expect(JSON.parse(secrets[0]?.[1].Properties.SecretString)).toEqual({ channels: [] });
+    it('is created empty (no channels) for the stage when none is given, beside the chat apps secret (no apps)', () => {
+      const secrets = ofType('AWS::SecretsManager::Secret').map(([, resource]) => resource.Properties);
+      expect(secrets.map((p) => p.Name).sort()).toEqual(['slipway/dev/chat', 'slipway/dev/chat/apps']);
+      const value = (name: string) => JSON.parse(secrets.find((p) => p.Name === name)?.SecretString);
+      expect(value('slipway/dev/chat')).toEqual({ channels: [] });
+      // No apps: callbacks are refused 401 and approvals go plain until operators put the credentials.
+      expect(value('slipway/dev/chat/apps')).toEqual({});
     });
 
     it('is the given one when chatSecretArn is set: nothing created, the notifier reads only that one (and its project channels’ secrets)', () => {
       const arn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ops/slipway-chat-AbC123';
-      const other = slipwayApp({ chatSecretArn: arn });
+      const other = slipwayApp({ chatSecretArn: arn, chatAppsSecretName: 'ops/chat-apps' });
       try {
         const template = Template.fromStack(other.delivery);
         template.resourceCountIs('AWS::SecretsManager::Secret', 0);
@@ -321,6 +323,7 @@ describe('DeliveryStack', () => {
         const fnProps =
           template.toJSON().Resources[other.delivery.getLogicalId(notifier.node.defaultChild as CfnElement)].Properties;
         expect(fnProps.Environment.Variables.SLIPWAY_CHAT_SECRET_ARN).toBe(arn);
+        expect(fnProps.Environment.Variables.SLIPWAY_CHAT_APPS_SECRET).toBe('ops/chat-apps');
         const reads = statementsOfRole(template, fnProps.Role['Fn::GetAtt'][0]).filter((s) =>
           s.Action.some((a) => a.startsWith('secretsmanager:')),
         );
@@ -329,7 +332,8 @@ describe('DeliveryStack', () => {
         // Besides it: the project channels' secrets and the chat apps (the bots' credentials), by name.
         expect(others).toHaveLength(2);
         expect(JSON.stringify(others)).toContain(':secret:slipway/chat/channels/*');
-        expect(JSON.stringify(others)).toContain(':secret:slipway/chat/apps*');
+        // The named apps secret only: its random ARN suffix is six characters, no more.
+        expect(JSON.stringify(others)).toContain(':secret:ops/chat-apps-??????');
       } finally {
         other.cleanup();
       }
@@ -359,7 +363,7 @@ describe('DeliveryStack', () => {
     }
   });
 
-  it('outputs the bus name, the state machine ARNs, the chat secret ARN and the schedule group for operators', () => {
+  it('outputs the bus name, the state machine ARNs, the chat secrets and the schedule group for operators', () => {
     expect(
       Object.keys(delivery.findOutputs('*'))
         .filter((key) => !key.startsWith('Exports'))
@@ -367,6 +371,7 @@ describe('DeliveryStack', () => {
     ).toEqual([
       'AlarmTopicArn',
       'BuildStateMachineArn',
+      'ChatAppsSecret',
       'ChatSecretArn',
       'DeployStateMachineArn',
       'EventBusName',

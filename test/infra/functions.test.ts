@@ -202,7 +202,11 @@ describe('manifest functions', () => {
           Ref: idIn(app.delivery, app.delivery.chatSecret),
         });
       }
-      if (has(spec, 'chat-apps')) expected.SLIPWAY_CHAT_APPS_SECRET = 'slipway/chat/apps';
+      if (has(spec, 'chat-apps')) {
+        expected.SLIPWAY_CHAT_APPS_SECRET = ref(spec.name, app.delivery, {
+          Ref: idIn(app.delivery, app.delivery.chatApps),
+        });
+      }
       if (has(spec, 'sign-cursors')) expected.SLIPWAY_CURSOR_KEY = cursorKeyReference(app, '');
       if (has(spec, 'audit-checkpoints-read')) {
         expected.SLIPWAY_AUDIT_BUCKET = checkpointBucket;
@@ -455,29 +459,37 @@ describe('manifest functions', () => {
         ].sort(),
       );
       // Besides the chat secret, the notifier reads the chat apps and the project channels' secrets (tests below).
-      const others = [':secret:slipway/chat/channels/*', ':secret:slipway/chat/apps*'];
+      const others = [':secret:slipway/chat/channels/*', idIn(app.delivery, app.delivery.chatApps)];
       for (const reader of ['notifier', 'alarm-notifier'] as const) {
-        const grants = statementsOf(reader)
-          .filter(acts(/^secretsmanager:/))
-          .filter((s) => !others.some((prefix) => JSON.stringify(s.Resource).includes(prefix)));
-        expect(grants.flatMap((s) => s.Resource)).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
+        const grants = statementsOf(reader).filter(acts(/^secretsmanager:/));
+        const resources = grants
+          .flatMap((s) => s.Resource)
+          .filter((r) => !others.some((other) => JSON.stringify(r).includes(other)));
+        expect(resources).toEqual([{ Ref: idIn(app.delivery, app.delivery.chatSecret) }]);
         expect(
           grants.flatMap((s) => s.Action).every((a) => /^secretsmanager:(GetSecretValue|DescribeSecret)$/.test(a)),
         ).toBe(true);
       }
     });
 
-    it('only the chat callbacks and the notifier (its bots) read the chat apps secret, by its name, and only to read it', () => {
+    it('only the chat callbacks and the notifier (its bots) read the chat apps secret the stack made, and only to read it', () => {
       expect(rolesWith('chat-apps')).toEqual([roleOf('chat'), roleOf('notifier')].sort());
       for (const reader of ['chat', 'notifier'] as const) {
         const grants = statementsOf(reader)
           .filter(acts(/^secretsmanager:/))
-          .filter((s) => JSON.stringify(s.Resource).includes(':secret:slipway/chat/apps*'));
-        expect(grants.flatMap((s) => s.Action)).toEqual(['secretsmanager:GetSecretValue']);
+          .filter((s) => JSON.stringify(s.Resource).includes(idIn(app.delivery, app.delivery.chatApps)));
+        expect(grants.flatMap((s) => s.Resource)).toContainEqual(
+          ref(reader, app.delivery, { Ref: idIn(app.delivery, app.delivery.chatApps) }),
+        );
+        expect(grants.flatMap((s) => s.Action).sort()).toEqual([
+          'secretsmanager:DescribeSecret',
+          'secretsmanager:GetSecretValue',
+        ]);
       }
       const chat = statementsOf('chat').filter(acts(/^secretsmanager:/));
-      expect(JSON.stringify(chat.flatMap((s) => s.Resource))).toContain(':secret:slipway/chat/apps*');
-      expect(chat).toHaveLength(1);
+      expect(chat.flatMap((s) => s.Resource)).toEqual([
+        ref('chat', app.delivery, { Ref: idIn(app.delivery, app.delivery.chatApps) }),
+      ]);
     });
 
     it('only the webhooks API manages webhook secrets, and the hook route only reads them, under their prefix', () => {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from 'v
 import { type AwsEndpoint, startAwsEndpoint } from '../../../infra/local/aws-endpoint.ts';
 import { ensureTable, localDynamoClient } from '../../../infra/local/dynamodb.ts';
 import { createLocalSecrets } from '../../../infra/local/secrets.ts';
+import { loadChatApps } from '../../../shared/chat/apps.ts';
 import type { BusEvent } from '../../../shared/events/envelope.ts';
 import { chatConfigSource, InvalidChatConfig } from '../../../shared/notify/config.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
@@ -241,5 +242,26 @@ describe('chatConfigSource', () => {
     await expect(missing()).rejects.toThrow(/can't find the specified secret/);
     secrets.put('slipway/chat-not-yet', JSON.stringify({ channels: [] }));
     expect(await missing()).toEqual({ channels: [] });
+  });
+});
+
+describe('loadChatApps', () => {
+  it('reads a secret that does not exist (yet) as no apps, so callbacks are refused and approvals go plain', async () => {
+    process.env.SLIPWAY_CHAT_APPS_SECRET = 'slipway/test/chat/apps-not-yet';
+    try {
+      expect(await loadChatApps()).toEqual({});
+      expect(secretCalls).toEqual(['GetSecretValue']);
+    } finally {
+      delete process.env.SLIPWAY_CHAT_APPS_SECRET;
+    }
+  });
+
+  it('still fails on an invalid document, naming its fields', async () => {
+    process.env.SLIPWAY_CHAT_APPS_SECRET = secrets.put('slipway/test/chat/apps-bad', '{"slack": {}}');
+    try {
+      await expect(loadChatApps()).rejects.toThrow(/invalid at: slack.signing_secret/);
+    } finally {
+      delete process.env.SLIPWAY_CHAT_APPS_SECRET;
+    }
   });
 });
