@@ -97,7 +97,8 @@ export type Setting =
   | 'build-image'
   | 'git-private-hosts'
   | 'dashboard'
-  | 'chat-hosts';
+  | 'chat-hosts'
+  | 'dora-rollback-window';
 
 export interface FunctionSpec {
   name: FunctionName;
@@ -119,7 +120,8 @@ export interface FunctionSpec {
    * default build cluster); `build-namespace`: SLIPWAY_BUILD_NAMESPACE; `build-image`: SLIPWAY_BUILD_IMAGE;
    * `git-private-hosts`: SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS (a GitHub Enterprise or GitLab on a private network);
    * `dashboard`: SLIPWAY_DASHBOARD_URL (the operators' CloudWatch dashboard);
-   * `chat-hosts`: SLIPWAY_CHAT_HOSTS (self-hosted chat hosts project channels may post to).
+   * `chat-hosts`: SLIPWAY_CHAT_HOSTS (self-hosted chat hosts project channels may post to);
+   * `dora-rollback-window`: SLIPWAY_DORA_ROLLBACK_WINDOW_HOURS (a rollback this soon after a deploy makes it a change failure).
    */
   settings?: readonly Setting[];
 }
@@ -246,6 +248,8 @@ export const functions: readonly FunctionSpec[] = [
     timeoutSeconds: 10,
     tableAccess: 'readwrite',
     trigger: 'workflow',
+    // Counts a deploy a rollback replaced within the window as a change failure (DORA counters, ADR 29).
+    settings: ['dora-rollback-window'],
   },
   {
     name: 'event-publisher',
@@ -418,6 +422,7 @@ export const functions: readonly FunctionSpec[] = [
     memoryMb: 512,
     timeoutSeconds: 10,
     tableAccess: 'read',
+    settings: ['dora-rollback-window'],
   },
   {
     name: 'schedules',

@@ -84,6 +84,8 @@ export interface SlipwayConfig extends ApiSettings {
   chatChannelSecretPrefix: string;
   /** Self-hosted chat hosts project channels may post to besides the platforms' own (ADR 32). */
   chatHosts: string[];
+  /** How soon after a deploy a rollback away from it counts the deploy as a change failure (DORA, ADR 29). */
+  doraRollbackWindowHours: number;
 }
 
 /** Context key → environment variable that may stand in for it. */
@@ -98,6 +100,7 @@ const ENV: Record<string, string> = {
   reservedNamespaces: 'SLIPWAY_RESERVED_NAMESPACES',
   gitPrivateHosts: 'SLIPWAY_GIT_ALLOW_PRIVATE_HOSTS',
   chatHosts: 'SLIPWAY_CHAT_HOSTS',
+  doraRollbackWindowHours: 'SLIPWAY_DORA_ROLLBACK_WINDOW_HOURS',
   clusterAllowedNetworks: 'SLIPWAY_CLUSTER_ALLOWED_NETWORKS',
   ...API_SETTING_ENV,
   buildClusterId: 'SLIPWAY_BUILD_CLUSTER_ID',
@@ -206,6 +209,7 @@ export function readConfig(node: Node, env: NodeJS.ProcessEnv = process.env): Sl
     chatAppsSecretName,
     chatChannelSecretPrefix,
     chatHosts,
+    doraRollbackWindowHours: int('doraRollbackWindowHours', 24),
   };
 }
 

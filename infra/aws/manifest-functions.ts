@@ -92,6 +92,7 @@ function settingsOf(spec: FunctionSpec, config: SlipwayConfig): Record<string, s
     'git-private-hosts': [ENV.gitAllowPrivateHosts, config.gitPrivateHosts.join(',') || undefined],
     dashboard: [ENV.dashboardUrl, dashboardUrl(config.stage)],
     'chat-hosts': [ENV.chatHosts, config.chatHosts.join(',') || undefined],
+    'dora-rollback-window': [ENV.doraRollbackWindowHours, String(config.doraRollbackWindowHours)],
   };
   return Object.fromEntries(
     (spec.settings ?? []).flatMap((setting) => {

@@ -48,7 +48,14 @@ describe('readConfig', () => {
       chatAppsSecretName: undefined,
       chatChannelSecretPrefix: 'slipway/chat/channels/',
       chatHosts: [],
+      doraRollbackWindowHours: 24,
     });
+  });
+
+  it('takes the DORA rollback window from context or the environment, a whole number of hours', () => {
+    expect(read({ doraRollbackWindowHours: '72' }).doraRollbackWindowHours).toBe(72);
+    expect(read({}, { SLIPWAY_DORA_ROLLBACK_WINDOW_HOURS: '6' }).doraRollbackWindowHours).toBe(6);
+    expect(() => read({ doraRollbackWindowHours: '-1' })).toThrow(/doraRollbackWindowHours/);
   });
 
   it('takes the build settings from context or the environment, and refuses ones no build could use', () => {

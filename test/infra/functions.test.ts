@@ -179,6 +179,7 @@ describe('manifest functions', () => {
         expected.SLIPWAY_CHAT_CHANNEL_SECRET_PREFIX = 'slipway/chat/channels/';
       }
       if (spec.settings?.includes('build-namespace')) expected.SLIPWAY_BUILD_NAMESPACE = 'slipway-builds';
+      if (spec.settings?.includes('dora-rollback-window')) expected.SLIPWAY_DORA_ROLLBACK_WINDOW_HOURS = '24';
       if (spec.settings?.includes('dashboard')) {
         const region = { Ref: 'AWS::Region' };
         expected.SLIPWAY_DASHBOARD_URL = {
