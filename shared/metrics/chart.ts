@@ -113,7 +113,7 @@ function drawPanel(panel: Panel, periods: { first: string; last: string }, x: nu
 
 /** The report as a standalone SVG document (its own width and height, so it embeds as an image). */
 export function doraSvg(report: DoraReport): string {
-  const subject = [report.app_id ?? report.project_id, report.env].filter(Boolean).join(' / ');
+  const subject = [report.name, report.env].filter(Boolean).join(' / ');
   const heading = `DORA metrics of ${subject}`;
   const span = `${report.from} to ${report.to}, by ${report.interval}`;
   const periods = { first: report.series[0]?.start ?? report.from, last: report.series.at(-1)?.start ?? report.to };

@@ -26,7 +26,7 @@ export type DoraReport = Awaited<ReturnType<typeof doraMetricsFor>>;
 
 export async function doraMetricsFor(caller: Caller, q: DoraQuery) {
   const range = checkedRange(q);
-  const { projectId, appIds } = await readableScope(caller, q);
+  const { projectId, appIds, name } = await readableScope(caller, q);
   const daily = new Map<string, DayCounts>();
   const pages = await Promise.all(
     appIds.map((appId) =>
@@ -41,6 +41,7 @@ export async function doraMetricsFor(caller: Caller, q: DoraQuery) {
   return {
     project_id: projectId,
     ...(q.app_id ? { app_id: q.app_id } : {}),
+    name,
     ...(q.env ? { env: q.env } : {}),
     from: range.from,
     to: range.to,
@@ -71,7 +72,10 @@ function checkedRange(q: DoraQuery) {
  * The applications to read and the project they are in, once the caller may read their metrics
  * (an app and a project both given must match). Unreadable is missing (404), as elsewhere.
  */
-async function readableScope(caller: Caller, q: DoraQuery): Promise<{ projectId: string; appIds: string[] }> {
+async function readableScope(
+  caller: Caller,
+  q: DoraQuery,
+): Promise<{ projectId: string; appIds: string[]; name: string }> {
   if (q.app_id) {
     const { access, items } = await readAccessOnly(caller, [keys.app(q.app_id)]);
     const app = items[0];
@@ -84,14 +88,15 @@ async function readableScope(caller: Caller, q: DoraQuery): Promise<{ projectId:
         { name: 'project_id', reason: 'does not match the application' },
       ]);
     }
-    return { projectId, appIds: [q.app_id] };
+    return { projectId, appIds: [q.app_id], name: app.name as string };
   }
   if (!q.project_id) {
     throw invalid('Name a project_id or an app_id.', [{ name: 'project_id', reason: 'missing (or app_id)' }]);
   }
   const { access, items } = await readAccessOnly(caller, [keys.project(q.project_id)]);
-  if (!items[0]) throw notFound('Project');
+  const project = items[0];
+  if (!project) throw notFound('Project');
   access.require('metrics.read', projectScope(q.project_id), 'project.read', 'Project');
   const apps = await queryAll({ index: 'GSI2', partition: byParent.appsOfProject(q.project_id) });
-  return { projectId: q.project_id, appIds: apps.map((a) => a.id as string) };
+  return { projectId: q.project_id, appIds: apps.map((a) => a.id as string), name: project.name as string };
 }

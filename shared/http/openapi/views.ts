@@ -627,6 +627,7 @@ const doraMetrics = {
 export const doraReport = z.object({
   project_id: resourceId('prj'),
   app_id: z.optional(resourceId('app')),
+  name: z.string().check(z.describe('The application’s name (with app_id), else the project’s.')),
   env: z.optional(dnsLabel),
   from: z.iso.date(),
   to: z.iso.date(),

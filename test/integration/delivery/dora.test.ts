@@ -75,7 +75,13 @@ const metricsOf = async (query: string) => {
 describe('DORA metrics of a seeded history', () => {
   it('dev: three deploys in three days, two change failures of four, two recoveries', async () => {
     const report = await metricsOf(`app_id=${scene.app.id}&env=dev`);
-    expect(report).toMatchObject({ project_id: scene.project.id, app_id: scene.app.id, env: 'dev', interval: 'day' });
+    expect(report).toMatchObject({
+      project_id: scene.project.id,
+      app_id: scene.app.id,
+      name: scene.app.name,
+      env: 'dev',
+      interval: 'day',
+    });
     expect(report.metrics).toEqual({
       deployment_frequency: { deployments: 3, per_day: 1, band: 'elite' },
       lead_time_for_changes: {
@@ -141,6 +147,8 @@ describe('the DORA chart', () => {
 
   it('is well-formed XML with the four metrics, their values and bands', () => {
     expect(wellFormedXml(svg)).toBe(true);
+    // Headed by what a person calls the app, not its id.
+    expect(svg).toContain(`DORA metrics of ${scene.app.name} / dev`);
     for (const title of [
       'Deployment frequency',
       'Lead time for changes',
