@@ -298,7 +298,7 @@ export async function deploymentStatus(caller: Caller, id: string) {
             approvals: votes.filter((v) => v.decision === 'approve').length,
             minimum_approvals: approval.minimum_approvals,
             expires_at: approval.expires_at,
-            votes: votes.map(({ by, decision, at }) => ({ by, decision, at })),
+            votes: votes.map(({ by, decision, at, via }) => ({ by, decision, at, ...(via ? { via } : {}) })),
           },
         }
       : {}),

@@ -317,8 +317,15 @@ export const deploymentStatus = z.object({
       minimum_approvals: z.int().check(z.minimum(1)),
       expires_at: timestamp,
       votes: z
-        .array(z.object({ by: z.string(), decision: z.enum(['approve', 'reject']), at: timestamp }))
-        .check(z.describe('Who decided, how and when.')),
+        .array(
+          z.object({
+            by: z.string(),
+            decision: z.enum(['approve', 'reject']),
+            at: timestamp,
+            via: z.optional(z.enum(CHAT_KINDS).check(z.describe('The chat platform, for a vote from chat.'))),
+          }),
+        )
+        .check(z.describe('Who decided, how, when and where.')),
     }),
   ),
 });

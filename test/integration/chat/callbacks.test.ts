@@ -70,7 +70,12 @@ describe.each(PLATFORMS)('approving from %s', (platform) => {
     });
     const first = await chat(platform, bob, delivery);
     expect(first).toMatch(/You approved .* approved \(1\/1\)/);
-    expect((await statusWhen(scene.developer, deploymentId)).state).toBe('succeeded');
+    const done = await statusWhen(scene.developer, deploymentId);
+    expect(done.state).toBe('succeeded');
+    // The deployment's own status says where the decision came from.
+    expect((done.approval as { votes: unknown[] }).votes).toEqual([
+      expect.objectContaining({ by: 'rm-bob', decision: 'approve', via: platform }),
+    ]);
     // The platform retries the same delivery: the same answer, still one vote.
     const retry =
       platform === 'slack' ? { ...delivery, headers: { ...delivery.headers, 'x-slack-retry-num': '1' } } : delivery;
