@@ -3,7 +3,7 @@
  * delivery orchestration (deploy/rollback time, state transitions), the freeze check on a deploy, pipeline
  * runs (build end to first deploy, transitions), Git webhook deliveries (to 202, to a started run), audit
  * checkpoint cost, `GET /metrics/dora` over a year of 10,000 deployments, schedule fire accuracy
- * (scheduled instant → target invoked) and approvals from chat (callback → answer, → workflow resumed).
+ * (scheduled instant → target invoked; through the API, → deployment queued) and approvals from chat (callback → answer, → workflow resumed).
  * Prints Markdown tables and writes them to .bench/results.md, the raw numbers to .bench/results.json.
  * Exits non-zero when an API function bundles the Kubernetes client (a guard, checked every run).
  * Env: BENCH_DURATION (seconds per throughput run, default 10).
@@ -75,7 +75,7 @@ const cloud = await startLocalCloud({
   throttle: { rateLimit: unlimited, burstLimit: unlimited },
   quotas: { writesPerMinute: unlimited, deploysPerMinute: unlimited },
   schedules: false, // the checkpoint section times its own checkpoints; a timer's would add to its counts
-  extraFunctions: [fireTarget], // what the schedule fires section's schedules invoke
+  extraFunctions: [fireTarget], // what the schedule fires section's SDK-made schedules invoke
 });
 let overhead: Awaited<ReturnType<typeof measureOverhead>>;
 let metricsOverhead: Awaited<ReturnType<typeof measureMetricsOverhead>>;
@@ -134,7 +134,9 @@ try {
   progress('DORA metrics (a year of 10,000 deployments counted, then GET /metrics/dora)');
   dora = await measureDora(cloud);
   print(doraMarkdown(dora));
-  progress('schedule fires (40 one-time schedules over 8 s, real clock)');
+  progress(
+    'schedule fires (40 one-time schedules over 8 s, then 20 deploy schedules through the API for the next minute; real clock)',
+  );
   fires = await measureFires(cloud);
   print(firesMarkdown(fires));
   print(`Load average at end: ${loadAverage()}.`);
