@@ -4,8 +4,8 @@
  * schedules from their app's GSI1 partition, one Query per app.
  */
 import { envScope } from '../auth/scope.ts';
-import { localTime, nextFires } from '../domain/calendar.ts';
 import { type ActiveFreeze, activeFreeze, type FreezeRule, nextFreeze } from '../domain/freeze.ts';
+import { type ScheduleRecord, upcomingFires } from '../domain/schedule.ts';
 import { type Item, queryAll } from '../store/table.ts';
 import { calendarIndexes } from './keys.ts';
 
@@ -54,19 +54,14 @@ export async function nextFiresByEnv(apps: readonly string[], now: Date, env?: s
 
 /** When a schedule fires next: none when paused or completed, or when its one instant has passed. */
 function nextFireOf(schedule: Item, now: Date): NextFire | undefined {
-  if (schedule.enabled === false || schedule.state === 'completed') return undefined;
   const about = {
     schedule_id: schedule.id as string,
     name: schedule.name as string,
     action: (schedule.action as { type: string } | undefined)?.type ?? 'deploy',
   };
-  if (typeof schedule.at === 'string') {
-    const at = new Date(schedule.at);
-    return at > now ? { ...about, at: at.toISOString(), local: schedule.at } : undefined;
-  }
-  if (typeof schedule.cron !== 'string' || typeof schedule.timezone !== 'string') return undefined;
-  const [next] = nextFires({ cron: schedule.cron, timezone: schedule.timezone }, now, 1);
-  return next && { ...about, at: next.toISOString(), local: localTime(next, schedule.timezone) };
+  // The schedule's own view computes it, so the overview and GET /schedules/{id} always agree.
+  const [next] = upcomingFires(schedule as ScheduleRecord, now, 1);
+  return next && { ...about, ...next };
 }
 
 /** One environment's outlook from what its page read. */

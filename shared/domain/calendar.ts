@@ -190,8 +190,25 @@ export function schedulerCron(cron: string): string {
   return `cron(${minute} ${hour} ? ${month} ${daysOfWeek(dow)} *)`;
 }
 
-/** `at(2026-12-24T22:00:00)` in UTC, as Scheduler's one-time expression takes it (seconds dropped: 60 s precision). */
-export const schedulerAt = (instant: Date): string => `at(${instant.toISOString().slice(0, 16)}:00)`;
+/**
+ * When a one-time schedule for `instant` fires: Scheduler fires to the minute, so an instant within a
+ * minute fires at the next whole one, never before it (a floor would fire up to 59 s early, or, for
+ * an instant later in the current minute, never).
+ */
+export const fireMinute = (instant: Date): Date => new Date(Math.ceil(instant.getTime() / 60_000) * 60_000);
+
+/** `at(2026-12-24T22:01:00)` in UTC, as Scheduler's one-time expression takes it: the instant's fire minute. */
+export const schedulerAt = (instant: Date): string => `at(${fireMinute(instant).toISOString().slice(0, 19)})`;
+
+/** `instant` on the wall clock of the offset a client wrote an RFC 3339 time with (`…+01:00`, `…Z`); the same instant as written. */
+export function inOffsetOf(written: string, instant: Date): string {
+  if (Date.parse(written) === instant.getTime()) return written;
+  const offset = /([+-])(\d\d):(\d\d)$/.exec(written);
+  if (!offset) return instant.toISOString().replace('.000Z', 'Z');
+  const minutes = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]));
+  const wall = new Date(instant.getTime() + minutes * 60_000).toISOString().slice(0, 19);
+  return `${wall}${offset[0]}`;
+}
 
 function daysOfWeek(field: string): string {
   const days = new Set<number>();

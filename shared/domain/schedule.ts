@@ -4,7 +4,16 @@
  * is and when it fires; the API and the fire are shared/calendar/schedules.ts and fires.ts.
  */
 import * as z from 'zod/mini';
-import { type CronRecurrence, cronExpression, instant, localTime, nextFires, timeZone } from './calendar.ts';
+import {
+  type CronRecurrence,
+  cronExpression,
+  fireMinute,
+  inOffsetOf,
+  instant,
+  localTime,
+  nextFires,
+  timeZone,
+} from './calendar.ts';
 import { imageReference, rolloutStrategy } from './deployment.ts';
 import { description, displayName, dnsLabel, resourceId } from './fields.ts';
 
@@ -122,12 +131,13 @@ export type ScheduleView = ScheduleRecord & { next_fires: UpcomingFire[] };
 /**
  * The next five fires after `now` (the one `at`, if still ahead), or none when paused or done. A
  * cron schedule's local times follow Scheduler's DST rules (shared/domain/calendar.ts); an `at`
- * shows as its client wrote it.
+ * fires at its whole minute, shown in the offset its client wrote it with.
  */
 export function upcomingFires(s: ScheduleRecord, now: Date, count = 5): UpcomingFire[] {
   if (!s.enabled || s.state === 'completed') return [];
   if (s.at !== undefined) {
-    return Date.parse(s.at) > now.getTime() ? [{ at: new Date(s.at).toISOString(), local: s.at }] : [];
+    const fire = fireMinute(new Date(s.at));
+    return fire > now ? [{ at: fire.toISOString(), local: inOffsetOf(s.at, fire) }] : [];
   }
   const recurrence = { cron: s.cron, timezone: s.timezone } as CronRecurrence;
   return nextFires(recurrence, now, count).map((fire) => ({

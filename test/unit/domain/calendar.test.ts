@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   cronProblem,
+  fireMinute,
+  inOffsetOf,
   isTimeZone,
   lastFireAtOrBefore,
   localTime,
@@ -115,8 +117,17 @@ describe('Scheduler expressions', () => {
     expect(schedulerCron(cron)).toBe(expression);
   });
 
-  it('a one-time schedule is at() in UTC, to the minute', () => {
-    expect(schedulerAt(new Date('2026-12-24T22:00:42+01:00'))).toBe('at(2026-12-24T21:00:00)');
+  it('a one-time schedule is at() in UTC, at the first whole minute not before its instant', () => {
+    // Scheduler fires to the minute: rounding down would fire 42 s early, or never for a time later this minute.
+    expect(schedulerAt(new Date('2026-12-24T22:00:42+01:00'))).toBe('at(2026-12-24T21:01:00)');
+    expect(schedulerAt(new Date('2026-12-24T22:00:00+01:00'))).toBe('at(2026-12-24T21:00:00)');
+    expect(fireMinute(new Date('2026-12-24T21:00:00.001Z')).toISOString()).toBe('2026-12-24T21:01:00.000Z');
+  });
+
+  it('shows an instant on the wall clock of the offset its client wrote', () => {
+    expect(inOffsetOf('2026-12-24T22:00:42+01:00', new Date('2026-12-24T21:01:00Z'))).toBe('2026-12-24T22:01:00+01:00');
+    expect(inOffsetOf('2026-12-24T08:00:00-05:30', new Date('2026-12-24T13:30:00Z'))).toBe('2026-12-24T08:00:00-05:30');
+    expect(inOffsetOf('2026-12-24T21:00:05Z', new Date('2026-12-24T21:01:00Z'))).toBe('2026-12-24T21:01:00Z');
   });
 });
 

@@ -44,6 +44,14 @@ describe("a schedule's next five fires", () => {
     expect(upcomingFires(s, new Date('2026-12-25T00:00:00Z'))).toEqual([]);
   });
 
+  it('put an at within a minute on the next whole minute, when Scheduler fires it, even later this minute', () => {
+    const s = record({ at: '2026-12-24T23:00:42+01:00' });
+    const fire = { at: '2026-12-24T22:01:00.000Z', local: '2026-12-24T23:01:00+01:00' };
+    expect(upcomingFires(s, new Date('2026-12-24T00:00:00Z'))).toEqual([fire]);
+    // Past its instant but not its minute: it is still to come.
+    expect(upcomingFires(s, new Date('2026-12-24T22:00:50Z'))).toEqual([fire]);
+  });
+
   it('are none while it is paused or once it completed', () => {
     const now = new Date('2026-03-27T00:00:00Z');
     expect(upcomingFires(record({ cron: '0 2 * * *', timezone: 'UTC', enabled: false }), now)).toEqual([]);
