@@ -51,6 +51,9 @@ export function openSlackInteraction(req: HttpRequest, app: ChatApps['slack'], n
     throw invalid('Expected a block_actions payload with an approve or reject action.');
   }
   const responseUrl = str(payload.response_url);
+  // The card's comment input (block and action `comment`, approval-card.ts): Slack sends what was typed in `state`.
+  const typed = (payload.state as { values?: { comment?: { comment?: { value?: unknown } } } } | undefined)?.values
+    ?.comment?.comment?.value;
   return {
     kind: 'callback',
     callback: {
@@ -58,7 +61,7 @@ export function openSlackInteraction(req: HttpRequest, app: ChatApps['slack'], n
       // Slack's retries repeat the interaction as it was: its trigger is the same.
       id: str(payload.trigger_id) ?? `${userId}:${str(action?.action_ts)}`,
       identity: { platform: 'slack', tenant, user: userId },
-      action: { kind: 'decide', approvalId, decision },
+      action: { kind: 'decide', approvalId, decision, comment: str(typed) },
       requestId: req.requestId,
     },
     respond: async (reply) => {

@@ -61,7 +61,37 @@ export const localTenant = (apps: ChatApps, platform: ChatKind): string =>
 
 export type LocalAction =
   | { kind: 'decide'; approvalId: string; decision: 'approve' | 'reject'; comment?: string }
+  | Press
   | { kind: 'command'; text: string };
+
+/**
+ * A click on a button of a card as the bot posted it: the callback carries the button's own value
+ * back (Slack `action_id`/`value`, Feishu `value`, DingTalk `id`/`params`, WeCom `key`), and
+ * DingTalk names the card (`outTrackId`, its cardBizId).
+ */
+export interface Press {
+  kind: 'press';
+  button: Record<string, unknown>;
+  card?: string;
+  comment?: string;
+}
+
+/** A command's text (only read when the action is no press). */
+const textOf = (action: LocalAction) => (action.kind === 'command' ? action.text : '');
+
+/** The button a card shows for this decision, in the platform's shape (approval-card.ts). */
+function pressOf(platform: ChatKind, action: LocalAction): Press | undefined {
+  if (action.kind === 'press') return action;
+  if (action.kind !== 'decide') return undefined;
+  const { decision, approvalId, comment } = action;
+  const button = {
+    slack: { action_id: decision, value: approvalId },
+    feishu: { value: { action: decision, approval_id: approvalId } },
+    dingtalk: { id: decision, params: { action: decision, approval_id: approvalId } },
+    wecom: { key: `${decision}:${approvalId}` },
+  }[platform];
+  return { kind: 'press', button, card: `apr-card-${approvalId}`, ...(comment ? { comment } : {}) };
+}
 
 export interface SignedRequest {
   method: 'GET' | 'POST';
@@ -92,27 +122,31 @@ type Signer = (apps: ChatApps, o: SignOptions & { tenant: string; id: string; no
 const slack: Signer = (apps, { user, action, tenant, id, now }) => {
   const app = required(apps.slack, 'slack');
   const timestamp = String(Math.floor(now / 1000));
-  const body =
-    action.kind === 'decide'
-      ? new URLSearchParams({
-          payload: JSON.stringify({
-            type: 'block_actions',
-            trigger_id: id,
-            user: { id: user, team_id: tenant },
-            team: { id: tenant, domain: 'local' },
-            actions: [{ action_id: action.decision, value: action.approvalId, type: 'button', action_ts: timestamp }],
-          }),
-        }).toString()
-      : new URLSearchParams({
-          team_id: tenant,
-          user_id: user,
-          command: '/slipway',
-          text: action.text,
+  const press = pressOf('slack', action);
+  const body = press
+    ? new URLSearchParams({
+        payload: JSON.stringify({
+          type: 'block_actions',
           trigger_id: id,
-        }).toString();
+          user: { id: user, team_id: tenant },
+          team: { id: tenant, domain: 'local' },
+          actions: [{ ...press.button, type: 'button', action_ts: timestamp }],
+          // What is typed in the card's input block (`comment`/`comment`) comes with the click.
+          ...(press.comment
+            ? { state: { values: { comment: { comment: { type: 'plain_text_input', value: press.comment } } } } }
+            : {}),
+        }),
+      }).toString()
+    : new URLSearchParams({
+        team_id: tenant,
+        user_id: user,
+        command: '/slipway',
+        text: textOf(action),
+        trigger_id: id,
+      }).toString();
   return {
     method: 'POST',
-    path: action.kind === 'decide' ? '/api/v1/chat/slack/interactions' : '/api/v1/chat/slack/commands',
+    path: press ? '/api/v1/chat/slack/interactions' : '/api/v1/chat/slack/commands',
     headers: {
       'content-type': 'application/x-www-form-urlencoded',
       'x-slack-request-timestamp': timestamp,
@@ -131,29 +165,29 @@ const feishu: Signer = (apps, { user, action, tenant, id, now }) => {
     tenant_key: tenant,
     app_id: app.app_id,
   };
-  const event =
-    action.kind === 'decide'
-      ? {
-          schema: '2.0',
-          header: { ...header, event_type: 'card.action.trigger' },
-          event: {
-            operator: { tenant_key: tenant, open_id: user },
-            token: secret(8),
-            action: {
-              tag: 'button',
-              value: { action: action.decision, approval_id: action.approvalId },
-              ...(action.comment ? { form_value: { comment: action.comment } } : {}),
-            },
+  const press = pressOf('feishu', action);
+  const event = press
+    ? {
+        schema: '2.0',
+        header: { ...header, event_type: 'card.action.trigger' },
+        event: {
+          operator: { tenant_key: tenant, open_id: user },
+          token: secret(8),
+          action: {
+            tag: 'button',
+            value: press.button.value,
+            ...(press.comment ? { form_value: { comment: press.comment } } : {}),
           },
-        }
-      : {
-          schema: '2.0',
-          header: { ...header, event_type: 'im.message.receive_v1' },
-          event: {
-            sender: { sender_id: { open_id: user }, tenant_key: tenant },
-            message: { message_id: `om_${id}`, message_type: 'text', content: JSON.stringify({ text: action.text }) },
-          },
-        };
+        },
+      }
+    : {
+        schema: '2.0',
+        header: { ...header, event_type: 'im.message.receive_v1' },
+        event: {
+          sender: { sender_id: { open_id: user }, tenant_key: tenant },
+          message: { message_id: `om_${id}`, message_type: 'text', content: JSON.stringify({ text: textOf(action) }) },
+        },
+      };
   const plain = JSON.stringify(event);
   const encryptKey = app.encrypt_key;
   const body = encryptKey ? JSON.stringify({ encrypt: encryptFeishu(encryptKey, plain) }) : plain;
@@ -178,35 +212,35 @@ const feishu: Signer = (apps, { user, action, tenant, id, now }) => {
 
 const dingtalk: Signer = (apps, { user, action, tenant, id, now }) => {
   const app = required(apps.dingtalk, 'dingtalk');
-  const body =
-    action.kind === 'decide'
-      ? {
-          type: 'actionCallback',
-          outTrackId: `apr-card-${action.approvalId}`,
-          corpId: tenant,
-          userId: user,
-          // DingTalk repeats the callback body on a retry; a fresh nonce makes each click its own.
-          content: JSON.stringify({
-            cardPrivateData: {
-              actionIds: [action.decision],
-              params: {
-                approval_id: action.approvalId,
-                click: id,
-                ...(action.comment ? { comment: action.comment } : {}),
-              },
+  const press = pressOf('dingtalk', action);
+  const body = press
+    ? {
+        type: 'actionCallback',
+        outTrackId: press.card,
+        corpId: tenant,
+        userId: user,
+        // DingTalk repeats the callback body on a retry; a fresh nonce makes each click its own.
+        content: JSON.stringify({
+          cardPrivateData: {
+            actionIds: [press.button.id],
+            params: {
+              ...(press.button.params as object),
+              click: id,
+              ...(press.comment ? { comment: press.comment } : {}),
             },
-          }),
-        }
-      : {
-          msgtype: 'text',
-          msgId: id,
-          text: { content: action.text },
-          chatbotCorpId: tenant,
-          senderCorpId: tenant,
-          senderStaffId: user,
-          conversationType: '1',
-          robotCode: app.robot_code,
-        };
+          },
+        }),
+      }
+    : {
+        msgtype: 'text',
+        msgId: id,
+        text: { content: textOf(action) },
+        chatbotCorpId: tenant,
+        senderCorpId: tenant,
+        senderStaffId: user,
+        conversationType: '1',
+        robotCode: app.robot_code,
+      };
   const timestamp = String(now);
   return {
     method: 'POST',
@@ -219,10 +253,10 @@ const dingtalk: Signer = (apps, { user, action, tenant, id, now }) => {
 const wecom: Signer = (apps, { user, action, tenant, id, now }) => {
   const app = required(apps.wecom, 'wecom');
   const created = Math.floor(now / 1000);
-  const fields =
-    action.kind === 'decide'
-      ? `<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[${action.decision}:${action.approvalId}]]></EventKey><TaskId><![CDATA[${id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>`
-      : `<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${action.text}]]></Content><MsgId>${BigInt(`0x${createHash('sha256').update(id).digest('hex').slice(0, 15)}`)}</MsgId>`;
+  const press = pressOf('wecom', action);
+  const fields = press
+    ? `<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[${press.button.key}]]></EventKey><TaskId><![CDATA[${press.card ?? id}]]></TaskId><CardType><![CDATA[button_interaction]]></CardType>`
+    : `<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[${textOf(action)}]]></Content><MsgId>${BigInt(`0x${createHash('sha256').update(id).digest('hex').slice(0, 15)}`)}</MsgId>`;
   const inner = `<xml><ToUserName><![CDATA[${tenant}]]></ToUserName><FromUserName><![CDATA[${user}]]></FromUserName><CreateTime>${created}</CreateTime>${fields}<AgentID>${app.agent_id ?? 1}</AgentID></xml>`;
   const encrypt = encryptWeCom(app.encoding_aes_key, inner, app.corp_id);
   const timestamp = String(created);

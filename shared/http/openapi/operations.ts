@@ -1336,7 +1336,7 @@ export const operations: readonly Operation[] = [
       'POST /api/v1/chat/slack/interactions',
       'receiveSlackInteraction',
       'Slack buttons (block_actions)',
-      'Form-encoded `payload`, signed with `X-Slack-Signature` (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`) and `X-Slack-Request-Timestamp` (at most 5 minutes off). `action_id` approve or reject, `value` the approval id. The reply goes to the clicker only.',
+      'Form-encoded `payload`, signed with `X-Slack-Signature` (`v0=` HMAC-SHA256 of `v0:<timestamp>:<body>`) and `X-Slack-Request-Timestamp` (at most 5 minutes off). `action_id` approve or reject, `value` the approval id; the card `comment` input (`state.values.comment.comment.value`) is the vote comment. The reply goes to the clicker only.',
     ),
     chatCallback(
       'POST /api/v1/chat/slack/commands',
