@@ -1,11 +1,10 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import middy from '@middy/core';
+import middy, { type MiddlewareObj } from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { config } from './config.ts';
 import { logger } from './logger.ts';
 import { publishMetrics } from './telemetry/emf.ts';
 import { recordingMetrics } from './telemetry/metrics.ts';
-import { tracing } from './telemetry/tracing.ts';
 
 /**
  * A function's exported `handler`. The context is optional because middy supplies an empty one
@@ -13,16 +12,22 @@ import { tracing } from './telemetry/tracing.ts';
  */
 export type LambdaHandler<E, R> = (event: E, context?: Context) => Promise<R>;
 
+/** A middy middleware some functions add to the house wrapper (middy stays in this module). */
+export type Middleware = MiddlewareObj;
+
 /**
  * The one wrapper of every function (API, workflow step, bus and stream consumer): middy with the
  * structured logger's Lambda context, reset on every call so no key leaks into the next event, and
- * the metrics the invocation recorded published as EMF when it ends (none recorded, no line), and
- * the invocation traced in X-Ray (its trace id carried on to the workflows it starts).
+ * the metrics the invocation recorded published as EMF when it ends (none recorded, no line). `extra`:
+ * what only some functions carry, e.g. the X-Ray tracer of those that reach clusters (ADR 28).
  */
-export function lambda<E, R>(fn: (event: E, context: Context) => Promise<R>): LambdaHandler<E, R> {
-  return middy(withMetrics(fn))
-    .use(tracing())
-    .use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
+export function lambda<E, R>(
+  fn: (event: E, context: Context) => Promise<R>,
+  extra: readonly Middleware[] = [],
+): LambdaHandler<E, R> {
+  const handler = middy(withMetrics(fn));
+  for (const middleware of extra) handler.use(middleware);
+  return handler.use(injectLambdaContext(logger, { resetKeys: true })) as LambdaHandler<E, R>;
 }
 
 /** The invocation's own metric record around the handler (a middy middleware cannot scope an AsyncLocalStorage). */

@@ -1,5 +1,6 @@
 import { endAbandonedBuild } from '../../shared/builds/steps.ts';
 import { lambda } from '../../shared/lambda.ts';
+import { tracing } from '../../shared/telemetry/tracing.ts';
 
 /** Step Functions' "Execution Status Change" event, as the default bus delivers it (the fields we read). */
 interface ExecutionStatusChange {
@@ -11,13 +12,16 @@ interface ExecutionStatusChange {
  * ends the build (`cancelled` when stopped) and deletes its Job, which holds the build's credentials.
  * A build already final is left as it is; its Job is deleted all the same (gone already is fine).
  */
-export const handler = lambda(async (event: ExecutionStatusChange): Promise<{ ended: boolean }> => {
-  const { status, input, cause, error } = event.detail;
-  const buildId = buildOf(input);
-  if (!buildId) return { ended: false };
-  const why = [error, cause].filter(Boolean).join(': ') || undefined;
-  return { ended: await endAbandonedBuild(buildId, status, why) };
-});
+export const handler = lambda(
+  async (event: ExecutionStatusChange): Promise<{ ended: boolean }> => {
+    const { status, input, cause, error } = event.detail;
+    const buildId = buildOf(input);
+    if (!buildId) return { ended: false };
+    const why = [error, cause].filter(Boolean).join(': ') || undefined;
+    return { ended: await endAbandonedBuild(buildId, status, why) };
+  },
+  [tracing()],
+);
 
 function buildOf(input: string | undefined): string | undefined {
   try {

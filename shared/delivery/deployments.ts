@@ -18,7 +18,7 @@ import { keys } from '../store/keys.ts';
 import type { Page, PageRequest } from '../store/paging.ts';
 import { present } from '../store/records.ts';
 import { type AlsoCommit, commit, getMany, type Item, queryPage } from '../store/table.ts';
-import { traceId } from '../telemetry/tracing.ts';
+import { traceId } from '../telemetry/trace-context.ts';
 import { closePendingApproval, type Vote } from './approvals.ts';
 import { enqueue, queueOf, release } from './environment-lock.ts';
 import { checkFreezeAtRequest, overridden } from './freeze-check.ts';

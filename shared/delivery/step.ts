@@ -1,4 +1,4 @@
-import { lambda } from '../lambda.ts';
+import { lambda, type Middleware } from '../lambda.ts';
 import { logger } from '../logger.ts';
 
 /** What a state machine task passes (its `Parameters`): the action, the deployment, and the action's fields. */
@@ -23,7 +23,10 @@ export type Action<Input = StepInput> = (input: Input) => Promise<unknown>;
  * keeps its `name`, which is what the state machine's Retry and Catch match (e.g.
  * `ClusterUnreachable` is retried, `ClusterRejected` is not).
  */
-export function workflowStep<Input extends { action: string } = StepInput>(actions: Record<string, Action<Input>>) {
+export function workflowStep<Input extends { action: string } = StepInput>(
+  actions: Record<string, Action<Input>>,
+  extra: readonly Middleware[] = [],
+) {
   return lambda(async (input: Input): Promise<unknown> => {
     const action = actions[input?.action];
     if (!action) throw Object.assign(new Error(`Unknown step action '${input?.action}'`), { name: 'InvalidStepInput' });
@@ -34,7 +37,7 @@ export function workflowStep<Input extends { action: string } = StepInput>(actio
       logger.warn('workflow step failed', { action: input.action, deployment_id, build_id, run_id, error });
       throw error;
     }
-  });
+  }, extra);
 }
 
 /** `{ Error, Cause }` as a Catch puts it in the state, told in a sentence for the deployment's reason. */

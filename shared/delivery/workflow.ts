@@ -14,7 +14,7 @@ import { config } from '../config.ts';
 import { Transient } from '../errors.ts';
 import { logger } from '../logger.ts';
 import { WORKFLOW_START_FAILED } from '../telemetry/log-signals.ts';
-import { traceHeader } from '../telemetry/tracing.ts';
+import { traceHeader } from '../telemetry/trace-context.ts';
 
 const sfn = new SFNClient({});
 

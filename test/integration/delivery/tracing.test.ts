@@ -16,7 +16,7 @@ import { functions } from '../../../infra/manifest.ts';
 import { logger } from '../../../shared/logger.ts';
 import { documentClient } from '../../../shared/store/dynamo.ts';
 import { WORKFLOW_START_FAILED } from '../../../shared/telemetry/log-signals.ts';
-import { traceId } from '../../../shared/telemetry/tracing.ts';
+import { traceId } from '../../../shared/telemetry/trace-context.ts';
 import { fixtureFunctions, fixtureRoutes } from '../fixtures/functions.ts';
 import { deploy, type Scene, startScene, statusWhen } from './scene.ts';
 

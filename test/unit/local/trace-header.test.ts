@@ -57,7 +57,7 @@ describe('the local lambda runtime', () => {
     const rootOf = (call: typeof a) => (call as { result: { after: string } }).result.after;
     expect(rootOf(a)).toMatch(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/);
     expect(rootOf(a)).not.toBe(rootOf(b));
-    const { traceId } = await import('../../../shared/telemetry/tracing.ts');
+    const { traceId } = await import('../../../shared/telemetry/trace-context.ts');
     expect(traceId()).toBeUndefined();
   });
 });
