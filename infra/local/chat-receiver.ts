@@ -338,6 +338,32 @@ function titleOf(platform: ChatKind, body: unknown): string {
 }
 
 /** The notifier configuration that sends every message to the receiver, and approval cards to its Slack bot. */
+/** One channel per platform with its bot on this receiver: where approval cards go (the tests' four platforms). */
+export const botChannels = (receiver: ChatReceiver) => {
+  const r = receiver.url;
+  return [
+    { kind: 'slack', url: `${r}/slack`, conversation: 'C0APPROVALS', api_url: `${r}/slack/api` },
+    {
+      kind: 'feishu',
+      url: `${r}/feishu/open-apis/bot/v2/hook/x`,
+      conversation: 'oc_approvals',
+      api_url: `${r}/feishu`,
+    },
+    {
+      kind: 'dingtalk',
+      url: `${r}/dingtalk/robot/send?access_token=x`,
+      conversation: 'cidApprovals',
+      api_url: `${r}/dingtalk`,
+    },
+    {
+      kind: 'wecom',
+      url: `${r}/wecom/cgi-bin/webhook/send?key=bot`,
+      conversation: 'rm-bob|rm-carol',
+      api_url: `${r}/wecom`,
+    },
+  ];
+};
+
 export const receiverChannels = (receiver: ChatReceiver) => ({
   channels: [
     { kind: 'slack', url: `${receiver.url}/slack`, conversation: 'C0LOCAL', api_url: `${receiver.url}/slack/api` },

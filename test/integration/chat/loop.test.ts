@@ -13,7 +13,12 @@ import {
   send,
   signedCallback,
 } from '../../../infra/local/chat-apps.ts';
-import { type ChatReceiver, type PostedMessage, startChatReceiver } from '../../../infra/local/chat-receiver.ts';
+import {
+  botChannels,
+  type ChatReceiver,
+  type PostedMessage,
+  startChatReceiver,
+} from '../../../infra/local/chat-receiver.ts';
 import type { ChatApps } from '../../../shared/chat/apps.ts';
 import type { ChatKind } from '../../../shared/notify/channels.ts';
 import { type Client, eventually } from '../client.ts';
@@ -30,30 +35,9 @@ let apps: ChatApps;
 
 beforeAll(async () => {
   receiver = await startChatReceiver(() => {});
-  const r = receiver.url;
   scene = await startScene({
     chat: {
-      channels: [
-        { kind: 'slack', url: `${r}/slack`, conversation: 'C0APPROVALS', api_url: `${r}/slack/api` },
-        {
-          kind: 'feishu',
-          url: `${r}/feishu/open-apis/bot/v2/hook/x`,
-          conversation: 'oc_approvals',
-          api_url: `${r}/feishu`,
-        },
-        {
-          kind: 'dingtalk',
-          url: `${r}/dingtalk/robot/send?access_token=x`,
-          conversation: 'cidApprovals',
-          api_url: `${r}/dingtalk`,
-        },
-        {
-          kind: 'wecom',
-          url: `${r}/wecom/cgi-bin/webhook/send?key=bot`,
-          conversation: 'rm-bob|rm-carol',
-          api_url: `${r}/wecom`,
-        },
-      ],
+      channels: [...botChannels(receiver)],
       allowed_hosts: ['127.0.0.1'],
       allow_private: ['127.0.0.1'],
     },

@@ -4,7 +4,12 @@
  * platform error is ridden out by the bus's retry. The platforms are the local chat receiver.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatReceiver, type PostedMessage, startChatReceiver } from '../../../infra/local/chat-receiver.ts';
+import {
+  botChannels,
+  type ChatReceiver,
+  type PostedMessage,
+  startChatReceiver,
+} from '../../../infra/local/chat-receiver.ts';
 import { LOCAL_STAGE, workflowName } from '../../../infra/manifest.ts';
 import type { BusEvent } from '../../../shared/events/envelope.ts';
 import type { ChatKind } from '../../../shared/notify/channels.ts';
@@ -22,25 +27,7 @@ beforeAll(async () => {
   scene = await startScene({
     chat: {
       channels: [
-        { kind: 'slack', url: `${r}/slack`, conversation: 'C0APPROVALS', api_url: `${r}/slack/api` },
-        {
-          kind: 'feishu',
-          url: `${r}/feishu/open-apis/bot/v2/hook/x`,
-          conversation: 'oc_approvals',
-          api_url: `${r}/feishu`,
-        },
-        {
-          kind: 'dingtalk',
-          url: `${r}/dingtalk/robot/send?access_token=x`,
-          conversation: 'cidApprovals',
-          api_url: `${r}/dingtalk`,
-        },
-        {
-          kind: 'wecom',
-          url: `${r}/wecom/cgi-bin/webhook/send?key=bot`,
-          conversation: 'rm-bob|rm-carol',
-          api_url: `${r}/wecom`,
-        },
+        ...botChannels(receiver),
         // Webhook only: keeps today's plain message.
         { kind: 'dingtalk', url: `${r}/dingtalk/robot/send?access_token=plain`, events: ['Approval Requested'] },
       ],
