@@ -290,7 +290,9 @@ describe('the local Scheduler fires', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'slipway-scheduler-'));
     dataDirs.push(dataDir);
     await start(dataDir, new Date('2030-01-15T09:00:00Z'));
-    await client.send(new CreateScheduleCommand(schedule({ ScheduleExpression: 'rate(1 minute)' })));
+    // Every whole minute: a rate() counts from the schedule's creation, to the millisecond of a clock that
+    // runs on, so which minute is the latest missed one would depend on how fast this test ran.
+    await client.send(new CreateScheduleCommand(schedule({ ScheduleExpression: 'cron(* * * * ? *)' })));
     await stop();
     const idle = createLocalScheduler({
       region: REGION,
@@ -301,14 +303,18 @@ describe('the local Scheduler fires', () => {
       invoke: async (arn, payload) =>
         void invocations.push({ arn, payload: payload as Record<string, unknown>, at: new Date() }),
     });
-    invocations = [];
-    await idle.advance(60_000);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(invocations).toEqual([]);
-    idle.start();
-    await idle.drained();
-    expect(invocations.map((i) => i.payload)).toEqual([{ schedule_id: 'sch_1', fire_time: '2030-01-15T10:01:00Z' }]);
-    await idle.stop();
+    try {
+      invocations = [];
+      await idle.advance(60_000);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(invocations).toEqual([]);
+      idle.start();
+      await idle.drained();
+      expect(invocations.map((i) => i.payload)).toEqual([{ schedule_id: 'sch_1', fire_time: '2030-01-15T10:01:00Z' }]);
+    } finally {
+      // Stopped whatever happened: a scheduler left running would fire into the next test.
+      await idle.stop();
+    }
   });
 
   it('the context attributes: execution id, attempt number and schedule ARN', async () => {
