@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_DEPLOYS_PER_MINUTE, DEFAULT_WRITES_PER_MINUTE } from '../../../shared/quotas/meter.ts';
 import { type Client, client, type Reply } from '../client.ts';
 import { deploy, quickDelivery, statusWhen } from '../delivery/scene.ts';
@@ -26,6 +26,10 @@ afterAll(() => cloud?.stop());
 const signedIn = async (sub: string) => client(cloud.url, await cloud.mintToken({ sub, groups: ['platform-admins'] }));
 
 /** Windows are whole clock minutes: a burst that would straddle two waits for the next one to start. */
+// Each test may first wait up to its burst for a fresh minute window, then send its burst: more than
+// the default 30 s when the whole suite shares two cores.
+vi.setConfig({ testTimeout: 90_000 });
+
 async function freshWindow(burstSeconds: number) {
   const left = 60 - ((Date.now() / 1000) % 60);
   if (left < burstSeconds) await new Promise((r) => setTimeout(r, left * 1000 + 50));
