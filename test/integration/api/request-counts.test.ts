@@ -39,6 +39,26 @@ beforeAll(async () => {
 });
 afterAll(() => cloud?.stop());
 
+/** An environment of the fixture app on the simulated cluster, registered for it: deploys there run to the end. */
+async function envOnTheSimulator(name: string): Promise<void> {
+  const sim = cloud.services.kubernetes;
+  const cluster = await create(admin, '/api/v1/clusters', {
+    name: unique('sim'),
+    region: 'us-east-1',
+    api_server_url: sim.url,
+    ca_data: sim.caData,
+    auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
+  });
+  await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, bodies.env(cluster.id, name));
+}
+
+/** Its workflow ends before the cloud stops, so no step is cut off halfway. */
+async function untilFinal(deployment: string): Promise<void> {
+  await eventually(async () => {
+    expect((await admin.get(`/api/v1/deployments/${deployment}/status`)).body.final).toBe(true);
+  }, 30_000);
+}
+
 describe('DynamoDB requests per API call', () => {
   it('a read by id is one request: the object and the caller’s grants in one BatchGetItem', async () => {
     expect(await count(() => admin.get(`/api/v1/projects/${fixture.project.id}`), 200)).toEqual([
@@ -100,15 +120,7 @@ describe('DynamoDB requests per API call', () => {
   });
 
   it('a deploy is 3: the write quota, one read (grants, app, env, release head, the env’s deploy count, the freeze rules), one transaction (with the env’s count)', async () => {
-    const sim = cloud.services.kubernetes;
-    const cluster = await create(admin, '/api/v1/clusters', {
-      name: unique('sim'),
-      region: 'us-east-1',
-      api_server_url: sim.url,
-      ca_data: sim.caData,
-      auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
-    });
-    await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, bodies.env(cluster.id, 'dev'));
+    await envOnTheSimulator('dev');
     let deployment = '';
     const requests = await count(async () => {
       const reply = await admin.post(`/api/v1/apps/${fixture.app.id}/deploy`, { env: 'dev', image: '1.0.0' });
@@ -116,10 +128,7 @@ describe('DynamoDB requests per API call', () => {
       return reply;
     }, 202);
     expect(requests).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
-    // Its workflow ends before the cloud stops, so no step is cut off halfway.
-    await eventually(async () => {
-      expect((await admin.get(`/api/v1/deployments/${deployment}/status`)).body.final).toBe(true);
-    }, 30_000);
+    await untilFinal(deployment);
   });
 
   it('DORA metrics are the grants with the app, then one Query of its daily counters; a project adds the Query of its apps', async () => {
@@ -138,15 +147,7 @@ describe('DynamoDB requests per API call', () => {
   });
 
   it('the freeze check costs no round trip: the rules ride in the deploy’s one BatchGetItem, refused or overridden', async () => {
-    const sim = cloud.services.kubernetes;
-    const cluster = await create(admin, '/api/v1/clusters', {
-      name: unique('sim'),
-      region: 'us-east-1',
-      api_server_url: sim.url,
-      ca_data: sim.caData,
-      auth: { mode: 'token', token_secret_arn: sim.tokenSecretArn },
-    });
-    await create(admin, `/api/v1/apps/${fixture.app.id}/envs`, bodies.env(cluster.id, 'frozen'));
+    await envOnTheSimulator('frozen');
     const now = Date.now();
     await create(admin, '/api/v1/freezes', {
       scope: { app_id: fixture.app.id, env: 'frozen' },
@@ -167,9 +168,7 @@ describe('DynamoDB requests per API call', () => {
       return reply;
     }, 202);
     expect(overridden).toEqual(['UpdateItemCommand', 'BatchGetItemCommand', 'TransactWriteItemsCommand']);
-    await eventually(async () => {
-      expect((await admin.get(`/api/v1/deployments/${deployment}/status`)).body.final).toBe(true);
-    }, 30_000);
+    await untilFinal(deployment);
   });
 
   it('never scans', async () => {

@@ -6,7 +6,7 @@ import { simulatedBuildDigest } from '../../../infra/local/kubernetes/builds.ts'
 import { jobName, secretName } from '../../../shared/k8s/build-job.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, eventually } from '../client.ts';
-import { IMAGE_REPOSITORY, type Scene, startScene } from '../delivery/scene.ts';
+import { IMAGE_REPOSITORY, type Scene, slackChannelAt, startScene } from '../delivery/scene.ts';
 import { parseEventStream } from '../event-source.ts';
 
 /**
@@ -26,13 +26,7 @@ let chat: Receiver;
 
 beforeAll(async () => {
   chat = await startReceiver();
-  scene = await startScene({
-    chat: {
-      channels: [{ kind: 'slack', url: `${chat.url}/services/T000/B000/XXXX` }],
-      allowed_hosts: ['127.0.0.1'],
-      allow_private: ['127.0.0.1'],
-    },
-  });
+  scene = await startScene({ chat: slackChannelAt(chat.url) });
   const kc = new KubeConfig();
   kc.loadFromString(scene.cloud.services.kubernetes.kubeconfig);
   batch = kc.makeApiClient(BatchV1Api);

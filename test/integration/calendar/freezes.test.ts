@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { watchFreezes } from '../../../shared/calendar/freeze-watch.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, client, eventually } from '../client.ts';
-import { deploy, type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
+import { deploy, type Scene, slackChannelAt, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
 
 /**
  * Freeze windows end to end: a deploy refused during one (409 `frozen`), rollbacks passing it,
@@ -22,13 +22,7 @@ let envs = 0;
 
 beforeAll(async () => {
   chat = await startReceiver();
-  scene = await startScene({
-    chat: {
-      channels: [{ kind: 'slack', url: `${chat.url}/services/T000/B000/XXXX` }],
-      allowed_hosts: ['127.0.0.1'],
-      allow_private: ['127.0.0.1'],
-    },
-  });
+  scene = await startScene({ chat: slackChannelAt(chat.url) });
   maintainer = await member('mt-erin', 'maintainer');
   projectAdmin = await member('pa-dana', 'admin');
 });

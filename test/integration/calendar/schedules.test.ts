@@ -5,7 +5,7 @@ import type { FireRequest } from '../../../shared/calendar/fires.ts';
 import type { FireView } from '../../../shared/domain/schedule.ts';
 import { type Receiver, startReceiver } from '../../unit/notify/receiver.ts';
 import { type Client, client, eventually } from '../client.ts';
-import { deploy, type Scene, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
+import { deploy, type Scene, slackChannelAt, startScene, statusWhen, stepNames } from '../delivery/scene.ts';
 
 /**
  * Schedules through the HTTP API, fired by the local Scheduler on a moved clock, or through the
@@ -19,13 +19,7 @@ let owners = 0;
 
 beforeAll(async () => {
   chat = await startReceiver();
-  scene = await startScene({
-    chat: {
-      channels: [{ kind: 'slack', url: `${chat.url}/services/T000/B000/XXXX` }],
-      allowed_hosts: ['127.0.0.1'],
-      allow_private: ['127.0.0.1'],
-    },
-  });
+  scene = await startScene({ chat: slackChannelAt(chat.url) });
   // Imported once the cloud has set this worker's environment (the table, the endpoints).
   fire = (await import('../../../shared/calendar/fires.ts')).fireSchedule;
 });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../../infra/local/ports.ts';
 import { eventually } from '../client.ts';
 import { bodies, create, unique } from '../seed.ts';
-import { deploy, type Scene, startScene, statusWhen } from './scene.ts';
+import { deploy, type Scene, slackChannelAt, startScene, statusWhen } from './scene.ts';
 
 /**
  * The paths that are the product: a cluster that does not answer, a chat endpoint that is down,
@@ -31,11 +31,10 @@ beforeAll(async () => {
     });
   });
   await new Promise<void>((r) => chat.listen(0, '127.0.0.1', r));
-  const url = `http://127.0.0.1:${(chat.address() as AddressInfo).port}/services/T000/B000/XXXX`;
   deadClusterPort = await freePort();
   scene = await startScene({
     clusterLoopback: [`127.0.0.1:${deadClusterPort}`],
-    chat: { channels: [{ kind: 'slack', url }], allowed_hosts: ['127.0.0.1'], allow_private: ['127.0.0.1'] },
+    chat: slackChannelAt(`http://127.0.0.1:${(chat.address() as AddressInfo).port}`),
   });
 });
 afterAll(async () => {

@@ -32,6 +32,13 @@ export interface Scene extends DeliveryWorld {
   cloud: TestCloud;
 }
 
+/** The notifier's configuration for one Slack-style channel on a local receiver at `baseUrl` (`http://127.0.0.1:<port>`). */
+export const slackChannelAt = (baseUrl: string) => ({
+  channels: [{ kind: 'slack', url: `${baseUrl}/services/T000/B000/XXXX` }],
+  allowed_hosts: ['127.0.0.1'],
+  allow_private: ['127.0.0.1'],
+});
+
 export async function startScene(delivery: TestCloudOptions['delivery'] = {}): Promise<Scene> {
   const cloud = await startTestCloud({ delivery: { ...quickDelivery, ...delivery } });
   return { cloud, ...(await deliveryWorld(cloud)) };
